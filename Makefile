@@ -1,0 +1,36 @@
+# Two commands set everything up on a fresh machine:
+#   make pipeline   create .venv if missing, install songnet, run `dvc repro`
+#   make test       create .venv if missing, install songnet + dev tools, lint, run all tests
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.songnet-installed
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: pipeline test test-fast lint benchmarks install
+
+pipeline: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -m "slow or not slow"
+
+test-fast: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check songnet tests benchmarks
+
+benchmarks: $(STAMP)
+	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+install: $(STAMP)
+
+# torch 2.14.1 (+ torchaudio 2.11.0 beside it) first, so nothing pulls a newer torch.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	$(PIP) install torch==2.14.1 torchaudio==2.11.0 2>&1 | grep -v "^WARNING: Location" || true
+	$(PIP) install -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import songnet, torch, torchaudio, librosa, umap"
+	touch $(STAMP)

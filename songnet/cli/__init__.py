@@ -1,0 +1,105 @@
+"""The ``songnet`` command: one subcommand per pipeline stage.
+
+The command layer is thin: parse, load the stage's params section, call one core
+function with explicit keyword arguments, write outputs. Subcommands load lazily, so
+``songnet --help`` is instant and a stage whose module is absent is simply not listed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from songnet import __version__
+from songnet.cli.common import STATE
+from songnet.errors import SongnetError
+
+__all__ = ["COMMANDS", "cli", "main"]
+
+# name -> (module defining `command`, one-line help). Order is the data flow.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "themes": ("songnet.cli.themes", "List the theme catalog, or draw each theme's CQT image."),
+    "sing": ("songnet.cli.sing", "Synthesize one song of a theme to a WAV file."),
+    "synthesize": ("songnet.cli.synthesize",
+                   "Build the surrogate song dataset (WAVs + manifest.csv) from the catalog."),
+    "features": ("songnet.cli.features", "Turn a manifest's WAVs into Constant-Q image arrays."),
+    "train": ("songnet.cli.train", "Train the theme CNN on the feature arrays."),
+    "evaluate": ("songnet.cli.evaluate",
+                 "Score a model on held-out birds and the stress set (metrics, confusion)."),
+    "resynthesize": ("songnet.cli.resynthesize",
+                     "Fit the syrinx model to a 1966 recording or sketch and sing it."),
+    "embed": ("songnet.cli.embed", "Embed 2020 and 1966 songs with the trained network."),
+    "project": ("songnet.cli.project",
+                "Map embeddings to 2-D and decide which 1966 themes persist."),
+    "classify": ("songnet.cli.classify",
+                 "Find chingolo songs in field recordings and name their themes."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when run."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name, (module, _) in COMMANDS.items()
+                if importlib.util.find_spec(module) is not None]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS or cmd_name not in self.list_commands(ctx):
+            return None
+        module = importlib.import_module(COMMANDS[cmd_name][0])
+        return module.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="songnet")
+def cli() -> None:
+    """songnet: find rufous-collared sparrow songs and name their themes.
+
+    Each subcommand is one pipeline stage; `dvc repro` runs them in order with the
+    paths and params in dvc.yaml and params.yaml. Add -v to any command for the full
+    traceback of an error.
+    """
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (2 for any error a user can fix)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    STATE.verbose = any(a in ("-v", "--verbose") for a in args)
+    try:
+        result = cli.main(args=args, prog_name="songnet", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        where = f" (see 'songnet {exc.ctx.info_name} --help')" if getattr(exc, "ctx", None) \
+            and exc.ctx.parent is not None else " (see 'songnet --help')"
+        _error(exc.format_message() + where, exc)
+        return 2
+    except click.Abort:
+        click.echo("error: aborted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("error: interrupted; outputs already written are complete, "
+                   "the one in progress was discarded", err=True)
+        return 130
+    except SongnetError as exc:
+        _error(str(exc), exc)
+        return 2
+    return result if isinstance(result, int) else 0
+
+
+def _error(message: str, exc: BaseException) -> None:
+    if STATE.verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    line = " ".join(message.split())
+    click.echo(f"error: {line}", err=True)
