@@ -1,0 +1,304 @@
+"""Window probabilities → song events.
+
+The classifier scores fixed-length windows that slide over a recording; a window's last
+class is ``no_song``. This module turns those scores into song **events**: runs of
+windows that hold a song, split and timed by where sound actually is (frame activity in
+the Constant-Q frames), each with a start, an end, a theme, a confidence and the top
+themes.
+
+The timing rests on one observation: a song lies inside every window that detects it,
+so the windows' common part brackets the song, and the loud frames inside that bracket
+give its onset and offset to within a few CQT frames.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from songnet.errors import SongnetError
+
+__all__ = ["Activity", "Event", "WindowScores", "find_events", "frame_activity"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """One detected song.
+
+    Attributes
+    ----------
+    file : str
+        The recording it was found in.
+    start_s, end_s : float
+        Onset and offset in seconds from the start of the recording.
+    theme : str
+        The most probable theme.
+    confidence : float
+        The probability of ``theme``: the mean over the windows holding the song,
+        weighted by how sure each window is that it holds a song. In [0, 1].
+    top : tuple of (str, float)
+        The ``top_k`` most probable themes with their probabilities, best first.
+    low_hz, high_hz : float
+        The frequency band the song occupies (for a Raven selection box).
+    """
+
+    file: str
+    start_s: float
+    end_s: float
+    theme: str
+    confidence: float
+    top: tuple[tuple[str, float], ...]
+    low_hz: float
+    high_hz: float
+
+    @property
+    def duration_s(self) -> float:
+        """Event length in seconds."""
+        return self.end_s - self.start_s
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class WindowScores:
+    """Class probabilities of windows on a regular grid.
+
+    Attributes
+    ----------
+    starts_s : np.ndarray [shape=(n,), dtype=float64]
+        Window onsets in seconds, increasing.
+    probs : np.ndarray [shape=(n, n_classes), dtype=float32]
+        Per-window class probabilities; rows sum to 1; the last class is ``no_song``.
+    window_s : float
+        Window length in seconds.
+    classes : tuple of str
+        Class names, ``no_song`` last.
+    """
+
+    starts_s: np.ndarray
+    probs: np.ndarray
+    window_s: float
+    classes: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        starts = np.asarray(self.starts_s, dtype=np.float64).reshape(-1)
+        probs = np.asarray(self.probs, dtype=np.float32)
+        if probs.ndim != 2 or probs.shape[0] != starts.shape[0]:
+            raise SongnetError(f"window probabilities of shape {probs.shape} do not match "
+                               f"{starts.shape[0]} window starts")
+        if probs.shape[1] != len(self.classes) or len(self.classes) < 2:
+            raise SongnetError(f"{probs.shape[1]} probability columns for classes "
+                               f"{list(self.classes)}; need the themes and no_song last")
+        if self.window_s <= 0:
+            raise SongnetError(f"window_s={self.window_s} must be positive")
+        object.__setattr__(self, "starts_s", starts)
+        object.__setattr__(self, "probs", probs)
+        object.__setattr__(self, "classes", tuple(self.classes))
+
+    def __len__(self) -> int:
+        return int(self.starts_s.shape[0])
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Activity:
+    """Which CQT frames of a recording hold sound above the background.
+
+    Attributes
+    ----------
+    active : np.ndarray [shape=(T,), dtype=bool]
+        Frame ``j`` (centred at ``j * frame_s`` seconds) is louder than the noise floor.
+    low_hz, high_hz : np.ndarray [shape=(T,), dtype=float32]
+        Lowest and highest loud frequency of each active frame (NaN where inactive).
+    frame_s : float
+        Frame period in seconds (``hop_length / sr``).
+    """
+
+    active: np.ndarray
+    low_hz: np.ndarray
+    high_hz: np.ndarray
+    frame_s: float
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[Activity], *, frame_s: float) -> Activity:
+        """Join consecutive, non-overlapping runs of frames into one."""
+        if not parts:
+            empty = np.zeros(0, dtype=np.float32)
+            return cls(np.zeros(0, dtype=bool), empty, empty.copy(), frame_s)
+        return cls(np.concatenate([p.active for p in parts]),
+                   np.concatenate([p.low_hz for p in parts]),
+                   np.concatenate([p.high_hz for p in parts]), frame_s)
+
+
+def frame_activity(power: np.ndarray, *, frequencies: np.ndarray, frame_s: float,
+                   threshold_db: float = 12.0, smooth_frames: int = 5) -> Activity:
+    """Mark the frames of a CQT that rise above each bin's noise floor.
+
+    Parameters
+    ----------
+    power : np.ndarray [shape=(n_bins, T)]
+        CQT power (linear, not dB) of a stretch of recording.
+    frequencies : np.ndarray [shape=(n_bins,)]
+        Centre frequency of each bin in Hz.
+    frame_s : float
+        Frame period in seconds.
+    threshold_db : float
+        A frame is active when some bin, smoothed over ``smooth_frames`` frames, lies this
+        many dB above that bin's median over the stretch (its noise floor).
+    smooth_frames : int
+        Length of the moving average along time, in frames, that tames noise flicker.
+
+    Returns
+    -------
+    Activity
+        ``T`` frames.
+    """
+    power = np.asarray(power, dtype=np.float32)
+    if power.ndim != 2 or power.shape[0] != len(frequencies):
+        raise SongnetError(f"CQT power of shape {power.shape} does not match "
+                           f"{len(frequencies)} frequencies")
+    tiny = np.float32(1e-12)
+    floor = np.median(power, axis=1, keepdims=True) + tiny  # (n_bins, 1)
+    smooth = uniform_filter1d(power, size=max(1, smooth_frames), axis=1, mode="nearest")
+    loud = smooth > floor * np.float32(10.0 ** (threshold_db / 10.0))  # (n_bins, T)
+    active = loud.any(axis=0)
+    freqs = np.asarray(frequencies, dtype=np.float32)
+    low = np.full(power.shape[1], np.nan, dtype=np.float32)
+    high = low.copy()
+    if active.any():
+        cols = loud[:, active]
+        first = cols.argmax(axis=0)
+        last = cols.shape[0] - 1 - cols[::-1].argmax(axis=0)
+        low[active] = freqs[first]
+        high[active] = freqs[last]
+    return Activity(active, low, high, float(frame_s))
+
+
+def find_events(scores: WindowScores, *, activity: Activity | None = None,
+                detect_threshold: float = 0.5, min_confidence: float = 0.0,
+                split_gap_s: float = 0.5, min_event_s: float = 0.2, top_k: int = 3,
+                band_hz: tuple[float, float] = (0.0, 0.0),
+                source: str = "<array>") -> list[Event]:
+    """Merge window probabilities into song events.
+
+    Each loud stretch of the recording (from ``activity``) is a candidate; its *holding
+    windows* are those that contain the most of it (all of it, for a stretch shorter than
+    a window). It is a song when their mean ``1 - p(no_song)`` reaches
+    ``detect_threshold``, and its theme probabilities are their mean weighted by that
+    song probability. Runs of song windows with no loud stretch at all (a faint song, or
+    no ``activity``) give one event spanning the part common to all of the run's windows.
+
+    Parameters
+    ----------
+    scores : WindowScores
+        Probabilities of ``n`` windows on a regular grid.
+    activity : Activity, optional
+        Frame activity of the same recording.
+    detect_threshold : float
+        A window (or a stretch's holding windows) holds a song when
+        ``1 - p(no_song)`` reaches this.
+    min_confidence : float
+        Events whose theme probability is below this are dropped.
+    split_gap_s : float
+        Quiet gaps shorter than this are bridged; longer ones separate songs.
+    min_event_s : float
+        Loud stretches shorter than this are ignored (clicks, drops).
+    top_k : int
+        How many themes each event lists in ``top``.
+    band_hz : (float, float)
+        Fallback (low, high) band in Hz for events without activity information.
+    source : str
+        The recording's name, copied into each event.
+
+    Returns
+    -------
+    list of Event
+        In time order; empty when no window holds a song.
+    """
+    if not 0.0 < detect_threshold <= 1.0:
+        raise SongnetError(f"detect_threshold={detect_threshold} must be in (0, 1]")
+    if not 0.0 <= min_confidence <= 1.0:
+        raise SongnetError(f"min_confidence={min_confidence} must be in [0, 1]")
+    p_song = 1.0 - scores.probs[:, -1].astype(np.float64)  # (n,)
+    candidates: list[tuple[tuple[float, float], np.ndarray]] = []
+    loud = (_loud_segments(activity, split_gap_s=split_gap_s, min_event_s=min_event_s)
+            if activity is not None else [])
+    for seg in loud:
+        holding = _holding_windows(scores, seg)
+        if holding.size and p_song[holding].mean() >= detect_threshold:
+            candidates.append((seg, holding))
+    for run in _runs(np.flatnonzero(p_song >= detect_threshold)):
+        first, last = float(scores.starts_s[run[0]]), float(scores.starts_s[run[-1]])
+        union = (first, last + scores.window_s)
+        if any(a < union[1] and b > union[0] for a, b in loud):
+            continue
+        common = (last, first + scores.window_s)
+        candidates.append((common if common[1] > common[0] else union, run))
+    events = []
+    for seg, holding in sorted(candidates, key=lambda c: c[0]):
+        event = _score_segment(scores, holding, p_song, seg, activity=activity,
+                               top_k=top_k, band_hz=band_hz, source=source)
+        if event.confidence >= min_confidence:
+            events.append(event)
+    return events
+
+
+def _holding_windows(scores: WindowScores, seg: tuple[float, float]) -> np.ndarray:
+    """Indices of the windows that contain the largest part of ``seg``."""
+    start, end = seg
+    lo = int(np.searchsorted(scores.starts_s, start - scores.window_s, side="right"))
+    hi = int(np.searchsorted(scores.starts_s, end, side="left"))
+    idx = np.arange(lo, hi)
+    if idx.size == 0:
+        return idx
+    w_starts = scores.starts_s[idx]
+    overlap = np.minimum(w_starts + scores.window_s, end) - np.maximum(w_starts, start)
+    return idx[overlap >= overlap.max() - 1e-6]
+
+
+def _runs(indices: np.ndarray) -> list[np.ndarray]:
+    """Split sorted indices into runs of consecutive integers."""
+    if indices.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(indices) > 1) + 1
+    return np.split(indices, breaks)
+
+
+def _loud_segments(activity: Activity, *, split_gap_s: float,
+                   min_event_s: float) -> list[tuple[float, float]]:
+    """Stretches of active frames in seconds, gaps shorter than split_gap_s bridged."""
+    fs = activity.frame_s
+    idx = np.flatnonzero(activity.active)
+    if idx.size == 0:
+        return []
+    max_gap = max(1, round(split_gap_s / fs))
+    breaks = np.flatnonzero(np.diff(idx) > max_gap) + 1
+    segments = []
+    for run in np.split(idx, breaks):
+        start, end = run[0] * fs, (run[-1] + 1) * fs
+        if end - start >= min_event_s:
+            segments.append((float(start), float(end)))
+    return segments
+
+
+def _score_segment(scores: WindowScores, holding: np.ndarray, p_song: np.ndarray,
+                   seg: tuple[float, float], *, activity: Activity | None, top_k: int,
+                   band_hz: tuple[float, float], source: str) -> Event:
+    """Theme probabilities of one song: its holding windows weighted by p(song)."""
+    start, end = seg
+    weights = p_song[holding] + 1e-9  # (h,)
+    probs = (weights[:, None] * scores.probs[holding]).sum(axis=0) / weights.sum()  # (C,)
+    themes = probs[:-1]
+    order = np.argsort(-themes, kind="stable")[:max(1, top_k)]
+    top = tuple((scores.classes[i], round(float(themes[i]), 4)) for i in order)
+    low, high = band_hz
+    if activity is not None:
+        j0 = int(np.floor(start / activity.frame_s))
+        j1 = int(np.ceil(end / activity.frame_s))
+        lows = activity.low_hz[j0:j1]
+        if np.isfinite(lows).any():
+            low = float(np.nanmin(lows))
+            high = float(np.nanmax(activity.high_hz[j0:j1]))
+    return Event(file=source, start_s=round(start, 3), end_s=round(end, 3),
+                 theme=top[0][0], confidence=top[0][1], top=top,
+                 low_hz=round(low, 1), high_hz=round(high, 1))

@@ -1,0 +1,144 @@
+"""Window probabilities → events: timing, splitting, themes, thresholds (known answers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from songnet.errors import SongnetError
+from songnet.events import Activity, WindowScores, find_events, frame_activity
+
+CLASSES = ("A", "B", "C", "D", "no_song")
+WINDOW_S = 2.5
+HOP_S = 0.25
+FRAME_S = 0.01
+
+
+def scores_for(songs: list[tuple[float, float, str]], *, duration: float = 60.0,
+               p_theme: float = 0.9) -> WindowScores:
+    """Windows that hold a whole song say its theme with p_theme; the rest say no_song."""
+    starts = np.arange(0.0, duration - WINDOW_S + 1e-9, HOP_S)
+    probs = np.zeros((starts.size, len(CLASSES)), dtype=np.float32)
+    probs[:, -1] = 0.97
+    probs[:, :-1] = 0.03 / 4
+    for i, s in enumerate(starts):
+        held = [th for a, b, th in songs if s <= a and b <= s + WINDOW_S]
+        if held:
+            probs[i] = (1 - p_theme) / (len(CLASSES) - 1)
+            for th in held:
+                probs[i, CLASSES.index(th)] += (p_theme - (1 - p_theme) / 4) / len(held)
+    return WindowScores(starts, probs, WINDOW_S, CLASSES)
+
+
+def activity_for(spans: list[tuple[float, float]], *, duration: float = 60.0) -> Activity:
+    n = round(duration / FRAME_S)
+    t = np.arange(n) * FRAME_S
+    active = np.zeros(n, dtype=bool)
+    for a, b in spans:
+        active |= (t >= a) & (t < b)
+    low = np.where(active, 3000.0, np.nan).astype(np.float32)
+    high = np.where(active, 6500.0, np.nan).astype(np.float32)
+    return Activity(active, low, high, FRAME_S)
+
+
+def test_one_song_is_one_event_at_the_right_time_and_theme():
+    scores = scores_for([(10.0, 12.0, "B")])
+    events = find_events(scores, activity=activity_for([(10.0, 12.0)]), source="rec.wav")
+    assert len(events) == 1
+    ev = events[0]
+    assert ev.file == "rec.wav"
+    assert ev.start_s == pytest.approx(10.0, abs=0.02)
+    assert ev.end_s == pytest.approx(12.0, abs=0.02)
+    assert ev.theme == "B" and ev.top[0][0] == "B"
+    assert ev.confidence == pytest.approx(0.9, abs=0.01)
+    assert len(ev.top) == 3
+    assert [p for _, p in ev.top] == sorted((p for _, p in ev.top), reverse=True)
+    assert (ev.low_hz, ev.high_hz) == (3000.0, 6500.0)
+
+
+def test_without_activity_the_common_part_of_the_windows_times_the_song():
+    events = find_events(scores_for([(30.0, 32.0, "C")]), band_hz=(1000.0, 9000.0))
+    assert len(events) == 1
+    assert (events[0].start_s, events[0].end_s) == (pytest.approx(30.0), pytest.approx(32.0))
+    assert events[0].theme == "C"
+    assert (events[0].low_hz, events[0].high_hz) == (1000.0, 9000.0)
+
+
+def test_songs_far_apart_give_separate_events_in_time_order():
+    songs = [(5.0, 7.0, "A"), (20.0, 22.0, "D"), (41.0, 43.0, "B")]
+    events = find_events(scores_for(songs), activity=activity_for([s[:2] for s in songs]))
+    assert [e.theme for e in events] == ["A", "D", "B"]
+    for ev, (a, b, _) in zip(events, songs, strict=True):
+        assert abs(ev.start_s - a) <= 0.05 and abs(ev.end_s - b) <= 0.05
+
+
+def test_a_quiet_gap_splits_one_run_of_windows_into_two_songs():
+    songs = [(10.0, 11.0, "A"), (12.0, 13.0, "B")]  # windows [10, 12.5] hold both
+    events = find_events(scores_for(songs), activity=activity_for([s[:2] for s in songs]),
+                         split_gap_s=0.5)
+    assert [e.theme for e in events] == ["A", "B"]
+    assert events[0].end_s == pytest.approx(11.0, abs=0.02)
+    assert events[1].start_s == pytest.approx(12.0, abs=0.02)
+    merged = find_events(scores_for(songs), activity=activity_for([s[:2] for s in songs]),
+                         split_gap_s=1.5)
+    assert len(merged) == 1 and merged[0].duration_s == pytest.approx(3.0, abs=0.02)
+
+
+def test_noise_alone_gives_no_events():
+    assert find_events(scores_for([]), activity=activity_for([(3.0, 3.5)])) == []
+
+
+def test_min_confidence_drops_unsure_events_and_detect_threshold_drops_weak_windows():
+    scores = scores_for([(10.0, 12.0, "B")], p_theme=0.4)
+    assert len(find_events(scores)) == 1
+    assert find_events(scores, min_confidence=0.5) == []
+    assert find_events(scores, detect_threshold=0.99) == []
+
+
+def test_a_click_shorter_than_min_event_is_ignored():
+    scores = scores_for([(10.0, 12.0, "B")])
+    act = activity_for([(9.0, 9.05), (10.0, 12.0)])
+    events = find_events(scores, activity=act, min_event_s=0.2)
+    assert len(events) == 1 and events[0].start_s == pytest.approx(10.0, abs=0.02)
+
+
+def test_bad_scores_and_thresholds_are_errors():
+    with pytest.raises(SongnetError, match="do not match"):
+        WindowScores(np.arange(3.0), np.zeros((4, 5)), 2.5, CLASSES)
+    with pytest.raises(SongnetError, match="no_song last"):
+        WindowScores(np.arange(3.0), np.zeros((3, 4)), 2.5, CLASSES)
+    with pytest.raises(SongnetError, match="min_confidence"):
+        find_events(scores_for([]), min_confidence=1.5)
+
+
+def test_frame_activity_finds_a_tone_in_noise_and_its_band():
+    rng = np.random.default_rng(0)
+    freqs = 1000.0 * 2.0 ** (np.arange(72) / 24)
+    power = rng.exponential(1.0, size=(72, 1000)).astype(np.float32)  # (n_bins, T)
+    power[30:33, 300:500] += 100.0  # +20 dB in three bins for 2 s
+    act = frame_activity(power, frequencies=freqs, frame_s=FRAME_S)
+    on = np.flatnonzero(act.active)
+    assert abs(on[0] - 300) <= 3 and abs(on[-1] - 499) <= 3
+    assert act.active[:290].sum() + act.active[510:].sum() <= 5
+    assert np.nanmin(act.low_hz) == pytest.approx(freqs[30], rel=0.06)
+    assert np.nanmax(act.high_hz) == pytest.approx(freqs[32], rel=0.06)
+
+
+def test_frame_activity_of_pure_noise_is_quiet():
+    rng = np.random.default_rng(1)
+    power = rng.exponential(1.0, size=(72, 3000)).astype(np.float32)
+    act = frame_activity(power, frequencies=np.linspace(1e3, 9e3, 72), frame_s=FRAME_S)
+    assert act.active.mean() < 0.01
+
+
+def test_activity_concatenate_joins_runs():
+    a = activity_for([(0.0, 0.5)], duration=1.0)
+    joined = Activity.concatenate([a, a], frame_s=FRAME_S)
+    assert joined.active.shape == (200,) and joined.active.sum() == 2 * a.active.sum()
+    assert Activity.concatenate([], frame_s=FRAME_S).active.shape == (0,)
+
+
+def test_a_noise_burst_beside_a_song_is_not_a_song():
+    scores = scores_for([(10.0, 12.0, "B")])
+    events = find_events(scores, activity=activity_for([(10.0, 12.0), (13.0, 13.5)]))
+    assert len(events) == 1 and events[0].end_s == pytest.approx(12.0, abs=0.02)
