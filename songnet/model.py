@@ -1,0 +1,408 @@
+"""The theme CNN, its checkpoints, and batched inference.
+
+:class:`ThemeCNN` reads a Constant-Q image ``(B, 1, n_bins, n_frames)`` and returns one
+logit per class (the catalog themes sorted, then ``no_song``). It is small and fast on a
+CPU: a strided stem, depthwise-separable blocks that halve frequency and time, then a
+temporal head that keeps the frequency axis (pitch matters for themes) and pools over
+time. :meth:`ThemeCNN.embed` returns the penultimate layer, used by the latent stage.
+
+A checkpoint is a ``torch.save`` of plain types plus tensors (never pickled objects), read
+back with ``weights_only=True``: the model config, the class names, the feature params the
+images were made with, the training params and free-form metadata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import pickle
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from songnet.errors import SongnetError
+from songnet.files import atomic_path
+
+__all__ = ["CHECKPOINT_FORMAT", "Checkpoint", "ModelConfig", "ThemeCNN", "check_features",
+           "default_model_path", "embed_images", "load_checkpoint", "predict_proba",
+           "resolve_device", "save_checkpoint"]
+
+CHECKPOINT_FORMAT = "songnet-theme-cnn/1"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Shape and size of a :class:`ThemeCNN`.
+
+    Parameters
+    ----------
+    n_bins, n_frames : int
+        Image height (CQT bins) and width (frames) the network expects.
+    n_classes : int
+        Number of outputs (themes + ``no_song``).
+    channels : tuple of int
+        Channels of the stem and of each following separable block. The stem strides
+        frequency by 2 and time by 4; each block halves both.
+    embed_dim : int
+        Size of the penultimate layer returned by :meth:`ThemeCNN.embed`.
+    dropout : float
+        Dropout before the classifier, in [0, 1).
+    """
+
+    n_bins: int = 80
+    n_frames: int = 517
+    n_classes: int = 12
+    channels: tuple[int, ...] = (16, 32, 64, 128)
+    embed_dim: int = 64
+    dropout: float = 0.2
+
+    def __post_init__(self) -> None:
+        if len(self.channels) < 2 or any(c < 1 for c in self.channels):
+            raise ValueError(f"channels={list(self.channels)} must list at least 2 positive sizes")
+        reduce = 2 ** len(self.channels)
+        if self.n_bins < reduce or self.n_frames < 4 * reduce:
+            raise ValueError(f"image {self.n_bins}x{self.n_frames} is too small for "
+                             f"{len(self.channels)} pooling stages")
+        if self.n_classes < 2 or self.embed_dim < 1:
+            raise ValueError(f"n_classes={self.n_classes} must be >= 2 and "
+                             f"embed_dim={self.embed_dim} >= 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout={self.dropout} must lie in [0, 1)")
+
+    @property
+    def head_bins(self) -> int:
+        """Frequency rows left after the pooling stages."""
+        n = (self.n_bins + 1) // 2
+        for _ in self.channels[1:]:
+            n //= 2
+        return n
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["channels"] = list(self.channels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ModelConfig:
+        d = dict(d)
+        d["channels"] = tuple(int(c) for c in d["channels"])
+        return cls(**d)
+
+
+class _Separable(nn.Sequential):
+    """Depthwise 3x3 conv, 2x2 max pooling, pointwise 1x1 conv (each with BN + ReLU).
+
+    Pooling before the pointwise convolution makes it four times cheaper.
+    """
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__(
+            nn.Conv2d(c_in, c_in, 3, padding=1, groups=c_in, bias=False),
+            nn.BatchNorm2d(c_in), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
+
+
+class ThemeCNN(nn.Module):
+    """Constant-Q image -> theme logits.
+
+    Parameters
+    ----------
+    config : ModelConfig
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config.channels
+        # stride 2 in frequency, 4 in time: 24 bins/octave and ~6 ms frames are finer
+        # than the notes need, and this layer runs at full image size.
+        self.stem = nn.Sequential(
+            nn.Conv2d(1, c[0], (3, 5), stride=(2, 4), padding=(1, 2), bias=False),
+            nn.BatchNorm2d(c[0]), nn.ReLU())
+        self.blocks = nn.Sequential(*[_Separable(a, b) for a, b in itertools.pairwise(c)])
+        head_in = c[-1] * config.head_bins
+        self.temporal = nn.Sequential(
+            nn.Conv1d(head_in, 2 * config.embed_dim, 3, padding=1, bias=False),
+            nn.BatchNorm1d(2 * config.embed_dim), nn.ReLU())
+        self.embedding = nn.Linear(4 * config.embed_dim, config.embed_dim)
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(config.embed_dim, config.n_classes)
+
+    def _check(self, x: torch.Tensor) -> None:
+        cfg = self.config
+        if x.ndim != 4 or x.shape[1] != 1 or tuple(x.shape[2:]) != (cfg.n_bins, cfg.n_frames):
+            raise SongnetError(
+                f"the network expects images of shape (B, 1, {cfg.n_bins}, {cfg.n_frames}), "
+                f"got {tuple(x.shape)}; make the images with the model's feature params")
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate-layer embedding.
+
+        Parameters
+        ----------
+        x : torch.Tensor [shape=(B, 1, n_bins, n_frames)]
+            Images in [0, 1].
+
+        Returns
+        -------
+        torch.Tensor [shape=(B, embed_dim)]
+            Non-negative (after ReLU) embedding.
+        """
+        self._check(x)
+        h = self.blocks(self.stem(x))  # (B, C, head_bins, ~n_frames / 4 / 2**n_blocks)
+        b, ch, f, t = h.shape
+        h = h.reshape(b, ch * f, t)  # (B, C * head_bins, T): frequency kept as channels
+        h = self.temporal(h)  # (B, 2E, T)
+        h = torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)  # (B, 4E)
+        return torch.relu(self.embedding(h))  # (B, E)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, n_classes)`` for images ``(B, 1, n_bins, n_frames)``."""
+        return self.classifier(self.dropout(self.embed(x)))
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    """A trained model with everything needed to use it.
+
+    Attributes
+    ----------
+    model : ThemeCNN
+        In eval mode, on the device it was loaded to.
+    config : ModelConfig
+    classes : list of str
+        Class names, index = output unit (themes sorted, ``no_song`` last).
+    feature_params : dict
+        The ``features`` params the training images were made with (a plain dict of
+        ``FeatureParams`` fields).
+    train_params : dict
+    meta : dict
+        Free-form metadata (epoch, validation figures, date, ...).
+    """
+
+    model: ThemeCNN
+    config: ModelConfig
+    classes: list[str]
+    feature_params: dict[str, Any]
+    train_params: dict[str, Any]
+    meta: dict[str, Any]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def features(self) -> Any:
+        """The feature params as a ``songnet.features.FeatureParams``."""
+        from songnet.features import FeatureParams
+        from songnet.params import params_from_mapping
+        return params_from_mapping(FeatureParams, self.feature_params,
+                                   where="checkpoint feature params")
+
+
+def default_model_path() -> Path:
+    """Path of the default model shipped inside the package."""
+    return Path(__file__).resolve().parent / "models" / "default.pt"
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when present, else CPU; anything else as given."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except RuntimeError as exc:
+        raise SongnetError(f"unknown device {device!r}; use auto, cpu or cuda") from exc
+
+
+def checkpoint_payload(model: ThemeCNN, *, classes: list[str], feature_params: Mapping,
+                       train_params: Mapping, meta: Mapping | None = None) -> dict[str, Any]:
+    """The plain dict that :func:`save_checkpoint` writes (extendable with training state)."""
+    if len(classes) != model.config.n_classes:
+        raise SongnetError(f"{len(classes)} class names for a network with "
+                           f"{model.config.n_classes} outputs")
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "model_config": model.config.to_dict(),
+        "classes": list(classes),
+        "feature_params": _plain(feature_params),
+        "train_params": _plain(train_params),
+        "meta": _plain(meta or {}),
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+    }
+
+
+def save_checkpoint(path: str | os.PathLike, model: ThemeCNN, *, classes: list[str],
+                    feature_params: Mapping, train_params: Mapping,
+                    meta: Mapping | None = None, extra: Mapping | None = None) -> Path:
+    """Write a checkpoint atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Output ``.pt`` file.
+    model : ThemeCNN
+    classes : list of str
+    feature_params, train_params, meta : mapping
+        Plain data (stored as dicts, lists, numbers, strings).
+    extra : mapping, optional
+        More entries of plain types or tensors (training state for resume).
+    """
+    payload = checkpoint_payload(model, classes=classes, feature_params=feature_params,
+                                 train_params=train_params, meta=meta)
+    payload.update(extra or {})
+    write_payload(path, payload)
+    return Path(path)
+
+
+def write_payload(path: str | os.PathLike, payload: Mapping[str, Any]) -> None:
+    """``torch.save`` a checkpoint dict atomically."""
+    with atomic_path(path) as tmp:
+        torch.save(dict(payload), tmp)
+
+
+def read_payload(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a checkpoint dict with ``weights_only=True``; SongnetError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise SongnetError(f"model checkpoint {path} not found; train one with `songnet train` "
+                           "or pass --model FILE")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile,
+            pickle.UnpicklingError) as exc:
+        raise SongnetError(f"{path}: not a readable songnet checkpoint (corrupt or truncated: "
+                           f"{str(exc).splitlines()[0][:120]}); retrain or copy it again") from exc
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise SongnetError(f"{path}: not a songnet theme-CNN checkpoint (format {found!r}, "
+                           f"expected {CHECKPOINT_FORMAT!r}); pass a model made by songnet train")
+    return payload
+
+
+def load_checkpoint(path: str | os.PathLike | None = None, *, device: str | torch.device = "cpu",
+                    feature_params: Mapping | None = None) -> Checkpoint:
+    """Load a checkpoint (``None``: the default model shipped with the package).
+
+    Parameters
+    ----------
+    path : path-like or None
+    device : str or torch.device
+        Where to put the model (``"auto"``: CUDA when present).
+    feature_params : mapping, optional
+        The feature params of the images it will see; a difference is a SongnetError.
+    """
+    path = default_model_path() if path is None else Path(path)
+    payload = read_payload(path)
+    try:
+        config = ModelConfig.from_dict(payload["model_config"])
+        model = ThemeCNN(config)
+        model.load_state_dict(payload["state_dict"])
+        ckpt = Checkpoint(model=model, config=config, classes=list(payload["classes"]),
+                          feature_params=dict(payload["feature_params"]),
+                          train_params=dict(payload["train_params"]),
+                          meta=dict(payload.get("meta", {})))
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise SongnetError(f"{path}: checkpoint does not match this songnet's network "
+                           f"({str(exc).splitlines()[0][:120]}); retrain the model") from exc
+    if len(ckpt.classes) != config.n_classes:
+        raise SongnetError(f"{path}: {len(ckpt.classes)} class names for "
+                           f"{config.n_classes} outputs; retrain the model")
+    if feature_params is not None:
+        check_features(ckpt.feature_params, feature_params, what=str(path))
+    ckpt.model.to(resolve_device(device)).eval()
+    return ckpt
+
+
+def check_features(expected: Mapping, actual: Mapping, *, what: str) -> None:
+    """SongnetError naming the first feature parameter that differs.
+
+    Parameters
+    ----------
+    expected : mapping
+        Feature params stored in the model.
+    actual : mapping
+        Feature params of the images at hand.
+    what : str
+        Names the model in the message.
+    """
+    from songnet.features import FeatureParams, check_compatible
+    from songnet.params import params_from_mapping
+    exp = params_from_mapping(FeatureParams, dict(expected), where=f"{what} feature params")
+    act = params_from_mapping(FeatureParams, dict(actual), where="image feature params")
+    check_compatible(exp, act, what=what)
+
+
+def _as_images(images: np.ndarray | torch.Tensor, config: ModelConfig) -> torch.Tensor:
+    x = torch.as_tensor(images)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or tuple(x.shape[1:]) != (config.n_bins, config.n_frames):
+        raise SongnetError(f"images must have shape (B, {config.n_bins}, {config.n_frames}) "
+                           f"for this model, got {tuple(x.shape)}")
+    return x
+
+
+@torch.no_grad()
+def _batched(ckpt: Checkpoint, images: np.ndarray | torch.Tensor, fn: str,
+             batch_size: int) -> np.ndarray:
+    x = _as_images(images, ckpt.config)
+    if batch_size < 1:
+        raise SongnetError(f"batch_size={batch_size} must be >= 1")
+    ckpt.model.eval()
+    device = ckpt.device
+    out = []
+    for start in range(0, x.shape[0], batch_size):
+        xb = x[start:start + batch_size].to(device=device, dtype=torch.float32)
+        y = getattr(ckpt.model, fn)(xb[:, None])  # (b, 1, n_bins, n_frames) in
+        out.append(y.float().cpu())
+    if not out:
+        width = ckpt.config.n_classes if fn == "forward" else ckpt.config.embed_dim
+        return np.zeros((0, width), dtype=np.float32)
+    return torch.cat(out).numpy()
+
+
+def predict_proba(ckpt: Checkpoint, images: np.ndarray | torch.Tensor, *,
+                  batch_size: int = 64) -> np.ndarray:
+    """Class probabilities.
+
+    Parameters
+    ----------
+    ckpt : Checkpoint
+    images : array [shape=(B, n_bins, n_frames)]
+        CQT images in [0, 1] made with ``ckpt.feature_params``.
+    batch_size : int
+
+    Returns
+    -------
+    np.ndarray [shape=(B, n_classes)], float32
+        Rows sum to 1; columns follow ``ckpt.classes``.
+    """
+    logits = _batched(ckpt, images, "forward", batch_size)
+    return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+
+
+def embed_images(ckpt: Checkpoint, images: np.ndarray | torch.Tensor, *,
+                 batch_size: int = 64) -> np.ndarray:
+    """Penultimate-layer embeddings (B, embed_dim) float32 of images (B, n_bins, n_frames)."""
+    return _batched(ckpt, images, "embed", batch_size)
+
+
+def _plain(obj: Any) -> Any:
+    """Mappings/tuples/numpy scalars -> dicts, lists and Python scalars (safe for weights_only)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj

@@ -1,0 +1,357 @@
+"""Training the theme CNN: augmentation, AdamW + one-cycle schedule, early stopping, resume.
+
+:func:`train_model` is the core: it takes the train and validation images in memory, the
+:class:`TrainParams`, and optionally a checkpoint file that it rewrites (atomically) at the
+end of every epoch with the full training state: weights, optimizer, scheduler, RNG states
+and the early-stopping state. ``resume=True`` continues from that file and reaches the
+same final weights as an uninterrupted run.
+
+Augmentation runs on the CPU from the global torch RNG (seeded once from ``seed``), so a
+run is reproducible on any device: a random time shift, a gain change in dB, mixing with a
+background (``no_song``) image, then frequency and time masking (torchaudio).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torchaudio
+from torch import nn
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
+
+from songnet.errors import SongnetError
+from songnet.model import (
+    ModelConfig,
+    ThemeCNN,
+    checkpoint_payload,
+    read_payload,
+    resolve_device,
+    write_payload,
+)
+from songnet.params import params_to_dict
+
+__all__ = ["FeatureSplit", "TrainParams", "TrainResult", "augment", "train_model"]
+
+NO_SONG = "no_song"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainParams:
+    """The ``train`` section of params.yaml.
+
+    Time quantities are in image frames and frequency quantities in CQT bins; ``gain``
+    and ``noise_drop`` are in normalised image units (1 = the image's dB range).
+    """
+
+    seed: int = 0
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-2
+    patience: int = 6
+    channels: tuple[int, ...] = (16, 32, 64, 128)
+    embed_dim: int = 64
+    dropout: float = 0.2
+    shift_frames: int = 60
+    gain: float = 0.1
+    noise_prob: float = 0.3
+    noise_drop: float = 0.3
+    freq_mask: int = 8
+    time_mask: int = 40
+    num_threads: int = 2
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
+                    "patience": self.patience, "num_threads": self.num_threads}
+        for name, value in positive.items():
+            if value <= 0:
+                raise ValueError(f"{name}={value} must be > 0")
+        for name in ("shift_frames", "freq_mask", "time_mask", "gain", "noise_drop",
+                     "weight_decay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}={getattr(self, name)} must be >= 0")
+        if not 0.0 <= self.noise_prob <= 1.0:
+            raise ValueError(f"noise_prob={self.noise_prob} must lie in [0, 1]")
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureSplit:
+    """Images and labels of one split.
+
+    Parameters
+    ----------
+    images : np.ndarray [shape=(N, n_bins, n_frames)]
+        CQT images in [0, 1] (float16 or float32).
+    labels : np.ndarray [shape=(N,)], int64
+        Class indices.
+    name : str
+        The split's name, for messages.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    name: str = "split"
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 3:
+            raise SongnetError(f"{self.name} images must have shape (N, n_bins, n_frames), "
+                               f"got {self.images.shape}; rerun `songnet features`")
+        if self.labels.shape != (self.images.shape[0],):
+            raise SongnetError(f"{self.name}: {self.labels.shape[0]} labels for "
+                               f"{self.images.shape[0]} images; rerun `songnet features`")
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """The best model (lowest validation loss) and the per-epoch history."""
+
+    model: ThemeCNN
+    history: list[dict[str, float]]
+    best_epoch: int
+    best_val_loss: float
+    best_val_acc: float
+
+
+class _Batches(Dataset):
+    """Index a list of positions -> (images float32 (b, n_bins, n_frames), labels (b,))."""
+
+    def __init__(self, split: FeatureSplit) -> None:
+        self.images = torch.from_numpy(np.ascontiguousarray(split.images))
+        self.labels = torch.from_numpy(split.labels.astype(np.int64))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index = torch.as_tensor(idx)
+        return self.images[index].float(), self.labels[index]
+
+
+def augment(x: torch.Tensor, *, params: TrainParams,
+            noise: torch.Tensor | None = None) -> torch.Tensor:
+    """Random time shift, gain, background mixing, frequency and time masks.
+
+    Parameters
+    ----------
+    x : torch.Tensor [shape=(B, n_bins, n_frames)], float32 in [0, 1]
+    params : TrainParams
+    noise : torch.Tensor [shape=(M, n_bins, n_frames)], optional
+        Background images to mix in (``no_song`` examples).
+
+    Returns
+    -------
+    torch.Tensor [shape=(B, n_bins, n_frames)] in [0, 1]
+        Uses the global torch RNG.
+    """
+    b, _, t = x.shape
+    if params.shift_frames > 0:
+        shift = torch.randint(-params.shift_frames, params.shift_frames + 1, (b, 1))
+        src = torch.arange(t)[None, :] - shift  # (B, T): source frame of each output frame
+        valid = ((src >= 0) & (src < t)).to(x.dtype)[:, None, :]
+        x = x.gather(2, src.clamp(0, t - 1)[:, None, :].expand_as(x)) * valid
+    if params.gain > 0:
+        g = (torch.rand(b, 1, 1) * 2 - 1) * params.gain
+        x = torch.where(x > 0, (x + g).clamp(0, 1), x)  # the dB floor stays the floor
+    if noise is not None and len(noise) and params.noise_prob > 0:
+        pick = torch.randint(0, len(noise), (b,))
+        drop = torch.rand(b, 1, 1) * params.noise_drop
+        mixed = torch.maximum(x, (noise[pick].float() - drop).clamp(min=0))
+        use = (torch.rand(b, 1, 1) < params.noise_prob)
+        x = torch.where(use, mixed, x)
+    x = x[:, None]  # (B, 1, n_bins, n_frames) for torchaudio's iid masks
+    if params.freq_mask > 0:
+        x = torchaudio.transforms.FrequencyMasking(params.freq_mask, iid_masks=True)(x)
+    if params.time_mask > 0:
+        x = torchaudio.transforms.TimeMasking(params.time_mask, iid_masks=True)(x)
+    return x[:, 0]
+
+
+@torch.no_grad()
+def _evaluate(model: ThemeCNN, split: FeatureSplit, device: torch.device,
+              batch_size: int) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy on a split, in eval mode."""
+    model.eval()
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(split), batch_size):
+        xb = torch.from_numpy(split.images[start:start + batch_size]).float().to(device)
+        yb = torch.from_numpy(split.labels[start:start + batch_size].astype(np.int64)).to(device)
+        logits = model(xb[:, None])  # (b, 1, n_bins, n_frames) -> (b, n_classes)
+        total_loss += float(nn.functional.cross_entropy(logits, yb, reduction="sum"))
+        correct += int((logits.argmax(1) == yb).sum())
+    n = max(len(split), 1)
+    return total_loss / n, correct / n
+
+
+def _rng_state(sampler_gen: torch.Generator) -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state(), "sampler": sampler_gen.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: Mapping[str, Any], sampler_gen: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    sampler_gen.set_state(state["sampler"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def train_model(train: FeatureSplit, val: FeatureSplit, *, classes: list[str],
+                feature_params: Mapping[str, Any], params: TrainParams = TrainParams(),
+                checkpoint: str | os.PathLike | None = None, resume: bool = False,
+                progress: Callable[[int], object] | None = None,
+                on_epoch: Callable[[dict[str, float]], object] | None = None) -> TrainResult:
+    """Train a :class:`ThemeCNN` with early stopping on the validation loss.
+
+    Parameters
+    ----------
+    train, val : FeatureSplit
+        Images ``(N, n_bins, n_frames)`` in [0, 1] and labels indexing ``classes``.
+    classes : list of str
+        Class names (themes sorted, ``no_song`` last); ``no_song`` images are the
+        backgrounds mixed in by the augmentation.
+    feature_params : mapping
+        The feature params of the images (stored in the checkpoint).
+    params : TrainParams
+    checkpoint : path-like, optional
+        Training-state file rewritten at the end of every epoch.
+    resume : bool
+        Continue from ``checkpoint`` when it exists (same params and data required).
+    progress : callable, optional
+        ``progress(n)`` after each batch of ``n`` training images.
+    on_epoch : callable, optional
+        Called with each epoch's history row after its checkpoint is written.
+
+    Returns
+    -------
+    TrainResult
+        The model holds the weights of the best validation epoch, in eval mode.
+    """
+    n_bins, n_frames = train.images.shape[1:]
+    if val.images.shape[1:] != (n_bins, n_frames):
+        raise SongnetError(f"val images {val.images.shape[1:]} differ from train images "
+                           f"{(n_bins, n_frames)}; rerun `songnet features`")
+    if len(train) == 0 or len(val) == 0:
+        raise SongnetError("the train and val splits must both hold images; "
+                           "check the synthesize params (birds per split)")
+    for split in (train, val):
+        bad = (split.labels < 0) | (split.labels >= len(classes))
+        if bad.any():
+            raise SongnetError(f"{split.name} label {int(split.labels[bad][0])} is outside "
+                               f"the {len(classes)} classes; rerun `songnet features`")
+    device = resolve_device(params.device)
+    torch.manual_seed(params.seed)
+    sampler_gen = torch.Generator().manual_seed(params.seed)
+    config = ModelConfig(n_bins=int(n_bins), n_frames=int(n_frames), n_classes=len(classes),
+                         channels=params.channels, embed_dim=params.embed_dim,
+                         dropout=params.dropout)
+    model = ThemeCNN(config).to(device)
+    drop_last = len(train) > params.batch_size
+    loader = DataLoader(_Batches(train), batch_size=None, sampler=BatchSampler(
+        RandomSampler(range(len(train)), generator=sampler_gen),
+        batch_size=params.batch_size, drop_last=drop_last))
+    steps = len(loader)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=params.lr,
+                                  weight_decay=params.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=params.lr, total_steps=params.epochs * steps, pct_start=0.2)
+    noise = None
+    if NO_SONG in classes:
+        noise = torch.from_numpy(train.images[train.labels == classes.index(NO_SONG)])
+    train_dict = params_to_dict(params)
+    plain_features = dict(feature_params)
+
+    early = {"best_val_loss": math.inf, "best_val_acc": 0.0, "best_epoch": 0, "bad_epochs": 0}
+    best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    history: list[dict[str, float]] = []
+    start_epoch = 1
+    if resume and checkpoint is not None and Path(checkpoint).is_file():
+        state = _load_state(checkpoint, train_dict, classes, plain_features)
+        model.load_state_dict(state["state_dict"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        _set_rng_state(state["rng"], sampler_gen)
+        early = dict(state["early"])
+        best_state = state["best_state"]
+        history = [dict(row) for row in state["history"]]
+        start_epoch = int(state["epoch"]) + 1
+        if state["stopped"]:
+            start_epoch = params.epochs + 1
+
+    for epoch in range(start_epoch, params.epochs + 1):
+        model.train()
+        total_loss, correct, seen = 0.0, 0, 0
+        for xb, yb in loader:
+            xb = augment(xb, params=params, noise=noise)
+            xb, yb = xb.to(device), yb.to(device)
+            logits = model(xb[:, None])  # (b, 1, n_bins, n_frames) -> (b, n_classes)
+            loss = nn.functional.cross_entropy(logits, yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            total_loss += float(loss.detach()) * len(yb)
+            correct += int((logits.argmax(1) == yb).sum())
+            seen += len(yb)
+            if progress is not None:
+                progress(len(yb))
+        val_loss, val_acc = _evaluate(model, val, device, params.batch_size)
+        row = {"epoch": epoch, "train_loss": total_loss / seen, "train_acc": correct / seen,
+               "val_loss": val_loss, "val_acc": val_acc,
+               "lr": float(optimizer.param_groups[0]["lr"])}
+        history.append(row)
+        if val_loss < early["best_val_loss"]:
+            early.update(best_val_loss=val_loss, best_val_acc=val_acc, best_epoch=epoch,
+                         bad_epochs=0)
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        else:
+            early["bad_epochs"] += 1
+        stopped = early["bad_epochs"] >= params.patience
+        if checkpoint is not None:
+            payload = checkpoint_payload(model, classes=classes, feature_params=plain_features,
+                                         train_params=train_dict, meta={"epoch": epoch})
+            payload.update(epoch=epoch, stopped=stopped, optimizer=optimizer.state_dict(),
+                           scheduler=scheduler.state_dict(), rng=_rng_state(sampler_gen),
+                           early=early, best_state=best_state, history=history)
+            write_payload(checkpoint, payload)
+        if on_epoch is not None:
+            on_epoch(row)
+        if stopped:
+            break
+
+    model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(model=model, history=history, best_epoch=int(early["best_epoch"]),
+                       best_val_loss=float(early["best_val_loss"]),
+                       best_val_acc=float(early["best_val_acc"]))
+
+
+def _load_state(path: str | os.PathLike, train_params: dict, classes: list[str],
+                feature_params: dict) -> dict[str, Any]:
+    """Read a training-state checkpoint and refuse one made with other params or data."""
+    state = read_payload(path)
+    if "optimizer" not in state:
+        raise SongnetError(f"{path}: holds a model but no training state; "
+                           "run without --resume to start afresh")
+    saved = state["train_params"]
+    for key, value in train_params.items():
+        if saved.get(key) != value:
+            raise SongnetError(f"{path}: made with train.{key}={saved.get(key)!r}, params say "
+                               f"{value!r}; run without --resume to start afresh")
+    if list(state["classes"]) != list(classes):
+        raise SongnetError(f"{path}: made for classes {state['classes']}, the features have "
+                           f"{classes}; run without --resume to start afresh")
+    from songnet.model import check_features
+    check_features(state["feature_params"], feature_params, what=str(path))
+    return state
