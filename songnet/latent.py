@@ -1,0 +1,284 @@
+"""The latent map: 2-D projections of embeddings and the 1966-vs-2020 persistence table.
+
+Two fitted transforms, following scikit-learn's conventions (``__init__`` stores
+arguments, ``fit`` returns ``self``, learned attributes end in ``_``):
+
+- :class:`LatentMap` standardises embeddings, fits UMAP (umap-learn) and PCA on the 2020
+  songs and places any song (1966 included) into the same two maps;
+- :class:`ThemeMatcher` learns each 2020 theme's centroid and its within-theme spread,
+  and names for a 1966 song its nearest 2020 theme, the distance and whether that lies
+  within the theme's threshold (``persists``) or beyond it (``lost``).
+
+Matching happens in the standardised embedding space, not in the 2-D map: UMAP keeps
+neighbourhoods, not distances. :func:`persistence_table` assembles the answer; 2020
+themes that no 1966 song matches are listed as ``new``. :func:`load` reads a ``project``
+output folder back as DataFrames for notebooks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from songnet.errors import SongnetError
+
+__all__ = ["MAP_COLUMNS", "LatentMap", "LatentOutputs", "ThemeMatcher", "load",
+           "persistence_table", "save"]
+
+MAP_COLUMNS = ("umap_1", "umap_2", "pca_1", "pca_2")
+
+
+def _check_matrix(X: np.ndarray, *, what: str, n_features: int | None = None) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise SongnetError(f"{what}: expected embeddings of shape (n_songs, embed_dim), "
+                           f"got {X.shape}")
+    if n_features is not None and X.shape[1] != n_features:
+        raise SongnetError(f"{what}: embeddings have {X.shape[1]} dimensions, the map was "
+                           f"fitted on {n_features}; embed them with the same model")
+    if not np.all(np.isfinite(X)):
+        raise SongnetError(f"{what}: embeddings contain NaN or inf")
+    return X
+
+
+class LatentMap:
+    """UMAP and PCA maps fitted on 2020 embeddings.
+
+    Parameters
+    ----------
+    n_neighbors : int
+        UMAP neighbourhood size (clamped to ``n_songs - 1``).
+    min_dist : float
+        UMAP minimum distance between embedded points.
+    random_state : int
+        Seed of UMAP's optimisation; the same seed gives the same map.
+
+    Attributes
+    ----------
+    mean_, scale_ : np.ndarray [shape=(embed_dim,)]
+        Standardisation learned from the 2020 embeddings.
+    umap_ : umap.UMAP
+        The fitted UMAP.
+    pca_ : sklearn.decomposition.PCA
+        The fitted 2-component PCA.
+    """
+
+    def __init__(self, *, n_neighbors: int = 15, min_dist: float = 0.1,
+                 random_state: int = 0) -> None:
+        self.n_neighbors = n_neighbors
+        self.min_dist = min_dist
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray) -> LatentMap:
+        """Fit both maps on 2020 embeddings ``X`` [shape=(n_songs, embed_dim)]."""
+        import umap  # slow import (numba); only when a map is fitted
+        from sklearn.decomposition import PCA
+
+        X = _check_matrix(X, what="2020 embeddings")
+        if X.shape[0] < 4:
+            raise SongnetError(f"2020 embeddings: {X.shape[0]} songs are too few for a map; "
+                               "embed at least 4 songs")
+        self.mean_ = X.mean(axis=0)
+        self.scale_ = np.where(X.std(axis=0) > 1e-12, X.std(axis=0), 1.0)
+        Z = (X - self.mean_) / self.scale_
+        self.umap_ = umap.UMAP(n_neighbors=min(self.n_neighbors, X.shape[0] - 1),
+                               min_dist=self.min_dist, random_state=self.random_state,
+                               n_jobs=1).fit(Z)
+        self.pca_ = PCA(n_components=2, random_state=self.random_state).fit(Z)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Place songs in both maps.
+
+        Returns
+        -------
+        np.ndarray [shape=(n_songs, 4)]
+            Columns ``umap_1, umap_2, pca_1, pca_2`` (see :data:`MAP_COLUMNS`).
+        """
+        X = _check_matrix(X, what="embeddings", n_features=self.mean_.shape[0])
+        Z = (X - self.mean_) / self.scale_
+        return np.column_stack([self.umap_.transform(Z), self.pca_.transform(Z)])
+
+    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+        """Fit on ``X`` and return its map coordinates (UMAP's own embedding of ``X``)."""
+        self.fit(X)
+        Z = (np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_
+        return np.column_stack([self.umap_.embedding_, self.pca_.transform(Z)])
+
+
+class ThemeMatcher:
+    """Nearest 2020 theme for any song, with a threshold learned from within-theme spread.
+
+    Parameters
+    ----------
+    threshold_quantile : float
+        Quantile of a theme's 2020 song-to-centroid distances that sets its spread.
+    threshold_scale : float
+        The theme's threshold is ``threshold_scale`` × that spread: a 1966 song farther
+        from every centroid than that theme's threshold is ``lost``.
+
+    Attributes
+    ----------
+    themes_ : np.ndarray [shape=(n_themes,)]
+        The 2020 theme names, sorted.
+    centroids_ : np.ndarray [shape=(n_themes, embed_dim)]
+        Theme centroids in the standardised embedding space.
+    thresholds_ : np.ndarray [shape=(n_themes,)]
+        Match threshold per theme (same units as the distances).
+    """
+
+    def __init__(self, *, threshold_quantile: float = 0.95, threshold_scale: float = 1.5) -> None:
+        self.threshold_quantile = threshold_quantile
+        self.threshold_scale = threshold_scale
+
+    def fit(self, X: np.ndarray, themes: Sequence[str]) -> ThemeMatcher:
+        """Learn centroids and thresholds from 2020 embeddings ``X`` and their theme labels."""
+        X = _check_matrix(X, what="2020 embeddings")
+        themes = np.asarray(themes, dtype=str)
+        if themes.shape != (X.shape[0],):
+            raise SongnetError(f"2020 embeddings: {X.shape[0]} songs but {themes.size} labels")
+        if not 0 < self.threshold_quantile <= 1 or self.threshold_scale <= 0:
+            raise SongnetError(f"threshold_quantile={self.threshold_quantile} must be in (0, 1] "
+                               f"and threshold_scale={self.threshold_scale} positive")
+        self.mean_ = X.mean(axis=0)
+        self.scale_ = np.where(X.std(axis=0) > 1e-12, X.std(axis=0), 1.0)
+        Z = (X - self.mean_) / self.scale_
+        self.themes_ = np.unique(themes)
+        self.centroids_ = np.stack([Z[themes == t].mean(axis=0) for t in self.themes_])
+        spread = []
+        for i, t in enumerate(self.themes_):
+            d = np.linalg.norm(Z[themes == t] - self.centroids_[i], axis=1)
+            spread.append(np.quantile(d, self.threshold_quantile) if d.size > 1 else np.nan)
+        spread = np.asarray(spread)
+        if np.all(np.isnan(spread)):
+            raise SongnetError("2020 embeddings: every theme has a single song, so no "
+                               "within-theme spread can be learned; embed more songs per theme")
+        spread = np.where(np.isnan(spread), np.nanmedian(spread), spread)
+        self.thresholds_ = self.threshold_scale * spread
+        return self
+
+    def distances(self, X: np.ndarray) -> np.ndarray:
+        """Distances [shape=(n_songs, n_themes)] from each song to each theme centroid."""
+        X = _check_matrix(X, what="embeddings", n_features=self.mean_.shape[0])
+        Z = (X - self.mean_) / self.scale_
+        return np.linalg.norm(Z[:, None, :] - self.centroids_[None, :, :], axis=2)
+
+    def match(self, X: np.ndarray) -> pd.DataFrame:
+        """Nearest theme per song: columns ``theme_2020, distance, threshold, status``."""
+        D = self.distances(X)
+        nearest = D.argmin(axis=1)
+        dist = D[np.arange(len(D)), nearest]
+        thr = self.thresholds_[nearest]
+        return pd.DataFrame({"theme_2020": self.themes_[nearest], "distance": dist,
+                             "threshold": thr,
+                             "status": np.where(dist <= thr, "persists", "lost")})
+
+
+def persistence_table(matcher: ThemeMatcher, X1966: np.ndarray, *, song_ids: Sequence[str],
+                      themes_1966: Sequence[str] | None = None) -> pd.DataFrame:
+    """Which 1966 songs persist in 2020, which are lost, and which 2020 themes are new.
+
+    Parameters
+    ----------
+    matcher : ThemeMatcher
+        Fitted on the 2020 embeddings.
+    X1966 : np.ndarray [shape=(n_1966, embed_dim)]
+        Embeddings of the resynthesized 1966 songs.
+    song_ids : sequence of str
+        One id per 1966 song.
+    themes_1966 : sequence of str, optional
+        The 1966 theme label of each song where known (``""`` where not).
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``song_id, theme_1966, theme_2020, distance, threshold, status``: one
+        row per 1966 song (``persists`` or ``lost``, with its nearest 2020 theme), then
+        one row per 2020 theme that no 1966 song matched (``new``, with the distance to
+        its nearest 1966 song).
+    """
+    song_ids = [str(s) for s in song_ids]
+    labels = [""] * len(song_ids) if themes_1966 is None else [str(t) for t in themes_1966]
+    if len(labels) != len(song_ids) or len(song_ids) != np.asarray(X1966).shape[0]:
+        raise SongnetError(f"1966 embeddings: {np.asarray(X1966).shape[0]} songs, "
+                           f"{len(song_ids)} ids and {len(labels)} labels; they must agree")
+    old = matcher.match(X1966)
+    old.insert(0, "theme_1966", labels)
+    old.insert(0, "song_id", song_ids)
+    kept = set(old.loc[old.status == "persists", "theme_2020"])
+    D = matcher.distances(X1966)
+    new_rows = [{"song_id": "", "theme_1966": "", "theme_2020": t,
+                 "distance": float(D[:, i].min()), "threshold": float(matcher.thresholds_[i]),
+                 "status": "new"}
+                for i, t in enumerate(matcher.themes_) if t not in kept]
+    return pd.concat([old, pd.DataFrame(new_rows, columns=old.columns)], ignore_index=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class LatentOutputs:
+    """A ``project`` output folder, read back for a notebook.
+
+    Attributes
+    ----------
+    maps : pd.DataFrame
+        One row per song: ``song_id, era ("2020" or "1966"), theme, umap_1, umap_2,
+        pca_1, pca_2`` (plus any other metadata columns written by ``project``).
+    persistence : pd.DataFrame
+        The persistence table (see :func:`persistence_table`).
+    info : dict
+        Parameters and counts of the run (``latent.json``).
+    """
+
+    maps: pd.DataFrame
+    persistence: pd.DataFrame
+    info: dict
+
+    @property
+    def songs_2020(self) -> pd.DataFrame:
+        """The 2020 rows of :attr:`maps`."""
+        return self.maps[self.maps.era == "2020"]
+
+    @property
+    def songs_1966(self) -> pd.DataFrame:
+        """The 1966 rows of :attr:`maps`."""
+        return self.maps[self.maps.era == "1966"]
+
+
+def save(outputs: LatentOutputs, folder: str | os.PathLike) -> Path:
+    """Write ``maps.csv``, ``persistence.csv`` and ``latent.json`` into ``folder``.
+
+    The command layer passes a temporary folder (``songnet.files.atomic_dir``), so the
+    final folder appears complete or not at all.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    outputs.maps.to_csv(folder / "maps.csv", index=False, float_format="%.6g")
+    outputs.persistence.to_csv(folder / "persistence.csv", index=False, float_format="%.6g")
+    (folder / "latent.json").write_text(json.dumps(outputs.info, indent=2, allow_nan=False)
+                                        + "\n", encoding="utf-8")
+    return folder
+
+
+def load(folder: str | os.PathLike) -> LatentOutputs:
+    """Read ``maps.csv``, ``persistence.csv`` and ``latent.json`` from a ``project`` folder."""
+    folder = Path(folder)
+    paths = {name: folder / name for name in ("maps.csv", "persistence.csv", "latent.json")}
+    for path in paths.values():
+        if not path.is_file():
+            raise SongnetError(f"{path} not found; run `songnet project` (or `dvc repro "
+                               "project`) to make the latent map folder")
+    str_cols = {"song_id": str, "era": str, "theme": str, "theme_1966": str, "theme_2020": str}
+    maps = pd.read_csv(paths["maps.csv"], dtype=str_cols, keep_default_na=False)
+    for col in MAP_COLUMNS:
+        maps[col] = pd.to_numeric(maps[col])
+    persistence = pd.read_csv(paths["persistence.csv"], dtype=str_cols, keep_default_na=False)
+    for col in ("distance", "threshold"):
+        persistence[col] = pd.to_numeric(persistence[col])
+    info = json.loads(paths["latent.json"].read_text(encoding="utf-8"))
+    return LatentOutputs(maps=maps, persistence=persistence, info=info)

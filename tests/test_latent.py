@@ -1,0 +1,109 @@
+"""Latent map and persistence on generated embeddings with planted theme clusters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from songnet.errors import SongnetError
+from songnet.latent import (
+    LatentMap,
+    LatentOutputs,
+    ThemeMatcher,
+    load,
+    persistence_table,
+    save,
+)
+from songnet.latent_plots import plot_latent_map, plot_persistence
+
+DIM = 12
+
+
+def planted(seed=0, n_per=20, n_themes=4):
+    """2020 clusters T0..T3; 1966: variants near T0 and T2, two far-away themes."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 6, size=(n_themes, DIM))
+    X = np.concatenate([c + rng.normal(0, 1, size=(n_per, DIM)) for c in centres])
+    labels = np.repeat([f"T{i}" for i in range(n_themes)], n_per)
+    far = rng.normal(0, 6, size=(2, DIM)) + 25.0
+    old = np.stack([centres[0] + rng.normal(0, 0.8, DIM), centres[2] + rng.normal(0, 0.8, DIM),
+                    far[0], far[1]])
+    return X, labels, old
+
+
+def test_matcher_finds_planted_truth():
+    X, labels, old = planted()
+    m = ThemeMatcher(threshold_quantile=0.95, threshold_scale=1.5).fit(X, labels)
+    assert list(m.themes_) == ["T0", "T1", "T2", "T3"]
+    table = persistence_table(m, old, song_ids=["a", "b", "c", "d"],
+                              themes_1966=["T0", "T2", "X", "Y"])
+    rows = table.set_index("song_id")
+    assert rows.loc["a", "theme_2020"] == "T0" and rows.loc["a", "status"] == "persists"
+    assert rows.loc["b", "theme_2020"] == "T2" and rows.loc["b", "status"] == "persists"
+    assert rows.loc["c", "status"] == "lost" and rows.loc["d", "status"] == "lost"
+    new = table[table.status == "new"]
+    assert sorted(new.theme_2020) == ["T1", "T3"]
+    assert (table.loc[table.status == "persists", "distance"]
+            <= table.loc[table.status == "persists", "threshold"]).all()
+
+
+def test_threshold_is_learned_from_spread():
+    X, labels, _ = planted()
+    tight = ThemeMatcher(threshold_scale=1.0).fit(X, labels)
+    loose = ThemeMatcher(threshold_scale=2.0).fit(X, labels)
+    np.testing.assert_allclose(loose.thresholds_, 2 * tight.thresholds_)
+    Z = (X - tight.mean_) / tight.scale_
+    d0 = np.linalg.norm(Z[labels == "T0"] - tight.centroids_[0], axis=1)
+    assert tight.thresholds_[0] == pytest.approx(np.quantile(d0, 0.95))
+
+
+def test_matcher_errors():
+    X, labels, old = planted()
+    with pytest.raises(SongnetError, match="labels"):
+        ThemeMatcher().fit(X, labels[:-1])
+    m = ThemeMatcher().fit(X, labels)
+    with pytest.raises(SongnetError, match="same model"):
+        m.match(old[:, :5])
+    with pytest.raises(SongnetError, match="single song"):
+        ThemeMatcher().fit(X[:2], ["a", "b"])
+
+
+def test_save_load_and_plots_roundtrip(tmp_path):
+    X, labels, old = planted(n_per=5)
+    m = ThemeMatcher().fit(X, labels)
+    table = persistence_table(m, old, song_ids=["a", "b", "c", "d"])
+    coords = np.arange(24 * 4, dtype=float).reshape(24, 4)
+    maps = pd.DataFrame(coords, columns=["umap_1", "umap_2", "pca_1", "pca_2"])
+    maps.insert(0, "theme", list(labels) + [""] * 4)
+    maps.insert(0, "era", ["2020"] * 20 + ["1966"] * 4)
+    maps.insert(0, "song_id", [f"s{i}" for i in range(20)] + ["a", "b", "c", "d"])
+    save(LatentOutputs(maps=maps, persistence=table, info={"random_state": 3}), tmp_path)
+    back = load(tmp_path)
+    assert back.info == {"random_state": 3}
+    assert list(back.songs_1966.song_id) == ["a", "b", "c", "d"]
+    assert back.songs_2020.theme.iloc[0] == "T0"
+    pd.testing.assert_frame_equal(back.persistence, table, check_exact=False, rtol=1e-5)
+    fig = plot_latent_map(back.maps)
+    assert len(fig.axes) == 2
+    assert len(plot_persistence(back.persistence).axes) == 1
+
+
+def test_load_missing_folder(tmp_path):
+    with pytest.raises(SongnetError, match="songnet project"):
+        load(tmp_path / "none")
+
+
+@pytest.mark.slow
+def test_umap_same_random_state_same_map():
+    X, labels, old = planted(n_per=10)
+    a = LatentMap(n_neighbors=8, random_state=7)
+    b = LatentMap(n_neighbors=8, random_state=7)
+    A = a.fit_transform(X)
+    np.testing.assert_array_equal(A, b.fit_transform(X))
+    np.testing.assert_array_equal(a.transform(old), b.transform(old))
+    assert A.shape == (40, 4) and a.transform(old).shape == (4, 2 + 2)
+    # 2020 themes form separate groups in the map: each song's nearest neighbour shares its theme
+    D = np.linalg.norm(A[:, None, :2] - A[None, :, :2], axis=2)
+    np.fill_diagonal(D, np.inf)
+    assert np.mean(labels[D.argmin(axis=1)] == labels) > 0.95
