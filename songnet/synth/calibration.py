@@ -1,0 +1,205 @@
+"""Pitch calibration: the model's own F0(β) curve, cached, and its inverse.
+
+The curve is computed by the model (full model, reference accuracy) at α =
+:data:`~songnet.synth.model.ALPHA_SOUND` and γ = :data:`~songnet.synth.model.GAMMA`, and
+shipped as ``songnet/synth/calibration.csv``; :func:`regenerate` rebuilds it. Since F0
+scales linearly with γ, one curve serves every γ::
+
+    F0(β, γ) = F0(β, γ0) · γ / γ0
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.signal
+
+from songnet.errors import SongnetError
+from songnet.synth.model import ALPHA_SOUND, GAMMA, SR
+
+__all__ = [
+    "CALIBRATION_PATH",
+    "beta_for_f0",
+    "calibration_curve",
+    "compute_curve",
+    "f0_for_beta",
+    "f0_range",
+    "level_for_beta",
+    "measure_f0",
+    "regenerate",
+]
+
+CALIBRATION_PATH = Path(__file__).with_name("calibration.csv")
+DEFAULT_BETAS = np.round(np.geomspace(0.3, 6.0, 48), 4)
+
+
+def measure_f0(y: np.ndarray, *, sr: int = SR) -> float:
+    """Fundamental frequency (Hz) of a steady, nearly periodic signal.
+
+    A rough period from the autocorrelation, then the exact mean period from the
+    interpolated upward zero crossings of the signal low-passed below its 2nd harmonic.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        At least a few dozen periods of the steady part of a note.
+    sr : int
+        Sample rate in Hz.
+
+    Returns
+    -------
+    float
+        F0 in Hz, or NaN for a silent or aperiodic signal.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    y = y - y.mean()
+    if y.size < 64 or not np.any(np.abs(y) > 1e-9 * max(1.0, np.abs(y).max())):
+        return float("nan")
+    spec = np.fft.rfft(y, 2 * y.size)
+    acf = np.fft.irfft(spec * np.conj(spec))[: y.size]
+    if acf[0] <= 0:
+        return float("nan")
+    below = np.flatnonzero(acf < 0)
+    if below.size == 0:
+        return float("nan")
+    seg = acf[below[0]:y.size // 2]
+    peaks = np.flatnonzero((seg[1:-1] >= seg[:-2]) & (seg[1:-1] > seg[2:])
+                           & (seg[1:-1] > 0.3 * acf[0]))
+    if peaks.size == 0:
+        return float("nan")
+    lag = below[0] + 1 + int(peaks[0])  # the first strong peak is one period
+    rough = sr / lag
+    sos = scipy.signal.butter(4, min(1.5 * rough, 0.45 * sr), fs=sr, output="sos")
+    z = scipy.signal.sosfiltfilt(sos, y)
+    neg = np.signbit(z)
+    idx = np.flatnonzero(neg[:-1] & ~neg[1:])
+    if idx.size < 3:
+        return float("nan")
+    t = idx + z[idx] / (z[idx] - z[idx + 1])
+    return float((t.size - 1) / (t[-1] - t[0]) * sr)
+
+
+def compute_curve(betas: np.ndarray = DEFAULT_BETAS, *, alpha: float = ALPHA_SOUND,
+                  gamma: float = GAMMA, duration_s: float = 0.3) -> np.ndarray:
+    """Run the model at constant α, β and measure F0 on the second half of each note.
+
+    Returns
+    -------
+    np.ndarray [shape=(len(betas), 3)]
+        Columns β, F0 (Hz; NaN where the model is silent) and the output's RMS level at
+        envelope 1.
+    """
+    from songnet.synth.integrate import render_batch
+
+    betas = np.asarray(betas, dtype=np.float64)
+    n = round(duration_s * SR)
+    shape = (betas.size, n)
+    out = render_batch(np.full(shape, alpha), np.repeat(betas[:, None], n, axis=1),
+                       np.ones(shape), gamma=gamma)
+    f0 = np.array([measure_f0(o[n // 2:]) for o in out])
+    level = np.sqrt(np.mean(out[:, n // 2:] ** 2, axis=1))
+    return np.column_stack([betas, f0, level])
+
+
+def regenerate(path: str | os.PathLike = CALIBRATION_PATH, *,
+               betas: np.ndarray = DEFAULT_BETAS) -> Path:
+    """Recompute the calibration curve and write it to ``path`` (CSV, ``beta,f0_hz``)."""
+    curve = compute_curve(betas)
+    curve = curve[np.isfinite(curve[:, 1])]
+    buf = io.StringIO()
+    buf.write(f"# syrinx model F0(beta) at alpha={ALPHA_SOUND}, gamma={GAMMA:g}; "
+              "made by songnet.synth.calibration.regenerate()\n")
+    np.savetxt(buf, curve, fmt=["%.4f", "%.3f", "%.6g"], delimiter=",", header="beta,f0_hz,level",
+               comments="")
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(buf.getvalue(), encoding="utf-8")
+    os.replace(tmp, path)
+    calibration_curve.cache_clear()
+    return path
+
+
+@functools.cache
+def calibration_curve() -> tuple[np.ndarray, np.ndarray]:
+    """The cached curve ``(beta, f0_hz, level)`` at γ0, F0 strictly increasing."""
+    data = np.loadtxt(CALIBRATION_PATH, delimiter=",", comments="#", skiprows=2)
+    beta, f0, level = data[:, 0], data[:, 1], data[:, 2]
+    if not np.all(np.diff(f0) > 0):
+        raise SongnetError(f"{CALIBRATION_PATH}: F0 is not increasing with beta; "
+                           "rebuild it with songnet.synth.calibration.regenerate()")
+    return beta, f0, level
+
+
+def f0_range(*, gamma: float = GAMMA) -> tuple[float, float]:
+    """The lowest and highest F0 (Hz) the calibrated β range reaches at ``gamma``."""
+    _, f0, _ = calibration_curve()
+    return float(f0[0] * gamma / GAMMA), float(f0[-1] * gamma / GAMMA)
+
+
+def f0_for_beta(beta: float | np.ndarray, *, gamma: float = GAMMA) -> np.ndarray:
+    """F0 (Hz) of the model at tension ``beta`` (α = ALPHA_SOUND), interpolated.
+
+    Parameters
+    ----------
+    beta : float or np.ndarray
+        Within the calibrated range (see :func:`calibration_curve`).
+    gamma : float
+        Time-scale constant γ (1/s).
+
+    Returns
+    -------
+    np.ndarray [shape like ``beta``]
+    """
+    b, f0, _ = calibration_curve()
+    beta = np.asarray(beta, dtype=np.float64)
+    if np.any(beta < b[0]) or np.any(beta > b[-1]):
+        raise SongnetError(f"beta={_first_outside(beta, b[0], b[-1]):.4g} lies outside the "
+                           f"calibrated range [{b[0]:.4g}, {b[-1]:.4g}]")
+    return np.interp(np.log(beta), np.log(b), f0) * (gamma / GAMMA)
+
+
+def beta_for_f0(f0_hz: float | np.ndarray, *, gamma: float = GAMMA) -> np.ndarray:
+    """The tension β that makes the model sing ``f0_hz`` (the calibration inverted).
+
+    Parameters
+    ----------
+    f0_hz : float or np.ndarray
+        Wanted pitch in Hz.
+    gamma : float
+        Time-scale constant γ (1/s).
+
+    Returns
+    -------
+    np.ndarray [shape like ``f0_hz``]
+
+    Raises
+    ------
+    SongnetError
+        A pitch the model cannot reach at this γ (the message gives the reachable range).
+    """
+    b, f0, _ = calibration_curve()
+    f = np.asarray(f0_hz, dtype=np.float64) * (GAMMA / gamma)
+    lo, hi = f0_range(gamma=gamma)
+    if not np.all(np.isfinite(f)) or np.any(f < f0[0]) or np.any(f > f0[-1]):
+        bad = _first_outside(np.asarray(f0_hz, dtype=np.float64), lo, hi)
+        raise SongnetError(f"pitch {bad:.1f} Hz cannot be reached by the model at "
+                           f"gamma={gamma:.6g} (reachable {lo:.0f}–{hi:.0f} Hz); "
+                           "choose a pitch in that range or change gamma")
+    return np.exp(np.interp(f, f0, np.log(b)))
+
+
+def level_for_beta(beta: float | np.ndarray) -> np.ndarray:
+    """RMS output level of a steady note at tension ``beta`` and envelope 1 (at γ0)."""
+    b, _, level = calibration_curve()
+    beta = np.clip(np.asarray(beta, dtype=np.float64), b[0], b[-1])
+    return np.exp(np.interp(np.log(beta), np.log(b), np.log(level)))
+
+
+def _first_outside(values: np.ndarray, lo: float, hi: float) -> float:
+    flat = np.atleast_1d(values).ravel()
+    bad = flat[~((flat >= lo) & (flat <= hi))]
+    return float(bad[0]) if bad.size else float(flat[0])

@@ -1,0 +1,203 @@
+"""Gestures: the α(t), β(t), envelope and γ that make the model sing a pitch contour.
+
+A note is a pitch contour over its duration; a song is notes separated by gaps. Inside a
+song the labia keep oscillating at α = ALPHA_SOUND (near the onset, where the tone is
+nearly pure) and β follows the wanted pitch through the calibration; the amplitude
+envelope gates the sound at the trachea's input, so gaps are silent and notes start
+without the slow build-up of an oscillation. Before and after the song α = β = −0.15
+(silence).
+
+Note shapes used by chingolo songs (Laje, Gardner & Mindlin 2002): a *whistle* (β
+constant), a *sweep* up or down (β ramp), a *chevron* (up then down, or down then up, via
+a middle pitch) and a *slur* (a smooth S-shaped glide); a *trill* repeats one brief note
+at a fixed interval.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from songnet.errors import SongnetError
+from songnet.synth.calibration import beta_for_f0, calibration_curve, level_for_beta
+from songnet.synth.model import ALPHA_SILENT, ALPHA_SOUND, BETA_SILENT, GAMMA, SR
+
+__all__ = [
+    "SHAPES",
+    "TONAL_BETA",
+    "Gesture",
+    "gamma_for_range",
+    "gestures_from_contour",
+    "note_contour",
+]
+
+SHAPES = ("whistle", "sweep", "chevron", "slur")
+TONAL_BETA = (1.0, 5.0)
+"""β range used for notes: there the 2nd harmonic lies 44–55 dB below the fundamental."""
+PREROLL_S = 0.03
+"""Time the oscillator runs (silently) before the first note, to settle."""
+RAMP_S = 0.004
+"""Raised-cosine attack and release of each note's envelope (s)."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Gesture:
+    """Model drive for one song, one value per output sample at :data:`SR`.
+
+    Attributes
+    ----------
+    alpha, beta, envelope : np.ndarray [shape=(n,), dtype=float64]
+        Air-sac pressure α, syringeal tension β and trachea input amplitude A.
+    gamma : float
+        Time-scale constant γ (1/s).
+    """
+
+    alpha: np.ndarray
+    beta: np.ndarray
+    envelope: np.ndarray
+    gamma: float = GAMMA
+
+    def __post_init__(self) -> None:
+        n = np.shape(self.alpha)
+        if not (np.shape(self.beta) == np.shape(self.envelope) == n) or len(n) != 1:
+            raise SongnetError(f"gesture arrays must share one shape (n,), got {n}, "
+                               f"{np.shape(self.beta)}, {np.shape(self.envelope)}")
+
+    @property
+    def n_samples(self) -> int:
+        """Length in samples at :data:`SR`."""
+        return int(self.alpha.shape[0])
+
+
+def note_contour(shape: str, pitch_hz: np.ndarray, n: int) -> np.ndarray:
+    """Pitch contour (Hz) of one note of ``n`` samples.
+
+    Parameters
+    ----------
+    shape : {"whistle", "sweep", "chevron", "slur"}
+        whistle: ``pitch_hz[0]`` throughout; sweep: log-linear from the first to the last
+        pitch; chevron: through the middle pitch and back (three pitches, or two: start =
+        end, peak); slur: a raised-cosine glide from the first to the last pitch.
+    pitch_hz : np.ndarray [shape=(k,)]
+        Pitches in Hz.
+    n : int
+        Number of samples.
+
+    Returns
+    -------
+    np.ndarray [shape=(n,)]
+    """
+    p = np.asarray(pitch_hz, dtype=np.float64).ravel()
+    if p.size == 0 or not np.all(np.isfinite(p) & (p > 0)):
+        raise SongnetError(f"note pitches must be positive numbers, got {p.tolist()}")
+    u = (np.arange(n) + 0.5) / max(n, 1)
+    logp = np.log(p)
+    if shape == "whistle":
+        out = np.full(n, logp[0])
+    elif shape == "sweep":
+        out = np.interp(u, np.linspace(0, 1, logp.size), logp)
+    elif shape == "chevron":
+        if logp.size == 2:
+            logp = np.array([logp[0], logp[1], logp[0]])
+        out = np.interp(u, np.linspace(0, 1, logp.size), logp)
+        out = np.convolve(np.pad(out, 8, mode="edge"), np.hanning(17) / np.hanning(17).sum(),
+                          mode="valid")  # round the apex
+    elif shape == "slur":
+        w = 0.5 - 0.5 * np.cos(np.pi * u)
+        out = logp[0] + (logp[-1] - logp[0]) * w
+    else:
+        raise SongnetError(f"unknown note shape {shape!r}; use one of {', '.join(SHAPES)}")
+    return np.exp(out)
+
+
+def gamma_for_range(f_lo: float, f_hi: float) -> float:
+    """A γ that puts the pitch range ``[f_lo, f_hi]`` (Hz) inside :data:`TONAL_BETA`.
+
+    The geometric middle of the allowed γ interval; a range too wide for one γ raises.
+    """
+    b, f0, _ = calibration_curve()
+    f_lo_ref = np.interp(np.log(TONAL_BETA[0]), np.log(b), f0)
+    f_hi_ref = np.interp(np.log(TONAL_BETA[1]), np.log(b), f0)
+    g_max = GAMMA * f_lo / f_lo_ref   # f_lo reaches β = TONAL_BETA[0] at this γ
+    g_min = GAMMA * f_hi / f_hi_ref   # f_hi reaches β = TONAL_BETA[1] at this γ
+    if g_min > g_max * 1.0001:
+        raise SongnetError(f"pitch range {f_lo:.0f}–{f_hi:.0f} Hz spans more than the model "
+                           f"sings with one gamma (at most a ratio of "
+                           f"{f_hi_ref / f_lo_ref:.2f}); narrow the song's pitch range")
+    return float(np.sqrt(g_min * g_max))
+
+
+def gestures_from_contour(times_s: np.ndarray, f0_hz: np.ndarray, amplitude: np.ndarray, *,
+                          gamma: float | None = None, sr: int = SR,
+                          compensate_level: bool = True) -> Gesture:
+    """Gestures that sing a pitch contour: the entry point for resynthesis.
+
+    Parameters
+    ----------
+    times_s : np.ndarray [shape=(k,)]
+        Increasing times (s) of the contour points; the song runs from 0 to
+        ``times_s[-1]``.
+    f0_hz : np.ndarray [shape=(k,)]
+        Wanted pitch (Hz) at each time; NaN or 0 where the bird is silent.
+    amplitude : np.ndarray [shape=(k,)]
+        Wanted amplitude (0–1) at each time; 0 where silent.
+    gamma : float, optional
+        γ (1/s); default: chosen by :func:`gamma_for_range` from the voiced pitches.
+    sr : int
+        Output rate; must be :data:`SR`.
+    compensate_level : bool
+        Divide the envelope by the model's output level at each β, so that notes of
+        equal ``amplitude`` come out equally loud.
+
+    Returns
+    -------
+    Gesture
+        ``n = round(times_s[-1]·sr) + 1`` samples.
+
+    Raises
+    ------
+    SongnetError
+        Mismatched or non-increasing inputs, or pitches the model cannot reach.
+    """
+    if sr != SR:
+        raise SongnetError(f"sr={sr} must be the synthesis rate {SR}")
+    t = np.asarray(times_s, dtype=np.float64).ravel()
+    f = np.asarray(f0_hz, dtype=np.float64).ravel().copy()
+    a = np.asarray(amplitude, dtype=np.float64).ravel().copy()
+    if not (t.size == f.size == a.size) or t.size < 2:
+        raise SongnetError(f"times_s, f0_hz and amplitude need one length >= 2, got "
+                           f"{t.size}, {f.size}, {a.size}")
+    if not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0) or t[0] < 0:
+        raise SongnetError("times_s must be finite, non-negative and strictly increasing")
+    voiced = np.isfinite(f) & (f > 0) & np.isfinite(a) & (a > 0)
+    if not voiced.any():
+        raise SongnetError("the contour has no voiced point (f0 > 0 and amplitude > 0)")
+    a[~voiced] = 0.0
+    if gamma is None:
+        gamma = gamma_for_range(float(f[voiced].min()), float(f[voiced].max()))
+    n = round(t[-1] * sr) + 1
+    ts = np.arange(n) / sr
+    # pitch through gaps: log-linear between the voiced neighbours (silent there anyway)
+    logf = np.interp(ts, t[voiced], np.log(f[voiced]))
+    beta = beta_for_f0(np.exp(logf), gamma=gamma)
+    env = np.interp(ts, t, a)
+    env = _smooth_edges(env, round(RAMP_S * sr))
+    if compensate_level:
+        level = level_for_beta(beta)
+        env = env * (level_for_beta(np.sqrt(TONAL_BETA[0] * TONAL_BETA[1])) / level)
+    first = ts[np.argmax(env > 0)] if np.any(env > 0) else 0.0
+    last = ts[n - 1 - np.argmax(env[::-1] > 0)] if np.any(env > 0) else 0.0
+    sounding = (ts >= first - PREROLL_S) & (ts <= last + RAMP_S)
+    alpha = np.where(sounding, ALPHA_SOUND, ALPHA_SILENT)
+    beta = np.where(sounding, beta, BETA_SILENT)
+    return Gesture(alpha=alpha, beta=beta, envelope=env, gamma=float(gamma))
+
+
+def _smooth_edges(env: np.ndarray, ramp: int) -> np.ndarray:
+    """Round every rise and fall of ``env`` with a raised cosine of ``ramp`` samples."""
+    if ramp < 2:
+        return env
+    kernel = np.hanning(ramp + 2)[1:-1]
+    kernel /= kernel.sum()
+    return np.convolve(env, kernel, mode="same")
