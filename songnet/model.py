@@ -14,6 +14,7 @@ images were made with, the training params and free-form metadata.
 from __future__ import annotations
 
 import dataclasses
+import io
 import itertools
 import os
 import pickle
@@ -261,9 +262,11 @@ def save_checkpoint(path: str | os.PathLike, model: ThemeCNN, *, classes: list[s
 
 
 def write_payload(path: str | os.PathLike, payload: Mapping[str, Any]) -> None:
-    """``torch.save`` a checkpoint dict atomically."""
+    """``torch.save`` a checkpoint dict atomically (same content -> same bytes)."""
+    buf = io.BytesIO()  # saving by path would put the temporary file's name in the archive
+    torch.save(dict(payload), buf)
     with atomic_path(path) as tmp:
-        torch.save(dict(payload), tmp)
+        tmp.write_bytes(buf.getvalue())
 
 
 def read_payload(path: str | os.PathLike) -> dict[str, Any]:
@@ -331,6 +334,8 @@ def check_features(expected: Mapping, actual: Mapping, *, what: str) -> None:
     what : str
         Names the model in the message.
     """
+    if _plain(expected) == _plain(actual):
+        return
     from songnet.features import FeatureParams, check_compatible
     from songnet.params import params_from_mapping
     exp = params_from_mapping(FeatureParams, dict(expected), where=f"{what} feature params")

@@ -1,0 +1,179 @@
+"""Training: augmentation, a tiny end-to-end run, determinism, resume, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from songnet.cli import main
+from songnet.errors import SongnetError
+from songnet.model import load_checkpoint
+from songnet.train import FeatureSplit, TrainParams, augment, train_model
+from tests.tiny_features import CLASSES, FEATURE_PARAMS, make_split, write_features
+
+TINY = TrainParams(seed=3, epochs=8, batch_size=25, lr=1e-2, patience=20, channels=(8, 16),
+                   embed_dim=16, dropout=0.1, shift_frames=8, freq_mask=2, time_mask=8,
+                   device="cpu")
+NO_AUG = dataclasses.replace(TINY, shift_frames=0, gain=0.0, noise_prob=0.0, freq_mask=0,
+                             time_mask=0)
+
+
+def splits(n_train: int = 150, n_val: int = 60) -> tuple[FeatureSplit, FeatureSplit]:
+    return (FeatureSplit(*make_split(1, n_train), name="train"),
+            FeatureSplit(*make_split(2, n_val), name="val"))
+
+
+def test_augment_without_options_is_identity():
+    x = torch.rand(4, 16, 64)
+    assert torch.equal(augment(x, params=NO_AUG), x)
+
+
+def test_augment_shift_moves_a_spike_within_bounds():
+    x = torch.zeros(32, 16, 64)
+    x[:, 5, 30] = 1.0
+    params = dataclasses.replace(NO_AUG, shift_frames=6)
+    torch.manual_seed(0)
+    y = augment(x, params=params)
+    cols = y[:, 5].argmax(dim=1) - 30
+    assert cols.abs().max() <= 6 and len(set(cols.tolist())) > 3
+    assert torch.allclose(y.sum(dim=(1, 2)), torch.ones(32))  # nothing else changed
+
+
+def test_augment_range_and_seed():
+    x = torch.rand(8, 16, 64)
+    noise = torch.rand(5, 16, 64)
+    torch.manual_seed(1)
+    a = augment(x, params=TINY, noise=noise)
+    torch.manual_seed(1)
+    b = augment(x, params=TINY, noise=noise)
+    assert a.shape == x.shape and torch.equal(a, b)
+    assert a.min() >= 0 and a.max() <= 1
+    assert not torch.equal(a, x)
+
+
+def test_masks_zero_whole_rows_and_columns():
+    x = torch.ones(64, 16, 64)
+    params = dataclasses.replace(NO_AUG, freq_mask=4, time_mask=10)
+    y = augment(x, params=params)
+    zero_rows = (y.sum(dim=2) == 0).sum(dim=1)
+    zero_cols = (y.sum(dim=1) == 0).sum(dim=1)
+    assert zero_rows.max() <= 3 and zero_cols.max() <= 9
+    assert zero_rows.sum() > 0 and zero_cols.sum() > 0
+
+
+def test_feature_split_checks_shapes():
+    with pytest.raises(SongnetError, match="labels"):
+        FeatureSplit(np.zeros((3, 4, 5)), np.zeros(2, dtype=np.int64), name="train")
+    with pytest.raises(SongnetError, match="shape"):
+        FeatureSplit(np.zeros((3, 4)), np.zeros(3, dtype=np.int64), name="train")
+
+
+def test_labels_outside_classes_are_refused():
+    train, val = splits(30, 12)
+    bad = FeatureSplit(train.images, np.full(len(train), 7), name="train")
+    with pytest.raises(SongnetError, match="label 7"):
+        train_model(bad, val, classes=CLASSES, feature_params=FEATURE_PARAMS, params=TINY)
+
+
+def test_tiny_config_learns_and_is_deterministic():
+    train, val = splits()
+    a = train_model(train, val, classes=CLASSES, feature_params=FEATURE_PARAMS, params=TINY)
+    assert a.best_val_acc >= 0.9  # chance is 1/3
+    assert len(a.history) == TINY.epochs
+    b = train_model(train, val, classes=CLASSES, feature_params=FEATURE_PARAMS, params=TINY)
+    for (k, va), vb in zip(a.model.state_dict().items(), b.model.state_dict().values(),
+                           strict=True):
+        assert torch.equal(va, vb), k
+
+
+def test_early_stopping_keeps_best_epoch():
+    train, val = splits(60, 30)
+    params = dataclasses.replace(TINY, epochs=30, patience=1, lr=0.3)
+    r = train_model(train, val, classes=CLASSES, feature_params=FEATURE_PARAMS, params=params)
+    losses = [row["val_loss"] for row in r.history]
+    assert len(r.history) < 30
+    assert r.best_val_loss == min(losses)
+    assert r.history[r.best_epoch - 1]["val_loss"] == r.best_val_loss
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_resume_after_interruption_matches_uninterrupted_run(tmp_path):
+    train, val = splits(90, 30)
+    params = dataclasses.replace(TINY, epochs=5)
+    full = train_model(train, val, classes=CLASSES, feature_params=FEATURE_PARAMS,
+                       params=params, checkpoint=tmp_path / "a.pt")
+
+    def stop_at_2(row):
+        if row["epoch"] == 2:
+            raise _Interrupt
+    state = tmp_path / "b.pt"
+    with pytest.raises(_Interrupt):
+        train_model(train, val, classes=CLASSES, feature_params=FEATURE_PARAMS,
+                    params=params, checkpoint=state, on_epoch=stop_at_2)
+    torch.manual_seed(999)  # resume must not depend on the RNG state it finds
+    resumed = train_model(train, val, classes=CLASSES, feature_params=FEATURE_PARAMS,
+                          params=params, checkpoint=state, resume=True)
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4, 5]
+    assert resumed.history == full.history
+    for va, vb in zip(full.model.state_dict().values(), resumed.model.state_dict().values(),
+                      strict=True):
+        assert torch.equal(va, vb)
+
+
+def test_resume_refuses_other_params(tmp_path):
+    train, val = splits(30, 12)
+    params = dataclasses.replace(TINY, epochs=1)
+    train_model(train, val, classes=CLASSES, feature_params=FEATURE_PARAMS, params=params,
+                checkpoint=tmp_path / "s.pt")
+    other = dataclasses.replace(params, lr=0.5)
+    with pytest.raises(SongnetError, match=r"train\.lr"):
+        train_model(train, val, classes=CLASSES, feature_params=FEATURE_PARAMS, params=other,
+                    checkpoint=tmp_path / "s.pt", resume=True)
+
+
+def _write_params(path, **overrides):
+    fields = {f.name: getattr(TINY, f.name) for f in dataclasses.fields(TINY)}
+    fields.update(epochs=3, **overrides)
+    lines = ["train:"] + [f"  {k}: {list(v) if isinstance(v, tuple) else v!r}".replace("'", '"')
+                          for k, v in fields.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_cli_writes_model_history_and_state(tmp_path):
+    features = write_features(tmp_path / "features")
+    params = _write_params(tmp_path / "params.yaml")
+    out = tmp_path / "model"
+    assert main(["train", "--features", str(features), "--out", str(out),
+                 "--params", str(params), "-q"]) == 0
+    ckpt = load_checkpoint(out / "model.pt")
+    assert ckpt.classes == CLASSES and ckpt.feature_params == FEATURE_PARAMS
+    assert ckpt.train_params["epochs"] == 3 and ckpt.meta["best_epoch"] >= 1
+    rows = list(csv.DictReader((out / "history.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert set(rows[0]) == {"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr"}
+    assert (out / "checkpoints" / "last.pt").is_file()
+    # resuming a finished run trains no more and writes the same model
+    before = (out / "model.pt").read_bytes()
+    assert main(["train", "--features", str(features), "--out", str(out),
+                 "--params", str(params), "-q", "--resume"]) == 0
+    assert (out / "model.pt").read_bytes() == before
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    params = _write_params(tmp_path / "params.yaml")
+    assert main(["train", "--features", str(tmp_path / "none"), "--params", str(params),
+                 "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "features.json" in err[0]
+    features = write_features(tmp_path / "features")
+    bad = _write_params(tmp_path / "bad.yaml", lerning_rate=1)
+    assert main(["train", "--features", str(features), "--params", str(bad), "-q"]) == 2
+    assert "lerning_rate" in capsys.readouterr().err
