@@ -1,0 +1,69 @@
+"""``python -m songnet.cli.release``: ship the evaluated model inside the package.
+
+Copies the checkpoint to ``songnet/models/default.pt`` (refusing one over 5 MB) and
+regenerates ``MODEL_CARD.md`` beside it. Run by the ``release`` stage of ``dvc repro``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from songnet.cli._features_data import read_features_meta
+from songnet.cli.common import verbose_option
+from songnet.errors import SongnetError
+from songnet.files import atomic_path, write_text
+from songnet.model import load_checkpoint
+from songnet.release import MAX_MODEL_BYTES, model_card
+
+
+@click.command("release")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("experiments/model/model.pt"), show_default=True)
+@click.option("--metrics", "metrics_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("experiments/metrics.json"), show_default=True)
+@click.option("--features", "features_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("data/features"), show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path(__file__).resolve().parents[1] / "models",
+              help="Folder for default.pt and MODEL_CARD.md (default: the package's).")
+@verbose_option
+def command(model_path: Path, metrics_path: Path, features_dir: Path, out_dir: Path) -> None:
+    """Copy the evaluated model into the package and write its model card."""
+    ckpt = load_checkpoint(model_path)
+    data = model_path.read_bytes()
+    if len(data) > MAX_MODEL_BYTES:
+        raise SongnetError(f"{model_path} is {len(data) / 1e6:.1f} MB, over the "
+                           f"{MAX_MODEL_BYTES / 1e6:.0f} MB limit of the shipped model; "
+                           "use fewer channels (train.channels)")
+    if not metrics_path.is_file():
+        raise SongnetError(f"{metrics_path} not found; run `songnet evaluate` first")
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    classes, _ = read_features_meta(features_dir)
+    counts = json.loads((features_dir / "features.json").read_text()).get("counts", {})
+    if classes != ckpt.classes:
+        raise SongnetError(f"{model_path} classes differ from {features_dir}; rerun train")
+    card = model_card(ckpt, metrics=metrics, counts=counts, size_bytes=len(data),
+                      date=dt.date.today())
+    with atomic_path(out_dir / "default.pt") as tmp:
+        tmp.write_bytes(data)
+    write_text(out_dir / "MODEL_CARD.md", card)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command with songnet's one-line errors (exit 2)."""
+    try:
+        command.main(args=argv, prog_name="songnet-release", standalone_mode=False)
+    except (SongnetError, click.ClickException) as exc:
+        msg = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+        click.echo(f"error: {' '.join(msg.split())}", err=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Shipping the model: the card and the release command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import torch
+
+from songnet.cli import release
+from songnet.model import ModelConfig, ThemeCNN, load_checkpoint, save_checkpoint
+from songnet.release import model_card
+from tests.tiny_features import CLASSES, FEATURE_PARAMS, write_features
+
+METRICS = {"test": {"n": 60, "accuracy": 0.9833, "macro_f1": 0.98, "ece": 0.021},
+           "stress": {"n": 60, "accuracy": 0.95, "macro_f1": 0.949, "ece": 0.04},
+           "model": {"path": "x"}}
+
+
+def model_file(tmp_path):
+    torch.manual_seed(0)
+    cfg = ModelConfig(n_bins=16, n_frames=64, n_classes=3, channels=(8, 16), embed_dim=12)
+    return save_checkpoint(tmp_path / "model.pt", ThemeCNN(cfg), classes=CLASSES,
+                           feature_params=FEATURE_PARAMS, train_params={"seed": 4},
+                           meta={"best_epoch": 7, "epochs_run": 9, "val_acc": 0.99})
+
+
+def test_card_lists_classes_features_data_metrics_and_date(tmp_path):
+    ckpt = load_checkpoint(model_file(tmp_path))
+    card = model_card(ckpt, metrics=METRICS, counts={"train": 150, "test": 60},
+                      size_bytes=123_456, date=dt.date(2026, 1, 2))
+    assert "2026-01-02" in card
+    for name in CLASSES:
+        assert f"`{name}`" in card
+    assert "| hop_length | 128 |" in card
+    assert "| train | 150 |" in card
+    assert "| test | 60 | 0.9833 | 0.9800 | 0.0210 |" in card
+    assert "| stress | 60 | 0.9500 |" in card
+    assert "best (kept) epoch 7" in card and "0.12 MB" in card
+
+
+def test_release_command_copies_model_and_writes_card(tmp_path, monkeypatch, capsys):
+    model = model_file(tmp_path)
+    features = write_features(tmp_path / "features", sizes={"train": 3})
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps(METRICS))
+    out = tmp_path / "pkg"
+    args = ["--model", str(model), "--metrics", str(metrics), "--features", str(features),
+            "--out", str(out)]
+    assert release.main(args) == 0
+    assert (out / "default.pt").read_bytes() == model.read_bytes()
+    assert "| test | 60 | 0.9833" in (out / "MODEL_CARD.md").read_text()
+    monkeypatch.setattr(release, "MAX_MODEL_BYTES", 1000)
+    assert release.main([*args, "--out", str(tmp_path / "other")]) == 2
+    assert "over the" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
