@@ -1,0 +1,316 @@
+"""Reading audio files: whole clips as a ``Sound``, long recordings as overlapping blocks.
+
+Every recording, real or synthetic, enters songnet here. :func:`load` reads WAV (16-,
+24-, 32-bit integer or float), FLAC, OGG/Vorbis and MP3 through libsndfile, mixes the
+channels to mono (their mean) and resamples to the pipeline rate with soxr. :func:`stream`
+does the same block by block, so a one-hour file never sits whole in memory, and
+:func:`info` reads the header only.
+
+Anything wrong with a file (missing, unreadable, not audio, truncated, empty, holding NaN
+or inf) raises :class:`AudioError`, whose message names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from songnet.errors import SongnetError
+from songnet.sound import Sound
+
+__all__ = ["SUPPORTED_SUFFIXES", "AudioError", "AudioInfo", "Block", "info", "load", "resample",
+           "stream"]
+
+SUPPORTED_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
+"""File name suffixes songnet reads (lower case); other libsndfile formats also work."""
+
+_READ_FRAMES = 1 << 16  # native frames per read in `stream`
+
+
+class AudioError(SongnetError):
+    """An audio file that cannot be used: unreadable, not audio, truncated, empty, NaN/inf."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioInfo:
+    """What a file's header says, read without decoding the audio.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    sr : int
+        Native sample rate in Hz.
+    channels : int
+        Number of channels.
+    frames : int
+        Number of samples per channel.
+    format : str
+        Container, e.g. ``"WAV"``, ``"FLAC"``, ``"OGG"``, ``"MP3"``.
+    subtype : str
+        Encoding, e.g. ``"PCM_16"``, ``"PCM_24"``, ``"FLOAT"``, ``"VORBIS"``.
+    """
+
+    path: str
+    sr: int
+    channels: int
+    frames: int
+    format: str
+    subtype: str
+
+    @property
+    def duration(self) -> float:
+        """Duration in seconds."""
+        return self.frames / self.sr
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Block:
+    """One block of a streamed recording.
+
+    Attributes
+    ----------
+    samples : np.ndarray [shape=(n,), dtype=float32]
+        Mono samples at ``sr``.
+    start_s : float
+        Time of the first sample from the start of the file, in seconds.
+    sr : int
+        Sample rate in Hz.
+    """
+
+    samples: np.ndarray
+    start_s: float
+    sr: int
+
+    @property
+    def end_s(self) -> float:
+        """Time just after the last sample, in seconds."""
+        return self.start_s + self.samples.shape[0] / self.sr
+
+
+def info(path: str | os.PathLike) -> AudioInfo:
+    """Read the header of an audio file.
+
+    Parameters
+    ----------
+    path : path-like
+        A WAV, FLAC, OGG or MP3 file.
+
+    Returns
+    -------
+    AudioInfo
+        Native rate, channels, frames (so ``duration``), format and subtype.
+
+    Raises
+    ------
+    AudioError
+        When the file is missing, is not audio, or is a truncated WAV.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: audio file not found; check the path")
+    try:
+        meta = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioError(f"{path}: not a readable audio file ({_reason(exc)}); songnet reads "
+                         "WAV, FLAC, OGG and MP3: convert the file to one of these") from exc
+    if meta.format in ("WAV", "WAVEX"):
+        _check_wav_complete(path)
+    return AudioInfo(path=str(path), sr=int(meta.samplerate), channels=int(meta.channels),
+                     frames=int(meta.frames), format=str(meta.format),
+                     subtype=str(meta.subtype))
+
+
+def load(path: str | os.PathLike, *, sr: int = 22050) -> Sound:
+    """Read a whole audio file as mono audio at ``sr``.
+
+    Parameters
+    ----------
+    path : path-like
+        A WAV (int16/int24/int32/float), FLAC, OGG or MP3 file, any rate, any channels.
+    sr : int
+        Output sample rate in Hz (the pipeline rate, ``FeatureParams.sr``).
+
+    Returns
+    -------
+    Sound
+        ``samples`` float32 of shape ``(n,)``, the mean of the channels, resampled to
+        ``sr`` (soxr, high quality); ``source`` is the path.
+
+    Raises
+    ------
+    AudioError
+        Missing, unreadable, truncated or empty file, or samples that are NaN or inf.
+    """
+    _check_rate(sr)
+    meta = info(path)
+    if meta.frames == 0:
+        raise AudioError(f"{path}: holds no audio samples; record or export it again")
+    try:
+        data, _ = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioError(f"{path}: could not be decoded ({_reason(exc)}); the file may be "
+                         "damaged: export it again") from exc
+    if data.shape[0] == 0:
+        raise AudioError(f"{path}: holds no audio samples; record or export it again")
+    y = _mono(data)
+    _check_finite(y, path, 0.0, meta.sr)
+    y = resample(y, orig_sr=meta.sr, sr=sr)
+    return Sound(y, sr, source=str(path))
+
+
+def resample(y: np.ndarray, *, orig_sr: int, sr: int) -> np.ndarray:
+    """Resample mono samples with soxr (high quality).
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Samples at ``orig_sr`` Hz.
+    orig_sr, sr : int
+        Input and output rates in Hz.
+
+    Returns
+    -------
+    np.ndarray [shape=(round(n * sr / orig_sr),), dtype=float32]
+    """
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    if orig_sr == sr:
+        return y
+    return np.ascontiguousarray(soxr.resample(y, orig_sr, sr, quality="HQ"), dtype=np.float32)
+
+
+def stream(path: str | os.PathLike, *, sr: int = 22050, block_s: float = 60.0,
+           overlap_s: float = 3.0) -> Iterator[Block]:
+    """Read a long recording as overlapping mono blocks at ``sr``, in bounded memory.
+
+    The file is decoded ``65536`` native frames at a time and resampled by one continuous
+    soxr stream, so block borders carry no resampling discontinuity: concatenating the
+    blocks without their overlaps gives the same samples as :func:`load`.
+
+    Parameters
+    ----------
+    path : path-like
+        Any file :func:`load` reads.
+    sr : int
+        Output sample rate in Hz.
+    block_s : float
+        Block length in seconds; every block but the last has ``round(block_s * sr)``
+        samples.
+    overlap_s : float
+        Seconds shared by consecutive blocks (``0 <= overlap_s < block_s``): block ``k``
+        starts at ``k * (block_s - overlap_s)`` s (exactly, in samples at ``sr``).
+
+    Yields
+    ------
+    Block
+        ``samples`` float32 ``(n,)``, ``start_s`` in seconds, ``sr``. The last block holds
+        what remains (shorter, at least one new sample). A file shorter than one block
+        gives one block.
+
+    Raises
+    ------
+    AudioError
+        As :func:`load`; NaN/inf are reported with the time where they occur.
+    SongnetError
+        For ``block_s <= 0`` or an overlap outside ``[0, block_s)``.
+    """
+    _check_rate(sr)
+    block_n = round(block_s * sr)
+    overlap_n = round(overlap_s * sr)
+    if block_n <= 0:
+        raise SongnetError(f"block_s={block_s} must be positive (at least one sample)")
+    if not 0 <= overlap_n < block_n:
+        raise SongnetError(f"overlap_s={overlap_s} must be >= 0 and below block_s={block_s}")
+    meta = info(path)
+    if meta.frames == 0:
+        raise AudioError(f"{path}: holds no audio samples; record or export it again")
+    step_n = block_n - overlap_n
+    resampler = None if meta.sr == sr else soxr.ResampleStream(meta.sr, sr, 1,
+                                                               dtype="float32", quality="HQ")
+    pending = np.zeros(0, dtype=np.float32)  # resampled samples not yet fully emitted
+    start_n = 0  # index (at sr) of pending[0]
+    emitted_end = 0  # index (at sr) just after the last sample already emitted
+    read_n = 0
+    try:
+        with sf.SoundFile(str(path)) as f:
+            while True:
+                data = f.read(_READ_FRAMES, dtype="float32", always_2d=True)
+                last = data.shape[0] < _READ_FRAMES
+                y = _mono(data)
+                _check_finite(y, path, read_n / meta.sr, meta.sr)
+                read_n += y.shape[0]
+                if resampler is not None:
+                    y = resampler.resample_chunk(y, last=last)
+                pending = np.concatenate([pending, y]) if pending.size else y
+                while pending.shape[0] >= block_n:
+                    yield Block(np.ascontiguousarray(pending[:block_n]), start_n / sr, sr)
+                    emitted_end = start_n + block_n
+                    pending = pending[step_n:]
+                    start_n += step_n
+                if last:
+                    break
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioError(f"{path}: could not be decoded ({_reason(exc)}); the file may be "
+                         "damaged: export it again") from exc
+    if read_n == 0:
+        raise AudioError(f"{path}: holds no audio samples; record or export it again")
+    if pending.size and (start_n + pending.shape[0] > emitted_end or emitted_end == 0):
+        yield Block(np.ascontiguousarray(pending, dtype=np.float32), start_n / sr, sr)
+
+
+def _mono(data: np.ndarray) -> np.ndarray:
+    """(frames, channels) -> (frames,) float32, the mean of the channels."""
+    if data.shape[1] == 1:
+        return np.ascontiguousarray(data[:, 0], dtype=np.float32)
+    return data.mean(axis=1, dtype=np.float32)
+
+
+def _check_finite(y: np.ndarray, path: str | os.PathLike, offset_s: float, sr: int) -> None:
+    bad = ~np.isfinite(y)
+    if bad.any():
+        at = offset_s + int(np.argmax(bad)) / sr
+        raise AudioError(f"{path}: samples contain NaN or inf (first at {at:.3f} s); the file "
+                         "is corrupt or was written with invalid values: export it again")
+
+
+def _check_rate(sr: int) -> None:
+    if isinstance(sr, bool) or int(sr) != sr or sr <= 0:
+        raise SongnetError(f"sr={sr} must be a positive integer sample rate in Hz")
+
+
+def _check_wav_complete(path: Path) -> None:
+    """Refuse a WAV whose data chunk is shorter than its header declares."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[8:12] not in (b"WAVE",):
+            return  # libsndfile accepted it as another WAV flavour; trust it
+        offset = 12
+        while offset + 8 <= size:
+            f.seek(offset)
+            chunk = f.read(8)
+            if len(chunk) < 8:
+                break
+            cid, csize = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if cid == b"data":
+                available = size - offset - 8
+                if csize not in (0, 0xFFFFFFFF) and csize > available:
+                    raise AudioError(
+                        f"{path}: truncated WAV (header declares {csize} bytes of audio, the "
+                        f"file holds {available}); copy or export the file again")
+                return
+            offset += 8 + csize + (csize & 1)
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if ": " in text:
+        text = text.rsplit(": ", 1)[-1]
+    return text.rstrip(".") or type(exc).__name__
