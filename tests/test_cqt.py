@@ -1,0 +1,85 @@
+"""songnet.cqt: the batched convolution CQT against librosa's, bin by bin."""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import pytest
+import torch
+
+from songnet.cqt import cqt_magnitude, kernels, resolve_device
+from songnet.features import FeatureParams
+
+P = FeatureParams()
+
+
+def librosa_mag(y: np.ndarray, params: FeatureParams) -> np.ndarray:
+    return np.abs(librosa.cqt(y, sr=params.sr, hop_length=params.hop_length, fmin=params.fmin,
+                              n_bins=params.n_bins, bins_per_octave=params.bins_per_octave))
+
+
+def noise_and_tones(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / P.sr
+    y = 0.05 * rng.standard_normal(n)
+    for f in rng.uniform(1200, 9000, size=4):
+        y += 0.2 * np.sin(2 * np.pi * f * t)
+    return y.astype(np.float32)
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+
+
+def test_kernels_are_one_group_per_octave_from_the_top_and_cached():
+    kern = kernels(P, "cpu")
+    spans = [(lo, hi) for lo, hi, _ in kern.groups]
+    assert spans == [(56, 80), (32, 56), (8, 32), (0, 8)]
+    for lo, hi, w in kern.groups:
+        n_fft = w.shape[-1]
+        assert w.shape[:2] == (2 * (hi - lo), 1) and n_fft & (n_fft - 1) == 0
+    assert kernels(P, "cpu") is kern
+
+
+@pytest.mark.parametrize("n", [P.sr, P.sr + 77, 5000])
+def test_magnitudes_match_librosa_frame_for_frame(n):
+    y = noise_and_tones(n, seed=n)
+    ref = librosa_mag(y, P)
+    got = cqt_magnitude(torch.from_numpy(y)[None], params=P, device="cpu")[0].numpy()
+    assert got.shape == ref.shape == (P.n_bins, n // P.hop_length + 1)
+    top = slice(P.n_bins - P.bins_per_octave, P.n_bins)  # no down-sampling in librosa here
+    assert np.allclose(got[top], ref[top], rtol=1e-3, atol=1e-3 * ref.max())
+    rel = np.abs(got - ref).mean() / ref.mean()
+    assert rel < 0.02
+
+
+def test_batch_rows_are_independent():
+    a, b = noise_and_tones(8000, 1), noise_and_tones(8000, 2)
+    both = cqt_magnitude(torch.from_numpy(np.stack([a, b])), params=P, device="cpu")
+    alone = cqt_magnitude(torch.from_numpy(b)[None], params=P, device="cpu")
+    assert torch.allclose(both[1], alone[0], atol=1e-5)
+
+
+def test_other_parameters_still_match_librosa():
+    params = FeatureParams(sr=16000, fmin=500.0, bins_per_octave=12, n_bins=40, hop_length=64)
+    y = noise_and_tones(16000, 5)
+    ref = librosa_mag(y, params)
+    got = cqt_magnitude(torch.from_numpy(y)[None], params=params, device="cpu")[0].numpy()
+    assert got.shape == ref.shape
+    db = [20 * np.log10(np.maximum(m, 1e-6)) for m in (got, ref)]
+    assert np.corrcoef(db[0].ravel(), db[1].ravel())[0, 1] > 0.99
+
+
+def test_input_rank_is_checked():
+    with pytest.raises(ValueError, match=r"\(B, n\)"):
+        cqt_magnitude(torch.zeros(10), params=P, device="cpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+def test_gpu_matches_cpu():
+    y = torch.from_numpy(noise_and_tones(P.n_samples, 9))[None]
+    cpu = cqt_magnitude(y, params=P, device="cpu")
+    gpu = cqt_magnitude(y, params=P, device="cuda").cpu()
+    assert torch.allclose(cpu, gpu, rtol=1e-3, atol=1e-3 * float(cpu.max()))
