@@ -25,9 +25,9 @@ from songnet.errors import SongnetError
 from songnet.pitch import PitchTrack, cents, segment_notes, track_pitch
 from songnet.sketch import Sketch, sketch_contour
 from songnet.sound import Sound
-from songnet.synth import render
+from songnet.synth import gestures_from_contour, render
 from songnet.synth.calibration import beta_for_f0, f0_range
-from songnet.synth.model import ALPHA_SILENT, ALPHA_SOUND, BETA_SILENT, SR
+from songnet.synth.model import ALPHA_SILENT, BETA_SILENT, SR
 
 __all__ = ["NoteFit", "Resynthesis", "ResynthesizeParams", "fit_contour",
            "resynthesize_recording", "resynthesize_sketch"]
@@ -46,7 +46,8 @@ class ResynthesizeParams:
     min_note_s : float
         Voiced runs shorter than this are not notes (s).
     gamma : float
-        Model time-scale constant γ (1/s).
+        Model time-scale constant γ (1/s); 0 = chosen per song from its pitch range so
+        that β stays in the model's tonal range (as for the surrogate songs).
     n_refine : int
         Sing-track-correct passes after the calibration-only fit (0 = none).
     n_sub : int
@@ -64,10 +65,10 @@ class ResynthesizeParams:
     hop_s: float = 0.002
     window_s: float = 0.008
     min_note_s: float = 0.008
-    gamma: float = 24000.0
+    gamma: float = 0.0
     n_refine: int = 3
     n_sub: int = 20
-    pre_roll_s: float = 0.01
+    pre_roll_s: float = 0.03
     sketch_lead_s: float = 0.05
     peak: float = 0.5
 
@@ -77,8 +78,8 @@ class ResynthesizeParams:
                              f"0 < fmin_hz < fmax_hz < {SR / 2:g}")
         if self.n_refine < 0 or self.n_sub < 1:
             raise ValueError(f"n_refine={self.n_refine} must be ≥ 0 and n_sub={self.n_sub} ≥ 1")
-        if min(self.hop_s, self.window_s, self.gamma, self.peak) <= 0:
-            raise ValueError("hop_s, window_s, gamma and peak must be positive")
+        if min(self.hop_s, self.window_s, self.peak) <= 0 or self.gamma < 0:
+            raise ValueError("hop_s, window_s and peak must be positive, gamma ≥ 0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +111,8 @@ class Resynthesis:
         The contour tracked from the model's song, on the same frame grid.
     notes : tuple of NoteFit
         Per-note pitch error.
+    gamma : float
+        The model's γ (1/s) for this song.
     """
 
     sound: Sound
@@ -119,6 +122,7 @@ class Resynthesis:
     target: PitchTrack
     sung: PitchTrack
     notes: tuple[NoteFit, ...]
+    gamma: float
 
     @property
     def median_abs_cents(self) -> float:
@@ -168,46 +172,55 @@ def fit_contour(target: PitchTrack, *, params: ResynthesizeParams, n_samples: in
         raise SongnetError(f"{source}: no note found between {params.fmin_hz:g} and "
                            f"{params.fmax_hz:g} Hz; check the file, or widen the band "
                            "(resynthesize.fmin_hz/fmax_hz)")
-    lo, hi = f0_range(gamma=params.gamma)
-    lo, hi = lo * 1.001, hi * 0.999
     pre = round(params.pre_roll_s * SR)
-    t = (np.arange(n_samples + pre) - pre) / SR  # output sample times (s), pre-roll < 0
-    frame_t = target.times_s
-    on_frames = target.voiced.astype(float)
-    near = np.interp(t, frame_t, on_frames, left=on_frames[0], right=on_frames[-1]) > 0.5
-    # the source runs from pre_roll_s before each note to its end
-    kernel = np.ones(pre + 1, dtype=bool)
-    source_on = np.convolve(near, kernel)[pre:pre + near.size] > 0 if pre else near
-    vt, vf = frame_t[target.voiced], target.f0_hz[target.voiced]
+    # shift the contour by the pre-roll so a note at t = 0 still starts on the limit cycle
+    times = np.concatenate([[0.0], target.times_s + pre / SR])
+    f0 = np.concatenate([[np.nan], np.where(target.voiced, target.f0_hz, np.nan)])
+    amp = np.concatenate([[0.0], np.where(target.voiced, target.amplitude, 0.0)])
+    amp = amp / max(float(amp.max()), 1e-12)
+    gamma = None if params.gamma <= 0 else params.gamma
+    try:
+        g = gestures_from_contour(times, f0, amp, gamma=gamma)
+    except SongnetError as exc:
+        raise SongnetError(f"{source}: {exc}") from exc
+    lo, hi = f0_range(gamma=g.gamma)
+    lo, hi = lo * 1.001, hi * 0.999
+    sounding = g.alpha > ALPHA_SILENT
+    t = np.arange(g.alpha.size) / SR
+    vt, vf = times[1:][target.voiced], target.f0_hz[target.voiced]
     wanted = np.exp(np.interp(t, vt, np.log(vf)))  # held outside notes
-    amp = np.interp(t, frame_t, target.amplitude, left=0.0, right=0.0)
-    envelope = np.where(near, amp / max(float(target.amplitude.max()), 1e-12), 0.0)
-    alpha = np.where(source_on, ALPHA_SOUND, ALPHA_SILENT)
-    alpha = scipy.signal.lfilter([0.5, 0.5], [1.0], alpha)  # no step sharper than a sample
+    frame_t = times[1:]
     correction = np.zeros_like(t)  # log-frequency correction per sample
     best: tuple[float, np.ndarray, np.ndarray, PitchTrack] | None = None
+    beta = g.beta
     for _ in range(params.n_refine + 1):
-        drive = np.clip(wanted * np.exp(correction), lo, hi)
-        beta = np.where(source_on, beta_for_f0(drive, gamma=params.gamma), BETA_SILENT)
-        y = render(alpha, beta, envelope, gamma=params.gamma, n_sub=params.n_sub)[pre:]
+        y = render(g.alpha, beta, g.envelope, gamma=g.gamma, n_sub=params.n_sub)
+        y = _fit_length(y[pre:], n_samples)
         y = y / max(float(np.abs(y).max()), 1e-12)
         sung = _track(Sound(y.astype(np.float32), SR, source), params)
-        err = _errors(target, sung)
-        score = float(np.median(err))
+        score = float(np.median(_errors(target, sung)))
         if best is None or score < best[0]:
-            best = (score, y, beta[pre:], sung)
+            best = (score, y, beta, sung)
         n = min(len(frame_t), len(sung.times_s))
         ok = target.voiced[:n] & sung.voiced[:n]
         if not ok.any():
             break
         ratio = np.log(target.f0_hz[:n][ok] / sung.f0_hz[:n][ok])
         correction = correction + np.interp(t, frame_t[:n][ok], ratio)
+        drive = np.clip(wanted * np.exp(correction), lo, hi)
+        beta = np.where(sounding, beta_for_f0(drive, gamma=g.gamma), BETA_SILENT)
     assert best is not None
-    _, y, beta_out, sung = best
+    _, y, beta, sung = best
+    alpha, envelope = (_fit_length(a[pre:], n_samples) for a in (g.alpha, g.envelope))
     notes = _note_fits(target, sung, params)
-    return Resynthesis(sound=Sound(y.astype(np.float32), SR, source), alpha=alpha[pre:],
-                       beta=beta_out, envelope=envelope[pre:], target=target, sung=sung,
-                       notes=notes)
+    return Resynthesis(sound=Sound(y.astype(np.float32), SR, source), alpha=alpha,
+                       beta=_fit_length(beta[pre:], n_samples), envelope=envelope,
+                       target=target, sung=sung, notes=notes, gamma=g.gamma)
+
+
+def _fit_length(x: np.ndarray, n: int) -> np.ndarray:
+    """``x`` cut or zero-padded to ``n`` samples."""
+    return x[:n] if x.size >= n else np.pad(x, (0, n - x.size))
 
 
 def _note_fits(target: PitchTrack, sung: PitchTrack,
@@ -268,14 +281,6 @@ def resynthesize_sketch(sketch: Sketch, *, params: ResynthesizeParams = Resynthe
 
     The fit quality compares the model's sung pitch with the drawn contour.
     """
-    lo, hi = f0_range(gamma=params.gamma)
-    for note in sketch.notes:
-        for f in note.freqs_hz:
-            if not lo <= f <= hi:
-                raise SongnetError(f"{sketch.source}: a note at {note.onset_s:g} s reaches "
-                                   f"{f:g} Hz, outside what the model sings at gamma="
-                                   f"{params.gamma:g} ({lo:.0f}–{hi:.0f} Hz); fix the sketch "
-                                   "or raise resynthesize.gamma")
     times, f0, amp = sketch_contour(sketch, frame_s=params.hop_s, lead_s=params.sketch_lead_s)
     voiced = ~np.isnan(f0) & (amp > 0)
     target = PitchTrack(times_s=times, f0_hz=np.where(voiced, f0, np.nan),
