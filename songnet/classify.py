@@ -1,0 +1,340 @@
+"""Find chingolo songs in long field recordings and name their themes.
+
+A recording streams in long, overlapping blocks (:func:`songnet.audio.stream`), so memory
+stays bounded whatever its length. Each block gets one batched Constant-Q transform; the
+analysis windows (``features.window_s`` long, ``hop_s`` apart on one grid over the whole
+recording) are cut from those frames, normalised into images exactly as in training, and
+scored by the CNN in batches. The same frames give the frame activity that times the
+songs. :func:`songnet.events.find_events` then merges window scores into events.
+
+A recording without song gives no events: that is a result, not an error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from songnet import audio, features
+from songnet.errors import SongnetError
+from songnet.events import Activity, Event, WindowScores, find_events, frame_activity
+from songnet.model import Checkpoint, predict_proba, resolve_device
+from songnet.progress import ProgressCallback
+
+__all__ = ["AUDIO_SUFFIXES", "ClassifyParams", "classify_blocks", "classify_file",
+           "find_recordings", "score_blocks"]
+
+AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3",
+                            ".aif", ".aiff", ".aifc", ".w64", ".rf64"})
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifyParams:
+    """The ``classify`` section of ``params.yaml`` (every field has a working default).
+
+    Parameters
+    ----------
+    hop_s : float
+        Spacing of the analysis windows in seconds (rounded to whole CQT frames).
+    block_s : float
+        Length of the streamed blocks in seconds; memory grows with it, speed little.
+    batch_size : int
+        Windows per CNN batch.
+    detect_threshold : float
+        A window holds a song when ``1 - p(no_song)`` reaches this, in (0, 1].
+    min_confidence : float
+        Events whose theme probability is below this are not reported, in [0, 1].
+    split_gap_s : float
+        Quiet gaps at least this long separate two songs (seconds).
+    min_event_s : float
+        Loud stretches shorter than this (seconds) are not songs.
+    activity_db : float
+        A frame is loud when a CQT bin rises this many dB above its noise floor.
+    """
+
+    hop_s: float = 0.25
+    block_s: float = 60.0
+    batch_size: int = 64
+    detect_threshold: float = 0.5
+    min_confidence: float = 0.0
+    split_gap_s: float = 0.5
+    min_event_s: float = 0.3
+    activity_db: float = 12.0
+
+    def __post_init__(self) -> None:
+        if self.hop_s <= 0 or self.block_s <= 0 or self.batch_size < 1:
+            raise ValueError(f"hop_s={self.hop_s}, block_s={self.block_s} and "
+                             f"batch_size={self.batch_size} must be positive")
+        if not 0.0 < self.detect_threshold <= 1.0:
+            raise ValueError(f"detect_threshold={self.detect_threshold} must be in (0, 1]")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ValueError(f"min_confidence={self.min_confidence} must be in [0, 1]")
+        if self.split_gap_s < 0 or self.min_event_s < 0:
+            raise ValueError(f"split_gap_s={self.split_gap_s} and min_event_s="
+                             f"{self.min_event_s} must be >= 0")
+
+
+def find_recordings(paths: Sequence[str | os.PathLike]) -> tuple[list[str], list[tuple[str, str]]]:
+    """Expand files, folders (recursively) and glob patterns into recordings.
+
+    Parameters
+    ----------
+    paths : sequence of path-like
+        What the user named. A file is taken as it is (whatever its extension, so a
+        non-audio file fails loudly later); a folder contributes its audio files
+        (:data:`AUDIO_SUFFIXES`) at any depth; a pattern with ``*``, ``?`` or ``[``
+        is expanded (``**`` recurses).
+
+    Returns
+    -------
+    files : list of str
+        Recordings in the order named, folder contents sorted, duplicates dropped.
+    problems : list of (str, str)
+        ``(path, message)`` for each path that names nothing.
+    """
+    files: list[str] = []
+    problems: list[tuple[str, str]] = []
+    seen: set[Path] = set()
+
+    def add(p: Path) -> None:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(str(p))
+
+    for raw in paths:
+        text = os.fspath(raw)
+        path = Path(text)
+        if path.is_dir():
+            found = _audio_in(path)
+            if not found:
+                problems.append((text, "folder holds no audio files "
+                                       f"({', '.join(sorted(AUDIO_SUFFIXES))})"))
+            for p in found:
+                add(p)
+        elif path.exists():
+            add(path)
+        elif _GLOB_CHARS & set(text):
+            matches = sorted(glob.glob(text, recursive=True))
+            hits = [p for m in matches for p in (_audio_in(Path(m)) if Path(m).is_dir()
+                                                 else [Path(m)])]
+            if not hits:
+                problems.append((text, "pattern matches no files"))
+            for p in hits:
+                add(p)
+        else:
+            problems.append((text, "no such file or folder; check the path"))
+    return files, problems
+
+
+def _audio_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*")
+                  if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+
+
+def classify_file(path: str | os.PathLike, *, checkpoint: Checkpoint,
+                  params: ClassifyParams = ClassifyParams(), device: str = "auto",
+                  progress: ProgressCallback | None = None) -> tuple[list[Event], float]:
+    """Classify one recording, streamed from disk.
+
+    Parameters
+    ----------
+    path : path-like
+        Any audio file :mod:`songnet.audio` reads.
+    checkpoint : Checkpoint
+        The model; its feature params fix the rate and the images.
+    params : ClassifyParams
+    device : str
+        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+    progress : callable, optional
+        Called with seconds of audio processed as work advances.
+
+    Returns
+    -------
+    events : list of Event
+    duration_s : float
+        Seconds of audio processed.
+    """
+    fp = checkpoint.features()
+    overlap_s = _overlap_s(fp)
+    block_s = max(params.block_s, 2 * overlap_s)
+    blocks = audio.stream(path, sr=fp.sr, block_s=block_s, overlap_s=overlap_s)
+    return classify_blocks(blocks, checkpoint=checkpoint, params=params, device=device,
+                           source=str(path), progress=progress)
+
+
+def classify_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
+                    params: ClassifyParams = ClassifyParams(), device: str = "auto",
+                    source: str = "<array>",
+                    progress: ProgressCallback | None = None) -> tuple[list[Event], float]:
+    """Classify a recording given as consecutive overlapping blocks.
+
+    :func:`score_blocks` scores the windows, then :func:`songnet.events.find_events`
+    merges them into events; parameters and errors are those of :func:`score_blocks`.
+
+    Returns
+    -------
+    events : list of Event
+    duration_s : float
+    """
+    fp = checkpoint.features()
+    scores, activity, duration = score_blocks(blocks, checkpoint=checkpoint, params=params,
+                                              device=device, source=source, progress=progress)
+    freqs = fp.frequencies
+    events = find_events(scores, activity=activity, detect_threshold=params.detect_threshold,
+                         min_confidence=params.min_confidence, split_gap_s=params.split_gap_s,
+                         min_event_s=params.min_event_s,
+                         band_hz=(float(freqs[0]), float(freqs[-1])), source=source)
+    return events, duration
+
+
+def score_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
+                 params: ClassifyParams = ClassifyParams(), device: str = "auto",
+                 source: str = "<array>", progress: ProgressCallback | None = None,
+                 ) -> tuple[WindowScores, Activity, float]:
+    """Window probabilities and frame activity of a recording given as blocks.
+
+    Parameters
+    ----------
+    blocks : iterable of Block
+        ``Block(samples float32 (n,), start_s, sr)`` at ``checkpoint``'s feature rate, in
+        order; consecutive blocks overlap by at least one window plus a margin (what
+        :func:`classify_file` asks of :func:`songnet.audio.stream`).
+    checkpoint : Checkpoint
+    params : ClassifyParams
+    device : str
+        ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    source : str
+        The recording's name, for events and error messages.
+    progress : callable, optional
+        Called with seconds of audio finished.
+
+    Returns
+    -------
+    scores : WindowScores
+        Windows ``features.window_s`` long every ``hop_s`` (rounded to frames), plus one
+        flush with the end; a recording shorter than a window gets one padded window.
+    activity : Activity
+        One entry per CQT frame of the recording.
+    duration_s : float
+
+    Raises
+    ------
+    SongnetError
+        For an empty recording, NaN or infinite samples, or one that is all zeros.
+    """
+    fp = checkpoint.features()
+    dev = resolve_device(device)
+    frame_s = fp.hop_length / fp.sr
+    hop_frames = max(1, round(params.hop_s / frame_s))
+    margin = _margin_frames(fp)
+    win_starts: list[np.ndarray] = []
+    win_probs: list[np.ndarray] = []
+    acts: list[Activity] = []
+    next_win = owned = 0  # global frame indices: next window start, activity done up to
+    peak, duration, done_s = 0.0, 0.0, 0.0
+    for block, last in _flag_last(blocks):
+        y = np.asarray(block.samples, dtype=np.float32)
+        if block.sr != fp.sr:
+            raise SongnetError(f"{source}: block at {block.sr} Hz, the model needs {fp.sr} Hz")
+        if not np.isfinite(y).all():
+            bad = block.start_s + int(np.flatnonzero(~np.isfinite(y))[0]) / fp.sr
+            raise SongnetError(f"{source}: NaN or infinite samples (first at {bad:.2f} s); "
+                               "the file is corrupt or was written with invalid values")
+        peak = max(peak, float(np.abs(y).max(initial=0.0)))
+        duration = block.start_s + y.shape[0] / fp.sr
+        start_n = round(block.start_s * fp.sr)
+        skip = -start_n % fp.hop_length  # start on the frame grid: frame g at g * hop_length
+        y = y[skip:]
+        g0 = (start_n + skip) // fp.hop_length
+        n_real = 1 + y.shape[0] // fp.hop_length  # frames of real (unpadded) audio
+        if g0 == 0 and last and y.shape[0] < fp.n_samples:
+            y = features.fit_window(y, params=fp)  # a clip shorter than one window
+        power = features.cqt_power(y, params=fp, device=dev)  # (n_bins, T)
+        lo = 0 if g0 == 0 else margin
+        hi = power.shape[1] if last else power.shape[1] - margin
+        local = []
+        while next_win - g0 + fp.n_frames <= hi:
+            if next_win - g0 < lo:
+                raise SongnetError(f"{source}: blocks overlap too little for the windows")
+            local.append(next_win - g0)
+            next_win += hop_frames
+        if last and power.shape[1] >= fp.n_frames and (
+                not local or local[-1] + fp.n_frames < power.shape[1]):
+            local.append(power.shape[1] - fp.n_frames)  # one more window flush with the end
+        if local:
+            idx = np.asarray(local)
+            win_starts.append((idx + g0) * frame_s)
+            win_probs.append(_score_windows(checkpoint, power, idx, fp=fp,
+                                            batch_size=params.batch_size))
+        own_hi = min(n_real, power.shape[1]) if last else hi
+        act = frame_activity(power.float().cpu().numpy(), frequencies=fp.frequencies,
+                             frame_s=frame_s, threshold_db=params.activity_db)
+        acts.append(_slice_activity(act, owned - g0, own_hi))
+        owned = g0 + own_hi
+        if progress is not None:
+            now = duration if last else (g0 + hi) * frame_s
+            progress(max(0.0, now - done_s))
+            done_s = max(done_s, now)
+    if duration == 0.0:
+        raise SongnetError(f"{source}: no audio samples; the file is empty")
+    if peak == 0.0:
+        raise SongnetError(f"{source}: every sample is zero (a silent recording); "
+                           "check the recorder's input and gain")
+    classes = tuple(checkpoint.classes)
+    starts = np.concatenate(win_starts) if win_starts else np.zeros(0)
+    probs = (np.concatenate(win_probs) if win_probs
+             else np.zeros((0, len(classes)), dtype=np.float32))
+    scores = WindowScores(starts, probs, fp.n_samples / fp.sr, classes)
+    return scores, Activity.concatenate(acts, frame_s=frame_s), duration
+
+
+@torch.no_grad()
+def _score_windows(checkpoint: Checkpoint, power: torch.Tensor, idx: np.ndarray, *,
+                   fp: features.FeatureParams, batch_size: int) -> np.ndarray:
+    """Class probabilities ``(len(idx), n_classes)`` of windows starting at frames ``idx``."""
+    out = []
+    for b in range(0, idx.shape[0], batch_size):
+        chunk = torch.as_tensor(idx[b:b + batch_size], device=power.device)
+        cols = chunk[:, None] + torch.arange(fp.n_frames, device=power.device)  # (b, F)
+        windows = power[:, cols].permute(1, 0, 2)  # (b, n_bins, n_frames)
+        imgs = features.power_to_images(windows, params=fp)  # (b, n_bins, n_frames)
+        out.append(predict_proba(checkpoint, imgs, batch_size=batch_size))
+    return np.concatenate(out)
+
+
+def _slice_activity(act: Activity, lo: int, hi: int) -> Activity:
+    lo, hi = max(0, lo), max(0, hi)
+    return Activity(act.active[lo:hi], act.low_hz[lo:hi], act.high_hz[lo:hi], act.frame_s)
+
+
+def _flag_last(items: Iterable[audio.Block]) -> Iterator[tuple[audio.Block, bool]]:
+    """Yield ``(item, is_last)``, looking one item ahead."""
+    it = iter(items)
+    try:
+        prev = next(it)
+    except StopIteration:
+        return
+    for item in it:
+        yield prev, False
+        prev = item
+    yield prev, True
+
+
+def _overlap_s(fp: features.FeatureParams) -> float:
+    """Block overlap: one window plus a CQT filter length of margin on each side."""
+    return fp.n_samples / fp.sr + 2 * _margin_frames(fp) * fp.hop_length / fp.sr
+
+
+def _margin_frames(fp: features.FeatureParams) -> int:
+    """Frames at a block edge that the zero padding of the CQT disturbs."""
+    q = 1.0 / (2.0 ** (1.0 / fp.bins_per_octave) - 1.0)
+    longest_filter_s = 1.5 * q / fp.fmin  # the lowest bin's filter, with room to spare
+    return int(np.ceil(longest_filter_s / 2 * fp.sr / fp.hop_length)) + 1

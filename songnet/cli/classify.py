@@ -1,0 +1,165 @@
+"""``songnet classify PATH...``: find chingolo songs in recordings and name their themes.
+
+Parameters come from the ``classify`` section of ``--params`` when that file exists and
+has the section; otherwise the defaults of :class:`songnet.classify.ClassifyParams` apply,
+so the command works in any folder. Naming ``--params`` explicitly makes the file and the
+section required.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+import click
+import torch
+
+from songnet.classify import ClassifyParams, classify_file, find_recordings
+from songnet.cli.common import STATE, common_options
+from songnet.errors import SongnetError
+from songnet.files import write_text
+from songnet.model import Checkpoint, load_checkpoint
+from songnet.params import load_params, read_params_file
+from songnet.progress import bar
+from songnet.report import FORMATS, FileResult, format_events, output_names, summary
+
+__all__ = ["command"]
+
+
+@click.command(name="classify")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Model checkpoint [default: the model shipped with songnet].")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+              help="table (readable), csv, json, or raven (one selection table per recording).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Output file, or folder (one file per recording) [default: standard output].")
+@click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Drop events whose theme probability is lower [default: params, 0].")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Recordings processed in parallel (each worker loads the model).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@common_options
+def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, output: Path | None,
+            min_confidence: float | None, workers: int, device: str, params_file: Path,
+            quiet: bool) -> int:
+    """Find chingolo songs in PATH... (files, folders searched recursively, globs).
+
+    Prints one line per song (start, end, theme, confidence, top-3 themes) and a summary
+    per file on standard error. A recording without song gives no events (status 0); a
+    file that cannot be read gives `error: FILE: …`, the others are still processed, and
+    the status is 2.
+    """
+    params = _load_params(params_file, click.get_current_context())
+    if min_confidence is not None:
+        params = dataclasses.replace(params, min_confidence=min_confidence)
+    files, missing = find_recordings(paths)
+    folder_out = output is not None and (output.is_dir() or str(output).endswith(os.sep)
+                                         or (fmt == "raven" and len(files) > 1))
+    if fmt == "raven" and output is None and len(files) > 1:
+        raise SongnetError("--format raven writes one selection table per recording; "
+                           "pass -o FOLDER")
+    checkpoint = load_checkpoint(model_path, device=device)
+    failed = {path: msg for path, msg in missing}
+    for path, msg in missing:
+        _say(f"error: {path}: {msg}")
+    done = _run(files, checkpoint=checkpoint, model_path=model_path, params=params,
+                device=device, workers=workers, quiet=quiet)
+    results = [done[f] for f in files] + [FileResult(p, error=m) for p, m in failed.items()]
+    good = [r for r in results if r.ok]
+    if folder_out:
+        names = output_names([r.file for r in good], fmt=fmt)
+        for r in good:
+            write_text(output / names[r.file], format_events([r], fmt=fmt))
+    elif output is not None:
+        if good or fmt != "raven":
+            write_text(output, format_events(good, fmt=fmt))
+    elif good or fmt != "raven":
+        click.echo(format_events(good, fmt=fmt), nl=False)
+    click.echo(summary(results), nl=False, err=True)
+    return 2 if any(not r.ok for r in results) else 0
+
+
+def _load_params(params_file: Path, ctx: click.Context) -> ClassifyParams:
+    explicit = ctx.get_parameter_source("params_file") is not click.core.ParameterSource.DEFAULT
+    if explicit or (params_file.is_file() and "classify" in read_params_file(params_file)):
+        return load_params(params_file, "classify", ClassifyParams)
+    return ClassifyParams()
+
+
+def _say(line: str) -> None:
+    from tqdm.auto import tqdm
+    tqdm.write(" ".join(line.split()), file=sys.stderr)
+
+
+def _one(path: str, *, checkpoint: Checkpoint, params: ClassifyParams, device: str,
+         progress=None) -> FileResult:
+    """Classify one file; any problem with the file becomes its error line."""
+    try:
+        events, duration = classify_file(path, checkpoint=checkpoint, params=params,
+                                         device=device, progress=progress)
+    except SongnetError as exc:
+        msg = " ".join(str(exc).split())
+        return FileResult(path, error=msg.removeprefix(f"{path}: ").removeprefix(f"{path} "))
+    except (OSError, RuntimeError, ValueError, EOFError) as exc:  # a decoder giving up
+        if STATE.verbose:
+            raise
+        return FileResult(path, error=f"cannot be decoded ({type(exc).__name__}: "
+                                      f"{str(exc).splitlines()[0][:120] if str(exc) else ''}); "
+                                      "check that it is a complete audio file")
+    return FileResult(path, tuple(events), duration)
+
+
+def _run(files: list[str], *, checkpoint: Checkpoint, model_path: Path | None,
+         params: ClassifyParams, device: str, workers: int, quiet: bool) -> dict[str, FileResult]:
+    """Classify every file, with a progress bar over seconds of audio; report failures."""
+    from songnet.audio import info
+    total = 0.0
+    for f in files:
+        try:
+            total += info(f).duration
+        except (SongnetError, OSError, RuntimeError, ValueError):
+            pass
+    done: dict[str, FileResult] = {}
+    with bar(round(total, 1), desc="classify", unit="s", quiet=quiet) as pbar:
+        def finish(i: int, r: FileResult) -> None:
+            done[r.file] = r
+            pbar.set_postfix_str(f"file {i}/{len(files)}", refresh=False)
+            if not r.ok:
+                _say(f"error: {r.file}: {r.error}")
+
+        if workers == 1 or len(files) < 2:
+            for i, f in enumerate(files, start=1):
+                pbar.set_postfix_str(f"file {i}/{len(files)}", refresh=False)
+                finish(i, _one(f, checkpoint=checkpoint, params=params, device=device,
+                               progress=lambda s: pbar.update(round(s, 3))))
+            return done
+        threads = max(1, torch.get_num_threads() // workers)
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(
+                max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                initargs=(model_path, device, threads)) as pool:
+            futures = [pool.submit(_work, f, params) for f in files]
+            for i, fut in enumerate(concurrent.futures.as_completed(futures), start=1):
+                r = fut.result()
+                pbar.update(round(r.duration_s, 3))
+                finish(i, r)
+    return done
+
+
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(model_path: Path | None, device: str, threads: int) -> None:
+    torch.set_num_threads(threads)
+    _WORKER["checkpoint"] = load_checkpoint(model_path, device=device)
+    _WORKER["device"] = device
+
+
+def _work(path: str, params: ClassifyParams) -> FileResult:
+    return _one(path, checkpoint=_WORKER["checkpoint"], params=params,
+                device=str(_WORKER["device"]))

@@ -1,0 +1,178 @@
+"""classify core: input discovery, streaming windows, bad recordings, known songs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from songnet import features
+from songnet.audio import Block
+from songnet.classify import (
+    ClassifyParams,
+    classify_blocks,
+    find_recordings,
+    score_blocks,
+)
+from songnet.errors import SongnetError
+from songnet.model import ModelConfig, ThemeCNN, load_checkpoint, predict_proba, save_checkpoint
+from songnet.params import params_to_dict
+
+CLASSES = ["A", "B", "C", "no_song"]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> str:
+    """An untrained ThemeCNN (fixed seed) with the default feature params."""
+    fp = features.FeatureParams()
+    torch.manual_seed(0)
+    model = ThemeCNN(ModelConfig(n_bins=fp.n_bins, n_frames=fp.n_frames, n_classes=4,
+                                 channels=(4, 8), embed_dim=8))
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    save_checkpoint(path, model, classes=CLASSES, feature_params=params_to_dict(fp),
+                    train_params={})
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def ckpt(tiny_model):
+    return load_checkpoint(tiny_model, device="cpu")
+
+
+def tones_in_noise(seconds: float, sr: int, *, seed: int = 0) -> np.ndarray:
+    """Noise with a 4.5 kHz whistle every 7 s (a stand-in for song)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * sr)) / sr
+    y = 0.01 * rng.standard_normal(t.size)
+    on = (t % 7.0) < 0.8
+    y += on * 0.3 * np.sin(2 * np.pi * 4500 * t)
+    return y.astype(np.float32)
+
+
+def blocks_of(y: np.ndarray, sr: int, *, block_s: float, overlap_s: float) -> list[Block]:
+    n, step = round(block_s * sr), round((block_s - overlap_s) * sr)
+    out, start = [], 0
+    while True:
+        out.append(Block(y[start:start + n], start / sr, sr))
+        if start + n >= y.size:
+            return out
+        start += step
+
+
+# --- input discovery ---------------------------------------------------------------
+
+
+def test_find_recordings_expands_files_folders_and_globs(tmp_path):
+    (tmp_path / "site" / "day2").mkdir(parents=True)
+    for name in ["site/a.wav", "site/day2/b.FLAC", "site/notes.txt", "c.mp3", "d.wav"]:
+        (tmp_path / name).write_bytes(b"x")
+    files, problems = find_recordings([tmp_path / "site", str(tmp_path / "*.mp3"),
+                                       tmp_path / "site" / "notes.txt",
+                                       tmp_path / "site" / "a.wav", tmp_path / "nope.wav",
+                                       str(tmp_path / "zz*.wav")])
+    names = [f.replace(str(tmp_path), "") for f in files]
+    assert names == ["/site/a.wav", "/site/day2/b.FLAC", "/c.mp3", "/site/notes.txt"]
+    assert [p for p, _ in problems] == [str(tmp_path / "nope.wav"), str(tmp_path / "zz*.wav")]
+    assert "no such file" in problems[0][1] and "matches no files" in problems[1][1]
+
+
+def test_a_folder_without_audio_is_a_problem(tmp_path):
+    (tmp_path / "empty").mkdir()
+    files, problems = find_recordings([tmp_path / "empty"])
+    assert files == [] and "no audio files" in problems[0][1]
+
+
+# --- streaming windows --------------------------------------------------------------
+
+
+def test_windows_cover_the_recording_on_one_grid(ckpt):
+    fp = ckpt.features()
+    y = tones_in_noise(30.0, fp.sr)
+    params = ClassifyParams(hop_s=0.5)
+    scores, activity, duration = score_blocks([Block(y, 0.0, fp.sr)], checkpoint=ckpt,
+                                              params=params, device="cpu")
+    assert duration == pytest.approx(30.0)
+    frame_s = fp.hop_length / fp.sr
+    hop = round(0.5 / frame_s) * frame_s
+    grid = scores.starts_s[:-1]
+    assert np.allclose(np.diff(grid), hop)
+    assert scores.starts_s[-1] + scores.window_s == pytest.approx(30.0, abs=2 * frame_s)
+    assert np.allclose(scores.probs.sum(axis=1), 1.0, atol=1e-5)
+    assert activity.active.shape[0] == pytest.approx(30.0 / frame_s, abs=2)
+    on = activity.active[(np.arange(activity.active.size) * frame_s % 7.0) < 0.7]
+    off = activity.active[np.abs((np.arange(activity.active.size) * frame_s % 7.0) - 4) < 2]
+    assert on.mean() > 0.95 and off.mean() < 0.02
+
+
+def test_streamed_blocks_match_one_whole_block(ckpt):
+    fp = ckpt.features()
+    y = tones_in_noise(40.0, fp.sr, seed=3)
+    params = ClassifyParams(hop_s=0.5)
+    whole = score_blocks([Block(y, 0.0, fp.sr)], checkpoint=ckpt, params=params, device="cpu")
+    from songnet.classify import _overlap_s
+    blocks = blocks_of(y, fp.sr, block_s=9.0, overlap_s=_overlap_s(fp))
+    assert len(blocks) >= 4
+    streamed = score_blocks(blocks, checkpoint=ckpt, params=params, device="cpu")
+    assert np.allclose(whole[0].starts_s, streamed[0].starts_s)
+    assert np.allclose(whole[0].probs, streamed[0].probs, atol=2e-3)
+    assert whole[1].active.shape == streamed[1].active.shape
+    assert (whole[1].active != streamed[1].active).mean() < 0.01
+    assert whole[2] == pytest.approx(streamed[2])
+
+
+def test_window_images_match_the_training_images(ckpt):
+    fp = ckpt.features()
+    y = tones_in_noise(12.0, fp.sr, seed=5)
+    scores, _, _ = score_blocks([Block(y, 0.0, fp.sr)], checkpoint=ckpt,
+                                params=ClassifyParams(hop_s=1.0), device="cpu")
+    k = 3
+    start = round(scores.starts_s[k] * fp.sr)
+    clip = y[start:start + fp.n_samples][None]
+    ref = predict_proba(ckpt, features.images(clip, params=fp, device="cpu"))
+    assert np.allclose(scores.probs[k], ref[0], atol=0.02)
+
+
+def test_a_clip_shorter_than_a_window_gets_one_window(ckpt):
+    fp = ckpt.features()
+    y = tones_in_noise(1.0, fp.sr)
+    scores, activity, duration = score_blocks([Block(y, 0.0, fp.sr)], checkpoint=ckpt,
+                                              device="cpu")
+    assert len(scores) == 1 and scores.starts_s[0] == 0.0
+    assert duration == pytest.approx(1.0)
+    assert activity.active.shape[0] <= 1 + y.size // fp.hop_length
+
+
+def test_progress_reports_every_second_once(ckpt):
+    fp = ckpt.features()
+    from songnet.classify import _overlap_s
+    y = tones_in_noise(25.0, fp.sr)
+    seen: list[float] = []
+    score_blocks(blocks_of(y, fp.sr, block_s=10.0, overlap_s=_overlap_s(fp)),
+                 checkpoint=ckpt, device="cpu", progress=seen.append)
+    assert sum(seen) == pytest.approx(25.0, abs=0.01) and min(seen) >= 0
+
+
+# --- bad recordings -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("samples", "message"), [
+    (np.zeros(22050 * 5, dtype=np.float32), "every sample is zero"),
+    (np.full(22050 * 5, np.nan, dtype=np.float32), "NaN or infinite"),
+    (np.zeros(0, dtype=np.float32), "empty"),
+])
+def test_bad_recordings_are_errors_naming_the_source(ckpt, samples, message):
+    fp = ckpt.features()
+    blocks = [Block(samples, 0.0, fp.sr)] if samples.size else []
+    with pytest.raises(SongnetError, match=message) as info:
+        classify_blocks(blocks, checkpoint=ckpt, device="cpu", source="rec.wav")
+    assert str(info.value).startswith("rec.wav: ")
+
+
+def test_params_are_checked():
+    with pytest.raises(ValueError, match="detect_threshold"):
+        ClassifyParams(detect_threshold=0.0)
+    with pytest.raises(ValueError, match="hop_s"):
+        ClassifyParams(hop_s=-1.0)
+    assert dataclasses.replace(ClassifyParams(), min_confidence=0.5).min_confidence == 0.5

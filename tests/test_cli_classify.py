@@ -1,0 +1,167 @@
+"""`songnet classify` as a user runs it: formats, outputs, bad files beside good ones."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from songnet import features
+from songnet.cli import main
+from songnet.model import ModelConfig, ThemeCNN, default_model_path, save_checkpoint
+from songnet.params import params_to_dict
+from songnet.report import RAVEN_COLUMNS
+
+SR = 44100
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> str:
+    """An untrained ThemeCNN (fixed seed): the command's plumbing needs no trained model."""
+    fp = features.FeatureParams()
+    torch.manual_seed(0)
+    model = ThemeCNN(ModelConfig(n_bins=fp.n_bins, n_frames=fp.n_frames, n_classes=4,
+                                 channels=(4, 8), embed_dim=8))
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    save_checkpoint(path, model, classes=["A", "B", "C", "no_song"],
+                    feature_params=params_to_dict(fp), train_params={})
+    return str(path)
+
+
+def whistles(seconds: float, *, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * SR)) / SR
+    y = 0.01 * rng.standard_normal(t.size) + ((t % 7.0) < 0.8) * 0.3 * np.sin(2e4 * np.pi * t)
+    return y.astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("recs")
+    paths = {name: d / f"{name}.wav" for name in ["good", "empty", "truncated", "zeros", "nan"]}
+    sf.write(paths["good"], whistles(20.0), SR, subtype="PCM_16")
+    sf.write(paths["empty"], np.zeros(0, dtype=np.float32), SR, subtype="PCM_16")
+    sf.write(paths["truncated"], whistles(10.0, seed=1), SR, subtype="PCM_16")
+    data = paths["truncated"].read_bytes()
+    paths["truncated"].write_bytes(data[: len(data) // 2])
+    sf.write(paths["zeros"], np.zeros(SR * 5, dtype=np.float32), SR, subtype="PCM_16")
+    nan = whistles(5.0)
+    nan[SR * 2:SR * 3] = np.nan
+    sf.write(paths["nan"], nan, SR, subtype="FLOAT")
+    paths["text"] = d / "notes.wav"
+    paths["text"].write_text("field notes, not audio\n")
+    paths["missing"] = d / "missing.wav"
+    return paths
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    rc = main(["classify", *args])
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_bad_files_give_one_line_errors_while_good_files_succeed(capsys, tiny_model,
+                                                                 recordings):
+    names = ["good", "missing", "text", "empty", "truncated", "zeros", "nan"]
+    rc, out, err = run(capsys, *(str(recordings[n]) for n in names), "--model", tiny_model,
+                       "--format", "json", "-q")
+    assert rc == 2
+    events = json.loads(out)
+    assert {e["file"] for e in events} <= {str(recordings["good"])}
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    failures = [line for line in err.splitlines() if line.startswith("failed: ")]
+    for name, what in [("missing", "no such file"), ("text", "not a readable audio"),
+                       ("empty", "no audio samples"), ("truncated", "truncated"),
+                       ("zeros", "every sample is zero"), ("nan", "NaN")]:
+        path = str(recordings[name])
+        assert [e for e in errors if e.startswith(f"error: {path}: ") and what in e], name
+        assert [f for f in failures if f.startswith(f"failed: {path}: ")], name
+    assert "Traceback" not in err
+    assert f"{recordings['good']}: " in err and " in 20.0 s" in err
+    assert "1 file processed (20.0 s of audio" in err and "6 failed" in err
+
+
+def test_good_file_alone_exits_zero_with_a_table(capsys, tiny_model, recordings):
+    rc, out, err = run(capsys, str(recordings["good"]), "--model", tiny_model, "-q",
+                       "--min-confidence", "0.99")
+    assert rc == 0
+    assert out == "no chingolo songs found\n"
+    assert "0 songs in 20.0 s" in err
+
+
+def test_raven_writes_one_selection_table_per_recording(capsys, tiny_model, recordings,
+                                                        tmp_path):
+    other = tmp_path / "in" / "good.wav"  # same stem, another folder
+    other.parent.mkdir()
+    other.write_bytes(recordings["good"].read_bytes())
+    out_dir = tmp_path / "raven"
+    rc, out, _ = run(capsys, str(recordings["good"]), str(other.parent), "--model",
+                     tiny_model, "--format", "raven", "-o", str(out_dir), "-q")
+    assert rc == 0 and out == ""
+    tables = sorted(p.name for p in out_dir.iterdir())
+    assert tables == ["good-2.Table.1.selections.txt", "good.Table.1.selections.txt"]
+    for p in out_dir.iterdir():
+        assert p.read_text().splitlines()[0].split("\t") == list(RAVEN_COLUMNS)
+
+
+def test_raven_for_many_files_needs_a_folder(capsys, tiny_model, recordings):
+    rc, _, err = run(capsys, str(recordings["good"]), str(recordings["good"].parent),
+                     "--model", tiny_model, "--format", "raven", "-q")
+    assert rc == 2 and err.strip().startswith("error: --format raven") and "-o FOLDER" in err
+
+
+def test_csv_to_a_file_is_written_atomically(capsys, tiny_model, recordings, tmp_path):
+    target = tmp_path / "out" / "events.csv"
+    rc, out, _ = run(capsys, str(recordings["good"]), "--model", tiny_model, "--format",
+                     "csv", "-o", str(target), "-q")
+    assert rc == 0 and out == ""
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert all(r["file"] == str(recordings["good"]) for r in rows)
+    assert [p.name for p in target.parent.iterdir()] == ["events.csv"]
+
+
+def test_params_default_without_a_file_and_explicit_params_must_exist(
+        capsys, tiny_model, recordings, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rc, _, _ = run(capsys, str(recordings["good"]), "--model", tiny_model, "-q")
+    assert rc == 0
+    rc, _, err = run(capsys, str(recordings["good"]), "--model", tiny_model, "-q",
+                     "--params", "nope.yaml")
+    assert rc == 2 and "nope.yaml" in err
+    Path("p.yaml").write_text("classify:\n  hop_s: 0.5\n  detect_thresold: 0.3\n")
+    rc, _, err = run(capsys, str(recordings["good"]), "--model", tiny_model, "-q",
+                     "--params", "p.yaml")
+    assert rc == 2 and "detect_thresold" in err
+
+
+@pytest.mark.slow
+def test_workers_give_the_same_events(capsys, tiny_model, recordings, tmp_path):
+    second = tmp_path / "second.wav"
+    sf.write(second, whistles(12.0, seed=4), SR)
+    args = [str(recordings["good"]), str(second), "--model", tiny_model, "--format", "json",
+            "-q"]
+    rc1, out1, _ = run(capsys, *args)
+    rc2, out2, _ = run(capsys, *args, "--workers", "2")
+    assert rc1 == rc2 == 0 and json.loads(out1) == json.loads(out2)
+
+
+def test_real_syllables_run_without_error(capsys, tiny_model, real_syllables):
+    model = str(default_model_path()) if default_model_path().is_file() else tiny_model
+    rc, out, err = run(capsys, *map(str, real_syllables), "--model", model, "--format",
+                       "json", "-q")
+    assert rc == 0, err
+    json.loads(out)
+    for clip in real_syllables:
+        assert f"{clip}: " in err
+    assert f"{len(real_syllables)} files processed" in err and "0 failed" in err
+
+
+def test_help_names_the_formats(capsys):
+    rc, out, _ = run(capsys, "--help")
+    assert rc == 0 and "raven" in out and "--min-confidence" in out
