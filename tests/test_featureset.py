@@ -1,0 +1,111 @@
+"""songnet.featureset: manifest -> per-split image arrays, labels, rows, preview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from songnet.errors import SongnetError
+from songnet.features import FeatureParams
+from songnet.featureset import (
+    SPLITS,
+    class_names,
+    compute_features,
+    preview_figure,
+    read_manifest,
+)
+
+P = FeatureParams(window_s=0.5)
+THEME_HZ = {"A": 2500.0, "B": 6000.0}
+
+
+def write_manifest(folder: Path, rows: list[tuple[str, str]], sr: int = 44100) -> Path:
+    """Tiny WAV clips (a tone per theme, noise for no_song) and their manifest."""
+    rng = np.random.default_rng(0)
+    (folder / "wavs").mkdir(parents=True, exist_ok=True)
+    records = []
+    for i, (theme, split) in enumerate(rows):
+        t = np.arange(int(0.4 * sr)) / sr
+        y = 0.01 * rng.standard_normal(len(t))
+        if theme in THEME_HZ:
+            y += 0.5 * np.sin(2 * np.pi * THEME_HZ[theme] * t)
+        rel = f"wavs/{i:03d}.wav"
+        sf.write(folder / rel, y.astype(np.float32), sr, subtype="PCM_16")
+        records.append({"path": rel, "theme": theme, "split": split, "id": f"clip{i}"})
+    path = folder / "manifest.csv"
+    pd.DataFrame(records).to_csv(path, index=False)
+    return path
+
+
+ROWS = [("B", "train"), ("A", "train"), ("no_song", "train"), ("A", "val"), ("B", "test"),
+        ("A", "train"), ("B", "stress")]
+
+
+def test_classes_are_sorted_themes_then_no_song():
+    assert class_names(["b", "no_song", "a", "b"]) == ["a", "b", "no_song"]
+    assert class_names(["x"]) == ["x", "no_song"]
+
+
+def test_compute_features_keeps_order_labels_and_rows(tmp_path):
+    path = write_manifest(tmp_path, ROWS)
+    done = []
+    fs = compute_features(read_manifest(path), root=tmp_path, params=P, device="cpu",
+                          batch_size=2, workers=2, progress=done.append)
+    assert fs.classes == ["A", "B", "no_song"] and sum(done) == len(ROWS)
+    assert set(fs.splits) == set(SPLITS)
+    train = fs.splits["train"]
+    assert train.images.shape == (4, P.n_bins, P.n_frames) and train.images.dtype == np.float16
+    assert train.labels.tolist() == [1, 0, 2, 0] and train.rows.tolist() == [0, 1, 2, 5]
+    assert train.ids == ["clip0", "clip1", "clip2", "clip5"]
+    for img, label in zip(train.images, train.labels, strict=True):
+        assert 0.0 <= img.min() and img.max() <= 1.0
+        if label < 2:  # the theme's tone is the loudest row
+            peak = P.frequencies[np.argmax(img.astype(np.float32).sum(axis=1))]
+            assert peak == pytest.approx(THEME_HZ[fs.classes[label]], rel=0.03)
+    meta = fs.meta()
+    assert meta["counts"] == {"train": 4, "val": 1, "test": 1, "stress": 1}
+    assert meta["class_counts"]["train"] == {"A": 2, "B": 1, "no_song": 1}
+    assert meta["params"]["window_s"] == 0.5 and meta["shape"] == [P.n_bins, P.n_frames]
+
+
+def test_same_input_gives_identical_arrays(tmp_path):
+    path = write_manifest(tmp_path, ROWS[:3])
+    runs = [compute_features(read_manifest(path), root=tmp_path, params=P, device="cpu",
+                             batch_size=bs, workers=w).splits["train"].images
+            for bs, w in ((64, 1), (64, 2), (1, 2))]
+    assert np.array_equal(runs[0], runs[1])
+    assert np.allclose(runs[0], runs[2], atol=2e-3)  # batch size changes float rounding only
+
+
+def test_a_bad_clip_is_named(tmp_path):
+    path = write_manifest(tmp_path, ROWS[:3])
+    (tmp_path / "wavs" / "001.wav").write_text("not audio")
+    with pytest.raises(SongnetError, match=r"001\.wav: not a readable audio file"):
+        compute_features(read_manifest(path), root=tmp_path, params=P, device="cpu")
+
+
+def test_manifest_problems_are_named(tmp_path):
+    with pytest.raises(SongnetError, match=r"manifest .*missing\.csv not found"):
+        read_manifest(tmp_path / "missing.csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("path,theme\na.wav,A\n")
+    with pytest.raises(SongnetError, match=r"bad\.csv: missing column\(s\) split"):
+        read_manifest(bad)
+    bad.write_text("path,theme,split\na.wav,A,training\n")
+    with pytest.raises(SongnetError, match=r"bad\.csv: unknown split 'training'"):
+        read_manifest(bad)
+    bad.write_text("path,theme,split\n")
+    with pytest.raises(SongnetError, match="no clips"):
+        read_manifest(bad)
+
+
+def test_preview_has_a_row_per_class(tmp_path):
+    path = write_manifest(tmp_path, ROWS)
+    fs = compute_features(read_manifest(path), root=tmp_path, params=P, device="cpu")
+    fig = preview_figure(fs, per_class=2)
+    assert len(fig.axes) == 3 * 2
+    assert sum(len(ax.images) for ax in fig.axes) == 5  # A: 2, B: 2, no_song: only 1
