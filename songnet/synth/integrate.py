@@ -169,8 +169,8 @@ def _integrate_batch(alpha, beta, env, gamma, n_sub, delay, r, phi, gam, gain, o
 
 def render_batch(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
                  gamma: float | np.ndarray = GAMMA, tracts: Tract | list[Tract] = DEFAULT_TRACT,
-                 n_sub: int = REFERENCE_SUBSTEPS) -> np.ndarray:
-    """Integrate a batch of songs of equal length in parallel threads.
+                 n_sub: int = REFERENCE_SUBSTEPS, parallel: bool = True) -> np.ndarray:
+    """Integrate a batch of songs of equal length, in parallel threads by default.
 
     Parameters
     ----------
@@ -182,6 +182,9 @@ def render_batch(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
         Trachea and cavity constants per song.
     n_sub : int
         RK4 substeps per output sample (20 = the reference accuracy).
+    parallel : bool
+        Spread groups of songs over numba's threads. Pass False when calling from several
+        Python threads at once (the serial kernel releases the GIL and is thread-safe).
 
     Returns
     -------
@@ -203,8 +206,9 @@ def render_batch(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
     if int(n_sub) != n_sub or n_sub < 1:
         raise SongnetError(f"n_sub={n_sub!r} must be a positive integer")
     n_sub = int(n_sub)
-    for g in gammas:
-        alpha_b, beta_b, env_b = check_inputs(alpha, beta, envelope, float(g))
+    bad_gamma = gammas[~(np.isfinite(gammas) & (gammas > 0))]
+    alpha_b, beta_b, env_b = check_inputs(alpha, beta, envelope,
+                                          float(bad_gamma[0]) if bad_gamma.size else GAMMA)
     alpha_b, beta_b, env_b = (np.ascontiguousarray(np.atleast_2d(a))
                               for a in (alpha_b, beta_b, env_b))
     dt = 1.0 / (SR * n_sub)
@@ -220,8 +224,20 @@ def render_batch(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
     gain = np.array([OUTPUT_GAIN * t.rb for t in tract_list])
     out = np.zeros(alpha_b.shape)
     status = np.full(n_songs, -1, dtype=np.int64)
-    _integrate_batch(alpha_b, beta_b, env_b, gammas, n_sub, delay, refl, phi, gam, gain, out,
-                     status)
+    if parallel:
+        _integrate_batch(alpha_b, beta_b, env_b, gammas, n_sub, delay, refl, phi, gam, gain,
+                         out, status)
+    else:
+        for lo in range(0, n_songs, LANES):
+            hi = min(lo + LANES, n_songs)
+            out_g = np.zeros((hi - lo, alpha_b.shape[1]))
+            status_g = np.full(hi - lo, -1, dtype=np.int64)
+            _integrate_lanes(alpha_b[lo:hi].copy(), beta_b[lo:hi].copy(), env_b[lo:hi].copy(),
+                             gammas[lo:hi].copy(), n_sub, delay[lo:hi].copy(),
+                             refl[lo:hi].copy(), phi[lo:hi].copy(), gam[lo:hi].copy(),
+                             gain[lo:hi].copy(), out_g, status_g)
+            out[lo:hi] = out_g
+            status[lo:hi] = status_g
     failed = np.flatnonzero(status >= 0)
     if failed.size:
         j = int(failed[0])

@@ -1,0 +1,323 @@
+"""The surrogate dataset: birds, renditions, recording conditions, ``no_song`` clips.
+
+Each theme is sung by simulated *birds*: a bird keeps a personal version of its theme
+(pitch transposition, tempo, per-note pitch and length, trill rate), its own γ jitter and
+trachea. Each *rendition* jitters every note a little. Each clip then gets recording
+conditions (:mod:`songnet.conditions`): distance, coloured background noise, wind, clutter
+(other model-made calls, insects), optional reverberation, at an SNR drawn from a range.
+
+Splits ``train``, ``val``, ``test`` and ``stress`` (harder: low SNR, wider bird variation,
+heavy clutter) are made **by bird**: no bird sings in two splits. ``no_song`` clips
+(background and clutter only) appear in every split. Every clip has its own seed, derived
+from the stage seed and the clip's index, so the bytes do not depend on the number of
+workers.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from songnet import conditions as cond
+from songnet.errors import SongnetError
+from songnet.progress import ProgressCallback
+from songnet.synth import SR, Gesture, Tract, gamma_for_range, gestures_from_contour, render_batch
+from songnet.themes import Theme, contour
+
+__all__ = ["SPLITS", "Bird", "Clip", "SynthesizeParams", "draw_bird", "n_clips", "sing",
+           "synthesize"]
+
+SPLITS = ("train", "val", "test", "stress")
+NO_SONG = "no_song"
+CHUNK = 8  # clips rendered together; fixed, so outputs do not depend on the worker count
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthesizeParams:
+    """The ``synthesize`` section of params.yaml (ranges are ``[low, high]``)."""
+
+    seed: int = 0
+    clip_s: float = 3.0
+    train_birds: int = 8
+    train_songs_per_bird: int = 8
+    val_birds: int = 3
+    val_songs_per_bird: int = 6
+    test_birds: int = 3
+    test_songs_per_bird: int = 6
+    stress_birds: int = 3
+    stress_songs_per_bird: int = 6
+    no_song_factor: float = 1.0
+    snr_db: tuple[float, float] = (0.0, 30.0)
+    stress_snr_db: tuple[float, float] = (-6.0, 6.0)
+    distance_m: tuple[float, float] = (5.0, 40.0)
+    bird_pitch_sd: float = 0.03
+    bird_tempo_sd: float = 0.05
+    rendition_sd: float = 0.015
+    stress_spread: float = 2.0
+    gamma_jitter: float = 0.015
+    tract_length_cm: tuple[float, float] = (3.3, 4.0)
+    reflection: tuple[float, float] = (0.05, 0.15)
+    clutter_prob: float = 0.5
+    reverb_prob: float = 0.3
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        if self.clip_s <= 0:
+            raise ValueError(f"clip_s={self.clip_s} must be positive")
+        for split in SPLITS:
+            if getattr(self, f"{split}_birds") < 1 or getattr(self, f"{split}_songs_per_bird") < 1:
+                raise ValueError(f"{split}_birds and {split}_songs_per_bird must be at least 1")
+        for name in ("snr_db", "stress_snr_db", "distance_m", "tract_length_cm", "reflection"):
+            lo, hi = getattr(self, name)
+            if lo > hi:
+                raise ValueError(f"{name}=[{lo}, {hi}] must be [low, high]")
+        for name in ("clutter_prob", "reverb_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name}={getattr(self, name)} must lie in [0, 1]")
+        if self.workers < 1:
+            raise ValueError(f"workers={self.workers} must be at least 1")
+
+
+@dataclasses.dataclass(frozen=True)
+class Bird:
+    """One simulated bird's personal version of its theme."""
+
+    bird_id: str
+    pitch: float
+    tempo: float
+    note_pitch: tuple[float, ...]
+    note_time: tuple[float, ...]
+    trill_interval: float
+    gamma_factor: float
+    tract: Tract
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Clip:
+    """One clip of the dataset: its path under the dataset folder, samples and manifest row."""
+
+    path: str
+    samples: np.ndarray
+    row: dict[str, Any]
+
+
+def _normal(rng: np.random.Generator, sd: float, size: int | None = None) -> Any:
+    """1 + N(0, sd), clipped at ±2.5 sd."""
+    return 1.0 + np.clip(rng.normal(0.0, sd, size), -2.5 * sd, 2.5 * sd)
+
+
+def draw_bird(theme: Theme, *, bird_id: str, rng: np.random.Generator,
+              params: SynthesizeParams, spread: float = 1.0) -> Bird:
+    """Draw a bird singing ``theme``; ``spread`` widens the variation (stress birds)."""
+    k = len(theme.notes)
+    p = params
+    return Bird(bird_id=bird_id, pitch=float(_normal(rng, p.bird_pitch_sd * spread)),
+                tempo=float(_normal(rng, p.bird_tempo_sd * spread)),
+                note_pitch=tuple(_normal(rng, 0.015 * spread, k).tolist()),
+                note_time=tuple(_normal(rng, 0.06 * spread, k).tolist()),
+                trill_interval=float(_normal(rng, 0.04 * spread)),
+                gamma_factor=float(_normal(rng, p.gamma_jitter)),
+                tract=Tract(length_cm=float(rng.uniform(*p.tract_length_cm)),
+                            reflection=float(rng.uniform(*p.reflection))))
+
+
+def _song_gesture(theme: Theme, bird: Bird, *, rng: np.random.Generator, sd: float
+                  ) -> tuple[Gesture, dict[str, Any]]:
+    k = len(theme.notes)
+    note_pitch = np.array(bird.note_pitch) * _normal(rng, sd, k)
+    note_time = np.array(bird.note_time) * _normal(rng, 2 * sd, k)
+    note_amp = rng.uniform(0.7, 1.0, k)
+    tempo = bird.tempo * float(_normal(rng, sd))
+    trill_count = theme.trill.count + int(rng.integers(-1, 2))
+    t, f0, amp = contour(theme, pitch=bird.pitch, tempo=tempo, note_pitch=note_pitch,
+                         note_time=note_time, note_amp=note_amp,
+                         trill_interval=bird.trill_interval, trill_count=trill_count)
+    voiced = f0[np.isfinite(f0)]
+    gamma = gamma_for_range(float(voiced.min()), float(voiced.max())) * bird.gamma_factor
+    gesture = gestures_from_contour(t, f0, amp, gamma=gamma)
+    info = {"pitch_factor": bird.pitch, "tempo": tempo, "trill_interval_factor":
+            bird.trill_interval, "trill_count": trill_count, "gamma": gamma,
+            "tract_length_cm": bird.tract.length_cm, "reflection": bird.tract.reflection}
+    return gesture, info
+
+
+def sing(theme: Theme, *, rng: np.random.Generator,
+         params: SynthesizeParams = SynthesizeParams()) -> np.ndarray:
+    """One clean song of ``theme`` by a random bird: float32 ``(n,)`` at SR, peak 0.9."""
+    bird = draw_bird(theme, bird_id="sing", rng=rng, params=params)
+    gesture, _ = _song_gesture(theme, bird, rng=rng, sd=params.rendition_sd)
+    y = render_batch(gesture.alpha[None], gesture.beta[None], gesture.envelope[None],
+                     gamma=gesture.gamma, tracts=[bird.tract])[0]
+    return (0.9 * y / max(np.abs(y).max(), 1e-12)).astype(np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Spec:
+    index: int
+    split: str
+    theme: Theme | None
+    bird: Bird | None
+    bird_id: str
+    seed: int
+
+
+def _plan(themes: Sequence[Theme], params: SynthesizeParams) -> list[_Spec]:
+    specs: list[_Spec] = []
+    root = np.random.SeedSequence(params.seed)
+    bird_root, clip_root = root.spawn(2)
+    for s, split in enumerate(SPLITS):
+        n_birds = getattr(params, f"{split}_birds")
+        n_songs = getattr(params, f"{split}_songs_per_bird")
+        spread = params.stress_spread if split == "stress" else 1.0
+        for ti, theme in enumerate(themes):
+            for b in range(n_birds):
+                bird_id = f"{theme.name}-{split}-b{b:02d}"
+                seq = np.random.SeedSequence(bird_root.entropy, spawn_key=(s, ti, b))
+                bird = draw_bird(theme, bird_id=bird_id, rng=np.random.default_rng(seq),
+                                 params=params, spread=spread)
+                specs += [_Spec(0, split, theme, bird, bird_id, 0) for _ in range(n_songs)]
+        n_bg = round(params.no_song_factor * n_birds * n_songs)
+        specs += [_Spec(0, split, None, None, f"{NO_SONG}-{split}-{k:04d}", 0)
+                  for k in range(n_bg)]
+    out = []
+    for i, sp in enumerate(specs):
+        seed = int(np.random.SeedSequence(clip_root.entropy, spawn_key=(i,)).generate_state(1)[0])
+        out.append(dataclasses.replace(sp, index=i, seed=seed))
+    return out
+
+
+def _render_chunk(specs: Sequence[_Spec], params: SynthesizeParams) -> list[Clip]:
+    rngs = [np.random.default_rng(sp.seed) for sp in specs]
+    songs: dict[int, tuple[Gesture, dict[str, Any]]] = {}
+    for j, sp in enumerate(specs):
+        if sp.theme is not None:
+            sd = params.rendition_sd * (params.stress_spread if sp.split == "stress" else 1.0)
+            songs[j] = _song_gesture(sp.theme, sp.bird, rng=rngs[j], sd=sd)
+    rendered: dict[int, np.ndarray] = {}
+    if songs:
+        idx = sorted(songs)
+        length = max(songs[j][0].n_samples for j in idx)
+        shape = (len(idx), length)
+        alpha, beta, env = np.full(shape, -0.15), np.full(shape, -0.15), np.zeros(shape)
+        for r, j in enumerate(idx):
+            g = songs[j][0]
+            alpha[r, :g.n_samples], beta[r, :g.n_samples] = g.alpha, g.beta
+            env[r, :g.n_samples] = g.envelope
+        out = render_batch(alpha, beta, env, gamma=np.array([songs[j][0].gamma for j in idx]),
+                           tracts=[specs[j].bird.tract for j in idx], parallel=False)
+        rendered = {j: out[r, :songs[j][0].n_samples] for r, j in enumerate(idx)}
+    return [_finish(sp, rngs[j], rendered.get(j), songs.get(j), params)
+            for j, sp in enumerate(specs)]
+
+
+def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
+            song_info: tuple[Gesture, dict[str, Any]] | None, params: SynthesizeParams) -> Clip:
+    n = round(params.clip_s * SR)
+    stress = sp.split == "stress"
+    clip = np.zeros(n)
+    row: dict[str, Any] = {"theme": NO_SONG, "bird_id": sp.bird_id, "split": sp.split,
+                           "seed": sp.seed, "duration_s": n / SR, "snr_db": np.nan,
+                           "onset_s": np.nan, "offset_s": np.nan, "pitch_factor": np.nan,
+                           "tempo": np.nan, "trill_interval_factor": np.nan,
+                           "trill_count": -1, "gamma": np.nan, "tract_length_cm": np.nan,
+                           "reflection": np.nan, "distance_m": np.nan}
+    song_rms = 0.0
+    if song is not None:
+        gesture, info = song_info
+        if song.size > n:
+            raise SongnetError(f"a song of theme {sp.theme.name} lasts {song.size / SR:.2f} s, "
+                               f"longer than clip_s={params.clip_s}; raise synthesize.clip_s")
+        voiced = gesture.envelope > 0.05 * gesture.envelope.max()
+        start = int(rng.integers(0, n - song.size + 1))
+        distance = float(rng.uniform(*params.distance_m))
+        song = cond.apply_distance(song, distance)
+        clip[start:start + song.size] = song
+        song_rms = cond.rms(song[voiced])
+        on = np.flatnonzero(voiced)
+        row.update(info, theme=sp.theme.name, distance_m=distance,
+                   onset_s=(start + on[0]) / SR, offset_s=(start + on[-1]) / SR)
+    reverb_p = min(1.0, params.reverb_prob * (2.0 if stress else 1.0))
+    t60, wet = 0.0, 0.0
+    if rng.uniform() < reverb_p:
+        t60, wet = float(rng.uniform(0.1, 0.8)), float(rng.uniform(0.1, 0.5))
+        if song is not None:
+            clip = cond.reverberate(clip, t60_s=t60, wet=wet, rng=rng)
+    exponent = float(rng.uniform(0.0, 2.0))
+    background = cond.coloured_noise(n, exponent=exponent, rng=rng)
+    wind = float(rng.uniform(0.0, 1.5))
+    background = background + wind * cond.wind_rumble(n, rng=rng)
+    clutter_p = 1.0 if (stress or song is None) else params.clutter_prob
+    n_calls, insect = 0, 0.0
+    if rng.uniform() < clutter_p:
+        n_calls = int(rng.integers(1, 5 if stress else 3))
+        background = background + float(rng.uniform(0.5, 2.0)) * cond.clutter_calls(
+            n, count=n_calls, rng=rng)
+        if rng.uniform() < 0.5:
+            insect = float(rng.uniform(0.2, 1.0))
+            background = background + insect * cond.insect_tone(n, rng=rng)
+    background /= max(cond.rms(background), 1e-12)
+    if song is not None:
+        lo, hi = params.stress_snr_db if stress else params.snr_db
+        snr = float(rng.uniform(lo, hi))
+        clip = cond.mix_at_snr(clip, background, snr_db=snr, signal_rms=song_rms)
+        row["snr_db"] = snr
+    else:
+        clip = background
+    clip *= float(rng.uniform(0.3, 0.9)) / max(np.abs(clip).max(), 1e-12)
+    row.update(noise_exponent=exponent, wind_level=wind, clutter_calls=n_calls,
+               insect_level=insect, reverb_t60_s=t60, reverb_wet=wet)
+    theme = row["theme"]
+    path = f"wavs/{sp.split}/{theme}/{sp.split}-{theme}-{sp.index:05d}.wav"
+    return Clip(path=path, samples=clip.astype(np.float32), row={"path": path, **row})
+
+
+def n_clips(themes: Sequence[Theme], params: SynthesizeParams) -> int:
+    """Number of clips :func:`synthesize` yields for this catalog and params."""
+    total = 0
+    for split in SPLITS:
+        per_theme = getattr(params, f"{split}_birds") * getattr(params, f"{split}_songs_per_bird")
+        total += per_theme * len(themes) + round(params.no_song_factor * per_theme)
+    return total
+
+
+def synthesize(themes: Sequence[Theme], *, params: SynthesizeParams,
+               progress: ProgressCallback | None = None) -> Iterator[Clip]:
+    """Generate the dataset's clips, in a fixed order, rendered by ``params.workers`` threads.
+
+    Parameters
+    ----------
+    themes : sequence of Theme
+        The catalog (names unique, none called ``no_song``).
+    params : SynthesizeParams
+    progress : callable, optional
+        Called with the number of clips finished.
+
+    Yields
+    ------
+    Clip
+        ``samples`` float32 ``(round(clip_s·SR),)``; ``row`` the manifest row.
+    """
+    if not themes:
+        raise SongnetError("the theme catalog is empty; give at least one theme")
+    specs = _plan(themes, params)
+    chunks = [specs[i:i + CHUNK] for i in range(0, len(specs), CHUNK)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=params.workers) as pool:
+        pending: list[concurrent.futures.Future] = []
+        ahead = 2 * params.workers
+        for chunk in chunks:  # bounded look-ahead keeps memory flat
+            pending.append(pool.submit(_render_chunk, chunk, params))
+            if len(pending) > ahead:
+                yield from _drain(pending.pop(0), progress)
+        for fut in pending:
+            yield from _drain(fut, progress)
+
+
+def _drain(fut: concurrent.futures.Future, progress: ProgressCallback | None) -> Iterator[Clip]:
+    clips = fut.result()
+    yield from clips
+    if progress is not None:
+        progress(len(clips))
