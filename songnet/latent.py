@@ -28,10 +28,37 @@ import pandas as pd
 
 from songnet.errors import SongnetError
 
-__all__ = ["MAP_COLUMNS", "LatentMap", "LatentOutputs", "ThemeMatcher", "load",
+__all__ = ["MAP_COLUMNS", "LatentMap", "LatentOutputs", "ProjectParams", "ThemeMatcher", "load",
            "persistence_table", "save"]
 
 MAP_COLUMNS = ("umap_1", "umap_2", "pca_1", "pca_2")
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectParams:
+    """The ``project`` section of ``params.yaml``.
+
+    Attributes
+    ----------
+    n_neighbors, min_dist : UMAP settings (see :class:`LatentMap`).
+    random_state : int
+        Seed of UMAP and PCA: the same seed gives the same map.
+    threshold_quantile, threshold_scale : float
+        The match threshold per theme (see :class:`ThemeMatcher`).
+    """
+
+    n_neighbors: int = 15
+    min_dist: float = 0.1
+    random_state: int = 0
+    threshold_quantile: float = 0.95
+    threshold_scale: float = 1.5
+
+    def __post_init__(self) -> None:
+        if self.n_neighbors < 2 or not 0 <= self.min_dist:
+            raise ValueError(f"n_neighbors={self.n_neighbors} must be ≥ 2 and min_dist ≥ 0")
+        if not 0 < self.threshold_quantile <= 1 or self.threshold_scale <= 0:
+            raise ValueError(f"threshold_quantile={self.threshold_quantile} must lie in (0, 1] "
+                             f"and threshold_scale={self.threshold_scale} be positive")
 
 
 def _check_matrix(X: np.ndarray, *, what: str, n_features: int | None = None) -> np.ndarray:

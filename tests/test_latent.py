@@ -6,10 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from songnet.cli import main
+from songnet.embed import Embeddings, save_embeddings
 from songnet.errors import SongnetError
 from songnet.latent import (
     LatentMap,
     LatentOutputs,
+    ProjectParams,
     ThemeMatcher,
     load,
     persistence_table,
@@ -107,3 +110,33 @@ def test_umap_same_random_state_same_map():
     D = np.linalg.norm(A[:, None, :2] - A[None, :, :2], axis=2)
     np.fill_diagonal(D, np.inf)
     assert np.mean(labels[D.argmin(axis=1)] == labels) > 0.95
+
+
+def test_project_params_checked():
+    with pytest.raises(ValueError, match="threshold_quantile"):
+        ProjectParams(threshold_quantile=1.5)
+
+
+@pytest.mark.slow
+def test_cli_project_writes_maps_table_and_plots(tmp_path, repo_root):
+    X, labels, old = planted(n_per=10)
+    songs = pd.DataFrame({
+        "song_id": [f"s{i}" for i in range(len(X))] + ["a", "b", "c", "d"],
+        "era": ["2020"] * len(X) + ["1966"] * 4,
+        "theme": [*list(labels), "T0", "T2", "X", "Y"], "source": "generated", "split": ""})
+    save_embeddings(Embeddings(np.concatenate([X, old]), songs), tmp_path / "emb", info={})
+    args = ["project", "--embeddings", str(tmp_path / "emb"), "-q",
+            "--params", str(repo_root / "params.yaml")]
+    assert main([*args, "--out", str(tmp_path / "latent")]) == 0
+    out = load(tmp_path / "latent")
+    assert len(out.maps) == len(X) + 4
+    rows = out.persistence.set_index("song_id")
+    assert list(rows.loc[["a", "b", "c", "d"], "status"]) == ["persists", "persists", "lost",
+                                                             "lost"]
+    assert list(rows.loc[["a", "b"], "theme_2020"]) == ["T0", "T2"]
+    assert sorted(out.persistence[out.persistence.status == "new"].theme_2020) == ["T1", "T3"]
+    assert (tmp_path / "latent" / "latent_map.png").stat().st_size > 10_000
+    assert (tmp_path / "latent" / "persistence.png").is_file()
+    assert main([*args, "--out", str(tmp_path / "again")]) == 0
+    again = load(tmp_path / "again")
+    pd.testing.assert_frame_equal(out.maps, again.maps)  # same random_state, same map

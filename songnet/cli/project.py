@@ -1,0 +1,76 @@
+"""``songnet project``: embeddings → 2-D latent maps, persistence table, plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+
+from songnet.cli.common import common_options
+from songnet.embed import load_embeddings
+from songnet.errors import SongnetError
+from songnet.files import atomic_dir
+from songnet.latent import (
+    MAP_COLUMNS,
+    LatentMap,
+    LatentOutputs,
+    ProjectParams,
+    ThemeMatcher,
+    persistence_table,
+    save,
+)
+from songnet.latent_plots import plot_latent_map, plot_persistence
+from songnet.params import load_params, params_to_dict
+
+
+@click.command("project")
+@click.option("--embeddings", "emb_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("experiments/embeddings"), show_default=True,
+              help="Folder written by `songnet embed`.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("experiments/latent"), show_default=True,
+              help="Output folder: maps.csv, persistence.csv, latent.json, two PNGs.")
+@common_options
+def command(emb_dir: Path, out_dir: Path, params_file: Path, quiet: bool) -> None:
+    """Fit UMAP and PCA on the 2020 songs, place the 1966 songs, decide persistence.
+
+    Each 1966 song gets its nearest 2020 theme, the distance and the threshold learned
+    from the 2020 within-theme spread: `persists` or `lost`; 2020 themes no 1966 song
+    matches are `new`.
+    """
+    params = load_params(params_file, "project", ProjectParams)
+    emb = load_embeddings(emb_dir)
+    new, old = emb.era("2020"), emb.era("1966")
+    if old.vectors.shape[0] == 0:
+        raise SongnetError(f"{emb_dir}: no 1966 songs among the embeddings; run `songnet "
+                           "resynthesize` and `songnet embed` first")
+    latent = LatentMap(n_neighbors=params.n_neighbors, min_dist=params.min_dist,
+                       random_state=params.random_state)
+    coords_new = latent.fit_transform(new.vectors)
+    coords_old = latent.transform(old.vectors)
+    matcher = ThemeMatcher(threshold_quantile=params.threshold_quantile,
+                           threshold_scale=params.threshold_scale).fit(new.vectors,
+                                                                       new.songs.theme)
+    table = persistence_table(matcher, old.vectors, song_ids=old.songs.song_id,
+                              themes_1966=old.songs.theme)
+    songs = pd.concat([new.songs, old.songs], ignore_index=True)
+    coords = pd.DataFrame(np.concatenate([coords_new, coords_old]), columns=list(MAP_COLUMNS))
+    maps = pd.concat([songs, coords], axis=1)
+    info = {"params": params_to_dict(params), "n_2020": len(new.songs), "n_1966": len(old.songs),
+            "themes_2020": [str(t) for t in matcher.themes_],
+            "thresholds": {str(t): float(v) for t, v in zip(matcher.themes_,
+                                                            matcher.thresholds_, strict=True)},
+            "pca_explained_variance_ratio": [float(v) for v in
+                                             latent.pca_.explained_variance_ratio_],
+            "status_counts": {k: int(v) for k, v in table.status.value_counts().items()}}
+    outputs = LatentOutputs(maps=maps, persistence=table, info=info)
+    with atomic_dir(out_dir) as tmp:
+        save(outputs, tmp)
+        plot_latent_map(maps).savefig(tmp / "latent_map.png", dpi=120)
+        plot_persistence(table).savefig(tmp / "persistence.png", dpi=120)
+    if not quiet:
+        counts = ", ".join(f"{k} {v}" for k, v in info["status_counts"].items())
+        click.echo(f"{len(new.songs)} songs from 2020, {len(old.songs)} from 1966: {counts} "
+                   f"-> {out_dir}", err=True)

@@ -1,0 +1,179 @@
+"""Embeddings: songs → the trained network's penultimate layer, through the training features.
+
+2020 and 1966 songs reach the network through one channel: every clip is resampled to the
+checkpoint's feature rate, fitted to one window (:func:`songnet.features.fit_window`),
+turned into a Constant-Q image (:func:`songnet.features.images`) and embedded
+(:func:`songnet.model.embed_images`). Images the features stage already made (the
+surrogate test split) are embedded directly.
+
+An :class:`Embeddings` set is one matrix plus one metadata row per song
+(``song_id, era, theme, source, split``); ``era`` is ``"2020"`` or ``"1966"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from songnet.errors import SongnetError
+from songnet.features import FeatureParams, fit_window, images
+from songnet.model import Checkpoint, embed_images
+from songnet.params import params_from_mapping
+from songnet.progress import ProgressCallback
+from songnet.sound import Sound
+
+__all__ = ["SONG_COLUMNS", "EmbedParams", "Embeddings", "checkpoint_feature_params",
+           "embed_images_batched", "embed_sounds", "load_embeddings", "save_embeddings"]
+
+SONG_COLUMNS = ("song_id", "era", "theme", "source", "split")
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbedParams:
+    """The ``embed`` section of ``params.yaml``.
+
+    Attributes
+    ----------
+    split : str
+        The surrogate split that stands for the 2020 songs (``test``: birds never trained on).
+    batch_size : int
+        Images per network call.
+    device : str
+        ``auto`` (a GPU when present), ``cpu`` or ``cuda``.
+    """
+
+    split: str = "test"
+    batch_size: int = 64
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size={self.batch_size} must be ≥ 1")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Embeddings:
+    """Embedded songs.
+
+    Attributes
+    ----------
+    vectors : np.ndarray [shape=(n_songs, embed_dim), dtype=float32]
+        Penultimate-layer activations.
+    songs : pd.DataFrame
+        One row per song, columns :data:`SONG_COLUMNS`.
+    """
+
+    vectors: np.ndarray
+    songs: pd.DataFrame
+
+    def __post_init__(self) -> None:
+        v = np.asarray(self.vectors, dtype=np.float32)
+        if v.ndim != 2 or v.shape[0] != len(self.songs):
+            raise SongnetError(f"embeddings: {v.shape} vectors for {len(self.songs)} songs")
+        missing = [c for c in SONG_COLUMNS if c not in self.songs.columns]
+        if missing:
+            raise SongnetError(f"embeddings: song table lacks column {missing[0]!r}")
+        object.__setattr__(self, "vectors", v)
+
+    def era(self, era: str) -> Embeddings:
+        """The songs of one era (``"2020"`` or ``"1966"``)."""
+        keep = (self.songs.era == era).to_numpy()
+        return Embeddings(self.vectors[keep], self.songs[keep].reset_index(drop=True))
+
+    @staticmethod
+    def concat(parts: Sequence[Embeddings]) -> Embeddings:
+        """Stack several sets (same network)."""
+        parts = [p for p in parts if len(p.songs)]
+        if not parts:
+            raise SongnetError("no songs to embed")
+        dims = {p.vectors.shape[1] for p in parts}
+        if len(dims) > 1:
+            raise SongnetError(f"embeddings of different sizes {sorted(dims)}; use one model")
+        return Embeddings(np.concatenate([p.vectors for p in parts]),
+                          pd.concat([p.songs for p in parts], ignore_index=True))
+
+
+def checkpoint_feature_params(ckpt: Checkpoint) -> FeatureParams:
+    """The feature params the checkpoint was trained with."""
+    return params_from_mapping(FeatureParams, ckpt.feature_params, where="checkpoint features")
+
+
+def embed_images_batched(ckpt: Checkpoint, imgs: np.ndarray, *, batch_size: int = 64,
+                         progress: ProgressCallback | None = None) -> np.ndarray:
+    """Embed ready-made images [shape=(N, n_bins, n_frames)] → [shape=(N, embed_dim)]."""
+    imgs = np.asarray(imgs)
+    if imgs.ndim != 3:
+        raise SongnetError(f"images must have shape (N, n_bins, n_frames), got {imgs.shape}")
+    out = np.empty((imgs.shape[0], ckpt.config.embed_dim), dtype=np.float32)
+    for i in range(0, imgs.shape[0], batch_size):
+        chunk = imgs[i:i + batch_size].astype(np.float32)
+        out[i:i + batch_size] = embed_images(ckpt, chunk, batch_size=batch_size)
+        if progress is not None:
+            progress(len(chunk))
+    return out
+
+
+def embed_sounds(ckpt: Checkpoint, sounds: Sequence[Sound], *, batch_size: int = 64,
+                 device: str = "auto", progress: ProgressCallback | None = None
+                 ) -> np.ndarray:
+    """Embed clips through the training feature path.
+
+    Parameters
+    ----------
+    ckpt : Checkpoint
+        The trained network (its ``feature_params`` define the images).
+    sounds : sequence of Sound
+        Clips at the checkpoint's feature rate (``songnet.audio.load(path, sr=...)``);
+        each is fitted to one window (a longer song keeps its loudest window).
+    batch_size : int
+    device : str
+        Device of the CQT (``auto``: a GPU when present).
+
+    Returns
+    -------
+    np.ndarray [shape=(len(sounds), embed_dim), dtype=float32]
+    """
+    fp = checkpoint_feature_params(ckpt)
+    for s in sounds:
+        if s.sr != fp.sr:
+            raise SongnetError(f"{s.source}: sample rate {s.sr} Hz, the model's features use "
+                               f"{fp.sr} Hz; load it with songnet.audio.load(path, sr={fp.sr})")
+    out = np.empty((len(sounds), ckpt.config.embed_dim), dtype=np.float32)
+    for i in range(0, len(sounds), batch_size):
+        chunk = sounds[i:i + batch_size]
+        clips = np.stack([fit_window(s.samples, params=fp) for s in chunk])
+        imgs = images(clips, params=fp, device=device, batch_size=batch_size)
+        out[i:i + len(chunk)] = embed_images(ckpt, imgs, batch_size=batch_size)
+        if progress is not None:
+            progress(len(chunk))
+    return out
+
+
+def save_embeddings(emb: Embeddings, folder: str | os.PathLike, *, info: dict) -> Path:
+    """Write ``embeddings.npy``, ``songs.csv`` and ``embed.json`` into ``folder``.
+
+    The command layer passes a temporary folder (``songnet.files.atomic_dir``).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    np.save(folder / "embeddings.npy", emb.vectors)
+    emb.songs.loc[:, list(SONG_COLUMNS)].to_csv(folder / "songs.csv", index=False)
+    (folder / "embed.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return folder
+
+
+def load_embeddings(folder: str | os.PathLike) -> Embeddings:
+    """Read an ``embed`` output folder."""
+    folder = Path(folder)
+    for name in ("embeddings.npy", "songs.csv"):
+        if not (folder / name).is_file():
+            raise SongnetError(f"{folder / name} not found; run `songnet embed` first "
+                               "(or pass --embeddings FOLDER)")
+    songs = pd.read_csv(folder / "songs.csv", dtype=str, keep_default_na=False)
+    return Embeddings(np.load(folder / "embeddings.npy"), songs)

@@ -1,0 +1,131 @@
+"""Embeddings through the training feature path, on a tiny randomly initialised network."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+
+from songnet.cli import main
+from songnet.embed import Embeddings, embed_sounds, load_embeddings, save_embeddings
+from songnet.errors import SongnetError
+from songnet.features import FeatureParams, images
+from songnet.model import ModelConfig, ThemeCNN, embed_images, load_checkpoint, save_checkpoint
+from songnet.params import params_to_dict
+from songnet.sound import Sound
+
+FP = FeatureParams(window_s=0.5)
+CLASSES = ["T01", "T02", "no_song"]
+
+
+def tone(f_hz, dur_s=0.4, sr=FP.sr):
+    t = np.arange(int(dur_s * sr)) / sr
+    return Sound((0.3 * np.sin(2 * np.pi * f_hz * t)).astype(np.float32), sr, f"{f_hz:g} Hz")
+
+
+@pytest.fixture()
+def tiny_model(tmp_path):
+    torch.manual_seed(0)
+    config = ModelConfig(n_bins=FP.n_bins, n_frames=FP.n_frames, n_classes=len(CLASSES),
+                         channels=(4, 8), embed_dim=6)
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, ThemeCNN(config).eval(), classes=CLASSES,
+                    feature_params=params_to_dict(FP), train_params={})
+    return path
+
+
+def test_embed_sounds_matches_manual_path(tiny_model):
+    ckpt = load_checkpoint(tiny_model)
+    sounds = [tone(3000.0), tone(5000.0), tone(5000.0, dur_s=0.8)]
+    vec = embed_sounds(ckpt, sounds, batch_size=2, device="cpu")
+    assert vec.shape == (3, 6) and vec.dtype == np.float32
+    padded = np.stack([np.pad(s.samples, (0, FP.n_samples - len(s))) for s in sounds[:2]])
+    manual = embed_images(ckpt, images(padded, params=FP, device="cpu"), batch_size=8)
+    np.testing.assert_allclose(vec[:2], manual, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(vec[0], vec[1])  # different pitch, different embedding
+    again = embed_sounds(ckpt, sounds, batch_size=3, device="cpu")
+    np.testing.assert_allclose(vec, again, rtol=1e-5, atol=1e-6)
+
+
+def test_wrong_rate_is_an_error(tiny_model):
+    ckpt = load_checkpoint(tiny_model)
+    with pytest.raises(SongnetError, match="sample rate 44100"):
+        embed_sounds(ckpt, [tone(3000.0, sr=44100)], device="cpu")
+
+
+def test_save_load_and_era(tmp_path):
+    songs = pd.DataFrame({"song_id": ["a", "b", "c"], "era": ["2020", "2020", "1966"],
+                          "theme": ["T01", "T02", ""], "source": "x", "split": ""})
+    emb = Embeddings(np.arange(6, dtype=np.float32).reshape(3, 2), songs)
+    save_embeddings(emb, tmp_path, info={"k": 1})
+    back = load_embeddings(tmp_path)
+    np.testing.assert_array_equal(back.vectors, emb.vectors)
+    assert list(back.era("1966").songs.song_id) == ["c"]
+    assert back.era("1966").songs.theme.iloc[0] == ""
+    with pytest.raises(SongnetError, match="3 songs"):
+        Embeddings(np.zeros((2, 2)), songs)
+    with pytest.raises(SongnetError, match="songnet embed"):
+        load_embeddings(tmp_path / "none")
+
+
+def make_inputs(tmp_path, n_per=6):
+    """A features folder (test split), a resynth folder and 2020 recordings."""
+    rng = np.random.default_rng(0)
+    feats = tmp_path / "features"
+    feats.mkdir()
+    pitches = {0: 3000.0, 1: 5500.0, 2: 0.0}
+    clips, labels = [], []
+    for label, f in pitches.items():
+        for _ in range(n_per):
+            y = tone(f * rng.uniform(0.98, 1.02)).samples if f else \
+                (0.01 * rng.standard_normal(FP.n_samples)).astype(np.float32)
+            clips.append(y)
+            labels.append(label)
+    imgs = images(np.stack([np.pad(c, (0, FP.n_samples - len(c))) for c in clips]),
+                  params=FP, device="cpu")
+    np.save(feats / "test.npy", imgs.astype(np.float16))
+    np.save(feats / "test.labels.npy", np.array(labels, dtype=np.int64))
+    (feats / "features.json").write_text(json.dumps({
+        "params": params_to_dict(FP), "classes": CLASSES,
+        "ids": {"test": [f"s{i}" for i in range(len(labels))]}}))
+    resynth = tmp_path / "resynth"
+    resynth.mkdir()
+    rows = []
+    for name, f, theme in (("old-a", 3050.0, "T01"), ("old-b", 7500.0, "X")):
+        sf.write(resynth / f"{name}.wav", tone(f, sr=44100).samples, 44100)
+        rows.append({"id": name, "path": f"{name}.wav", "source": f"{name}.csv",
+                     "kind": "sketch", "theme": theme})
+    pd.DataFrame(rows).to_csv(resynth / "manifest.csv", index=False)
+    rec = tmp_path / "recordings" / "T02"
+    rec.mkdir(parents=True)
+    sf.write(rec / "field1.wav", tone(5500.0).samples, FP.sr)
+    return feats, resynth, tmp_path / "recordings"
+
+
+def test_cli_embed(tmp_path, tiny_model, repo_root):
+    feats, resynth, rec = make_inputs(tmp_path)
+    out = tmp_path / "emb"
+    assert main(["embed", "--model", str(tiny_model), "--features", str(feats), "--resynth",
+                 str(resynth), "--recordings", str(rec), "--out", str(out), "-q",
+                 "--params", str(repo_root / "params.yaml")]) == 0
+    emb = load_embeddings(out)
+    assert emb.vectors.shape == (12 + 1 + 2, 6)  # no_song clips left out
+    assert list(emb.songs.era.value_counts().sort_index()) == [2, 13]
+    assert set(emb.era("2020").songs.theme) == {"T01", "T02"}
+    assert emb.songs.song_id.iloc[0] == "s0"
+    row = emb.songs[emb.songs.source == "recording"].iloc[0]
+    assert (row.song_id, row.theme) == ("T02/field1", "T02")
+
+
+def test_cli_embed_missing_resynth(tmp_path, tiny_model, repo_root, capsys):
+    feats, _, _ = make_inputs(tmp_path, n_per=1)
+    code = main(["embed", "--model", str(tiny_model), "--features", str(feats), "--resynth",
+                 str(tmp_path / "none"), "--out", str(tmp_path / "emb"),
+                 "--params", str(repo_root / "params.yaml")])
+    err = capsys.readouterr().err
+    assert code == 2 and "songnet resynthesize" in err
+    assert not (tmp_path / "emb").exists()
