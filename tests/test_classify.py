@@ -126,12 +126,29 @@ def test_window_images_match_the_training_images(ckpt):
     fp = ckpt.features()
     y = tones_in_noise(12.0, fp.sr, seed=5)
     scores, _, _ = score_blocks([Block(y, 0.0, fp.sr)], checkpoint=ckpt,
-                                params=ClassifyParams(hop_s=1.0), device="cpu")
+                                params=ClassifyParams(hop_s=1.0, skip_quiet=False),
+                                device="cpu")
     k = 3
     start = round(scores.starts_s[k] * fp.sr)
     clip = y[start:start + fp.n_samples][None]
     ref = predict_proba(ckpt, features.images(clip, params=fp, device="cpu"))
     assert np.allclose(scores.probs[k], ref[0], atol=0.02)
+
+
+def test_quiet_windows_are_no_song_without_the_cnn(ckpt):
+    fp = ckpt.features()
+    y = tones_in_noise(21.0, fp.sr, seed=2)
+    block = [Block(y, 0.0, fp.sr)]
+    gated, act, _ = score_blocks(block, checkpoint=ckpt, device="cpu")
+    full, _, _ = score_blocks(block, checkpoint=ckpt, device="cpu",
+                              params=ClassifyParams(skip_quiet=False))
+    t = np.arange(act.active.size) * act.frame_s
+    loud = np.array([act.active[(t >= s) & (t < s + gated.window_s)].any()
+                     for s in gated.starts_s])
+    assert 0 < loud.sum() < loud.size
+    assert np.array_equal(gated.probs[~loud, -1], np.ones((~loud).sum(), dtype=np.float32))
+    assert np.allclose(gated.probs[loud], full.probs[loud], atol=1e-6)
+    assert not np.allclose(full.probs[~loud, -1], 1.0)
 
 
 def test_a_clip_shorter_than_a_window_gets_one_window(ckpt):
