@@ -132,10 +132,18 @@ class Resynthesis:
 
 
 def _errors(target: PitchTrack, sung: PitchTrack, sel: np.ndarray | None = None) -> np.ndarray:
+    """|cents| over target-voiced frames (in ``sel``) within 20 dB of the target's peak.
+
+    Quieter frames (a note's attack and release) are left out when the selection has
+    louder ones; a frame the song leaves unvoiced counts 1200 cents.
+    """
     n = min(len(target.times_s), len(sung.times_s))
     mask = target.voiced[:n].copy()
     if sel is not None:
         mask &= sel[:n]
+    loud = mask & (target.amplitude[:n] >= 0.1 * float(target.amplitude.max()))
+    if loud.any():
+        mask = loud
     err = np.full(int(mask.sum()), 1200.0)
     both = sung.voiced[:n][mask]
     err[both] = np.abs(cents(sung.f0_hz[:n][mask][both], target.f0_hz[:n][mask][both]))
