@@ -28,6 +28,7 @@ __all__ = [
     "compute_curve",
     "f0_for_beta",
     "f0_range",
+    "harmonic_level_db",
     "level_for_beta",
     "measure_f0",
     "regenerate",
@@ -81,6 +82,42 @@ def measure_f0(y: np.ndarray, *, sr: int = SR) -> float:
         return float("nan")
     t = idx + z[idx] / (z[idx] - z[idx + 1])
     return float((t.size - 1) / (t[-1] - t[0]) * sr)
+
+
+def harmonic_level_db(y: np.ndarray, *, sr: int = SR, n_fft: int = 1024,
+                      fmin: float = 2000.0, fmax: float = 9000.0,
+                      voiced_db: float = 20.0) -> float:
+    """Level of the 2nd harmonic relative to the fundamental (dB), median over frames.
+
+    Frames of ``n_fft`` samples (Hann, hop ``n_fft/2``); in each, the fundamental is the
+    strongest peak in ``[fmin, fmax]`` and the 2nd harmonic the strongest bin within ±4 %
+    of twice its frequency. Only frames whose fundamental is within ``voiced_db`` of the
+    loudest frame count (the notes, not the gaps).
+
+    Returns
+    -------
+    float
+        Median ``20·log10(|H2| / |H1|)`` in dB (negative), NaN if no frame qualifies.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.size < n_fft:
+        y = np.pad(y, (0, n_fft - y.size))
+    hop = n_fft // 2
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop]
+    spec = np.abs(np.fft.rfft(frames * np.hanning(n_fft), axis=1))
+    freqs = np.fft.rfftfreq(n_fft, 1 / sr)
+    band = (freqs >= fmin) & (freqs <= fmax)
+    k1 = np.flatnonzero(band)[np.argmax(spec[:, band], axis=1)]
+    h1 = spec[np.arange(spec.shape[0]), k1]
+    voiced = h1 >= h1.max() * 10 ** (-voiced_db / 20)
+    levels = []
+    for i in np.flatnonzero(voiced):
+        f2 = 2 * freqs[k1[i]]
+        if f2 >= sr / 2 * 0.95:
+            continue
+        near = np.abs(freqs - f2) <= 0.04 * f2 + freqs[1]
+        levels.append(20 * np.log10(max(spec[i, near].max(), 1e-20) / h1[i]))
+    return float(np.median(levels)) if levels else float("nan")
 
 
 def compute_curve(betas: np.ndarray = DEFAULT_BETAS, *, alpha: float = ALPHA_SOUND,
