@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -140,3 +142,57 @@ def test_cli_project_writes_maps_table_and_plots(tmp_path, repo_root):
     assert main([*args, "--out", str(tmp_path / "again")]) == 0
     again = load(tmp_path / "again")
     pd.testing.assert_frame_equal(out.maps, again.maps)  # same random_state, same map
+
+
+def _trained_model():
+    from songnet.model import default_model_path
+
+    for path in (Path(__file__).resolve().parents[1] / "experiments" / "model" / "model.pt",
+                 default_model_path()):
+        if path.is_file():
+            return path
+    pytest.skip("no trained model (experiments/model/model.pt or the shipped default); "
+                "run `dvc repro train` first")
+    return None
+
+
+@pytest.mark.slow
+def test_default_data_planted_truth(repo_root):
+    """Default catalog vs data/1966: variants persist as their theme, absent themes are lost."""
+    from songnet.audio import resample
+    from songnet.embed import checkpoint_feature_params, embed_sounds
+    from songnet.model import load_checkpoint
+    from songnet.resynthesize import resynthesize_sketch
+    from songnet.sketch import read_sketch
+    from songnet.sound import Sound
+    from songnet.synthesize import sing
+    from songnet.themes import load_catalog
+
+    ckpt = load_checkpoint(_trained_model())
+    fp = checkpoint_feature_params(ckpt)
+    rng = np.random.default_rng(0)
+    songs, labels = [], []
+    for theme in load_catalog():
+        for _ in range(8):
+            y = resample(sing(theme, rng=rng), orig_sr=44100, sr=fp.sr)
+            songs.append(Sound(y, fp.sr, theme.name))
+            labels.append(theme.name)
+    sketches = [read_sketch(p) for p in sorted((repo_root / "data" / "1966").glob("*.csv"))]
+    old = [Sound(resample(resynthesize_sketch(s).sound.samples, orig_sr=44100, sr=fp.sr),
+                 fp.sr, s.id) for s in sketches]
+    X = embed_sounds(ckpt, songs, device="cpu")
+    O = embed_sounds(ckpt, old, device="cpu")
+    params = ProjectParams()
+    matcher = ThemeMatcher(threshold_quantile=params.threshold_quantile,
+                           threshold_scale=params.threshold_scale).fit(X, labels)
+    table = persistence_table(matcher, O, song_ids=[s.id for s in sketches],
+                              themes_1966=[s.theme for s in sketches])
+    known = set(labels)
+    rows = table[table.song_id != ""]
+    for row in rows.itertuples():
+        if row.theme_1966 in known:
+            assert (row.status, row.theme_2020) == ("persists", row.theme_1966), row
+        else:
+            assert row.status == "lost", row
+    new = set(table.loc[table.status == "new", "theme_2020"])
+    assert new == known - set(rows.theme_1966)
