@@ -64,7 +64,7 @@ class ClassifyParams:
 
     hop_s: float = 0.5
     block_s: float = 60.0
-    batch_size: int = 64
+    batch_size: int = 32
     detect_threshold: float = 0.5
     min_confidence: float = 0.0
     split_gap_s: float = 0.5

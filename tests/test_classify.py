@@ -193,3 +193,58 @@ def test_params_are_checked():
     with pytest.raises(ValueError, match="hop_s"):
         ClassifyParams(hop_s=-1.0)
     assert dataclasses.replace(ClassifyParams(), min_confidence=0.5).min_confidence == 0.5
+
+
+def test_field_noise_alone_gives_no_events_whatever_the_model(ckpt, tmp_path):
+    from songnet.classify import classify_file
+    path, _ = field_recording(tmp_path, [], seconds=30.0, seed=3)
+    events, duration = classify_file(path, checkpoint=ckpt, device="cpu")
+    assert events == [] and duration == pytest.approx(30.0)
+
+
+# --- known songs with the shipped model ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from songnet.model import default_model_path
+    if not default_model_path().is_file():
+        pytest.skip(f"no shipped model at {default_model_path()}; run `dvc repro` to make it")
+    return load_checkpoint(None, device="auto")
+
+
+def field_recording(tmp_path, plan, *, seconds: float, seed: int):
+    import soundfile as sf
+
+    from songnet.fieldsim import render_recording
+    from songnet.synth import SR
+    blocks, truth = render_recording(plan, duration_s=seconds, snr_db=10.0,
+                                     rng=np.random.default_rng(seed))
+    path = tmp_path / "field.wav"
+    sf.write(path, np.concatenate(list(blocks)), SR, subtype="PCM_16")
+    return path, truth
+
+
+@pytest.mark.slow
+def test_songs_of_known_themes_at_known_times_are_found(shipped, tmp_path):
+    from songnet.classify import classify_file
+    from songnet.themes import load_catalog
+    themes = {t.name: t for t in load_catalog()}
+    names = [n for n in shipped.classes[:-1] if n in themes][:4]
+    plan = [(4.0 + 14.0 * i, themes[n]) for i, n in enumerate(names)]
+    path, truth = field_recording(tmp_path, plan, seconds=14.0 * len(plan) + 4.0, seed=11)
+    events, duration = classify_file(path, checkpoint=shipped, device="auto")
+    assert duration == pytest.approx(14.0 * len(plan) + 4.0)
+    assert len(events) == len(truth), events
+    for ev, t in zip(events, truth, strict=True):
+        assert abs(ev.start_s - t.start_s) <= 0.3 and abs(ev.end_s - t.end_s) <= 0.3, (ev, t)
+        assert ev.theme == t.theme, (ev, t)
+
+
+@pytest.mark.slow
+def test_noise_alone_gives_no_events(shipped, tmp_path):
+    from songnet.classify import classify_file
+    path, truth = field_recording(tmp_path, [], seconds=60.0, seed=12)
+    assert truth == []
+    events, _ = classify_file(path, checkpoint=shipped, device="auto")
+    assert events == []
