@@ -33,7 +33,7 @@ __all__ = ["SPLITS", "Bird", "Clip", "SynthesizeParams", "draw_bird", "n_clips",
 
 SPLITS = ("train", "val", "test", "stress")
 NO_SONG = "no_song"
-CHUNK = 8  # clips rendered together; fixed, so outputs do not depend on the worker count
+CHUNK = 16  # clips rendered together; fixed, so outputs do not depend on the worker count
 
 
 @dataclasses.dataclass(frozen=True)

@@ -53,7 +53,7 @@ def cavity_transition(tract: Tract, dt: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 _FAST = {"contract", "arcp", "nsz", "reassoc"}  # no nnan/ninf: the guard must see NaN
-LANES = 4
+LANES = 8
 """Songs integrated in lockstep per thread (independent chains keep the CPU's pipelines full)."""
 
 
