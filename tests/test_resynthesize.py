@@ -126,3 +126,18 @@ def test_cli_bad_sketch_is_one_line_error(tmp_path, repo_root, capsys):
     assert code == 2 and len(err) == 1
     assert "bad.csv" in err[0] and "missing column 'end_hz'" in err[0]
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_real_syllables_beat_the_peer(real_syllables):
+    from songnet.audio import load
+
+    ours, peer = [], []
+    for clip in real_syllables:
+        orig = load(clip, sr=SR)
+        ref = track_pitch(orig)
+        ours.append(pitch_error_cents(ref, track_pitch(resynthesize_recording(orig).sound)))
+        other = load(clip.with_name(clip.stem + ".peer-resynth.wav"), sr=SR)
+        peer.append(pitch_error_cents(ref, track_pitch(other)))
+    ours_med = np.median(np.concatenate(ours))
+    assert ours_med < 5.0
+    assert ours_med < np.median(np.concatenate(peer))
