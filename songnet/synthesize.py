@@ -246,6 +246,8 @@ def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
         t60, wet = float(rng.uniform(0.1, 0.8)), float(rng.uniform(0.1, 0.5))
         if song is not None:
             clip = cond.reverberate(clip, t60_s=t60, wet=wet, rng=rng)
+        else:  # drawn all the same, so every clip uses its generator alike
+            t60, wet = 0.0, 0.0
     exponent = float(rng.uniform(0.0, 2.0))
     background = cond.coloured_noise(n, exponent=exponent, rng=rng)
     wind = float(rng.uniform(0.0, 1.5))
