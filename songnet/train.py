@@ -46,8 +46,9 @@ NO_SONG = "no_song"
 class TrainParams:
     """The ``train`` section of params.yaml.
 
-    Time quantities are in image frames and frequency quantities in CQT bins; ``gain``
-    and ``noise_drop`` are in normalised image units (1 = the image's dB range).
+    Time quantities are in image frames and frequency quantities in CQT bins; ``stretch``
+    is the largest tempo change (fraction); ``gain`` and ``noise_drop`` are in normalised
+    image units (1 = the image's dB range).
     """
 
     seed: int = 0
@@ -60,6 +61,8 @@ class TrainParams:
     embed_dim: int = 64
     dropout: float = 0.2
     shift_frames: int = 60
+    pitch_bins: int = 3
+    stretch: float = 0.1
     gain: float = 0.1
     noise_prob: float = 0.3
     noise_drop: float = 0.3
@@ -74,10 +77,12 @@ class TrainParams:
         for name, value in positive.items():
             if value <= 0:
                 raise ValueError(f"{name}={value} must be > 0")
-        for name in ("shift_frames", "freq_mask", "time_mask", "gain", "noise_drop",
-                     "weight_decay"):
+        for name in ("shift_frames", "pitch_bins", "freq_mask", "time_mask", "gain",
+                     "noise_drop", "weight_decay"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 0")
+        if not 0.0 <= self.stretch < 1.0:
+            raise ValueError(f"stretch={self.stretch} must lie in [0, 1)")
         if not 0.0 <= self.noise_prob <= 1.0:
             raise ValueError(f"noise_prob={self.noise_prob} must lie in [0, 1]")
 
@@ -138,9 +143,30 @@ class _Batches(Dataset):
         return self.images[index].float(), self.labels[index]
 
 
+def _warp(x: torch.Tensor, params: TrainParams) -> torch.Tensor:
+    """Per-image time shift (frames), transposition (bins) and tempo change, zero-filled.
+
+    On a Constant-Q image a transposition is a shift along frequency and a tempo change a
+    stretch along time: one affine resampling does all three.
+    """
+    b, f, t = x.shape
+    shift = torch.randint(-params.shift_frames, params.shift_frames + 1, (b,)).float()
+    pitch = torch.randint(-params.pitch_bins, params.pitch_bins + 1, (b,)).float()
+    scale = 1.0 + (torch.rand(b) * 2 - 1) * params.stretch  # > 1: a slower song
+    theta = torch.zeros(b, 2, 3)
+    theta[:, 0, 0] = 1.0 / scale  # output time u samples the input at u / scale - shift
+    theta[:, 0, 2] = -2.0 * shift / t
+    theta[:, 1, 1] = 1.0
+    theta[:, 1, 2] = -2.0 * pitch / f
+    grid = nn.functional.affine_grid(theta, [b, 1, f, t], align_corners=False)
+    out = nn.functional.grid_sample(x[:, None], grid, mode="bilinear", padding_mode="zeros",
+                                    align_corners=False)  # (B, 1, n_bins, n_frames)
+    return out[:, 0]
+
+
 def augment(x: torch.Tensor, *, params: TrainParams,
             noise: torch.Tensor | None = None) -> torch.Tensor:
-    """Random time shift, gain, background mixing, frequency and time masks.
+    """Random time shift, transposition, tempo, gain, background mixing, masks.
 
     Parameters
     ----------
@@ -154,12 +180,9 @@ def augment(x: torch.Tensor, *, params: TrainParams,
     torch.Tensor [shape=(B, n_bins, n_frames)] in [0, 1]
         Uses the global torch RNG.
     """
-    b, _, t = x.shape
-    if params.shift_frames > 0:
-        shift = torch.randint(-params.shift_frames, params.shift_frames + 1, (b, 1))
-        src = torch.arange(t)[None, :] - shift  # (B, T): source frame of each output frame
-        valid = ((src >= 0) & (src < t)).to(x.dtype)[:, None, :]
-        x = x.gather(2, src.clamp(0, t - 1)[:, None, :].expand_as(x)) * valid
+    b = x.shape[0]
+    if params.shift_frames > 0 or params.pitch_bins > 0 or params.stretch > 0:
+        x = _warp(x, params)
     if params.gain > 0:
         g = (torch.rand(b, 1, 1) * 2 - 1) * params.gain
         x = torch.where(x > 0, (x + g).clamp(0, 1), x)  # the dB floor stays the floor

@@ -81,7 +81,8 @@ def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("eval")
     features = write_features(root / "features")
     params = TrainParams(seed=1, epochs=8, batch_size=25, lr=1e-2, channels=(8, 16),
-                         embed_dim=16, shift_frames=8, freq_mask=2, time_mask=8, device="cpu")
+                         embed_dim=16, shift_frames=8, pitch_bins=1, stretch=0.05, freq_mask=2,
+                         time_mask=8, device="cpu")
     result = train_model(FeatureSplit(*make_split(100, 150)), FeatureSplit(*make_split(101, 60)),
                          classes=CLASSES, feature_params=FEATURE_PARAMS, params=params)
     model = save_checkpoint(root / "model.pt", result.model, classes=CLASSES,

@@ -15,11 +15,12 @@ from songnet.model import load_checkpoint
 from songnet.train import FeatureSplit, TrainParams, augment, train_model
 from tests.tiny_features import CLASSES, FEATURE_PARAMS, make_split, write_features
 
-TINY = TrainParams(seed=3, epochs=8, batch_size=25, lr=1e-2, patience=20, channels=(8, 16),
-                   embed_dim=16, dropout=0.1, shift_frames=8, freq_mask=2, time_mask=8,
+TINY = TrainParams(seed=3, epochs=12, batch_size=25, lr=1e-2, patience=20, channels=(8, 16),
+                   embed_dim=16, dropout=0.1, shift_frames=8, pitch_bins=1, stretch=0.05,
+                   freq_mask=2, time_mask=8,
                    device="cpu")
-NO_AUG = dataclasses.replace(TINY, shift_frames=0, gain=0.0, noise_prob=0.0, freq_mask=0,
-                             time_mask=0)
+NO_AUG = dataclasses.replace(TINY, shift_frames=0, pitch_bins=0, stretch=0.0, gain=0.0,
+                             noise_prob=0.0, freq_mask=0, time_mask=0)
 
 
 def splits(n_train: int = 150, n_val: int = 60) -> tuple[FeatureSplit, FeatureSplit]:
@@ -40,7 +41,24 @@ def test_augment_shift_moves_a_spike_within_bounds():
     y = augment(x, params=params)
     cols = y[:, 5].argmax(dim=1) - 30
     assert cols.abs().max() <= 6 and len(set(cols.tolist())) > 3
-    assert torch.allclose(y.sum(dim=(1, 2)), torch.ones(32))  # nothing else changed
+    assert torch.allclose(y.sum(dim=(1, 2)), torch.ones(32), atol=1e-4)  # moved, not spread
+    assert torch.allclose(y.amax(dim=(1, 2)), torch.ones(32), atol=1e-4)
+
+
+def test_augment_transposes_along_frequency_and_stretches_time():
+    x = torch.zeros(32, 16, 64)
+    x[:, 8, 30:34] = 1.0
+    torch.manual_seed(0)
+    y = augment(x, params=dataclasses.replace(NO_AUG, pitch_bins=2))
+    rows = y.sum(dim=2).argmax(dim=1) - 8
+    assert rows.abs().max() <= 2 and len(set(rows.tolist())) == 5
+    assert torch.allclose(y.sum(dim=(1, 2)), torch.full((32,), 4.0), atol=1e-4)
+    line = torch.zeros(64, 16, 64)
+    line[:, 4, 12:52] = 1.0  # 40 frames around the centre
+    y = augment(line, params=dataclasses.replace(NO_AUG, stretch=0.2))
+    length = y[:, 4].sum(dim=1)
+    assert length.min() >= 40 * 0.8 - 1 and length.max() <= 40 * 1.2 + 1
+    assert length.max() - length.min() > 8
 
 
 def test_augment_range_and_seed():
