@@ -118,17 +118,27 @@ def _run(files: list[str], *, checkpoint: Checkpoint, model_path: Path | None,
          params: ClassifyParams, device: str, workers: int, quiet: bool) -> dict[str, FileResult]:
     """Classify every file, with a progress bar over seconds of audio; report failures."""
     from songnet.audio import info
-    total = 0.0
+    lengths = {}
     for f in files:
         try:
-            total += info(f).duration
+            lengths[f] = info(f).duration
         except (SongnetError, OSError, RuntimeError, ValueError):
-            pass
+            lengths[f] = 0.0  # it will fail with its own error below
+    total = round(sum(lengths.values()), 1)
     done: dict[str, FileResult] = {}
-    with bar(round(total, 1), desc="classify", unit="s", quiet=quiet) as pbar:
+    with bar(total, desc="classify", unit="s", quiet=quiet) as pbar:
+        seconds = [0.0]  # audio finished so far, files done + the current one
+
+        def show(s: float) -> None:
+            seconds[0] += s
+            pbar.n = min(round(seconds[0], 1), total)
+            pbar.refresh()
+
         def finish(i: int, r: FileResult) -> None:
             done[r.file] = r
-            pbar.set_postfix_str(f"file {i}/{len(files)}", refresh=False)
+            seconds[0] = sum(lengths[f] for f in done)
+            show(0.0)
+            pbar.set_postfix_str(f"file {i}/{len(files)}")
             if not r.ok:
                 _say(f"error: {r.file}: {r.error}")
 
@@ -136,7 +146,7 @@ def _run(files: list[str], *, checkpoint: Checkpoint, model_path: Path | None,
             for i, f in enumerate(files, start=1):
                 pbar.set_postfix_str(f"file {i}/{len(files)}", refresh=False)
                 finish(i, _one(f, checkpoint=checkpoint, params=params, device=device,
-                               progress=lambda s: pbar.update(round(s, 3))))
+                               progress=show))
             return done
         threads = max(1, torch.get_num_threads() // workers)
         ctx = multiprocessing.get_context("spawn")
@@ -145,9 +155,7 @@ def _run(files: list[str], *, checkpoint: Checkpoint, model_path: Path | None,
                 initargs=(model_path, device, threads)) as pool:
             futures = [pool.submit(_work, f, params) for f in files]
             for i, fut in enumerate(concurrent.futures.as_completed(futures), start=1):
-                r = fut.result()
-                pbar.update(round(r.duration_s, 3))
-                finish(i, r)
+                finish(i, fut.result())
     return done
 
 
