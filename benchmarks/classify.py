@@ -95,11 +95,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default=None,
+                        help="checkpoint to use instead of the shipped default model")
     args = parser.parse_args()
     shipped = default_model_path().is_file()
-    model = None if shipped else _untrained_model()
+    model = args.model or (None if shipped else _untrained_model())
     model_args = [] if model is None else ["--model", model]
-    print(f"model: {'shipped default' if shipped else 'UNTRAINED stand-in (no default.pt yet)'}")
+    what = (args.model or "shipped default" if args.model or shipped
+            else "UNTRAINED stand-in (no default.pt yet)")
+    print(f"model: {what}")
     with tempfile.TemporaryDirectory() as tmp:
         wav, clip = Path(tmp) / "field.wav", Path(tmp) / "clip.wav"
         t0 = time.perf_counter()

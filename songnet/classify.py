@@ -23,7 +23,15 @@ import torch
 
 from songnet import audio, features
 from songnet.errors import SongnetError
-from songnet.events import Activity, Event, WindowScores, find_events, frame_activity
+from songnet.events import (
+    Activity,
+    Event,
+    WindowScores,
+    find_events,
+    frame_activity,
+    holding_windows,
+    loud_segments,
+)
 from songnet.model import Checkpoint, predict_proba, resolve_device
 from songnet.progress import ProgressCallback
 
@@ -58,8 +66,9 @@ class ClassifyParams:
     activity_db : float
         A frame is loud when a CQT bin rises this many dB above its noise floor.
     skip_quiet : bool
-        Windows without a single loud frame hold no song: score them ``no_song``
-        without running the CNN (most of a field recording; a large speed-up).
+        Run the CNN only on the windows that events can use: those holding a loud stretch
+        of the recording (see :func:`songnet.events.find_events`); the rest, most of a
+        field recording, are ``no_song``. A large speed-up with the same events.
     """
 
     hop_s: float = 0.5
@@ -239,6 +248,8 @@ def score_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
     frame_s = fp.hop_length / fp.sr
     hop_frames = max(1, round(params.hop_s / frame_s))
     margin = _margin_frames(fp)
+    # windows this close to a block's inner edges may see loud stretches cut by the edge
+    guard = fp.n_frames + 2 * margin + int(np.ceil(params.split_gap_s / frame_s)) + 1
     win_starts: list[np.ndarray] = []
     win_probs: list[np.ndarray] = []
     acts: list[Activity] = []
@@ -279,8 +290,10 @@ def score_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
             idx = np.asarray(local)
             probs = np.zeros((idx.size, len(checkpoint.classes)), dtype=np.float32)
             probs[:, -1] = 1.0  # no_song, unless the CNN says otherwise
-            loud = _loud_windows(act.active, idx, fp.n_frames) if params.skip_quiet \
-                else np.ones(idx.size, dtype=bool)
+            loud = (_windows_needed(act, idx, n_frames=fp.n_frames, params=params,
+                                    guard_frames=guard, guard_start=g0 > 0,
+                                    guard_end=not last)
+                    if params.skip_quiet else np.ones(idx.size, dtype=bool))
             if loud.any():
                 probs[loud] = _score_windows(checkpoint, power, idx[loud], fp=fp,
                                              batch_size=params.batch_size)
@@ -320,11 +333,32 @@ def _score_windows(checkpoint: Checkpoint, power: torch.Tensor, idx: np.ndarray,
     return np.concatenate(out)
 
 
-def _loud_windows(active: np.ndarray, idx: np.ndarray, n_frames: int) -> np.ndarray:
-    """Which windows (first frames ``idx``, ``n_frames`` long) hold any loud frame."""
-    counts = np.concatenate([[0], np.cumsum(active, dtype=np.int64)])  # (T + 1,)
-    ends = np.minimum(idx + n_frames, active.shape[0])
-    return counts[ends] > counts[idx]
+def _windows_needed(act: Activity, idx: np.ndarray, *, n_frames: int,
+                    params: ClassifyParams, guard_frames: int, guard_start: bool,
+                    guard_end: bool) -> np.ndarray:
+    """Which windows (first frames ``idx`` in this block) events can use.
+
+    :func:`songnet.events.find_events` reads only the *holding windows* of loud stretches;
+    every other window is ``no_song`` for it. A stretch cut by the block's start or end may
+    hold differently in the whole recording, so near those edges every window with a loud
+    frame is scored.
+    """
+    frame_s = act.frame_s
+    starts_s = idx * frame_s
+    need = np.zeros(idx.size, dtype=bool)
+    for seg in loud_segments(act, split_gap_s=params.split_gap_s,
+                             min_event_s=params.min_event_s):
+        need[holding_windows(starts_s, seg, window_s=n_frames * frame_s)] = True
+    edge = np.zeros(idx.size, dtype=bool)
+    if guard_start:
+        edge |= idx < guard_frames
+    if guard_end:
+        edge |= idx + n_frames > act.active.shape[0] - guard_frames
+    if edge.any():
+        counts = np.concatenate([[0], np.cumsum(act.active, dtype=np.int64)])  # (T + 1,)
+        ends = np.minimum(idx + n_frames, act.active.shape[0])
+        need |= edge & (counts[ends] > counts[idx])
+    return need
 
 
 def _slice_activity(act: Activity, lo: int, hi: int) -> Activity:

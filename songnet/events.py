@@ -21,7 +21,8 @@ from scipy.ndimage import uniform_filter1d
 
 from songnet.errors import SongnetError
 
-__all__ = ["Activity", "Event", "WindowScores", "find_events", "frame_activity"]
+__all__ = ["Activity", "Event", "WindowScores", "find_events", "frame_activity",
+           "holding_windows", "loud_segments"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,10 +222,10 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
         raise SongnetError(f"min_confidence={min_confidence} must be in [0, 1]")
     p_song = 1.0 - scores.probs[:, -1].astype(np.float64)  # (n,)
     candidates: list[tuple[tuple[float, float], np.ndarray]] = []
-    loud = (_loud_segments(activity, split_gap_s=split_gap_s, min_event_s=min_event_s)
+    loud = (loud_segments(activity, split_gap_s=split_gap_s, min_event_s=min_event_s)
             if activity is not None else [])
     for seg in loud:
-        holding = _holding_windows(scores, seg)
+        holding = holding_windows(scores.starts_s, seg, window_s=scores.window_s)
         if holding.size and p_song[holding].mean() >= detect_threshold:
             candidates.append((seg, holding))
     for run in _runs(np.flatnonzero(p_song >= detect_threshold)):
@@ -243,16 +244,33 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
     return events
 
 
-def _holding_windows(scores: WindowScores, seg: tuple[float, float]) -> np.ndarray:
-    """Indices of the windows that contain the largest part of ``seg``."""
+def holding_windows(starts_s: np.ndarray, seg: tuple[float, float], *,
+                    window_s: float) -> np.ndarray:
+    """Indices of the windows that contain the largest part of ``seg``.
+
+    Parameters
+    ----------
+    starts_s : np.ndarray [shape=(n,)]
+        Window onsets in seconds, increasing.
+    seg : (float, float)
+        Start and end of a loud stretch in seconds.
+    window_s : float
+        Window length in seconds.
+
+    Returns
+    -------
+    np.ndarray of int
+        All windows holding the whole stretch (or, for a stretch longer than a window,
+        those lying inside it); empty when no window overlaps it.
+    """
     start, end = seg
-    lo = int(np.searchsorted(scores.starts_s, start - scores.window_s, side="right"))
-    hi = int(np.searchsorted(scores.starts_s, end, side="left"))
+    lo = int(np.searchsorted(starts_s, start - window_s, side="right"))
+    hi = int(np.searchsorted(starts_s, end, side="left"))
     idx = np.arange(lo, hi)
     if idx.size == 0:
         return idx
-    w_starts = scores.starts_s[idx]
-    overlap = np.minimum(w_starts + scores.window_s, end) - np.maximum(w_starts, start)
+    w_starts = starts_s[idx]
+    overlap = np.minimum(w_starts + window_s, end) - np.maximum(w_starts, start)
     return idx[overlap >= overlap.max() - 1e-6]
 
 
@@ -264,9 +282,12 @@ def _runs(indices: np.ndarray) -> list[np.ndarray]:
     return np.split(indices, breaks)
 
 
-def _loud_segments(activity: Activity, *, split_gap_s: float,
-                   min_event_s: float) -> list[tuple[float, float]]:
-    """Stretches of active frames in seconds, gaps shorter than split_gap_s bridged."""
+def loud_segments(activity: Activity, *, split_gap_s: float,
+                  min_event_s: float) -> list[tuple[float, float]]:
+    """Stretches of active frames (start_s, end_s), gaps up to ``split_gap_s`` bridged.
+
+    Stretches shorter than ``min_event_s`` are left out; times are ``frame * frame_s``.
+    """
     fs = activity.frame_s
     idx = np.flatnonzero(activity.active)
     if idx.size == 0:
