@@ -7,7 +7,7 @@ arguments, ``fit`` returns ``self``, learned attributes end in ``_``):
   songs and places any song (1966 included) into the same two maps;
 - :class:`ThemeMatcher` learns each 2020 theme's centroid and its within-theme spread,
   and names for a 1966 song its nearest 2020 theme, the distance and whether that lies
-  within the theme's threshold (``persists``) or beyond it (``lost``).
+  within the threshold learned from that spread (``persists``) or beyond it (``lost``).
 
 Matching happens in the standardised embedding space, not in the 2-D map: UMAP keeps
 neighbourhoods, not distances. :func:`persistence_table` assembles the answer; 2020
@@ -22,6 +22,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -44,14 +45,17 @@ class ProjectParams:
     random_state : int
         Seed of UMAP and PCA: the same seed gives the same map.
     threshold_quantile, threshold_scale : float
-        The match threshold per theme (see :class:`ThemeMatcher`).
+        The match threshold (see :class:`ThemeMatcher`).
+    threshold_pooling : {"pooled", "per_theme"}
+        One spread for all themes, or one per theme (see :class:`ThemeMatcher`).
     """
 
     n_neighbors: int = 15
     min_dist: float = 0.1
     random_state: int = 0
-    threshold_quantile: float = 0.95
-    threshold_scale: float = 1.5
+    threshold_quantile: float = 0.99
+    threshold_scale: float = 1.0
+    threshold_pooling: Literal["pooled", "per_theme"] = "pooled"
 
     def __post_init__(self) -> None:
         if self.n_neighbors < 2 or not 0 <= self.min_dist:
@@ -145,10 +149,13 @@ class ThemeMatcher:
     Parameters
     ----------
     threshold_quantile : float
-        Quantile of a theme's 2020 song-to-centroid distances that sets its spread.
+        Quantile of the 2020 song-to-own-centroid distances that sets the spread.
     threshold_scale : float
-        The theme's threshold is ``threshold_scale`` × that spread: a 1966 song farther
-        from every centroid than that theme's threshold is ``lost``.
+        The threshold is ``threshold_scale`` × that spread: a 1966 song farther than it
+        from its nearest theme's centroid is ``lost``.
+    pooling : {"pooled", "per_theme"}
+        ``pooled``: one spread from the distances of all 2020 songs to their own theme's
+        centroid (stable with few songs per theme); ``per_theme``: each theme's own.
 
     Attributes
     ----------
@@ -157,12 +164,14 @@ class ThemeMatcher:
     centroids_ : np.ndarray [shape=(n_themes, embed_dim)]
         Theme centroids in the standardised embedding space.
     thresholds_ : np.ndarray [shape=(n_themes,)]
-        Match threshold per theme (same units as the distances).
+        Match threshold per theme (same units as the distances; all equal when pooled).
     """
 
-    def __init__(self, *, threshold_quantile: float = 0.95, threshold_scale: float = 1.5) -> None:
+    def __init__(self, *, threshold_quantile: float = 0.99, threshold_scale: float = 1.0,
+                 pooling: str = "pooled") -> None:
         self.threshold_quantile = threshold_quantile
         self.threshold_scale = threshold_scale
+        self.pooling = pooling
 
     def fit(self, X: np.ndarray, themes: Sequence[str]) -> ThemeMatcher:
         """Learn centroids and thresholds from 2020 embeddings ``X`` and their theme labels."""
@@ -178,15 +187,20 @@ class ThemeMatcher:
         Z = (X - self.mean_) / self.scale_
         self.themes_ = np.unique(themes)
         self.centroids_ = np.stack([Z[themes == t].mean(axis=0) for t in self.themes_])
-        spread = []
-        for i, t in enumerate(self.themes_):
-            d = np.linalg.norm(Z[themes == t] - self.centroids_[i], axis=1)
-            spread.append(np.quantile(d, self.threshold_quantile) if d.size > 1 else np.nan)
-        spread = np.asarray(spread)
-        if np.all(np.isnan(spread)):
+        if self.pooling not in ("pooled", "per_theme"):
+            raise SongnetError(f"pooling={self.pooling!r} must be 'pooled' or 'per_theme'")
+        within = [np.linalg.norm(Z[themes == t] - self.centroids_[i], axis=1)
+                  for i, t in enumerate(self.themes_)]
+        if all(d.size < 2 for d in within):
             raise SongnetError("2020 embeddings: every theme has a single song, so no "
                                "within-theme spread can be learned; embed more songs per theme")
-        spread = np.where(np.isnan(spread), np.nanmedian(spread), spread)
+        if self.pooling == "pooled":
+            pooled = np.concatenate([d for d in within if d.size > 1])
+            spread = np.full(len(within), np.quantile(pooled, self.threshold_quantile))
+        else:
+            spread = np.array([np.quantile(d, self.threshold_quantile) if d.size > 1
+                               else np.nan for d in within])
+            spread = np.where(np.isnan(spread), np.nanmedian(spread), spread)
         self.thresholds_ = self.threshold_scale * spread
         return self
 

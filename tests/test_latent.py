@@ -39,7 +39,7 @@ def planted(seed=0, n_per=20, n_themes=4):
 
 def test_matcher_finds_planted_truth():
     X, labels, old = planted()
-    m = ThemeMatcher(threshold_quantile=0.95, threshold_scale=1.5).fit(X, labels)
+    m = ThemeMatcher().fit(X, labels)
     assert list(m.themes_) == ["T0", "T1", "T2", "T3"]
     table = persistence_table(m, old, song_ids=["a", "b", "c", "d"],
                               themes_1966=["T0", "T2", "X", "Y"])
@@ -55,12 +55,19 @@ def test_matcher_finds_planted_truth():
 
 def test_threshold_is_learned_from_spread():
     X, labels, _ = planted()
-    tight = ThemeMatcher(threshold_scale=1.0).fit(X, labels)
-    loose = ThemeMatcher(threshold_scale=2.0).fit(X, labels)
+    tight = ThemeMatcher(threshold_quantile=0.95, threshold_scale=1.0).fit(X, labels)
+    loose = ThemeMatcher(threshold_quantile=0.95, threshold_scale=2.0).fit(X, labels)
     np.testing.assert_allclose(loose.thresholds_, 2 * tight.thresholds_)
     Z = (X - tight.mean_) / tight.scale_
-    d0 = np.linalg.norm(Z[labels == "T0"] - tight.centroids_[0], axis=1)
-    assert tight.thresholds_[0] == pytest.approx(np.quantile(d0, 0.95))
+    within = np.concatenate([np.linalg.norm(Z[labels == t] - tight.centroids_[i], axis=1)
+                             for i, t in enumerate(tight.themes_)])
+    np.testing.assert_allclose(tight.thresholds_, np.quantile(within, 0.95))
+    per = ThemeMatcher(threshold_quantile=0.95, pooling="per_theme").fit(X, labels)
+    d0 = np.linalg.norm(Z[labels == "T0"] - per.centroids_[0], axis=1)
+    assert per.thresholds_[0] == pytest.approx(np.quantile(d0, 0.95))
+    assert len(set(per.thresholds_)) == 4
+    with pytest.raises(SongnetError, match="pooling"):
+        ThemeMatcher(pooling="mean").fit(X, labels)
 
 
 def test_matcher_errors():
@@ -184,7 +191,8 @@ def test_default_data_planted_truth(repo_root):
     O = embed_sounds(ckpt, old, device="cpu")
     params = ProjectParams()
     matcher = ThemeMatcher(threshold_quantile=params.threshold_quantile,
-                           threshold_scale=params.threshold_scale).fit(X, labels)
+                           threshold_scale=params.threshold_scale,
+                           pooling=params.threshold_pooling).fit(X, labels)
     table = persistence_table(matcher, O, song_ids=[s.id for s in sketches],
                               themes_1966=[s.theme for s in sketches])
     known = set(labels)

@@ -51,8 +51,8 @@ def command(emb_dir: Path, out_dir: Path, params_file: Path, quiet: bool) -> Non
     coords_new = latent.fit_transform(new.vectors)
     coords_old = latent.transform(old.vectors)
     matcher = ThemeMatcher(threshold_quantile=params.threshold_quantile,
-                           threshold_scale=params.threshold_scale).fit(new.vectors,
-                                                                       new.songs.theme)
+                           threshold_scale=params.threshold_scale,
+                           pooling=params.threshold_pooling).fit(new.vectors, new.songs.theme)
     table = persistence_table(matcher, old.vectors, song_ids=old.songs.song_id,
                               themes_1966=old.songs.theme)
     songs = pd.concat([new.songs, old.songs], ignore_index=True)
