@@ -11,7 +11,6 @@ import pytest
 import soundfile as sf
 import yaml
 
-from songnet import conditions as cond
 from songnet.cli import main
 from songnet.synth import SR, measure_f0
 from songnet.synthesize import SynthesizeParams, n_clips, sing, synthesize
@@ -84,20 +83,6 @@ def test_sing_is_reproducible_and_in_tune():
     assert np.array_equal(a, b) and not np.array_equal(a[: c.size], c[: a.size])
     whistle = a[int(0.08 * SR):int(0.16 * SR)]
     assert measure_f0(whistle) == pytest.approx(4500, rel=0.1)
-
-
-def test_mix_at_snr_and_noise_colours():
-    rng = np.random.default_rng(0)
-    s = np.sin(2 * np.pi * 4000 * np.arange(SR) / SR)
-    n = cond.coloured_noise(SR, exponent=1.0, rng=rng)
-    mixed = cond.mix_at_snr(s, n, snr_db=10.0)
-    assert 20 * np.log10(cond.rms(s) / cond.rms(mixed - s)) == pytest.approx(10.0, abs=1e-6)
-    spec = np.abs(np.fft.rfft(cond.coloured_noise(SR, exponent=2.0, rng=rng))) ** 2
-    assert spec[100:1000].mean() > 100 * spec[10000:20000].mean()
-    wind = np.abs(np.fft.rfft(cond.wind_rumble(SR, rng=rng))) ** 2
-    assert wind[:400].sum() > 0.95 * wind.sum()
-    far = cond.apply_distance(s, 40.0)
-    assert cond.rms(far) < cond.rms(s) * 5 / 40
 
 
 def test_synthesize_command_writes_wavs_and_manifest(tmp_path, capsys):
