@@ -110,6 +110,13 @@ def test_raven_writes_one_selection_table_per_recording(capsys, tiny_model, reco
         assert p.read_text().splitlines()[0].split("\t") == list(RAVEN_COLUMNS)
 
 
+def test_output_ending_in_a_slash_is_a_folder(capsys, tiny_model, recordings, tmp_path):
+    rc, _, _ = run(capsys, str(recordings["good"]), "--model", tiny_model, "--format", "raven",
+                   "-o", f"{tmp_path}/tables/", "-q")
+    assert rc == 0
+    assert [p.name for p in (tmp_path / "tables").iterdir()] == ["good.Table.1.selections.txt"]
+
+
 def test_raven_for_many_files_needs_a_folder(capsys, tiny_model, recordings):
     rc, _, err = run(capsys, str(recordings["good"]), str(recordings["good"].parent),
                      "--model", tiny_model, "--format", "raven", "-q")
