@@ -53,7 +53,7 @@ class ProjectParams:
     n_neighbors: int = 15
     min_dist: float = 0.1
     random_state: int = 0
-    threshold_quantile: float = 0.99
+    threshold_quantile: float = 0.98
     threshold_scale: float = 1.0
     threshold_pooling: Literal["pooled", "per_theme"] = "pooled"
 
@@ -167,7 +167,7 @@ class ThemeMatcher:
         Match threshold per theme (same units as the distances; all equal when pooled).
     """
 
-    def __init__(self, *, threshold_quantile: float = 0.99, threshold_scale: float = 1.0,
+    def __init__(self, *, threshold_quantile: float = 0.98, threshold_scale: float = 1.0,
                  pooling: str = "pooled") -> None:
         self.threshold_quantile = threshold_quantile
         self.threshold_scale = threshold_scale
