@@ -32,7 +32,7 @@ def planted(seed=0, n_per=20, n_themes=4):
     X = np.concatenate([c + rng.normal(0, 1, size=(n_per, DIM)) for c in centres])
     labels = np.repeat([f"T{i}" for i in range(n_themes)], n_per)
     far = rng.normal(0, 6, size=(2, DIM)) + 25.0
-    old = np.stack([centres[0] + rng.normal(0, 0.8, DIM), centres[2] + rng.normal(0, 0.8, DIM),
+    old = np.stack([centres[0] + rng.normal(0, 0.5, DIM), centres[2] + rng.normal(0, 0.5, DIM),
                     far[0], far[1]])
     return X, labels, old
 
