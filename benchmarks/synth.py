@@ -85,7 +85,7 @@ def main() -> None:
     # speed on real songs (compiled path, reference accuracy)
     a, b, e, g = theme_songs(args.songs)
     best = np.inf
-    for _ in range(3):
+    for _ in range(7):  # best of 7: the machine may be shared
         t0 = time.perf_counter()
         render_batch(a, b, e, gamma=g)
         best = min(best, time.perf_counter() - t0)

@@ -9,6 +9,7 @@ import soundfile as sf
 from songnet.errors import SongnetError
 from songnet.synth import (
     SR,
+    f0_for_beta,
     gamma_for_range,
     gestures_from_contour,
     harmonic_level_db,
@@ -17,6 +18,7 @@ from songnet.synth import (
     render,
     render_gesture,
 )
+from songnet.themes import contour, load_catalog
 
 
 def test_note_shapes():
@@ -69,9 +71,13 @@ def test_bad_contours_are_named():
 
 
 def test_notes_are_nearly_pure_tones():
-    g = gestures_from_contour([0.0, 0.05, 0.35], [np.nan, 4500.0, 4500.0], [0.0, 1.0, 1.0])
-    level = harmonic_level_db(render_gesture(g))
-    assert -56.0 < level < -42.0
+    levels = []
+    for beta in (1.15, 2.0, 4.0):  # richer at low beta, purer at high beta
+        g = gestures_from_contour([0.0, 0.05, 0.35], [np.nan, 4500.0, 4500.0],
+                                  [0.0, 1.0, 1.0], gamma=4500.0 / f0_for_beta(beta) * 24000)
+        levels.append(harmonic_level_db(render_gesture(g)))
+    assert all(-60.0 < v < -40.0 for v in levels)
+    assert levels[0] > levels[2]
 
 
 def test_timbre_sits_beside_the_real_syllables(real_syllables):
@@ -80,7 +86,8 @@ def test_timbre_sits_beside_the_real_syllables(real_syllables):
         y, sr = sf.read(path)
         if y.size / sr > 0.1:  # the short trill syllables hold too few frames
             real.append(harmonic_level_db(y, sr=sr))
-    g = gestures_from_contour([0.0, 0.05, 0.3], [np.nan, 5000.0, 3600.0], [0.0, 1.0, 1.0])
-    ours = harmonic_level_db(render_gesture(g))
-    assert min(real) - 5 < ours < max(real) + 5
+    ours = [harmonic_level_db(render_gesture(gestures_from_contour(*contour(theme))))
+            for theme in load_catalog()[:4]]
+    assert abs(np.median(ours) - np.median(real)) < 3.0
+    assert min(real) - 5 < min(ours) and max(ours) < max(real) + 5
     assert -50 < np.median(real) < -43  # the measurement reproduces DESIGN.md's 44–49 dB
