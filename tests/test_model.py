@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import fractions
-import importlib.util
 
 import numpy as np
 import pytest
 import torch
 
 from songnet.errors import SongnetError
+from songnet.features import FeatureParams
 from songnet.model import (
     CHECKPOINT_FORMAT,
     ModelConfig,
@@ -20,6 +20,7 @@ from songnet.model import (
     predict_proba,
     save_checkpoint,
 )
+from songnet.params import params_to_dict
 
 CFG = ModelConfig(n_bins=16, n_frames=64, n_classes=3, channels=(8, 16), embed_dim=12)
 CLASSES = ["a", "b", "no_song"]
@@ -142,12 +143,7 @@ def test_same_feature_params_are_accepted(tmp_path):
     assert load_checkpoint(path, feature_params=dict(FP)).classes == CLASSES
 
 
-@pytest.mark.skipif(importlib.util.find_spec("songnet.features") is None,
-                    reason="songnet.features (issue 4) not built yet")
 def test_other_feature_params_are_refused(tmp_path):
-    from songnet.features import FeatureParams
-
-    from songnet.params import params_to_dict
     base = params_to_dict(FeatureParams())
     model = ThemeCNN(CFG)
     path = save_checkpoint(tmp_path / "f.pt", model, classes=CLASSES, feature_params=base,
@@ -161,3 +157,16 @@ def test_default_model_path_is_inside_the_package():
     path = default_model_path()
     assert path.name == "default.pt" and path.parent.name == "models"
     assert path.parent.parent.joinpath("model.py").is_file()
+
+
+def test_shipped_default_model_loads_and_matches_its_card():
+    if not default_model_path().is_file():
+        pytest.skip("no shipped model yet: run `dvc repro release`")
+    assert default_model_path().stat().st_size < 5_000_000
+    ckpt = load_checkpoint()
+    assert ckpt.classes[-1] == "no_song" and ckpt.classes[:-1] == sorted(ckpt.classes[:-1])
+    fp = ckpt.features()
+    assert (fp.n_bins, fp.n_frames) == (ckpt.config.n_bins, ckpt.config.n_frames)
+    card = default_model_path().with_name("MODEL_CARD.md").read_text(encoding="utf-8")
+    assert all(f"`{name}`" in card for name in ckpt.classes)
+    assert f"{ckpt.meta['best_epoch']}" in card

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 import click
@@ -43,6 +44,7 @@ def command(features_dir: Path, out_dir: Path, resume: bool, params_file: Path,
     train = read_split(features_dir, "train")
     val = read_split(features_dir, "val")
     torch.set_num_threads(params.num_threads)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
     torch.use_deterministic_algorithms(True, warn_only=True)
     state = out_dir / "checkpoints" / "last.pt"
     if resume and not state.is_file() and not quiet:
