@@ -68,8 +68,8 @@ def command(emb_dir: Path, out_dir: Path, params_file: Path, quiet: bool) -> Non
     outputs = LatentOutputs(maps=maps, persistence=table, info=info)
     with atomic_dir(out_dir) as tmp:
         save(outputs, tmp)
-        plot_latent_map(maps).savefig(tmp / "latent_map.png", dpi=120)
-        plot_persistence(table).savefig(tmp / "persistence.png", dpi=120)
+        plot_latent_map(maps).savefig(tmp / "latent_map.png", dpi=120, bbox_inches="tight")
+        plot_persistence(table).savefig(tmp / "persistence.png", dpi=120, bbox_inches="tight")
     if not quiet:
         counts = ", ".join(f"{k} {v}" for k, v in info["status_counts"].items())
         click.echo(f"{len(new.songs)} songs from 2020, {len(old.songs)} from 1966: {counts} "
