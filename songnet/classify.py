@@ -325,11 +325,17 @@ def _score_windows(checkpoint: Checkpoint, power: torch.Tensor, idx: np.ndarray,
     """Class probabilities ``(len(idx), n_classes)`` of windows starting at frames ``idx``."""
     out = []
     for b in range(0, idx.shape[0], batch_size):
-        chunk = torch.as_tensor(idx[b:b + batch_size], device=power.device)
-        cols = chunk[:, None] + torch.arange(fp.n_frames, device=power.device)  # (b, F)
+        chunk = idx[b:b + batch_size]
+        # a short last batch is padded to a power of two: few distinct shapes, so the
+        # CNN backend's per-shape caches stay small over an hour-long recording
+        padded = min(batch_size, 1 << max(0, int(chunk.size - 1).bit_length()))
+        chunk = np.concatenate([chunk, np.repeat(chunk[-1:], padded - chunk.size)])
+        cols = (torch.as_tensor(chunk, device=power.device)[:, None]
+                + torch.arange(fp.n_frames, device=power.device))  # (b, F)
         windows = power[:, cols].permute(1, 0, 2)  # (b, n_bins, n_frames)
         imgs = features.power_to_images(windows, params=fp)  # (b, n_bins, n_frames)
-        out.append(predict_proba(checkpoint, imgs, batch_size=batch_size))
+        probs = predict_proba(checkpoint, imgs, batch_size=batch_size)
+        out.append(probs[:min(batch_size, idx.shape[0] - b)])
     return np.concatenate(out)
 
 
