@@ -132,7 +132,8 @@ class Activity:
 
 
 def frame_activity(power: np.ndarray, *, frequencies: np.ndarray, frame_s: float,
-                   threshold_db: float = 12.0, smooth_frames: int = 5) -> Activity:
+                   threshold_db: float = 12.0, smooth_frames: int = 5,
+                   band_db: float = 25.0) -> Activity:
     """Mark the frames of a CQT that rise above each bin's noise floor.
 
     Parameters
@@ -148,6 +149,9 @@ def frame_activity(power: np.ndarray, *, frequencies: np.ndarray, frame_s: float
         many dB above that bin's median over the stretch (its noise floor).
     smooth_frames : int
         Length of the moving average along time, in frames, that tames noise flicker.
+    band_db : float
+        A frame's band (``low_hz``, ``high_hz``) spans its loud bins within this many dB
+        of its loudest bin.
 
     Returns
     -------
@@ -168,7 +172,10 @@ def frame_activity(power: np.ndarray, *, frequencies: np.ndarray, frame_s: float
     low = np.full(power.shape[1], np.nan, dtype=np.float32)
     high = low.copy()
     if active.any():
-        cols = loud[:, active]
+        # the band: loud bins within band_db of the frame's loudest bin
+        peak = smooth.max(axis=0, keepdims=True)  # (1, T); its bin is loud in active frames
+        in_band = loud & (smooth >= peak * np.float32(10.0 ** (-band_db / 10.0)))
+        cols = in_band[:, active]
         first = cols.argmax(axis=0)
         last = cols.shape[0] - 1 - cols[::-1].argmax(axis=0)
         low[active] = freqs[first]
@@ -318,9 +325,9 @@ def _score_segment(scores: WindowScores, holding: np.ndarray, p_song: np.ndarray
         j0 = int(np.floor(start / activity.frame_s))
         j1 = int(np.ceil(end / activity.frame_s))
         lows = activity.low_hz[j0:j1]
-        if np.isfinite(lows).any():
-            low = float(np.nanmin(lows))
-            high = float(np.nanmax(activity.high_hz[j0:j1]))
+        if np.isfinite(lows).any():  # percentiles: a click's broadband frame does not count
+            low = float(np.nanpercentile(lows, 5))
+            high = float(np.nanpercentile(activity.high_hz[j0:j1], 95))
     return Event(file=source, start_s=round(start, 3), end_s=round(end, 3),
                  theme=top[0][0], confidence=top[0][1], top=top,
                  low_hz=round(low, 1), high_hz=round(high, 1))
