@@ -53,10 +53,11 @@ def load_params(path: str | os.PathLike, section: str, cls: type[P]) -> P:
     data = read_params_file(path)
     if section not in data:
         raise ParamsError(f"{path}: missing section [{section}]; add it (see the README)")
-    return params_from_mapping(cls, data[section], where=f"{path}: [{section}]")
+    return params_from_mapping(cls, data[section], where=f"{path}: [{section}]", require_all=True)
 
 
-def params_from_mapping(cls: type[P], mapping: Any, *, where: str = "params") -> P:
+def params_from_mapping(cls: type[P], mapping: Any, *, where: str = "params",
+                        require_all: bool = False) -> P:
     """Build ``cls`` from a mapping, checking every key and type.
 
     Parameters
@@ -67,6 +68,9 @@ def params_from_mapping(cls: type[P], mapping: Any, *, where: str = "params") ->
         The section's contents.
     where : str
         Location used in error messages, e.g. ``"params.yaml: [train]"``.
+    require_all : bool
+        Every field must be present, even those with a default (a params file states
+        every key, so a forgotten one is an error rather than a silent default).
     """
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")
@@ -83,10 +87,10 @@ def params_from_mapping(cls: type[P], mapping: Any, *, where: str = "params") ->
         if name not in mapping:
             no_default = (field.default is dataclasses.MISSING
                           and field.default_factory is dataclasses.MISSING)
-            if no_default:
+            if no_default or require_all:
                 raise ParamsError(f"{where} missing key {name!r}; add it")
             continue
-        values[name] = _coerce(mapping[name], hints[name], f"{where} key {name!r}")
+        values[name] = _coerce(mapping[name], hints[name], f"{where} key {name!r}", require_all)
     try:
         return cls(**values)
     except (ValueError, TypeError) as exc:
@@ -112,7 +116,7 @@ def _type_name(tp: Any) -> str:
     return str(tp).replace("typing.", "")
 
 
-def _coerce(value: Any, tp: Any, where: str) -> Any:
+def _coerce(value: Any, tp: Any, where: str, strict: bool = False) -> Any:
     origin = get_origin(tp)
     args = get_args(tp)
     if tp is Any:
@@ -125,7 +129,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             if arg is type(None):
                 continue
             try:
-                return _coerce(value, arg, where)
+                return _coerce(value, arg, where, strict)
             except ParamsError as exc:
                 errors.append(exc)
         raise ParamsError(f"{where} must be {_type_name(tp)}, got {value!r}")
@@ -151,7 +155,7 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         return types.MappingProxyType(
             {_coerce(k, kt, where): _coerce(v, vt, f"{where}[{k!r}]") for k, v in value.items()})
     if dataclasses.is_dataclass(tp):
-        return params_from_mapping(tp, value, where=where)
+        return params_from_mapping(tp, value, where=where, require_all=strict)
     if tp is bool:
         if not isinstance(value, bool):
             raise ParamsError(f"{where} must be true or false, got {value!r}")

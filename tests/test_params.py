@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
+import yaml
 
 from songnet.errors import ParamsError
 from songnet.params import load_params, params_from_mapping, params_to_dict
@@ -35,8 +36,9 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_loads_typed_frozen(tmp_path):
-    path = write(tmp_path, "ex:\n  rate: 1\n  epochs: 3\n  names: [a, b]\n"
-                           "  inner: {low: 0.5}\n  pair: [2, 3]\n")
+    path = write(tmp_path, "ex:\n  rate: 1\n  epochs: 3\n  names: [a, b]\n  mode: slow\n"
+                           "  inner: {low: 0.5, high: 2}\n  pair: [2, 3]\n  flag: true\n"
+                           "  maybe: null\n")
     p = load_params(path, "ex", Example)
     assert p.rate == 1.0 and isinstance(p.rate, float)
     assert p.names == ("a", "b")
@@ -59,18 +61,31 @@ def test_missing_key(tmp_path):
         load_params(path, "ex", Example)
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("rate: fast\n  epochs: 1", "rate"),
-    ("rate: 1\n  epochs: 1.5", "epochs"),
-    ("rate: 1\n  epochs: true", "epochs"),
-    ("rate: 1\n  epochs: 1\n  mode: medium", "mode"),
-    ("rate: 1\n  epochs: 1\n  flag: 1", "flag"),
-    ("rate: 1\n  epochs: 1\n  pair: [1]", "pair"),
-    ("rate: 1\n  epochs: 1\n  inner: {low: x}", "low"),
+def test_params_file_must_state_keys_that_have_defaults(tmp_path):
+    path = write(tmp_path, "ex:\n  rate: 1\n  epochs: 3\n")
+    with pytest.raises(ParamsError, match=r"\[ex\] missing key 'mode'"):
+        load_params(path, "ex", Example)
+    lenient = params_from_mapping(Example, {"rate": 1, "epochs": 3})
+    assert lenient.mode == "fast"
+
+
+FULL = {"rate": 1, "epochs": 1, "mode": "fast", "names": [], "pair": [1, 2.0], "flag": False,
+        "inner": {"low": 0.0, "high": 1.0}, "maybe": None}
+
+
+@pytest.mark.parametrize(("key", "value", "named"), [
+    ("rate", "fast", "rate"),
+    ("epochs", 1.5, "epochs"),
+    ("epochs", True, "epochs"),
+    ("mode", "medium", "mode"),
+    ("flag", 1, "flag"),
+    ("pair", [1], "pair"),
+    ("inner", {"low": "x", "high": 1}, "low"),
 ])
-def test_wrong_type_names_key(tmp_path, text, key):
-    path = write(tmp_path, f"ex:\n  {text}\n")
-    with pytest.raises(ParamsError, match=key):
+def test_wrong_type_names_key(tmp_path, key, value, named):
+    assert load_params(write(tmp_path, yaml.safe_dump({"ex": FULL})), "ex", Example).epochs == 1
+    path = write(tmp_path, yaml.safe_dump({"ex": {**FULL, key: value}}))
+    with pytest.raises(ParamsError, match=named):
         load_params(path, "ex", Example)
 
 
