@@ -7,7 +7,7 @@ import json
 
 import torch
 
-from songnet.cli import release
+from songnet.cli import main, release
 from songnet.model import ModelConfig, ThemeCNN, load_checkpoint, save_checkpoint
 from songnet.release import model_card
 from tests.tiny_features import CLASSES, FEATURE_PARAMS, write_features
@@ -47,10 +47,10 @@ def test_release_command_copies_model_and_writes_card(tmp_path, monkeypatch, cap
     out = tmp_path / "pkg"
     args = ["--model", str(model), "--metrics", str(metrics), "--features", str(features),
             "--out", str(out)]
-    assert release.main(args) == 0
+    assert main(["release", *args]) == 0
     assert (out / "default.pt").read_bytes() == model.read_bytes()
     assert "| test | 60 | 0.9833" in (out / "MODEL_CARD.md").read_text()
     monkeypatch.setattr(release, "MAX_MODEL_BYTES", 1000)
-    assert release.main([*args, "--out", str(tmp_path / "other")]) == 2
+    assert main(["release", *args, "--out", str(tmp_path / "other")]) == 2
     assert "over the" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()

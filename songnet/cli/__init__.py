@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("songnet.cli.train", "Train the theme CNN on the feature arrays."),
     "evaluate": ("songnet.cli.evaluate",
                  "Score a model on held-out birds and the stress set (metrics, confusion)."),
+    "release": ("songnet.cli.release",
+                "Ship the evaluated model inside the package with a regenerated model card."),
     "resynthesize": ("songnet.cli.resynthesize",
                      "Fit the syrinx model to a 1966 recording or sketch and sing it."),
     "embed": ("songnet.cli.embed", "Embed 2020 and 1966 songs with the trained network."),

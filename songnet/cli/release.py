@@ -1,4 +1,4 @@
-"""``python -m songnet.cli.release``: ship the evaluated model inside the package.
+"""``songnet release``: ship the evaluated model inside the package.
 
 Copies the checkpoint to ``songnet/models/default.pt`` (refusing one over 5 MB) and
 regenerates ``MODEL_CARD.md`` beside it. Run by the ``release`` stage of ``dvc repro``.
@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 
 import click
 
 from songnet.cli._features_data import read_features_meta
-from songnet.cli.common import verbose_option
+from songnet.cli.common import quiet_option, verbose_option
 from songnet.errors import SongnetError
 from songnet.files import atomic_path, write_text
 from songnet.model import load_checkpoint
@@ -32,7 +31,9 @@ from songnet.release import MAX_MODEL_BYTES, model_card
               default=Path(__file__).resolve().parents[1] / "models",
               help="Folder for default.pt and MODEL_CARD.md (default: the package's).")
 @verbose_option
-def command(model_path: Path, metrics_path: Path, features_dir: Path, out_dir: Path) -> None:
+@quiet_option
+def command(model_path: Path, metrics_path: Path, features_dir: Path, out_dir: Path,
+            quiet: bool) -> None:
     """Copy the evaluated model into the package and write its model card."""
     ckpt = load_checkpoint(model_path)
     data = model_path.read_bytes()
@@ -53,17 +54,3 @@ def command(model_path: Path, metrics_path: Path, features_dir: Path, out_dir: P
         tmp.write_bytes(data)
     write_text(out_dir / "MODEL_CARD.md", card)
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Run the command with songnet's one-line errors (exit 2)."""
-    try:
-        command.main(args=argv, prog_name="songnet-release", standalone_mode=False)
-    except (SongnetError, click.ClickException) as exc:
-        msg = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
-        click.echo(f"error: {' '.join(msg.split())}", err=True)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
