@@ -39,3 +39,17 @@ def test_write_json_refuses_nan(tmp_path):
     with pytest.raises(ValueError):
         write_json(tmp_path / "n.json", {"a": float("nan")})
     assert not (tmp_path / "n.json").exists()
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+    mask = os.umask(0o022)
+    try:
+        write_json(tmp_path / "p.json", {})
+        with atomic_dir(tmp_path / "d"):
+            pass
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "p.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
