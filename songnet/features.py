@@ -24,11 +24,11 @@ import dataclasses
 import functools
 from typing import Literal, TypeVar
 
-import librosa
 import numpy as np
 import torch
 
-from songnet.cqt import cqt_magnitude, resolve_device
+from songnet import cqt
+from songnet.cqt import cqt_frequencies, resolve_device, wavelet_lengths
 from songnet.errors import ParamsError, SongnetError
 
 __all__ = ["FeatureParams", "FeatureParamsError", "check_compatible", "cqt_power",
@@ -81,6 +81,9 @@ class FeatureParams:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise FeatureParamsError(f"{name}={value!r} must be a positive integer")
+        if self.n_bins < 2:
+            raise FeatureParamsError(f"n_bins={self.n_bins} must be at least 2 (filter "
+                                     "bandwidths come from neighbouring bins)")
         if not self.fmin > 0:
             raise FeatureParamsError(f"fmin={self.fmin} must be positive (Hz)")
         if not self.window_s > 0:
@@ -114,18 +117,13 @@ class FeatureParams:
     @property
     def frequencies(self) -> np.ndarray:
         """Bin centre frequencies in Hz, shape ``(n_bins,)``, lowest first."""
-        return librosa.cqt_frequencies(n_bins=self.n_bins, fmin=self.fmin,
-                                       bins_per_octave=self.bins_per_octave)
+        return cqt_frequencies(self.n_bins, self.fmin, self.bins_per_octave)
 
 
 @functools.lru_cache(maxsize=32)
 def _wavelet_lengths(sr: int, fmin: float, bins_per_octave: int, n_bins: int
                      ) -> tuple[np.ndarray, float]:
-    freqs = librosa.cqt_frequencies(n_bins=n_bins, fmin=fmin, bins_per_octave=bins_per_octave)
-    alpha = librosa.filters._relative_bandwidth(freqs=freqs) if n_bins > 1 else None
-    lengths, cutoff = librosa.filters.wavelet_lengths(freqs=freqs, sr=sr, window="hann",
-                                                      filter_scale=1, alpha=alpha)
-    return lengths, float(cutoff)
+    return wavelet_lengths(sr, fmin, bins_per_octave, n_bins)
 
 
 def _ref_power_fixed(params: FeatureParams) -> float:
@@ -243,7 +241,7 @@ def cqt_power(y: np.ndarray | torch.Tensor, *, params: FeatureParams,
     if x.ndim != 1:
         raise SongnetError(f"cqt_power needs one mono signal of shape (n,), got "
                            f"{tuple(x.shape)}")
-    return cqt_magnitude(x[None], params=params, device=device)[0] ** 2
+    return cqt.cqt_power(x[None], params=params, device=device)[0]
 
 
 def images(batch: np.ndarray | torch.Tensor, *, params: FeatureParams,
@@ -277,8 +275,8 @@ def images(batch: np.ndarray | torch.Tensor, *, params: FeatureParams,
     dev = resolve_device(device)
     out = np.empty((x.shape[0], params.n_bins, params.n_frames), dtype=np.float32)
     for b in range(0, x.shape[0], batch_size):
-        mag = cqt_magnitude(torch.from_numpy(x[b:b + batch_size]), params=params, device=dev)
-        out[b:b + batch_size] = power_to_images(mag ** 2, params=params).cpu().numpy()
+        power = cqt.cqt_power(torch.from_numpy(x[b:b + batch_size]), params=params, device=dev)
+        out[b:b + batch_size] = power_to_images(power, params=params).cpu().numpy()
     return out
 
 
@@ -299,6 +297,8 @@ def image_reference(y: np.ndarray, *, params: FeatureParams) -> np.ndarray:
     if y.ndim != 1 or not np.isfinite(y).all():
         raise SongnetError("image_reference needs one finite mono clip of shape (n,), got "
                            f"shape {y.shape}")
+    import librosa  # the reference only: the fast path never imports librosa
+
     y = fit_window(y, params=params)
     c = librosa.cqt(y, sr=params.sr, hop_length=params.hop_length, fmin=params.fmin,
                     n_bins=params.n_bins, bins_per_octave=params.bins_per_octave)

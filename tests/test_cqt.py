@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from songnet.cqt import cqt_magnitude, kernels, resolve_device
+from songnet.cqt import (
+    SPARSITY,
+    cqt_frequencies,
+    cqt_magnitude,
+    cqt_power,
+    kernels,
+    resolve_device,
+    wavelet_lengths,
+)
 from songnet.features import FeatureParams
 
 P = FeatureParams()
@@ -70,6 +78,44 @@ def test_other_parameters_still_match_librosa():
     assert got.shape == ref.shape
     db = [20 * np.log10(np.maximum(m, 1e-6)) for m in (got, ref)]
     assert np.corrcoef(db[0].ravel(), db[1].ravel())[0, 1] > 0.99
+
+
+def librosa_kernel(freqs: np.ndarray, alpha: np.ndarray, sr: int) -> np.ndarray:
+    """One octave's time-domain kernels built with librosa itself (the definition)."""
+    basis, lengths = librosa.filters.wavelet(freqs=freqs, sr=sr, filter_scale=1, norm=1,
+                                             pad_fft=True, window="hann", alpha=alpha)
+    n_fft = basis.shape[1]
+    fft_basis = np.fft.fft(basis * (lengths[:, None] / n_fft), n=n_fft, axis=1)
+    fft_basis = librosa.util.sparsify_rows(fft_basis[:, : n_fft // 2 + 1],
+                                           quantile=SPARSITY).toarray()
+    f, m = np.arange(n_fft // 2 + 1), np.arange(n_fft)
+    v = fft_basis @ np.exp(-2j * np.pi * np.outer(f, m) / n_fft) / np.sqrt(lengths[:, None])
+    return np.concatenate([v.real, v.imag]).astype(np.float32)[:, None, :]
+
+
+@pytest.mark.parametrize("params", [P, FeatureParams(sr=16000, fmin=500.0, bins_per_octave=12,
+                                                     n_bins=40, hop_length=64)])
+def test_kernels_built_without_librosa_equal_librosas(params):
+    freqs = librosa.cqt_frequencies(n_bins=params.n_bins, fmin=params.fmin,
+                                    bins_per_octave=params.bins_per_octave)
+    assert np.array_equal(cqt_frequencies(params.n_bins, params.fmin, params.bins_per_octave),
+                          freqs)
+    alpha = librosa.filters._relative_bandwidth(freqs=freqs)
+    lengths, cutoff = librosa.filters.wavelet_lengths(freqs=freqs, sr=params.sr, window="hann",
+                                                      filter_scale=1, alpha=alpha)
+    ours = wavelet_lengths(params.sr, params.fmin, params.bins_per_octave, params.n_bins)
+    assert np.array_equal(ours[0], lengths) and ours[1] == cutoff
+    for lo, hi, w in kernels(params, "cpu").groups:
+        ref = librosa_kernel(freqs[lo:hi], alpha[lo:hi], params.sr)
+        assert w.shape == ref.shape
+        assert np.allclose(w.numpy(), ref, rtol=0, atol=1e-9 * np.abs(ref).max())
+
+
+def test_power_is_the_squared_magnitude():
+    y = torch.from_numpy(noise_and_tones(6000, 3))[None]
+    power = cqt_power(y, params=P, device="cpu")
+    mag = cqt_magnitude(y, params=P, device="cpu")
+    assert torch.allclose(power, mag ** 2, rtol=1e-5, atol=1e-12)
 
 
 def test_input_rank_is_checked():

@@ -45,6 +45,8 @@ def test_params_refuse_impossible_values_by_name():
         FeatureParams(sr=16000)  # top bin near 9.8 kHz over an 8 kHz Nyquist
     with pytest.raises(SongnetError, match="hop_length=0"):
         FeatureParams(hop_length=0)
+    with pytest.raises(SongnetError, match="n_bins=1 must be at least 2"):
+        FeatureParams(n_bins=1)
     with pytest.raises(ParamsError, match=r"\[features\]: db_floor=10"):
         params_from_mapping(FeatureParams, {"db_floor": 10.0}, where="params.yaml: [features]")
     with pytest.raises(ParamsError, match="normalize"):
