@@ -17,7 +17,6 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 
 from songnet.errors import SongnetError
 
@@ -165,7 +164,7 @@ def frame_activity(power: np.ndarray, *, frequencies: np.ndarray, frame_s: float
     tiny = np.float32(1e-12)
     step = max(1, power.shape[1] // 2000)  # the median of ~2000 frames is floor enough
     floor = np.median(power[:, ::step], axis=1, keepdims=True) + tiny  # (n_bins, 1)
-    smooth = uniform_filter1d(power, size=max(1, smooth_frames), axis=1, mode="nearest")
+    smooth = _moving_mean(power, max(1, smooth_frames))
     loud = smooth > floor * np.float32(10.0 ** (threshold_db / 10.0))  # (n_bins, T)
     active = loud.any(axis=0)
     freqs = np.asarray(frequencies, dtype=np.float32)
@@ -181,6 +180,29 @@ def frame_activity(power: np.ndarray, *, frequencies: np.ndarray, frame_s: float
         low[active] = freqs[first]
         high[active] = freqs[last]
     return Activity(active, low, high, float(frame_s))
+
+
+def _moving_mean(x: np.ndarray, size: int) -> np.ndarray:
+    """Moving average along the last axis, edges repeated: ``(..., T)`` float32.
+
+    Bit for bit ``scipy.ndimage.uniform_filter1d(x, size, axis=-1, mode="nearest")`` (the
+    same float64 running sum), without importing scipy on the classify path.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    t = x.shape[-1]
+    if t == 0:
+        return x.copy()
+    left = size // 2
+    padded = np.empty((*x.shape[:-1], t + size - 1), dtype=np.float64)
+    padded[..., left:left + t] = x
+    padded[..., :left] = x[..., :1]
+    padded[..., left + t:] = x[..., -1:]
+    acc = np.empty(x.shape, dtype=np.float64)  # the running sum, one frame at a time
+    acc[..., 0] = np.cumsum(padded[..., :size], axis=-1)[..., -1]  # sequential, as scipy
+    np.subtract(padded[..., size:], padded[..., :t - 1], out=acc[..., 1:])
+    np.cumsum(acc, axis=-1, out=acc)
+    acc /= size
+    return acc.astype(np.float32)
 
 
 def find_events(scores: WindowScores, *, activity: Activity | None = None,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from songnet.errors import SongnetError
-from songnet.events import Activity, WindowScores, find_events, frame_activity
+from songnet.events import Activity, WindowScores, _moving_mean, find_events, frame_activity
 
 CLASSES = ("A", "B", "C", "D", "no_song")
 WINDOW_S = 2.5
@@ -129,6 +129,18 @@ def test_frame_activity_of_pure_noise_is_quiet():
     power = rng.exponential(1.0, size=(72, 3000)).astype(np.float32)
     act = frame_activity(power, frequencies=np.linspace(1e3, 9e3, 72), frame_s=FRAME_S)
     assert act.active.mean() < 0.01
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 9])
+@pytest.mark.parametrize("frames", [0, 1, 3, 600])
+def test_moving_mean_is_scipys_uniform_filter_bit_for_bit(size, frames):
+    from scipy.ndimage import uniform_filter1d
+
+    rng = np.random.default_rng(size * 1000 + frames)
+    x = (rng.standard_normal((6, frames)) ** 2 * rng.uniform(0, 1e3, (6, 1))).astype(np.float32)
+    got = _moving_mean(x, size)
+    assert got.dtype == np.float32 and got.shape == x.shape
+    assert np.array_equal(got, uniform_filter1d(x, size=size, axis=1, mode="nearest"))
 
 
 def test_activity_concatenate_joins_runs():
