@@ -235,6 +235,8 @@ def stream(path: str | os.PathLike, *, sr: int = 22050, block_s: float = 60.0,
     resampler = None if meta.sr == sr else soxr.ResampleStream(meta.sr, sr, 1,
                                                                dtype="float32", quality="HQ")
     pending = np.zeros(0, dtype=np.float32)  # resampled samples not yet fully emitted
+    chunks: list[np.ndarray] = []  # pending, as pieces joined once a block is complete
+    have = 0  # samples in chunks
     start_n = 0  # index (at sr) of pending[0]
     emitted_end = 0  # index (at sr) just after the last sample already emitted
     read_n = 0
@@ -248,12 +250,16 @@ def stream(path: str | os.PathLike, *, sr: int = 22050, block_s: float = 60.0,
                 read_n += y.shape[0]
                 if resampler is not None:
                     y = resampler.resample_chunk(y, last=last)
-                pending = np.concatenate([pending, y]) if pending.size else y
-                while pending.shape[0] >= block_n:
-                    yield Block(np.ascontiguousarray(pending[:block_n]), start_n / sr, sr)
-                    emitted_end = start_n + block_n
-                    pending = pending[step_n:]
-                    start_n += step_n
+                chunks.append(y)
+                have += y.shape[0]
+                if have >= block_n:
+                    pending = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+                    while pending.shape[0] >= block_n:
+                        yield Block(np.ascontiguousarray(pending[:block_n]), start_n / sr, sr)
+                        emitted_end = start_n + block_n
+                        pending = pending[step_n:]
+                        start_n += step_n
+                    chunks, have = [pending], pending.shape[0]
                 if last:
                     break
     except (sf.LibsndfileError, RuntimeError) as exc:
@@ -261,6 +267,7 @@ def stream(path: str | os.PathLike, *, sr: int = 22050, block_s: float = 60.0,
                          "damaged: export it again") from exc
     if read_n == 0:
         raise AudioError(f"{path}: holds no audio samples; record or export it again")
+    pending = np.concatenate(chunks) if len(chunks) > 1 else (chunks[0] if chunks else pending)
     if pending.size and (start_n + pending.shape[0] > emitted_end or emitted_end == 0):
         yield Block(np.ascontiguousarray(pending, dtype=np.float32), start_n / sr, sr)
 
