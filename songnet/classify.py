@@ -13,10 +13,8 @@ A recording without song gives no events: that is a result, not an error.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -34,14 +32,10 @@ from songnet.events import (
 )
 from songnet.model import Checkpoint, predict_proba, resolve_device
 from songnet.progress import ProgressCallback
+from songnet.recordings import AUDIO_SUFFIXES, find_recordings
 
 __all__ = ["AUDIO_SUFFIXES", "ClassifyParams", "classify_blocks", "classify_file",
            "find_recordings", "score_blocks"]
-
-AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3",
-                            ".aif", ".aiff", ".aifc", ".w64", ".rf64"})
-_GLOB_CHARS = frozenset("*?[")
-
 
 @dataclasses.dataclass(frozen=True)
 class ClassifyParams:
@@ -92,64 +86,6 @@ class ClassifyParams:
         if self.split_gap_s < 0 or self.min_event_s < 0:
             raise ValueError(f"split_gap_s={self.split_gap_s} and min_event_s="
                              f"{self.min_event_s} must be >= 0")
-
-
-def find_recordings(paths: Sequence[str | os.PathLike]) -> tuple[list[str], list[tuple[str, str]]]:
-    """Expand files, folders (recursively) and glob patterns into recordings.
-
-    Parameters
-    ----------
-    paths : sequence of path-like
-        What the user named. A file is taken as it is (whatever its extension, so a
-        non-audio file fails loudly later); a folder contributes its audio files
-        (:data:`AUDIO_SUFFIXES`) at any depth; a pattern with ``*``, ``?`` or ``[``
-        is expanded (``**`` recurses).
-
-    Returns
-    -------
-    files : list of str
-        Recordings in the order named, folder contents sorted, duplicates dropped.
-    problems : list of (str, str)
-        ``(path, message)`` for each path that names nothing.
-    """
-    files: list[str] = []
-    problems: list[tuple[str, str]] = []
-    seen: set[Path] = set()
-
-    def add(p: Path) -> None:
-        key = p.resolve()
-        if key not in seen:
-            seen.add(key)
-            files.append(str(p))
-
-    for raw in paths:
-        text = os.fspath(raw)
-        path = Path(text)
-        if path.is_dir():
-            found = _audio_in(path)
-            if not found:
-                problems.append((text, "folder holds no audio files "
-                                       f"({', '.join(sorted(AUDIO_SUFFIXES))})"))
-            for p in found:
-                add(p)
-        elif path.exists():
-            add(path)
-        elif _GLOB_CHARS & set(text):
-            matches = sorted(glob.glob(text, recursive=True))
-            hits = [p for m in matches for p in (_audio_in(Path(m)) if Path(m).is_dir()
-                                                 else [Path(m)])]
-            if not hits:
-                problems.append((text, "pattern matches no files"))
-            for p in hits:
-                add(p)
-        else:
-            problems.append((text, "no such file or folder; check the path"))
-    return files, problems
-
-
-def _audio_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*")
-                  if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
 
 
 def classify_file(path: str | os.PathLike, *, checkpoint: Checkpoint,
@@ -254,6 +190,7 @@ def score_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
     win_probs: list[np.ndarray] = []
     acts: list[Activity] = []
     next_win = owned = 0  # global frame indices: next window start, activity done up to
+    pending = _PendingWindows(checkpoint, fp=fp, batch_size=params.batch_size)
     peak, duration, done_s = 0.0, 0.0, 0.0
     for block, last in _flag_last(blocks):
         y = np.asarray(block.samples, dtype=np.float32)
@@ -295,8 +232,7 @@ def score_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
                                     guard_end=not last)
                     if params.skip_quiet else np.ones(idx.size, dtype=bool))
             if loud.any():
-                probs[loud] = _score_windows(checkpoint, power, idx[loud], fp=fp,
-                                             batch_size=params.batch_size)
+                pending.add(power, idx[loud], probs, np.flatnonzero(loud))
             win_starts.append((idx + g0) * frame_s)
             win_probs.append(probs)
         own_hi = min(n_real, power.shape[1]) if last else hi
@@ -306,6 +242,7 @@ def score_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
             now = duration if last else (g0 + hi) * frame_s
             progress(max(0.0, now - done_s))
             done_s = max(done_s, now)
+    pending.flush()
     if duration == 0.0:
         raise SongnetError(f"{source}: no audio samples; the file is empty")
     if peak == 0.0:
@@ -319,24 +256,44 @@ def score_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
     return scores, Activity.concatenate(acts, frame_s=frame_s), duration
 
 
-@torch.no_grad()
-def _score_windows(checkpoint: Checkpoint, power: torch.Tensor, idx: np.ndarray, *,
-                   fp: features.FeatureParams, batch_size: int) -> np.ndarray:
-    """Class probabilities ``(len(idx), n_classes)`` of windows starting at frames ``idx``."""
-    out = []
-    for b in range(0, idx.shape[0], batch_size):
-        chunk = idx[b:b + batch_size]
-        # a short last batch is padded to a power of two: few distinct shapes, so the
-        # CNN backend's per-shape caches stay small over an hour-long recording
-        padded = min(batch_size, 1 << max(0, int(chunk.size - 1).bit_length()))
-        chunk = np.concatenate([chunk, np.repeat(chunk[-1:], padded - chunk.size)])
-        cols = (torch.as_tensor(chunk, device=power.device)[:, None]
-                + torch.arange(fp.n_frames, device=power.device))  # (b, F)
+class _PendingWindows:
+    """Window images waiting for the CNN, pooled over blocks so that it runs on full
+    batches of one shape (a block holds few windows worth scoring), the fastest on a CPU.
+    """
+
+    def __init__(self, checkpoint: Checkpoint, *, fp: features.FeatureParams,
+                 batch_size: int) -> None:
+        self.checkpoint, self.fp, self.batch_size = checkpoint, fp, batch_size
+        self.images: list[torch.Tensor] = []  # (b, n_bins, n_frames) each
+        self.rows: list[tuple[np.ndarray, int]] = []  # (probs array, row) per image
+
+    def add(self, power: torch.Tensor, idx: np.ndarray, probs: np.ndarray,
+            rows: np.ndarray) -> None:
+        """Queue the windows at frames ``idx`` of ``power`` (n_bins, T); their class
+        probabilities go to ``probs[rows]`` once scored (by :meth:`flush` at the latest)."""
+        cols = (torch.as_tensor(idx, device=power.device)[:, None]
+                + torch.arange(self.fp.n_frames, device=power.device))  # (b, n_frames)
         windows = power[:, cols].permute(1, 0, 2)  # (b, n_bins, n_frames)
-        imgs = features.power_to_images(windows, params=fp)  # (b, n_bins, n_frames)
-        probs = predict_proba(checkpoint, imgs, batch_size=batch_size)
-        out.append(probs[:min(batch_size, idx.shape[0] - b)])
-    return np.concatenate(out)
+        self.images.append(features.power_to_images(windows, params=self.fp))
+        self.rows.extend((probs, int(r)) for r in rows)
+        while len(self.rows) >= self.batch_size:
+            self._score(self.batch_size)
+
+    def flush(self) -> None:
+        if self.rows:
+            self._score(len(self.rows))
+
+    def _score(self, n: int) -> None:
+        imgs = torch.cat(self.images) if len(self.images) > 1 else self.images[0]
+        batch, self.images = imgs[:n], [imgs[n:]]
+        # a short last batch is padded to a power of two: few distinct shapes, so the
+        # CNN backend's per-shape caches stay small
+        size = min(self.batch_size, 1 << max(0, (n - 1).bit_length()))
+        batch = torch.cat([batch, batch[-1:].expand(size - n, -1, -1)])
+        probs = predict_proba(self.checkpoint, batch, batch_size=size)[:n]
+        for (dest, row), p in zip(self.rows[:n], probs, strict=True):
+            dest[row] = p
+        del self.rows[:n]
 
 
 def _windows_needed(act: Activity, idx: np.ndarray, *, n_frames: int,

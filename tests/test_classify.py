@@ -13,7 +13,6 @@ from songnet.audio import Block
 from songnet.classify import (
     ClassifyParams,
     classify_blocks,
-    find_recordings,
     score_blocks,
 )
 from songnet.errors import SongnetError
@@ -59,29 +58,6 @@ def blocks_of(y: np.ndarray, sr: int, *, block_s: float, overlap_s: float) -> li
         if start + n >= y.size:
             return out
         start += step
-
-
-# --- input discovery ---------------------------------------------------------------
-
-
-def test_find_recordings_expands_files_folders_and_globs(tmp_path):
-    (tmp_path / "site" / "day2").mkdir(parents=True)
-    for name in ["site/a.wav", "site/day2/b.FLAC", "site/notes.txt", "c.mp3", "d.wav"]:
-        (tmp_path / name).write_bytes(b"x")
-    files, problems = find_recordings([tmp_path / "site", str(tmp_path / "*.mp3"),
-                                       tmp_path / "site" / "notes.txt",
-                                       tmp_path / "site" / "a.wav", tmp_path / "nope.wav",
-                                       str(tmp_path / "zz*.wav")])
-    names = [f.replace(str(tmp_path), "") for f in files]
-    assert names == ["/site/a.wav", "/site/day2/b.FLAC", "/c.mp3", "/site/notes.txt"]
-    assert [p for p, _ in problems] == [str(tmp_path / "nope.wav"), str(tmp_path / "zz*.wav")]
-    assert "no such file" in problems[0][1] and "matches no files" in problems[1][1]
-
-
-def test_a_folder_without_audio_is_a_problem(tmp_path):
-    (tmp_path / "empty").mkdir()
-    files, problems = find_recordings([tmp_path / "empty"])
-    assert files == [] and "no audio files" in problems[0][1]
 
 
 # --- streaming windows --------------------------------------------------------------

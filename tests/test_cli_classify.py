@@ -172,3 +172,19 @@ def test_real_syllables_run_without_error(capsys, tiny_model, real_syllables):
 def test_help_names_the_formats(capsys):
     rc, out, _ = run(capsys, "--help")
     assert rc == 0 and "raven" in out and "--min-confidence" in out
+
+
+def test_the_classify_path_imports_neither_librosa_nor_scipy(recordings, tiny_model):
+    """Start-up is most of a command's time: the heavy audio libraries stay out of it."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom songnet.cli import main\n"
+            f"status = main(['classify', {str(next(iter(recordings.values())))!r}, "
+            f"'--model', {tiny_model!r}, '-q'])\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'librosa', 'scipy', 'numba', 'matplotlib', 'sklearn', 'umap', 'pandas'})\n"
+            "print(heavy)\nsys.exit(status)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stderr

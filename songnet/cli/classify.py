@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import gc
 import multiprocessing
 import os
 import sys
@@ -66,6 +67,9 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, output_ar
         raise SongnetError("--format raven writes one selection table per recording; "
                            "pass -o FOLDER")
     checkpoint = load_checkpoint(model_path, device=device)
+    # torch's hundreds of thousands of start-up objects live until exit: keep the garbage
+    # collector from walking them, during the run and at interpreter exit (~0.3 s)
+    gc.freeze()
     failed = {path: msg for path, msg in missing}
     for path, msg in missing:
         _say(f"error: {path}: {msg}")
