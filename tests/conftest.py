@@ -25,3 +25,23 @@ def real_syllables() -> list[Path]:
     if not clips:
         pytest.skip(f"no real syllable WAVs in {REAL_SYLLABLES}")
     return clips
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """An untrained ThemeCNN (fixed seed) with the default feature params and classes
+    A, B, C, no_song: for tests of plumbing that needs no trained model."""
+    import torch
+
+    from songnet.features import FeatureParams
+    from songnet.model import ModelConfig, ThemeCNN, save_checkpoint
+    from songnet.params import params_to_dict
+
+    fp = FeatureParams()
+    torch.manual_seed(0)
+    model = ThemeCNN(ModelConfig(n_bins=fp.n_bins, n_frames=fp.n_frames, n_classes=4,
+                                 channels=(4, 8), embed_dim=8))
+    path = tmp_path_factory.mktemp("model") / "tiny.pt"
+    save_checkpoint(path, model, classes=["A", "B", "C", "no_song"],
+                    feature_params=params_to_dict(fp), train_params={})
+    return str(path)

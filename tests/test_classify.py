@@ -6,7 +6,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-import torch
 
 from songnet import features
 from songnet.audio import Block
@@ -16,23 +15,9 @@ from songnet.classify import (
     score_blocks,
 )
 from songnet.errors import SongnetError
-from songnet.model import ModelConfig, ThemeCNN, load_checkpoint, predict_proba, save_checkpoint
-from songnet.params import params_to_dict
+from songnet.model import load_checkpoint, predict_proba
 
 CLASSES = ["A", "B", "C", "no_song"]
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    """An untrained ThemeCNN (fixed seed) with the default feature params."""
-    fp = features.FeatureParams()
-    torch.manual_seed(0)
-    model = ThemeCNN(ModelConfig(n_bins=fp.n_bins, n_frames=fp.n_frames, n_classes=4,
-                                 channels=(4, 8), embed_dim=8))
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    save_checkpoint(path, model, classes=CLASSES, feature_params=params_to_dict(fp),
-                    train_params={})
-    return str(path)
 
 
 @pytest.fixture(scope="module")

@@ -10,28 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
-from songnet import features
 from songnet.cli import main
-from songnet.model import ModelConfig, ThemeCNN, default_model_path, save_checkpoint
-from songnet.params import params_to_dict
+from songnet.model import default_model_path
 from songnet.report import RAVEN_COLUMNS
 
 SR = 44100
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
-    """An untrained ThemeCNN (fixed seed): the command's plumbing needs no trained model."""
-    fp = features.FeatureParams()
-    torch.manual_seed(0)
-    model = ThemeCNN(ModelConfig(n_bins=fp.n_bins, n_frames=fp.n_frames, n_classes=4,
-                                 channels=(4, 8), embed_dim=8))
-    path = tmp_path_factory.mktemp("model") / "tiny.pt"
-    save_checkpoint(path, model, classes=["A", "B", "C", "no_song"],
-                    feature_params=params_to_dict(fp), train_params={})
-    return str(path)
 
 
 def whistles(seconds: float, *, seed: int = 0) -> np.ndarray:
