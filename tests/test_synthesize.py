@@ -107,5 +107,8 @@ def test_synthesize_command_writes_wavs_and_manifest(tmp_path, capsys):
     assert main(["sing", "T01", "-o", str(tmp_path / "s.wav"), "--seed", "2",
                  "--params", str(tmp_path / "params.yaml"), "-q"]) == 0
     assert sf.info(tmp_path / "s.wav").samplerate == SR
+    assert main(["sing", "T01", "-o", str(tmp_path / "s2.wav"), "--seed", "2",
+                 "--params", str(tmp_path / "params.yaml"), "-q"]) == 0
+    assert (tmp_path / "s2.wav").read_bytes() == (tmp_path / "s.wav").read_bytes()
     assert main(["sing", "T99", "-o", str(tmp_path / "x.wav"), "-q"]) == 2
     assert "unknown theme 'T99'" in capsys.readouterr().err

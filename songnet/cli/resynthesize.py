@@ -102,7 +102,7 @@ def _folder(folder: Path, out: Path, *, params: ResynthesizeParams, quiet: bool)
                                    "give each sketch its own id")
             seen[item_id] = path.name
             name = f"{item_id}.wav"
-            sf.write(tmp / name, res.sound.samples, SR, subtype="FLOAT")
+            sf.write(tmp / name, res.sound.samples, SR, subtype="PCM_24")
             manifest.append({"id": item_id, "path": name, "source": path.name, "kind": kind,
                              "theme": theme, "duration_s": f"{res.sound.duration:.4f}",
                              "gamma": f"{res.gamma:.1f}", "n_notes": len(res.notes),
@@ -131,7 +131,7 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
 
 def _write_wav(path: Path, res: Resynthesis) -> None:
     with atomic_path(path) as tmp:
-        sf.write(tmp, res.sound.samples, SR, subtype="FLOAT", format="WAV")
+        sf.write(tmp, res.sound.samples, SR, subtype="PCM_24", format="WAV")
 
 
 def _report(item_id: str, kind: str, theme: str, res: Resynthesis) -> str:

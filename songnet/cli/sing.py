@@ -45,6 +45,6 @@ def command(theme: str, out_path: Path, seed: int, catalog_dir: Path | None,
               if params_file.is_file() else SynthesizeParams())
     y = sing(chosen, rng=np.random.default_rng(seed), params=params)
     with atomic_path(out_path) as tmp:
-        sf.write(tmp, y, SR, subtype="FLOAT", format="WAV")
+        sf.write(tmp, y, SR, subtype="PCM_24", format="WAV")
     if not quiet:
         click.echo(f"wrote {out_path}: theme {chosen.name}, {y.size / SR:.2f} s", err=True)
