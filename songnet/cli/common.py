@@ -9,7 +9,15 @@ from typing import Any, TypeVar
 
 import click
 
-__all__ = ["STATE", "common_options", "params_option", "quiet_option", "verbose_option"]
+__all__ = [
+    "STATE",
+    "common_options",
+    "features_dir_option",
+    "params_option",
+    "quiet_option",
+    "trained_model_option",
+    "verbose_option",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -40,3 +48,16 @@ params_option = click.option(
 def common_options(func: F) -> F:
     """Add ``--params``, ``--quiet`` and ``--verbose`` to a stage command."""
     return params_option(quiet_option(verbose_option(func)))
+
+
+def features_dir_option(help: str = "Folder written by `songnet features`.") -> Callable[[F], F]:
+    """``--features DIR`` (default ``data/features``), the folder the features stage writes."""
+    return click.option("--features", "features_dir",
+                        type=click.Path(file_okay=False, path_type=Path),
+                        default=Path("data/features"), show_default=True, help=help)
+
+
+def trained_model_option(help: str = "Checkpoint written by `songnet train`.") -> Callable[[F], F]:
+    """``--model FILE`` (default ``experiments/model/model.pt``), the trained checkpoint."""
+    return click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
+                        default=Path("experiments/model/model.pt"), show_default=True, help=help)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from songnet.audio import load
 from songnet.cli._features_data import read_features_meta, read_split
-from songnet.cli.common import common_options
+from songnet.cli.common import common_options, features_dir_option, trained_model_option
 from songnet.embed import (
     Embeddings,
     EmbedParams,
@@ -30,12 +30,8 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
 
 @click.command("embed")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("experiments/model/model.pt"), show_default=True,
-              help="Trained checkpoint.")
-@click.option("--features", "features_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("data/features"), show_default=True,
-              help="Features folder: its `embed.split` split gives the 2020 surrogate songs.")
+@trained_model_option("Trained checkpoint.")
+@features_dir_option("Features folder: its `embed.split` split gives the 2020 surrogate songs.")
 @click.option("--resynth", "resynth_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("data/resynth"), show_default=True,
               help="Resynthesized 1966 songs (folder written by `songnet resynthesize`).")

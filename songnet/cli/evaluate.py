@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from songnet.cli._features_data import read_features_meta, read_split
-from songnet.cli.common import common_options
+from songnet.cli.common import common_options, features_dir_option, trained_model_option
 from songnet.errors import SongnetError
 from songnet.evaluate import (
     EvaluateParams,
@@ -24,12 +24,8 @@ from songnet.params import load_params
 
 
 @click.command("evaluate")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("experiments/model/model.pt"), show_default=True,
-              help="Checkpoint written by `songnet train`.")
-@click.option("--features", "features_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("data/features"), show_default=True,
-              help="Folder written by `songnet features`.")
+@trained_model_option()
+@features_dir_option()
 @click.option("--metrics", "metrics_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("experiments/metrics.json"), show_default=True,
               help="Metrics JSON to write.")

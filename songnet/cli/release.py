@@ -13,7 +13,12 @@ from pathlib import Path
 import click
 
 from songnet.cli._features_data import read_features_meta
-from songnet.cli.common import quiet_option, verbose_option
+from songnet.cli.common import (
+    features_dir_option,
+    quiet_option,
+    trained_model_option,
+    verbose_option,
+)
 from songnet.errors import SongnetError
 from songnet.files import atomic_path, write_text
 from songnet.model import load_checkpoint
@@ -21,12 +26,10 @@ from songnet.release import MAX_MODEL_BYTES, model_card
 
 
 @click.command("release")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("experiments/model/model.pt"), show_default=True)
+@trained_model_option("Evaluated checkpoint to ship.")
 @click.option("--metrics", "metrics_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("experiments/metrics.json"), show_default=True)
-@click.option("--features", "features_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("data/features"), show_default=True)
+@features_dir_option("Features folder the model was trained on (classes, counts).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path(__file__).resolve().parents[1] / "models",
               help="Folder for default.pt and MODEL_CARD.md (default: the package's).")

@@ -11,7 +11,7 @@ import click
 import torch
 
 from songnet.cli._features_data import read_features_meta, read_split
-from songnet.cli.common import common_options
+from songnet.cli.common import common_options, features_dir_option
 from songnet.files import write_text
 from songnet.model import save_checkpoint
 from songnet.params import load_params, params_to_dict
@@ -22,9 +22,7 @@ HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "l
 
 
 @click.command("train")
-@click.option("--features", "features_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("data/features"), show_default=True,
-              help="Folder written by `songnet features`.")
+@features_dir_option()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("experiments/model"), show_default=True,
               help="Output folder: model.pt, history.csv, checkpoints/last.pt.")
