@@ -28,13 +28,14 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from songnet import features
-from songnet.audio import load
-from songnet.classify import ClassifyParams, classify_file
-from songnet.fieldsim import plan_songs, render_recording
-from songnet.model import default_model_path, load_checkpoint
+from songnet.classify.windows import ClassifyParams, classify_file
+from songnet.core.audio import load
+from songnet.features import images as features
+from songnet.features.params import FeatureParams
+from songnet.model.checkpoint import default_model_path, load_checkpoint
+from songnet.surrogates.fieldsim import plan_songs, render_recording
+from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
-from songnet.themes import load_catalog
 
 
 def write_recording(path: Path, *, minutes: float, seed: int) -> list:
@@ -85,9 +86,9 @@ def in_process(wav: Path, clip: Path, model: str | None) -> float:
 def per_window_vs_block(wav: Path, model: str | None) -> tuple[float, float]:
     """Seconds to make the images of every window of the first minute (best of 3).
 
-    Per window: :func:`songnet.features.images` on each 3 s clip (one CQT per window, as
-    for training images). Per block: one :func:`songnet.features.cqt_power` on the minute,
-    windows cut from its frames, :func:`songnet.features.power_to_images`.
+    Per window: :func:`songnet.features.images.images` on each 3 s clip (one CQT per window, as
+    for training images). Per block: one :func:`songnet.features.images.cqt_power` on the minute,
+    windows cut from its frames, :func:`songnet.features.images.power_to_images`.
     """
     import torch
     fp = load_checkpoint(model, device="auto").features()
@@ -159,9 +160,10 @@ def main() -> None:
 def _untrained_model() -> str:
     import torch
 
-    from songnet.model import ModelConfig, ThemeCNN, save_checkpoint
-    from songnet.params import params_to_dict
-    fp = features.FeatureParams()
+    from songnet.core.params import params_to_dict
+    from songnet.model.checkpoint import save_checkpoint
+    from songnet.model.network import ModelConfig, ThemeCNN
+    fp = FeatureParams()
     names = [t.name for t in load_catalog()] + ["no_song"]
     torch.manual_seed(0)
     model = ThemeCNN(ModelConfig(n_bins=fp.n_bins, n_frames=fp.n_frames,

@@ -17,7 +17,8 @@ import time
 import numpy as np
 import torch
 
-from songnet.features import FeatureParams, image_reference, images
+from songnet.features.images import image_reference, images
+from songnet.features.params import FeatureParams
 
 
 def song_like_clips(n: int, params: FeatureParams, seed: int = 0) -> np.ndarray:

@@ -23,9 +23,9 @@ from pathlib import Path
 import librosa
 import numpy as np
 
-from songnet.audio import load
-from songnet.pitch import pitch_error_cents, track_pitch
-from songnet.resynthesize import ResynthesizeParams, resynthesize_recording
+from songnet.core.audio import load
+from songnet.resynth.pitch import pitch_error_cents, track_pitch
+from songnet.resynth.resynthesize import ResynthesizeParams, resynthesize_recording
 from songnet.synth import SR
 
 CLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real-syllables"

@@ -16,14 +16,14 @@ import time
 import numba
 import numpy as np
 
+from songnet.surrogates.synthesize import SynthesizeParams, draw_bird
+from songnet.surrogates.themes import contour, load_catalog
 from songnet.synth import (
     SR,
     measure_f0,
     render_batch,
     render_reference,
 )
-from songnet.synthesize import SynthesizeParams, draw_bird
-from songnet.themes import contour, load_catalog
 
 
 def steady_notes(n_songs: int, seconds: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

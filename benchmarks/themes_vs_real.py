@@ -16,12 +16,13 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from songnet.features import FeatureParams, image_reference
-from songnet.files import atomic_path
+from songnet.core.files import atomic_path
+from songnet.features.images import image_reference
+from songnet.features.params import FeatureParams
+from songnet.features.theme_plots import image_grid
+from songnet.surrogates.synthesize import sing
+from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR, harmonic_level_db
-from songnet.synthesize import sing
-from songnet.theme_plots import image_grid
-from songnet.themes import load_catalog
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real-syllables"
 

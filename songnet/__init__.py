@@ -1,10 +1,18 @@
 """songnet: song-theme classification for the rufous-collared sparrow (*Zonotrichia capensis*).
 
-The package follows the data: syrinx-model synthesis (``songnet.synth``), themes
-(``songnet.themes``), the surrogate dataset (``songnet.synthesize``), audio input
-(``songnet.audio``), Constant-Q images (``songnet.features``), the network
-(``songnet.model``), training and evaluation, resynthesis of 1966 material, the latent
-map, and field-recording classification. ``songnet.cli`` sits on top of them all.
+The package layout is the data flow, one subpackage per stage, lowest first:
+
+- ``songnet.core``: errors, params, atomic files, progress bars, audio input, devices;
+- ``songnet.synth``: the syrinx model (labial source, trachea, cavity) and its gestures;
+- ``songnet.surrogates``: the theme catalog and the surrogate dataset (``synthesize``);
+- ``songnet.features``: Constant-Q images (``features``);
+- ``songnet.model``: the CNN, checkpoints, ``train``, ``evaluate``, ``release``;
+- ``songnet.resynth``: 1966 recordings and sketches through the model (``resynthesize``);
+- ``songnet.latent``: embeddings and the latent map (``embed``, ``project``);
+- ``songnet.classify``: field recordings -> song events (``classify``);
+- ``songnet.cli``: one command per stage, on top of them all.
+
+A module imports only from its own subpackage and those listed above it.
 """
 
 from importlib.metadata import PackageNotFoundError, version

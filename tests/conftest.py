@@ -33,9 +33,10 @@ def tiny_model(tmp_path_factory) -> str:
     A, B, C, no_song: for tests of plumbing that needs no trained model."""
     import torch
 
-    from songnet.features import FeatureParams
-    from songnet.model import ModelConfig, ThemeCNN, save_checkpoint
-    from songnet.params import params_to_dict
+    from songnet.core.params import params_to_dict
+    from songnet.features.params import FeatureParams
+    from songnet.model.checkpoint import save_checkpoint
+    from songnet.model.network import ModelConfig, ThemeCNN
 
     fp = FeatureParams()
     torch.manual_seed(0)

@@ -1,4 +1,4 @@
-"""songnet.audio: formats, mixing, resampling, streaming and the named errors."""
+"""songnet.core.audio: formats, mixing, resampling, streaming and the named errors."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from songnet.audio import AudioError, Block, info, load, stream
-from songnet.errors import SongnetError
+from songnet.core.audio import AudioError, Block, info, load, stream
+from songnet.core.errors import SongnetError
 
 SR = 22050
 

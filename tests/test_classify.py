@@ -7,15 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from songnet import features
-from songnet.audio import Block
-from songnet.classify import (
-    ClassifyParams,
-    classify_blocks,
-    score_blocks,
-)
-from songnet.errors import SongnetError
-from songnet.model import load_checkpoint, predict_proba
+from songnet.classify.windows import ClassifyParams, classify_blocks, score_blocks
+from songnet.core.audio import Block
+from songnet.core.errors import SongnetError
+from songnet.features import images as features
+from songnet.model.checkpoint import load_checkpoint, predict_proba
 
 CLASSES = ["A", "B", "C", "no_song"]
 
@@ -72,7 +68,7 @@ def test_streamed_blocks_match_one_whole_block(ckpt):
     y = tones_in_noise(40.0, fp.sr, seed=3)
     params = ClassifyParams(hop_s=0.5, skip_quiet=False)
     whole = score_blocks([Block(y, 0.0, fp.sr)], checkpoint=ckpt, params=params, device="cpu")
-    from songnet.classify import _overlap_s
+    from songnet.classify.windows import _overlap_s
     blocks = blocks_of(y, fp.sr, block_s=9.0, overlap_s=_overlap_s(fp))
     assert len(blocks) >= 4
     streamed = score_blocks(blocks, checkpoint=ckpt, params=params, device="cpu")
@@ -97,7 +93,7 @@ def test_window_images_match_the_training_images(ckpt):
 
 
 def test_skipping_unneeded_windows_keeps_the_events(ckpt):
-    from songnet.classify import _overlap_s
+    from songnet.classify.windows import _overlap_s
     fp = ckpt.features()
     y = tones_in_noise(75.0, fp.sr, seed=2)  # whistles every 7 s, some at block edges
     blocks = blocks_of(y, fp.sr, block_s=20.0, overlap_s=_overlap_s(fp))
@@ -129,7 +125,7 @@ def test_a_clip_shorter_than_a_window_gets_one_window(ckpt):
 
 def test_progress_reports_every_second_once(ckpt):
     fp = ckpt.features()
-    from songnet.classify import _overlap_s
+    from songnet.classify.windows import _overlap_s
     y = tones_in_noise(25.0, fp.sr)
     seen: list[float] = []
     score_blocks(blocks_of(y, fp.sr, block_s=10.0, overlap_s=_overlap_s(fp)),
@@ -162,7 +158,7 @@ def test_params_are_checked():
 
 
 def test_field_noise_alone_gives_no_events_whatever_the_model(ckpt, tmp_path):
-    from songnet.classify import classify_file
+    from songnet.classify.windows import classify_file
     path, _ = field_recording(tmp_path, [], seconds=30.0, seed=3)
     events, duration = classify_file(path, checkpoint=ckpt, device="cpu")
     assert events == [] and duration == pytest.approx(30.0)
@@ -173,7 +169,7 @@ def test_field_noise_alone_gives_no_events_whatever_the_model(ckpt, tmp_path):
 
 @pytest.fixture(scope="module")
 def shipped():
-    from songnet.model import default_model_path
+    from songnet.model.checkpoint import default_model_path
     if not default_model_path().is_file():
         pytest.skip(f"no shipped model at {default_model_path()}; run `dvc repro` to make it")
     return load_checkpoint(None, device="auto")
@@ -182,7 +178,7 @@ def shipped():
 def field_recording(tmp_path, plan, *, seconds: float, seed: int):
     import soundfile as sf
 
-    from songnet.fieldsim import render_recording
+    from songnet.surrogates.fieldsim import render_recording
     from songnet.synth import SR
     blocks, truth = render_recording(plan, duration_s=seconds, snr_db=10.0,
                                      rng=np.random.default_rng(seed))
@@ -193,8 +189,8 @@ def field_recording(tmp_path, plan, *, seconds: float, seed: int):
 
 @pytest.mark.slow
 def test_songs_of_known_themes_at_known_times_are_found(shipped, tmp_path):
-    from songnet.classify import classify_file
-    from songnet.themes import load_catalog
+    from songnet.classify.windows import classify_file
+    from songnet.surrogates.themes import load_catalog
     themes = {t.name: t for t in load_catalog()}
     names = [n for n in shipped.classes[:-1] if n in themes]  # every theme, once
     assert names, "the shipped model knows none of the catalog's themes"
@@ -210,7 +206,7 @@ def test_songs_of_known_themes_at_known_times_are_found(shipped, tmp_path):
 
 @pytest.mark.slow
 def test_noise_alone_gives_no_events(shipped, tmp_path):
-    from songnet.classify import classify_file
+    from songnet.classify.windows import classify_file
     path, truth = field_recording(tmp_path, [], seconds=60.0, seed=12)
     assert truth == []
     events, _ = classify_file(path, checkpoint=shipped, device="auto")

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from songnet.classify.report import RAVEN_COLUMNS
 from songnet.cli import main
-from songnet.model import default_model_path
-from songnet.report import RAVEN_COLUMNS
+from songnet.model.checkpoint import default_model_path
 
 SR = 44100
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from songnet import conditions as cond
+from songnet.surrogates import conditions as cond
 from songnet.synth import SR
 
 

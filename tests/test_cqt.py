@@ -7,16 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from songnet.cqt import (
-    SPARSITY,
-    cqt_frequencies,
-    cqt_magnitude,
-    cqt_power,
-    kernels,
-    resolve_device,
-    wavelet_lengths,
-)
-from songnet.features import FeatureParams
+from songnet.core.device import resolve_device
+from songnet.features.cqt import SPARSITY, cqt_frequencies, cqt_magnitude, kernels, wavelet_lengths
+from songnet.features.cqt import batch_power as cqt_power
+from songnet.features.params import FeatureParams
 
 P = FeatureParams()
 

@@ -11,12 +11,14 @@ import soundfile as sf
 import torch
 
 from songnet.cli import main
-from songnet.embed import Embeddings, embed_sounds, load_embeddings, save_embeddings
-from songnet.errors import SongnetError
-from songnet.features import FeatureParams, images
-from songnet.model import ModelConfig, ThemeCNN, embed_images, load_checkpoint, save_checkpoint
-from songnet.params import params_to_dict
-from songnet.sound import Sound
+from songnet.core.errors import SongnetError
+from songnet.core.params import params_to_dict
+from songnet.core.sound import Sound
+from songnet.features.images import images
+from songnet.features.params import FeatureParams
+from songnet.latent.embed import Embeddings, embed_sounds, load_embeddings, save_embeddings
+from songnet.model.checkpoint import embed_images, load_checkpoint, save_checkpoint
+from songnet.model.network import ModelConfig, ThemeCNN
 
 FP = FeatureParams(window_s=0.5)
 CLASSES = ["T01", "T02", "no_song"]

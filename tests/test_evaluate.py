@@ -11,16 +11,16 @@ import pytest
 from sklearn.metrics import f1_score
 
 from songnet.cli import main
-from songnet.errors import SongnetError
-from songnet.evaluate import (
+from songnet.core.errors import SongnetError
+from songnet.model.checkpoint import save_checkpoint
+from songnet.model.evaluate import (
     EvaluateParams,
     confusion_matrix,
     expected_calibration_error,
     reliability,
     score,
 )
-from songnet.model import save_checkpoint
-from songnet.train import FeatureSplit, TrainParams, train_model
+from songnet.model.train import FeatureSplit, TrainParams, train_model
 from tests.tiny_features import CLASSES, FEATURE_PARAMS, make_split, write_features
 
 

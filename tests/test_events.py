@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from songnet.errors import SongnetError
-from songnet.events import Activity, WindowScores, _moving_mean, find_events, frame_activity
+from songnet.classify.events import (
+    Activity,
+    WindowScores,
+    _moving_mean,
+    find_events,
+    frame_activity,
+)
+from songnet.core.errors import SongnetError
 
 CLASSES = ("A", "B", "C", "D", "no_song")
 WINDOW_S = 2.5

@@ -7,18 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from songnet.audio import load
-from songnet.errors import ParamsError, SongnetError
-from songnet.features import (
-    FeatureParams,
-    check_compatible,
-    cqt_power,
-    fit_window,
-    image_reference,
-    images,
-    power_to_images,
-)
-from songnet.params import params_from_mapping
+from songnet.core.audio import load
+from songnet.core.errors import ParamsError, SongnetError
+from songnet.core.params import params_from_mapping
+from songnet.features.images import cqt_power, fit_window, image_reference, images, power_to_images
+from songnet.features.params import FeatureParams, check_compatible
 
 P = FeatureParams()
 

@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from songnet.errors import SongnetError
-from songnet.features import FeatureParams
-from songnet.featureset import (
+from songnet.core.errors import SongnetError
+from songnet.features.featureset import (
     SPLITS,
     class_names,
     compute_features,
     preview_figure,
     read_manifest,
 )
+from songnet.features.params import FeatureParams
 
 P = FeatureParams(window_s=0.5)
 THEME_HZ = {"A": 2500.0, "B": 6000.0}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from songnet.errors import SongnetError
-from songnet.fieldsim import NOISE_RMS, plan_songs, render_recording, sound_extent
+from songnet.core.errors import SongnetError
+from songnet.surrogates.fieldsim import NOISE_RMS, plan_songs, render_recording, sound_extent
+from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
-from songnet.themes import load_catalog
 
 
 def test_sound_extent_finds_a_burst():

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from songnet.files import atomic_dir, atomic_path, write_json
+from songnet.core.files import atomic_dir, atomic_path, write_json
 
 
 def test_atomic_path_keeps_old_file_on_failure(tmp_path):

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from songnet.cli import main
-from songnet.embed import Embeddings, save_embeddings
-from songnet.errors import SongnetError
-from songnet.latent import (
+from songnet.core.errors import SongnetError
+from songnet.latent.embed import Embeddings, save_embeddings
+from songnet.latent.plots import plot_latent_map, plot_persistence
+from songnet.latent.project import (
     LatentMap,
     LatentOutputs,
     ProjectParams,
@@ -20,7 +21,6 @@ from songnet.latent import (
     persistence_table,
     save,
 )
-from songnet.latent_plots import plot_latent_map, plot_persistence
 
 DIM = 12
 
@@ -152,7 +152,7 @@ def test_cli_project_writes_maps_table_and_plots(tmp_path, repo_root):
 
 
 def _trained_model():
-    from songnet.model import default_model_path
+    from songnet.model.checkpoint import default_model_path
 
     for path in (Path(__file__).resolve().parents[1] / "experiments" / "model" / "model.pt",
                  default_model_path()):
@@ -166,14 +166,14 @@ def _trained_model():
 @pytest.mark.slow
 def test_default_data_planted_truth(repo_root):
     """Default catalog vs data/1966: variants persist as their theme, absent themes are lost."""
-    from songnet.audio import resample
-    from songnet.embed import checkpoint_feature_params, embed_sounds
-    from songnet.model import load_checkpoint
-    from songnet.resynthesize import resynthesize_sketch
-    from songnet.sketch import read_sketch
-    from songnet.sound import Sound
-    from songnet.synthesize import sing
-    from songnet.themes import load_catalog
+    from songnet.core.audio import resample
+    from songnet.core.sound import Sound
+    from songnet.latent.embed import checkpoint_feature_params, embed_sounds
+    from songnet.model.checkpoint import load_checkpoint
+    from songnet.resynth.resynthesize import resynthesize_sketch
+    from songnet.resynth.sketch import read_sketch
+    from songnet.surrogates.synthesize import sing
+    from songnet.surrogates.themes import load_catalog
 
     ckpt = load_checkpoint(_trained_model())
     fp = checkpoint_feature_params(ckpt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from songnet.latent_plots import STATUS_COLOURS, plot_latent_map, plot_persistence
+from songnet.latent.plots import STATUS_COLOURS, plot_latent_map, plot_persistence
 
 
 def maps():

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import fractions
+import importlib.resources
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from songnet.errors import SongnetError
-from songnet.features import FeatureParams
-from songnet.model import (
+from songnet.core.errors import SongnetError
+from songnet.core.params import params_to_dict
+from songnet.features.params import FeatureParams
+from songnet.model.checkpoint import (
     CHECKPOINT_FORMAT,
-    ModelConfig,
-    ThemeCNN,
     default_model_path,
     embed_images,
     load_checkpoint,
     predict_proba,
     save_checkpoint,
 )
-from songnet.params import params_to_dict
+from songnet.model.network import ModelConfig, ThemeCNN
 
 CFG = ModelConfig(n_bins=16, n_frames=64, n_classes=3, channels=(8, 16), embed_dim=12)
 CLASSES = ["a", "b", "no_song"]
@@ -153,15 +154,17 @@ def test_other_feature_params_are_refused(tmp_path):
         load_checkpoint(path, feature_params=other)
 
 
-def test_default_model_path_is_inside_the_package():
-    path = default_model_path()
-    assert path.name == "default.pt" and path.parent.name == "models"
-    assert path.parent.parent.joinpath("model.py").is_file()
+def test_default_model_is_the_package_resource_and_load_without_a_path_reads_it():
+    resource = importlib.resources.files("songnet").joinpath("models/default.pt")
+    assert resource.is_file()
+    assert Path(str(resource)).resolve() == default_model_path()
+    shipped = load_checkpoint()
+    again = load_checkpoint(Path(str(resource)))
+    for key, value in shipped.model.state_dict().items():
+        assert torch.equal(value, again.model.state_dict()[key]), key
 
 
 def test_shipped_default_model_loads_and_matches_its_card():
-    if not default_model_path().is_file():
-        pytest.skip("no shipped model yet: run `dvc repro release`")
     assert default_model_path().stat().st_size < 5_000_000
     ckpt = load_checkpoint()
     assert ckpt.classes[-1] == "no_song" and ckpt.classes[:-1] == sorted(ckpt.classes[:-1])

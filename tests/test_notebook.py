@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from songnet.latent import LatentOutputs, save
+from songnet.latent.project import LatentOutputs, save
 
 nbclient = pytest.importorskip("nbclient")
 nbformat = pytest.importorskip("nbformat")

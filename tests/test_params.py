@@ -7,8 +7,8 @@ from typing import Literal
 import pytest
 import yaml
 
-from songnet.errors import ParamsError
-from songnet.params import load_params, params_from_mapping, params_to_dict
+from songnet.core.errors import ParamsError
+from songnet.core.params import load_params, params_from_mapping, params_to_dict
 
 
 @dataclasses.dataclass(frozen=True)

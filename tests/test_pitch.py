@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from songnet.errors import SongnetError
-from songnet.pitch import cents, pitch_error_cents, segment_notes, track_pitch
-from songnet.sound import Sound
+from songnet.core.errors import SongnetError
+from songnet.core.sound import Sound
+from songnet.resynth.pitch import cents, pitch_error_cents, segment_notes, track_pitch
 
 SR = 44100
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from songnet.classify import find_recordings as reexported
-from songnet.recordings import find_recordings
+from songnet.classify.recordings import find_recordings
+from songnet.classify.recordings import find_recordings as reexported
 
 
 def test_find_recordings_expands_files_folders_and_globs(tmp_path):

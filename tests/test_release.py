@@ -8,8 +8,9 @@ import json
 import torch
 
 from songnet.cli import main, release
-from songnet.model import ModelConfig, ThemeCNN, load_checkpoint, save_checkpoint
-from songnet.release import model_card
+from songnet.model.checkpoint import load_checkpoint, save_checkpoint
+from songnet.model.network import ModelConfig, ThemeCNN
+from songnet.model.release import model_card
 from tests.tiny_features import CLASSES, FEATURE_PARAMS, write_features
 
 METRICS = {"test": {"n": 60, "accuracy": 0.9833, "macro_f1": 0.98, "ece": 0.021},

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from songnet.events import Event
-from songnet.report import (
+from songnet.classify.events import Event
+from songnet.classify.report import (
     RAVEN_COLUMNS,
     FileResult,
     events_csv,

@@ -10,15 +10,15 @@ import pytest
 import soundfile as sf
 
 from songnet.cli import main
-from songnet.errors import SongnetError
-from songnet.pitch import cents, pitch_error_cents, track_pitch
-from songnet.resynthesize import (
+from songnet.core.errors import SongnetError
+from songnet.core.sound import Sound
+from songnet.resynth.pitch import cents, pitch_error_cents, track_pitch
+from songnet.resynth.resynthesize import (
     ResynthesizeParams,
     resynthesize_recording,
     resynthesize_sketch,
 )
-from songnet.sketch import parse_sketch
-from songnet.sound import Sound
+from songnet.resynth.sketch import parse_sketch
 from songnet.synth import SR
 
 SKETCH = """# id: s1
@@ -135,7 +135,7 @@ def test_cli_bad_sketch_is_one_line_error(tmp_path, repo_root, capsys):
 
 
 def test_real_syllables_beat_the_peer(real_syllables):
-    from songnet.audio import load
+    from songnet.core.audio import load
 
     ours, peer = [], []
     for clip in real_syllables:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from songnet.errors import SongnetError
-from songnet.sketch import parse_sketch, read_sketch, sketch_contour
+from songnet.core.errors import SongnetError
+from songnet.resynth.sketch import parse_sketch, read_sketch, sketch_contour
 
 GOOD = """# id: 1966-x
 # theme: T01

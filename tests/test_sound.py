@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from songnet.errors import SongnetError
-from songnet.sound import Sound
+from songnet.core.errors import SongnetError
+from songnet.core.sound import Sound
 
 
 def test_sound_normalises_dtype_and_duration():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
 from songnet.synth import (
     GAMMA,
     SR,

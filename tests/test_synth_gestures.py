@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
+from songnet.surrogates.themes import contour, load_catalog
 from songnet.synth import (
     SR,
     f0_for_beta,
@@ -18,7 +19,6 @@ from songnet.synth import (
     render,
     render_gesture,
 )
-from songnet.themes import contour, load_catalog
 
 
 def test_note_shapes():

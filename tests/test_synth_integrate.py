@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
 from songnet.synth import SR, Tract, render, render_batch
 from songnet.synth.integrate import cavity_transition
 from songnet.synth.model import cavity_matrices

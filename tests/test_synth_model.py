@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
 from songnet.synth import SR, Tract, render, render_reference
 from songnet.synth.model import ALPHA_SILENT, BETA_SILENT, cavity_matrices
 

@@ -12,9 +12,9 @@ import soundfile as sf
 import yaml
 
 from songnet.cli import main
+from songnet.surrogates.synthesize import SynthesizeParams, n_clips, sing, synthesize
+from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR, measure_f0
-from songnet.synthesize import SynthesizeParams, n_clips, sing, synthesize
-from songnet.themes import load_catalog
 
 TINY = SynthesizeParams(train_birds=2, train_songs_per_bird=2, val_birds=1, val_songs_per_bird=1,
                         test_birds=1, test_songs_per_bird=1, stress_birds=1,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from songnet.features import FeatureParams
-from songnet.theme_plots import image_grid, theme_images
-from songnet.themes import load_catalog
+from songnet.features.params import FeatureParams
+from songnet.features.theme_plots import image_grid, theme_images
+from songnet.surrogates.themes import load_catalog
 
 
 def test_theme_image_shows_the_whistle_at_its_pitch():

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from songnet.cli import main
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
+from songnet.surrogates.themes import contour, load_catalog, load_theme
 from songnet.synth import SR, gestures_from_contour, render_gesture
-from songnet.themes import contour, load_catalog, load_theme
 
 GOOD = {
     "name": "X1",
@@ -101,7 +101,7 @@ def test_trill_interval_measured_from_the_envelope():
 
 
 def load_theme_from(data, **trill):
-    from songnet.themes import theme_from_mapping
+    from songnet.surrogates.themes import theme_from_mapping
 
     d = json.loads(json.dumps(data))
     d["trill"].update(trill)

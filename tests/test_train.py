@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from songnet.cli import main
-from songnet.errors import SongnetError
-from songnet.model import load_checkpoint
-from songnet.train import FeatureSplit, TrainParams, augment, train_model
+from songnet.core.errors import SongnetError
+from songnet.model.checkpoint import load_checkpoint
+from songnet.model.train import FeatureSplit, TrainParams, augment, train_model
 from tests.tiny_features import CLASSES, FEATURE_PARAMS, make_split, write_features
 
 TINY = TrainParams(seed=3, epochs=12, batch_size=25, lr=1e-2, patience=20, channels=(8, 16),

@@ -17,7 +17,7 @@ import click
 
 from songnet import __version__
 from songnet.cli.common import STATE
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
 
 __all__ = ["COMMANDS", "cli", "main"]
 

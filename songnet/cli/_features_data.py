@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from songnet.errors import SongnetError
-from songnet.train import FeatureSplit
+from songnet.core.errors import SongnetError
+from songnet.model.train import FeatureSplit
 
 __all__ = ["read_features_meta", "read_split"]
 

@@ -19,14 +19,15 @@ from pathlib import Path
 import click
 import torch
 
-from songnet.classify import ClassifyParams, classify_file, find_recordings
+from songnet.classify.recordings import find_recordings
+from songnet.classify.report import FORMATS, FileResult, format_events, output_names, summary
+from songnet.classify.windows import ClassifyParams, classify_file
 from songnet.cli.common import STATE, common_options
-from songnet.errors import SongnetError
-from songnet.files import write_text
-from songnet.model import Checkpoint, load_checkpoint
-from songnet.params import load_params, read_params_file
-from songnet.progress import bar
-from songnet.report import FORMATS, FileResult, format_events, output_names, summary
+from songnet.core.errors import SongnetError
+from songnet.core.files import write_text
+from songnet.core.params import load_params, read_params_file
+from songnet.core.progress import bar
+from songnet.model.checkpoint import Checkpoint, load_checkpoint
 
 __all__ = ["command"]
 
@@ -123,7 +124,7 @@ def _one(path: str, *, checkpoint: Checkpoint, params: ClassifyParams, device: s
 def _run(files: list[str], *, checkpoint: Checkpoint, model_path: Path | None,
          params: ClassifyParams, device: str, workers: int, quiet: bool) -> dict[str, FileResult]:
     """Classify every file, with a progress bar over seconds of audio; report failures."""
-    from songnet.audio import info
+    from songnet.core.audio import info
     lengths = {}
     for f in files:
         try:

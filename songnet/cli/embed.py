@@ -9,10 +9,14 @@ import click
 import numpy as np
 import pandas as pd
 
-from songnet.audio import load
 from songnet.cli._features_data import read_features_meta, read_split
 from songnet.cli.common import common_options, features_dir_option, trained_model_option
-from songnet.embed import (
+from songnet.core.audio import load
+from songnet.core.errors import SongnetError
+from songnet.core.files import atomic_dir
+from songnet.core.params import load_params, params_to_dict
+from songnet.core.progress import bar
+from songnet.latent.embed import (
     Embeddings,
     EmbedParams,
     checkpoint_feature_params,
@@ -20,11 +24,7 @@ from songnet.embed import (
     embed_sounds,
     save_embeddings,
 )
-from songnet.errors import SongnetError
-from songnet.files import atomic_dir
-from songnet.model import load_checkpoint
-from songnet.params import load_params, params_to_dict
-from songnet.progress import bar
+from songnet.model.checkpoint import load_checkpoint
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 

@@ -10,17 +10,17 @@ import click
 
 from songnet.cli._features_data import read_features_meta, read_split
 from songnet.cli.common import common_options, features_dir_option, trained_model_option
-from songnet.errors import SongnetError
-from songnet.evaluate import (
+from songnet.core.errors import SongnetError
+from songnet.core.files import atomic_path, write_json, write_text
+from songnet.core.params import load_params
+from songnet.model.checkpoint import load_checkpoint
+from songnet.model.evaluate import (
     EvaluateParams,
     evaluate_splits,
     plot_confusion,
     plot_reliability,
     reliability,
 )
-from songnet.files import atomic_path, write_json, write_text
-from songnet.model import load_checkpoint
-from songnet.params import load_params
 
 
 @click.command("evaluate")

@@ -8,12 +8,12 @@ import click
 import numpy as np
 
 from songnet.cli.common import common_options
-from songnet.errors import SongnetError
-from songnet.features import FeatureParams
-from songnet.featureset import SPLITS, compute_features, preview_figure, read_manifest
-from songnet.files import atomic_dir, write_json
-from songnet.params import load_params
-from songnet.progress import bar
+from songnet.core.errors import SongnetError
+from songnet.core.files import atomic_dir, write_json
+from songnet.core.params import load_params
+from songnet.core.progress import bar
+from songnet.features.featureset import SPLITS, compute_features, preview_figure, read_manifest
+from songnet.features.params import FeatureParams
 
 
 @click.command("features")

@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 
 from songnet.cli.common import common_options
-from songnet.embed import load_embeddings
-from songnet.errors import SongnetError
-from songnet.files import atomic_dir
-from songnet.latent import (
+from songnet.core.errors import SongnetError
+from songnet.core.files import atomic_dir
+from songnet.core.params import load_params, params_to_dict
+from songnet.latent.embed import load_embeddings
+from songnet.latent.plots import plot_latent_map, plot_persistence
+from songnet.latent.project import (
     MAP_COLUMNS,
     LatentMap,
     LatentOutputs,
@@ -21,8 +23,6 @@ from songnet.latent import (
     persistence_table,
     save,
 )
-from songnet.latent_plots import plot_latent_map, plot_persistence
-from songnet.params import load_params, params_to_dict
 
 
 @click.command("project")

@@ -19,10 +19,10 @@ from songnet.cli.common import (
     trained_model_option,
     verbose_option,
 )
-from songnet.errors import SongnetError
-from songnet.files import atomic_path, write_text
-from songnet.model import load_checkpoint
-from songnet.release import MAX_MODEL_BYTES, model_card
+from songnet.core.errors import SongnetError
+from songnet.core.files import atomic_path, write_text
+from songnet.model.checkpoint import load_checkpoint
+from songnet.model.release import MAX_MODEL_BYTES, model_card
 
 
 @click.command("release")

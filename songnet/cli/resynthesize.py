@@ -9,19 +9,19 @@ from pathlib import Path
 import click
 import soundfile as sf
 
-from songnet.audio import load
 from songnet.cli.common import common_options
-from songnet.errors import SongnetError
-from songnet.files import atomic_dir, atomic_path
-from songnet.params import load_params
-from songnet.progress import bar
-from songnet.resynthesize import (
+from songnet.core.audio import load
+from songnet.core.errors import SongnetError
+from songnet.core.files import atomic_dir, atomic_path
+from songnet.core.params import load_params
+from songnet.core.progress import bar
+from songnet.resynth.resynthesize import (
     Resynthesis,
     ResynthesizeParams,
     resynthesize_recording,
     resynthesize_sketch,
 )
-from songnet.sketch import read_sketch
+from songnet.resynth.sketch import read_sketch
 from songnet.synth import SR
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")

@@ -9,12 +9,12 @@ import numpy as np
 import soundfile as sf
 
 from songnet.cli.common import common_options
-from songnet.errors import SongnetError
-from songnet.files import atomic_path
-from songnet.params import load_params
+from songnet.core.errors import SongnetError
+from songnet.core.files import atomic_path
+from songnet.core.params import load_params
+from songnet.surrogates.synthesize import SynthesizeParams, sing
+from songnet.surrogates.themes import load_catalog, load_theme
 from songnet.synth import SR
-from songnet.synthesize import SynthesizeParams, sing
-from songnet.themes import load_catalog, load_theme
 
 
 @click.command("sing")

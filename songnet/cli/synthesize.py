@@ -9,12 +9,12 @@ import pandas as pd
 import soundfile as sf
 
 from songnet.cli.common import common_options
-from songnet.files import atomic_dir
-from songnet.params import load_params
-from songnet.progress import bar
+from songnet.core.files import atomic_dir
+from songnet.core.params import load_params
+from songnet.core.progress import bar
+from songnet.surrogates.synthesize import SynthesizeParams, n_clips, synthesize
+from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
-from songnet.synthesize import SynthesizeParams, n_clips, synthesize
-from songnet.themes import load_catalog
 
 
 @click.command("synthesize")

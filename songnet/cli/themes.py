@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from songnet.cli.common import common_options
-from songnet.files import atomic_path, write_text
-from songnet.themes import load_catalog
+from songnet.core.files import atomic_path, write_text
+from songnet.surrogates.themes import load_catalog
 
 COLUMNS = ("name", "n_notes", "note_shapes", "trill_shape", "trill_interval_ms",
            "trill_count", "pitch_min_khz", "pitch_max_khz", "duration_s", "description")
@@ -48,8 +48,8 @@ def command(catalog_dir: Path | None, fmt: str, csv_path: Path | None, plot_path
         writer.writerows(rows)
         write_text(csv_path, buf.getvalue())
     if plot_path is not None:
-        from songnet.features import FeatureParams
-        from songnet.theme_plots import image_grid, theme_images
+        from songnet.features.params import FeatureParams
+        from songnet.features.theme_plots import image_grid, theme_images
 
         params = FeatureParams()
         images = theme_images(themes, seed=seed, params=params)

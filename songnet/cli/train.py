@@ -12,11 +12,11 @@ import torch
 
 from songnet.cli._features_data import read_features_meta, read_split
 from songnet.cli.common import common_options, features_dir_option
-from songnet.files import write_text
-from songnet.model import save_checkpoint
-from songnet.params import load_params, params_to_dict
-from songnet.progress import bar
-from songnet.train import TrainParams, train_model
+from songnet.core.files import write_text
+from songnet.core.params import load_params, params_to_dict
+from songnet.core.progress import bar
+from songnet.model.checkpoint import save_checkpoint
+from songnet.model.train import TrainParams, train_model
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
 

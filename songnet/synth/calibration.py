@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import scipy.signal
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
 from songnet.synth.model import ALPHA_SOUND, GAMMA, SR
 
 __all__ = [

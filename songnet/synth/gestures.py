@@ -19,7 +19,7 @@ import dataclasses
 
 import numpy as np
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
 from songnet.synth.calibration import beta_for_f0, calibration_curve, level_for_beta
 from songnet.synth.model import ALPHA_SILENT, ALPHA_SOUND, BETA_SILENT, GAMMA, SR
 

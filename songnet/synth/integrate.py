@@ -17,7 +17,7 @@ import numba
 import numpy as np
 import scipy.linalg
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
 from songnet.synth.model import (
     DEFAULT_TRACT,
     GAMMA,

@@ -30,7 +30,7 @@ import dataclasses
 
 import numpy as np
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
 
 __all__ = [
     "ALPHA_SILENT",

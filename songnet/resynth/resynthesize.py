@@ -21,10 +21,10 @@ import dataclasses
 import numpy as np
 import scipy.signal
 
-from songnet.errors import SongnetError
-from songnet.pitch import PitchTrack, cents, segment_notes, track_pitch
-from songnet.sketch import Sketch, sketch_contour
-from songnet.sound import Sound
+from songnet.core.errors import SongnetError
+from songnet.core.sound import Sound
+from songnet.resynth.pitch import PitchTrack, cents, segment_notes, track_pitch
+from songnet.resynth.sketch import Sketch, sketch_contour
 from songnet.synth import gestures_from_contour, render
 from songnet.synth.calibration import beta_for_f0, f0_range
 from songnet.synth.model import ALPHA_SILENT, BETA_SILENT, SR

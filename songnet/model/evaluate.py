@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from songnet.errors import SongnetError
-from songnet.model import Checkpoint, predict_proba
+from songnet.core.errors import SongnetError
+from songnet.model.checkpoint import Checkpoint, predict_proba
 
 __all__ = ["EvaluateParams", "confusion_matrix", "evaluate_splits",
            "expected_calibration_error", "plot_confusion", "plot_reliability", "reliability",

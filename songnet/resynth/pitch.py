@@ -14,8 +14,8 @@ import dataclasses
 
 import numpy as np
 
-from songnet.errors import SongnetError
-from songnet.sound import Sound
+from songnet.core.errors import SongnetError
+from songnet.core.sound import Sound
 
 SILENCE_DB = -100.0  # a peak below this (re full scale 1.0) is silence, whatever its shape
 

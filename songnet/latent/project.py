@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
 
 __all__ = ["MAP_COLUMNS", "LatentMap", "LatentOutputs", "ProjectParams", "ThemeMatcher", "load",
            "persistence_table", "save"]
@@ -294,7 +294,7 @@ class LatentOutputs:
 def save(outputs: LatentOutputs, folder: str | os.PathLike) -> Path:
     """Write ``maps.csv``, ``persistence.csv`` and ``latent.json`` into ``folder``.
 
-    The command layer passes a temporary folder (``songnet.files.atomic_dir``), so the
+    The command layer passes a temporary folder (``songnet.core.files.atomic_dir``), so the
     final folder appears complete or not at all.
     """
     folder = Path(folder)

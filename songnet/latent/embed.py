@@ -21,12 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from songnet.errors import SongnetError
-from songnet.features import FeatureParams, fit_window, images
-from songnet.model import Checkpoint, embed_images
-from songnet.params import params_from_mapping
-from songnet.progress import ProgressCallback
-from songnet.sound import Sound
+from songnet.core.errors import SongnetError
+from songnet.core.params import params_from_mapping
+from songnet.core.progress import ProgressCallback
+from songnet.core.sound import Sound
+from songnet.features.images import fit_window, images
+from songnet.features.params import FeatureParams
+from songnet.model.checkpoint import Checkpoint, embed_images
 
 __all__ = ["SONG_COLUMNS", "EmbedParams", "Embeddings", "checkpoint_feature_params",
            "embed_images_batched", "embed_sounds", "load_embeddings", "save_embeddings"]
@@ -129,7 +130,7 @@ def embed_sounds(ckpt: Checkpoint, sounds: Sequence[Sound], *, batch_size: int =
     ckpt : Checkpoint
         The trained network (its ``feature_params`` define the images).
     sounds : sequence of Sound
-        Clips at the checkpoint's feature rate (``songnet.audio.load(path, sr=...)``);
+        Clips at the checkpoint's feature rate (``songnet.core.audio.load(path, sr=...)``);
         each is fitted to one window (a longer song keeps its loudest window).
     batch_size : int
     device : str
@@ -143,7 +144,8 @@ def embed_sounds(ckpt: Checkpoint, sounds: Sequence[Sound], *, batch_size: int =
     for s in sounds:
         if s.sr != fp.sr:
             raise SongnetError(f"{s.source}: sample rate {s.sr} Hz, the model's features use "
-                               f"{fp.sr} Hz; load it with songnet.audio.load(path, sr={fp.sr})")
+                               f"{fp.sr} Hz; load it with "
+                               f"songnet.core.audio.load(path, sr={fp.sr})")
     out = np.empty((len(sounds), ckpt.config.embed_dim), dtype=np.float32)
     for i in range(0, len(sounds), batch_size):
         chunk = sounds[i:i + batch_size]
@@ -158,7 +160,7 @@ def embed_sounds(ckpt: Checkpoint, sounds: Sequence[Sound], *, batch_size: int =
 def save_embeddings(emb: Embeddings, folder: str | os.PathLike, *, info: dict) -> Path:
     """Write ``embeddings.npy``, ``songs.csv`` and ``embed.json`` into ``folder``.
 
-    The command layer passes a temporary folder (``songnet.files.atomic_dir``).
+    The command layer passes a temporary folder (``songnet.core.files.atomic_dir``).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

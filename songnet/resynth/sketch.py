@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
 
 __all__ = ["Sketch", "SketchNote", "parse_sketch", "read_sketch", "sketch_contour"]
 

@@ -22,8 +22,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from songnet.errors import SongnetError
-from songnet.sound import Sound
+from songnet.core.errors import SongnetError
+from songnet.core.sound import Sound
 
 __all__ = ["SUPPORTED_SUFFIXES", "AudioError", "AudioInfo", "Block", "info", "load", "resample",
            "stream"]

@@ -15,10 +15,10 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import scipy.signal
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
+from songnet.surrogates.synthesize import sing
+from songnet.surrogates.themes import Theme
 from songnet.synth import SR
-from songnet.synthesize import sing
-from songnet.themes import Theme
 
 __all__ = ["NOISE_RMS", "SongTruth", "plan_songs", "render_recording", "sound_extent"]
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
 from songnet.synth import SHAPES, SR, gamma_for_range, note_contour
 
 __all__ = [

@@ -8,10 +8,11 @@ import librosa
 import numpy as np
 from matplotlib.figure import Figure
 
-from songnet.features import FeatureParams, image_reference
+from songnet.features.images import image_reference
+from songnet.features.params import FeatureParams
+from songnet.surrogates.synthesize import sing
+from songnet.surrogates.themes import Theme
 from songnet.synth import SR
-from songnet.synthesize import sing
-from songnet.themes import Theme
 
 __all__ = ["image_grid", "theme_images"]
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
 
 __all__ = ["atomic_dir", "atomic_path", "ensure_parent", "write_json", "write_text"]
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
 
 __all__ = ["Activity", "Event", "WindowScores", "find_events", "frame_activity",
            "holding_windows", "loud_segments"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from songnet.errors import SongnetError
+from songnet.core.errors import SongnetError
 
 __all__ = ["Sound"]
 

@@ -26,16 +26,11 @@ import torchaudio
 from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
-from songnet.errors import SongnetError
-from songnet.model import (
-    ModelConfig,
-    ThemeCNN,
-    checkpoint_payload,
-    read_payload,
-    resolve_device,
-    write_payload,
-)
-from songnet.params import params_to_dict
+from songnet.core.device import resolve_device
+from songnet.core.errors import SongnetError
+from songnet.core.params import params_to_dict
+from songnet.model.checkpoint import checkpoint_payload, read_payload, write_payload
+from songnet.model.network import ModelConfig, ThemeCNN
 
 __all__ = ["FeatureSplit", "TrainParams", "TrainResult", "augment", "train_model"]
 
@@ -375,6 +370,6 @@ def _load_state(path: str | os.PathLike, train_params: dict, classes: list[str],
     if list(state["classes"]) != list(classes):
         raise SongnetError(f"{path}: made for classes {state['classes']}, the features have "
                            f"{classes}; run without --resume to start afresh")
-    from songnet.model import check_features
+    from songnet.model.checkpoint import check_features
     check_features(state["feature_params"], feature_params, what=str(path))
     return state

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from songnet.audio import load
-from songnet.errors import SongnetError
-from songnet.features import FeatureParams, fit_window, images
-from songnet.params import params_to_dict
-from songnet.progress import ProgressCallback
+from songnet.core.audio import load
+from songnet.core.errors import SongnetError
+from songnet.core.params import params_to_dict
+from songnet.core.progress import ProgressCallback
+from songnet.features.images import fit_window, images
+from songnet.features.params import FeatureParams
 
 __all__ = ["NO_SONG", "SPLITS", "FeatureSet", "SplitFeatures", "class_names",
            "compute_features", "preview_figure", "read_manifest"]

@@ -24,11 +24,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-if TYPE_CHECKING:
-    from songnet.features import FeatureParams
+from songnet.core.device import resolve_device
 
-__all__ = ["SPARSITY", "OctaveKernels", "cqt_frequencies", "cqt_magnitude", "cqt_power",
-           "kernels", "resolve_device", "wavelet_lengths"]
+if TYPE_CHECKING:
+    from songnet.features.params import FeatureParams
+
+__all__ = ["SPARSITY", "OctaveKernels", "batch_power", "cqt_frequencies", "cqt_magnitude",
+           "kernels", "wavelet_lengths"]
 
 SPARSITY = 0.01
 """Fraction of each filter's spectral mass dropped, as ``librosa.cqt``'s default."""
@@ -103,15 +105,6 @@ def _sparsify_rows(x: np.ndarray, quantile: float) -> np.ndarray:
     threshold_idx = np.argmin(cumulative < quantile, axis=1)
     keep = mags >= mag_sort[np.arange(x.shape[0]), threshold_idx][:, np.newaxis]
     return np.where(keep, x, 0)
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> the first CUDA GPU when present, else the CPU; anything else as given."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 class OctaveKernels:
@@ -197,7 +190,7 @@ def cqt_magnitude(x: torch.Tensor, *, params: FeatureParams,
     return _transform(x, params=params, device=device, magnitude=True)
 
 
-def cqt_power(x: torch.Tensor, *, params: FeatureParams,
+def batch_power(x: torch.Tensor, *, params: FeatureParams,
               device: str | torch.device = "auto") -> torch.Tensor:
     """CQT power ``|C|**2`` of a batch of signals, on ``device``.
 

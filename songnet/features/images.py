@@ -20,142 +20,28 @@ For long recordings, :func:`cqt_power` transforms a whole block at once and
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 import numpy as np
 import torch
 
-from songnet import cqt
-from songnet.cqt import cqt_frequencies, resolve_device, wavelet_lengths
-from songnet.errors import ParamsError, SongnetError
+from songnet.core.device import resolve_device
+from songnet.core.errors import SongnetError
+from songnet.features import cqt
+from songnet.features.params import FeatureParams, cached_wavelet_lengths
 
-__all__ = ["FeatureParams", "FeatureParamsError", "check_compatible", "cqt_power",
-           "fit_window", "image_reference", "images", "power_to_images"]
+__all__ = ["cqt_power", "fit_window", "image_reference", "images", "power_to_images"]
 
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
 _AMIN = 1e-20  # power floor before the logarithm (avoids log(0))
 
 
-class FeatureParamsError(ParamsError, ValueError):
-    """Feature parameters that cannot make a valid transform."""
-
-
-@dataclasses.dataclass(frozen=True)
-class FeatureParams:
-    """The ``features`` section of params.yaml: how audio becomes a Constant-Q image.
-
-    Attributes
-    ----------
-    sr : int
-        Pipeline sample rate in Hz; every recording is resampled to it.
-    fmin : float
-        Centre frequency of the lowest bin in Hz.
-    bins_per_octave : int
-        Frequency resolution; 24 gives Q ≈ 34 (a 34 ms filter at 1 kHz, 5 ms at 7 kHz).
-    n_bins : int
-        Number of bins; the top one is ``fmin * 2 ** ((n_bins - 1) / bins_per_octave)``.
-    hop_length : int
-        Samples between frames (128 at 22 050 Hz = 5.8 ms, fine enough for 50 ms trills).
-    window_s : float
-        Image length in seconds; clips are fitted to ``n_samples`` by :func:`fit_window`.
-    db_floor : float
-        Lowest level kept, in dB below the reference (negative); maps to 0 in the image.
-    normalize : {"max", "fixed"}
-        dB reference: each image's own maximum, or a full-scale sine at ``fmin``.
-    """
-
-    sr: int = 22050
-    fmin: float = 1000.0
-    bins_per_octave: int = 24
-    n_bins: int = 80
-    hop_length: int = 128
-    window_s: float = 3.0
-    db_floor: float = -80.0
-    normalize: Literal["max", "fixed"] = "max"
-
-    def __post_init__(self) -> None:
-        for name in ("sr", "bins_per_octave", "n_bins", "hop_length"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise FeatureParamsError(f"{name}={value!r} must be a positive integer")
-        if self.n_bins < 2:
-            raise FeatureParamsError(f"n_bins={self.n_bins} must be at least 2 (filter "
-                                     "bandwidths come from neighbouring bins)")
-        if not self.fmin > 0:
-            raise FeatureParamsError(f"fmin={self.fmin} must be positive (Hz)")
-        if not self.window_s > 0:
-            raise FeatureParamsError(f"window_s={self.window_s} must be positive (seconds)")
-        if not self.db_floor < 0:
-            raise FeatureParamsError(f"db_floor={self.db_floor} must be negative (dB)")
-        if self.normalize not in ("max", "fixed"):
-            raise FeatureParamsError(f"normalize={self.normalize!r} must be 'max' or 'fixed'")
-        fmax = self.fmin * 2.0 ** ((self.n_bins - 1) / self.bins_per_octave)
-        _, cutoff = _wavelet_lengths(self.sr, self.fmin, self.bins_per_octave, self.n_bins)
-        if cutoff > self.sr / 2:
-            raise FeatureParamsError(
-                f"the top bin ({fmax:.0f} Hz, filter reaching {cutoff:.0f} Hz) must stay "
-                f"below sr/2={self.sr / 2:.0f} Hz; lower fmin or n_bins, or raise sr")
-
-    @property
-    def n_samples(self) -> int:
-        """Samples in one window, ``round(window_s * sr)``."""
-        return round(self.window_s * self.sr)
-
-    @property
-    def n_frames(self) -> int:
-        """Frames in one image, ``n_samples // hop_length + 1`` (centred frames)."""
-        return self.n_samples // self.hop_length + 1
-
-    @property
-    def frame_s(self) -> float:
-        """Seconds between frames."""
-        return self.hop_length / self.sr
-
-    @property
-    def frequencies(self) -> np.ndarray:
-        """Bin centre frequencies in Hz, shape ``(n_bins,)``, lowest first."""
-        return cqt_frequencies(self.n_bins, self.fmin, self.bins_per_octave)
-
-
-@functools.lru_cache(maxsize=32)
-def _wavelet_lengths(sr: int, fmin: float, bins_per_octave: int, n_bins: int
-                     ) -> tuple[np.ndarray, float]:
-    return wavelet_lengths(sr, fmin, bins_per_octave, n_bins)
-
-
 def _ref_power_fixed(params: FeatureParams) -> float:
     """Peak CQT power of a full-scale sine at ``fmin``: ``length / 4`` (scaled filters)."""
-    lengths, _ = _wavelet_lengths(params.sr, params.fmin, params.bins_per_octave, params.n_bins)
+    lengths, _ = cached_wavelet_lengths(params.sr, params.fmin, params.bins_per_octave,
+                                        params.n_bins)
     return float(lengths[0]) / 4.0
-
-
-def check_compatible(expected: FeatureParams, actual: FeatureParams, *, what: str) -> None:
-    """Refuse features made with other parameters than ``expected``.
-
-    Parameters
-    ----------
-    expected : FeatureParams
-        What ``what`` (a model, a feature set) was made with.
-    actual : FeatureParams
-        What the features at hand use.
-    what : str
-        Names the thing that expects ``expected``, e.g. the checkpoint path.
-
-    Raises
-    ------
-    SongnetError
-        Naming the first differing parameter and both values.
-    """
-    for field in dataclasses.fields(FeatureParams):
-        want, got = getattr(expected, field.name), getattr(actual, field.name)
-        if want != got:
-            raise SongnetError(
-                f"{what} was made with features.{field.name}={want!r} but these features use "
-                f"{field.name}={got!r}; set features.{field.name} to {want!r} in params.yaml "
-                "or use a model/feature set made with the same features")
 
 
 def fit_window(y: np.ndarray, *, params: FeatureParams) -> np.ndarray:
@@ -225,7 +111,7 @@ def cqt_power(y: np.ndarray | torch.Tensor, *, params: FeatureParams,
     Parameters
     ----------
     y : array [shape=(n,)]
-        Samples at ``params.sr``, e.g. a block from :func:`songnet.audio.stream`.
+        Samples at ``params.sr``, e.g. a block from :func:`songnet.core.audio.stream`.
     device : str or torch.device
         ``"auto"`` uses a GPU when present.
 
@@ -241,7 +127,7 @@ def cqt_power(y: np.ndarray | torch.Tensor, *, params: FeatureParams,
     if x.ndim != 1:
         raise SongnetError(f"cqt_power needs one mono signal of shape (n,), got "
                            f"{tuple(x.shape)}")
-    return cqt.cqt_power(x[None], params=params, device=device)[0]
+    return cqt.batch_power(x[None], params=params, device=device)[0]
 
 
 def images(batch: np.ndarray | torch.Tensor, *, params: FeatureParams,
@@ -275,7 +161,7 @@ def images(batch: np.ndarray | torch.Tensor, *, params: FeatureParams,
     dev = resolve_device(device)
     out = np.empty((x.shape[0], params.n_bins, params.n_frames), dtype=np.float32)
     for b in range(0, x.shape[0], batch_size):
-        power = cqt.cqt_power(torch.from_numpy(x[b:b + batch_size]), params=params, device=dev)
+        power = cqt.batch_power(torch.from_numpy(x[b:b + batch_size]), params=params, device=dev)
         out[b:b + batch_size] = power_to_images(power, params=params).cpu().numpy()
     return out
 

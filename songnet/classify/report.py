@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from songnet.events import Event
+from songnet.classify.events import Event
 
 __all__ = ["FORMATS", "RAVEN_COLUMNS", "FileResult", "events_csv", "events_json",
            "events_table", "format_events", "output_names", "raven_table", "summary"]

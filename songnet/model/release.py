@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from songnet.model import Checkpoint
+from songnet.model.checkpoint import Checkpoint
 
 __all__ = ["MAX_MODEL_BYTES", "model_card"]
 

@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_
 
 import yaml
 
-from songnet.errors import ParamsError
+from songnet.core.errors import ParamsError
 
 __all__ = ["load_params", "params_from_mapping", "params_to_dict", "read_params_file"]
 

@@ -1,6 +1,6 @@
 """Find chingolo songs in long field recordings and name their themes.
 
-A recording streams in long, overlapping blocks (:func:`songnet.audio.stream`), so memory
+A recording streams in long, overlapping blocks (:func:`songnet.core.audio.stream`), so memory
 stays bounded whatever its length. Each block gets one batched Constant-Q transform; the
 analysis windows (``features.window_s`` long, ``hop_s`` apart on one grid over the whole
 recording) are cut from those frames, normalised into images exactly as in training, and
@@ -19,9 +19,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import torch
 
-from songnet import audio, features
-from songnet.errors import SongnetError
-from songnet.events import (
+from songnet.classify.events import (
     Activity,
     Event,
     WindowScores,
@@ -30,9 +28,14 @@ from songnet.events import (
     holding_windows,
     loud_segments,
 )
-from songnet.model import Checkpoint, predict_proba, resolve_device
-from songnet.progress import ProgressCallback
-from songnet.recordings import AUDIO_SUFFIXES, find_recordings
+from songnet.classify.recordings import AUDIO_SUFFIXES, find_recordings
+from songnet.core import audio
+from songnet.core.device import resolve_device
+from songnet.core.errors import SongnetError
+from songnet.core.progress import ProgressCallback
+from songnet.features import images as features
+from songnet.features.params import FeatureParams
+from songnet.model.checkpoint import Checkpoint, predict_proba
 
 __all__ = ["AUDIO_SUFFIXES", "ClassifyParams", "classify_blocks", "classify_file",
            "find_recordings", "score_blocks"]
@@ -96,7 +99,7 @@ def classify_file(path: str | os.PathLike, *, checkpoint: Checkpoint,
     Parameters
     ----------
     path : path-like
-        Any audio file :mod:`songnet.audio` reads.
+        Any audio file :mod:`songnet.core.audio` reads.
     checkpoint : Checkpoint
         The model; its feature params fix the rate and the images.
     params : ClassifyParams
@@ -155,7 +158,7 @@ def score_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
     blocks : iterable of Block
         ``Block(samples float32 (n,), start_s, sr)`` at ``checkpoint``'s feature rate, in
         order; consecutive blocks overlap by at least one window plus a margin (what
-        :func:`classify_file` asks of :func:`songnet.audio.stream`).
+        :func:`classify_file` asks of :func:`songnet.core.audio.stream`).
     checkpoint : Checkpoint
     params : ClassifyParams
     device : str
@@ -261,7 +264,7 @@ class _PendingWindows:
     batches of one shape (a block holds few windows worth scoring), the fastest on a CPU.
     """
 
-    def __init__(self, checkpoint: Checkpoint, *, fp: features.FeatureParams,
+    def __init__(self, checkpoint: Checkpoint, *, fp: FeatureParams,
                  batch_size: int) -> None:
         self.checkpoint, self.fp, self.batch_size = checkpoint, fp, batch_size
         self.images: list[torch.Tensor] = []  # (b, n_bins, n_frames) each
@@ -342,12 +345,12 @@ def _flag_last(items: Iterable[audio.Block]) -> Iterator[tuple[audio.Block, bool
     yield prev, True
 
 
-def _overlap_s(fp: features.FeatureParams) -> float:
+def _overlap_s(fp: FeatureParams) -> float:
     """Block overlap: one window plus a CQT filter length of margin on each side."""
     return fp.n_samples / fp.sr + 2 * _margin_frames(fp) * fp.hop_length / fp.sr
 
 
-def _margin_frames(fp: features.FeatureParams) -> int:
+def _margin_frames(fp: FeatureParams) -> int:
     """Frames at a block edge that the zero padding of the CQT disturbs."""
     q = 1.0 / (2.0 ** (1.0 / fp.bins_per_octave) - 1.0)
     longest_filter_s = 1.5 * q / fp.fmin  # the lowest bin's filter, with room to spare

@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from songnet import conditions as cond
-from songnet.errors import SongnetError
-from songnet.progress import ProgressCallback
+from songnet.core.errors import SongnetError
+from songnet.core.progress import ProgressCallback
+from songnet.surrogates import conditions as cond
+from songnet.surrogates.themes import Theme, contour
 from songnet.synth import SR, Gesture, Tract, gamma_for_range, gestures_from_contour, render_batch
-from songnet.themes import Theme, contour
 
 __all__ = ["SPLITS", "Bird", "Clip", "SynthesizeParams", "draw_bird", "n_clips", "sing",
            "synthesize"]

@@ -1,0 +1,10 @@
+"""Shared modules below every stage: errors, params, atomic files, progress, audio.
+
+- :mod:`songnet.core.errors`: ``SongnetError`` (a user can fix it: one line, exit 2).
+- :mod:`songnet.core.params`: frozen params classes from ``params.yaml`` sections.
+- :mod:`songnet.core.files`: atomic outputs.
+- :mod:`songnet.core.progress`: progress bars.
+- :mod:`songnet.core.sound`: ``Sound``, validated mono audio.
+- :mod:`songnet.core.audio`: reading any audio file, streaming long ones.
+- :mod:`songnet.core.device`: ``--device`` values -> torch devices.
+"""

@@ -1,0 +1,131 @@
+"""The ``features`` params: how audio becomes a Constant-Q image.
+
+Every model and feature set records these; a model used with other values is refused by
+:func:`check_compatible`, with a message naming the first differing key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Literal
+
+import numpy as np
+
+from songnet.core.errors import ParamsError, SongnetError
+from songnet.features.cqt import cqt_frequencies, wavelet_lengths
+
+__all__ = ["FeatureParams", "FeatureParamsError", "cached_wavelet_lengths", "check_compatible"]
+
+
+class FeatureParamsError(ParamsError, ValueError):
+    """Feature parameters that cannot make a valid transform."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureParams:
+    """The ``features`` section of params.yaml: how audio becomes a Constant-Q image.
+
+    Attributes
+    ----------
+    sr : int
+        Pipeline sample rate in Hz; every recording is resampled to it.
+    fmin : float
+        Centre frequency of the lowest bin in Hz.
+    bins_per_octave : int
+        Frequency resolution; 24 gives Q ≈ 34 (a 34 ms filter at 1 kHz, 5 ms at 7 kHz).
+    n_bins : int
+        Number of bins; the top one is ``fmin * 2 ** ((n_bins - 1) / bins_per_octave)``.
+    hop_length : int
+        Samples between frames (128 at 22 050 Hz = 5.8 ms, fine enough for 50 ms trills).
+    window_s : float
+        Image length in seconds; clips are fitted to ``n_samples`` by :func:`fit_window`.
+    db_floor : float
+        Lowest level kept, in dB below the reference (negative); maps to 0 in the image.
+    normalize : {"max", "fixed"}
+        dB reference: each image's own maximum, or a full-scale sine at ``fmin``.
+    """
+
+    sr: int = 22050
+    fmin: float = 1000.0
+    bins_per_octave: int = 24
+    n_bins: int = 80
+    hop_length: int = 128
+    window_s: float = 3.0
+    db_floor: float = -80.0
+    normalize: Literal["max", "fixed"] = "max"
+
+    def __post_init__(self) -> None:
+        for name in ("sr", "bins_per_octave", "n_bins", "hop_length"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise FeatureParamsError(f"{name}={value!r} must be a positive integer")
+        if self.n_bins < 2:
+            raise FeatureParamsError(f"n_bins={self.n_bins} must be at least 2 (filter "
+                                     "bandwidths come from neighbouring bins)")
+        if not self.fmin > 0:
+            raise FeatureParamsError(f"fmin={self.fmin} must be positive (Hz)")
+        if not self.window_s > 0:
+            raise FeatureParamsError(f"window_s={self.window_s} must be positive (seconds)")
+        if not self.db_floor < 0:
+            raise FeatureParamsError(f"db_floor={self.db_floor} must be negative (dB)")
+        if self.normalize not in ("max", "fixed"):
+            raise FeatureParamsError(f"normalize={self.normalize!r} must be 'max' or 'fixed'")
+        fmax = self.fmin * 2.0 ** ((self.n_bins - 1) / self.bins_per_octave)
+        _, cutoff = cached_wavelet_lengths(self.sr, self.fmin, self.bins_per_octave, self.n_bins)
+        if cutoff > self.sr / 2:
+            raise FeatureParamsError(
+                f"the top bin ({fmax:.0f} Hz, filter reaching {cutoff:.0f} Hz) must stay "
+                f"below sr/2={self.sr / 2:.0f} Hz; lower fmin or n_bins, or raise sr")
+
+    @property
+    def n_samples(self) -> int:
+        """Samples in one window, ``round(window_s * sr)``."""
+        return round(self.window_s * self.sr)
+
+    @property
+    def n_frames(self) -> int:
+        """Frames in one image, ``n_samples // hop_length + 1`` (centred frames)."""
+        return self.n_samples // self.hop_length + 1
+
+    @property
+    def frame_s(self) -> float:
+        """Seconds between frames."""
+        return self.hop_length / self.sr
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        """Bin centre frequencies in Hz, shape ``(n_bins,)``, lowest first."""
+        return cqt_frequencies(self.n_bins, self.fmin, self.bins_per_octave)
+
+
+@functools.lru_cache(maxsize=32)
+def cached_wavelet_lengths(sr: int, fmin: float, bins_per_octave: int, n_bins: int
+                     ) -> tuple[np.ndarray, float]:
+    return wavelet_lengths(sr, fmin, bins_per_octave, n_bins)
+
+
+def check_compatible(expected: FeatureParams, actual: FeatureParams, *, what: str) -> None:
+    """Refuse features made with other parameters than ``expected``.
+
+    Parameters
+    ----------
+    expected : FeatureParams
+        What ``what`` (a model, a feature set) was made with.
+    actual : FeatureParams
+        What the features at hand use.
+    what : str
+        Names the thing that expects ``expected``, e.g. the checkpoint path.
+
+    Raises
+    ------
+    SongnetError
+        Naming the first differing parameter and both values.
+    """
+    for field in dataclasses.fields(FeatureParams):
+        want, got = getattr(expected, field.name), getattr(actual, field.name)
+        if want != got:
+            raise SongnetError(
+                f"{what} was made with features.{field.name}={want!r} but these features use "
+                f"{field.name}={got!r}; set features.{field.name} to {want!r} in params.yaml "
+                "or use a model/feature set made with the same features")

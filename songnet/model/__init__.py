@@ -1,0 +1,8 @@
+"""The theme CNN and the ``train``, ``evaluate`` and ``release`` stages.
+
+- :mod:`songnet.model.network`: ``ModelConfig``, ``ThemeCNN``.
+- :mod:`songnet.model.checkpoint`: checkpoints, the shipped default model, batched inference.
+- :mod:`songnet.model.train`: ``TrainParams``, the training loop.
+- :mod:`songnet.model.evaluate`: metrics, confusion matrices, calibration, their files.
+- :mod:`songnet.model.release`: the shipped model and its model card.
+"""
