@@ -43,7 +43,7 @@ def test_features_writes_arrays_json_and_preview(tmp_path, capsys):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--manifest", "{tmp}/none.csv"], "manifest {tmp}/none.csv not found"),
-    (["--device", "tpu"], "--device 'tpu'"),
+    (["--device", "tpu"], "'--device': 'tpu' is not one of"),
 ])
 def test_features_errors_are_one_line_and_leave_no_output(tmp_path, capsys, args, message):
     manifest = write_manifest(tmp_path / "s", ROWS[:2])

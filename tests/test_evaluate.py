@@ -12,6 +12,7 @@ from sklearn.metrics import f1_score
 
 from songnet.cli import main
 from songnet.core.errors import SongnetError
+from songnet.features.featureset import FeatureSplit
 from songnet.model.checkpoint import save_checkpoint
 from songnet.model.evaluate import (
     EvaluateParams,
@@ -20,7 +21,7 @@ from songnet.model.evaluate import (
     reliability,
     score,
 )
-from songnet.model.train import FeatureSplit, TrainParams, train_model
+from songnet.model.train import TrainParams, train_model
 from tests.tiny_features import CLASSES, FEATURE_PARAMS, make_split, write_features
 
 
@@ -98,7 +99,7 @@ def test_evaluate_command_writes_metrics_and_plots(trained):
     root, features, model = trained
     out = root / "exp"
     assert main(["evaluate", "--model", str(model), "--features", str(features),
-                 "--metrics", str(out / "metrics.json"), "--plots", str(out),
+                 "-o", str(out),
                  "--params", str(root / "params.yaml"), "-q"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] >= 0.9  # chance is 1/3
@@ -123,7 +124,6 @@ def test_evaluate_refuses_other_classes(trained, capsys):
     meta["classes"] = ["x", "y", "no_song"]
     (other / "features.json").write_text(json.dumps(meta))
     assert main(["evaluate", "--model", str(model), "--features", str(other),
-                 "--metrics", str(root / "m.json"), "--plots", str(root / "p"),
-                 "--params", str(root / "params.yaml"), "-q"]) == 2
+                 "-o", str(root / "p"), "--params", str(root / "params.yaml"), "-q"]) == 2
     err = capsys.readouterr().err
-    assert "retrain" in err and not (root / "m.json").exists()
+    assert "retrain" in err and not (root / "p").exists()

@@ -1,4 +1,4 @@
-"""songnet.featureset: manifest -> per-split image arrays, labels, rows, preview."""
+"""songnet.features.featureset: manifest -> per-split image arrays, labels, rows, preview."""
 
 from __future__ import annotations
 
@@ -10,14 +10,10 @@ import pytest
 import soundfile as sf
 
 from songnet.core.errors import SongnetError
-from songnet.features.featureset import (
-    SPLITS,
-    class_names,
-    compute_features,
-    preview_figure,
-    read_manifest,
-)
+from songnet.core.labels import SPLITS, class_names
+from songnet.features.featureset import compute_features, preview_figure
 from songnet.features.params import FeatureParams
+from songnet.surrogates.synthesize import load_manifest as read_manifest
 
 P = FeatureParams(window_s=0.5)
 THEME_HZ = {"A": 2500.0, "B": 6000.0}

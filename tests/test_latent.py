@@ -168,7 +168,7 @@ def test_default_data_planted_truth(repo_root):
     """Default catalog vs data/1966: variants persist as their theme, absent themes are lost."""
     from songnet.core.audio import resample
     from songnet.core.sound import Sound
-    from songnet.latent.embed import checkpoint_feature_params, embed_sounds
+    from songnet.latent.embed import embed_sounds
     from songnet.model.checkpoint import load_checkpoint
     from songnet.resynth.resynthesize import resynthesize_sketch
     from songnet.resynth.sketch import read_sketch
@@ -176,7 +176,7 @@ def test_default_data_planted_truth(repo_root):
     from songnet.surrogates.themes import load_catalog
 
     ckpt = load_checkpoint(_trained_model())
-    fp = checkpoint_feature_params(ckpt)
+    fp = ckpt.features()
     rng = np.random.default_rng(0)
     songs, labels = [], []
     for theme in load_catalog():

@@ -103,3 +103,29 @@ def test_missing_section_and_file(tmp_path):
 def test_optional_accepts_none():
     p = params_from_mapping(Example, {"rate": 1.0, "epochs": 1, "maybe": None})
     assert p.maybe is None
+
+
+def _stage_params_classes():
+    from songnet.classify.windows import ClassifyParams
+    from songnet.features.params import FeatureParams
+    from songnet.latent.embed import EmbedParams
+    from songnet.latent.project import ProjectParams
+    from songnet.model.evaluate import EvaluateParams
+    from songnet.model.train import TrainParams
+    from songnet.resynth.resynthesize import ResynthesizeParams
+    from songnet.surrogates.synthesize import SynthesizeParams
+    return {"synthesize": SynthesizeParams, "features": FeatureParams, "train": TrainParams,
+            "evaluate": EvaluateParams, "resynthesize": ResynthesizeParams,
+            "embed": EmbedParams, "project": ProjectParams, "classify": ClassifyParams}
+
+
+def test_every_params_yaml_section_equals_its_class_defaults():
+    """The defaults a library user gets are the values the pipeline runs with."""
+    path = Path(__file__).resolve().parents[1] / "params.yaml"
+    classes = _stage_params_classes()
+    assert set(yaml.safe_load(path.read_text(encoding="utf-8"))) == set(classes)
+    for section, cls in classes.items():
+        loaded = load_params(path, section, cls)
+        differing = [f.name for f in dataclasses.fields(cls)
+                     if getattr(loaded, f.name) != getattr(cls(), f.name)]
+        assert differing == [], f"{section}: params.yaml differs from the defaults on {differing}"

@@ -66,7 +66,7 @@ def test_tiny_pipeline_end_to_end(tmp_path, repo_root):
     assert len((model_dir / "history.csv").read_text().splitlines()) >= 2
 
     songnet("evaluate", "--model", str(model_dir / "model.pt"), "--features", str(features),
-            "--metrics", str(metrics), "--plots", str(tmp_path / "plots"), "--params", params)
+            "-o", str(metrics.parent), "--params", params)
     scores = json.loads(metrics.read_text())
     assert scores["test"]["accuracy"] > 1.5 / len(info["classes"])  # clearly above chance
     for key in ("macro_f1", "ece"):

@@ -1,9 +1,11 @@
-"""songnet.recordings: files, folders and globs named on the command line."""
+"""songnet.classify.recordings: files, folders and globs named on the command line."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from songnet.classify.recordings import find_recordings
-from songnet.classify.recordings import find_recordings as reexported
+from songnet.core.audio import AUDIO_SUFFIXES, audio_files
 
 
 def test_find_recordings_expands_files_folders_and_globs(tmp_path):
@@ -26,5 +28,12 @@ def test_a_folder_without_audio_is_a_problem(tmp_path):
     assert files == [] and "no audio files" in problems[0][1]
 
 
-def test_classify_reexports_find_recordings():
-    assert reexported is find_recordings
+def test_every_audio_suffix_is_found_in_any_case_and_nothing_else(tmp_path):
+    for k, suffix in enumerate(sorted(AUDIO_SUFFIXES)):
+        (tmp_path / f"r{k}{suffix.upper() if k % 2 else suffix}").write_bytes(b"x")
+    for name in ("notes.txt", "labels.csv", "image.png", "wav"):
+        (tmp_path / name).write_bytes(b"x")
+    files, problems = find_recordings([tmp_path])
+    assert problems == [] and len(files) == len(AUDIO_SUFFIXES)
+    assert [Path(f) for f in files] == audio_files(tmp_path)
+    assert {".aiff", ".flac", ".mp3", ".ogg", ".wav"} <= AUDIO_SUFFIXES

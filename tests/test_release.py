@@ -7,10 +7,10 @@ import json
 
 import torch
 
-from songnet.cli import main, release
+from songnet.cli import main
+from songnet.model import release
 from songnet.model.checkpoint import load_checkpoint, save_checkpoint
 from songnet.model.network import ModelConfig, ThemeCNN
-from songnet.model.release import model_card
 from tests.tiny_features import CLASSES, FEATURE_PARAMS, write_features
 
 METRICS = {"test": {"n": 60, "accuracy": 0.9833, "macro_f1": 0.98, "ece": 0.021},
@@ -23,14 +23,15 @@ def model_file(tmp_path):
     cfg = ModelConfig(n_bins=16, n_frames=64, n_classes=3, channels=(8, 16), embed_dim=12)
     return save_checkpoint(tmp_path / "model.pt", ThemeCNN(cfg), classes=CLASSES,
                            feature_params=FEATURE_PARAMS, train_params={"seed": 4},
-                           meta={"best_epoch": 7, "epochs_run": 9, "val_acc": 0.99})
+                           meta={"best_epoch": 7, "epochs_run": 9, "val_acc": 0.99,
+                                 "trained": "2026-01-02"})
 
 
-def test_card_lists_classes_features_data_metrics_and_date(tmp_path):
+def test_card_lists_classes_features_data_metrics_and_training_date(tmp_path):
     ckpt = load_checkpoint(model_file(tmp_path))
-    card = model_card(ckpt, metrics=METRICS, counts={"train": 150, "test": 60},
-                      size_bytes=123_456, date=dt.date(2026, 1, 2))
-    assert "2026-01-02" in card
+    card = release.model_card(ckpt, metrics=METRICS, counts={"train": 150, "test": 60},
+                      size_bytes=123_456)
+    assert "Trained 2026-01-02" in card and dt.date.today().isoformat() not in card
     for name in CLASSES:
         assert f"`{name}`" in card
     assert "| hop_length | 128 |" in card
@@ -47,11 +48,21 @@ def test_release_command_copies_model_and_writes_card(tmp_path, monkeypatch, cap
     metrics.write_text(json.dumps(METRICS))
     out = tmp_path / "pkg"
     args = ["--model", str(model), "--metrics", str(metrics), "--features", str(features),
-            "--out", str(out)]
+            "-o", str(out)]
     assert main(["release", *args]) == 0
     assert (out / "default.pt").read_bytes() == model.read_bytes()
     assert "| test | 60 | 0.9833" in (out / "MODEL_CARD.md").read_text()
     monkeypatch.setattr(release, "MAX_MODEL_BYTES", 1000)
-    assert main(["release", *args, "--out", str(tmp_path / "other")]) == 2
+    assert main(["release", *args, "-o", str(tmp_path / "other")]) == 2
     assert "over the" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
+
+
+def test_card_without_a_recorded_training_date_says_so_and_never_uses_today(tmp_path):
+    torch.manual_seed(0)
+    cfg = ModelConfig(n_bins=16, n_frames=64, n_classes=3, channels=(8, 16), embed_dim=12)
+    path = save_checkpoint(tmp_path / "old.pt", ThemeCNN(cfg), classes=CLASSES,
+                           feature_params=FEATURE_PARAMS, train_params={}, meta={})
+    card = release.model_card(load_checkpoint(path), metrics=METRICS, counts={},
+                              size_bytes=1)
+    assert "does not record" in card and dt.date.today().isoformat() not in card

@@ -11,8 +11,9 @@ import torch
 
 from songnet.cli import main
 from songnet.core.errors import SongnetError
+from songnet.features.featureset import FeatureSplit
 from songnet.model.checkpoint import load_checkpoint
-from songnet.model.train import FeatureSplit, TrainParams, augment, train_model
+from songnet.model.train import TrainParams, augment, train_model
 from tests.tiny_features import CLASSES, FEATURE_PARAMS, make_split, write_features
 
 TINY = TrainParams(seed=3, epochs=12, batch_size=25, lr=1e-2, patience=20, channels=(8, 16),

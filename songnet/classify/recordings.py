@@ -7,10 +7,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["AUDIO_SUFFIXES", "find_recordings"]
+from songnet.core.audio import AUDIO_SUFFIXES, audio_files
 
-AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3",
-                            ".aif", ".aiff", ".aifc", ".w64", ".rf64"})
+__all__ = ["find_recordings"]
+
 _GLOB_CHARS = frozenset("*?[")
 
 
@@ -22,8 +22,8 @@ def find_recordings(paths: Sequence[str | os.PathLike]) -> tuple[list[str], list
     paths : sequence of path-like
         What the user named. A file is taken as it is (whatever its extension, so a
         non-audio file fails loudly later); a folder contributes its audio files
-        (:data:`AUDIO_SUFFIXES`) at any depth; a pattern with ``*``, ``?`` or ``[``
-        is expanded (``**`` recurses).
+        (:data:`songnet.core.audio.AUDIO_SUFFIXES`) at any depth; a pattern with ``*``,
+        ``?`` or ``[`` is expanded (``**`` recurses).
 
     Returns
     -------
@@ -46,7 +46,7 @@ def find_recordings(paths: Sequence[str | os.PathLike]) -> tuple[list[str], list
         text = os.fspath(raw)
         path = Path(text)
         if path.is_dir():
-            found = _audio_in(path)
+            found = audio_files(path, recursive=True)
             if not found:
                 problems.append((text, "folder holds no audio files "
                                        f"({', '.join(sorted(AUDIO_SUFFIXES))})"))
@@ -56,8 +56,8 @@ def find_recordings(paths: Sequence[str | os.PathLike]) -> tuple[list[str], list
             add(path)
         elif _GLOB_CHARS & set(text):
             matches = sorted(glob.glob(text, recursive=True))
-            hits = [p for m in matches for p in (_audio_in(Path(m)) if Path(m).is_dir()
-                                                 else [Path(m)])]
+            hits = [p for m in matches for p in (audio_files(Path(m), recursive=True)
+                                                 if Path(m).is_dir() else [Path(m)])]
             if not hits:
                 problems.append((text, "pattern matches no files"))
             for p in hits:
@@ -66,7 +66,3 @@ def find_recordings(paths: Sequence[str | os.PathLike]) -> tuple[list[str], list
             problems.append((text, "no such file or folder; check the path"))
     return files, problems
 
-
-def _audio_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*")
-                  if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())

@@ -28,7 +28,6 @@ from songnet.classify.events import (
     holding_windows,
     loud_segments,
 )
-from songnet.classify.recordings import AUDIO_SUFFIXES, find_recordings
 from songnet.core import audio
 from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
@@ -37,8 +36,7 @@ from songnet.features import images as features
 from songnet.features.params import FeatureParams
 from songnet.model.checkpoint import Checkpoint, predict_proba
 
-__all__ = ["AUDIO_SUFFIXES", "ClassifyParams", "classify_blocks", "classify_file",
-           "find_recordings", "score_blocks"]
+__all__ = ["ClassifyParams", "classify_blocks", "classify_file", "score_blocks"]
 
 @dataclasses.dataclass(frozen=True)
 class ClassifyParams:

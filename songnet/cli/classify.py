@@ -22,7 +22,7 @@ import torch
 from songnet.classify.recordings import find_recordings
 from songnet.classify.report import FORMATS, FileResult, format_events, output_names, summary
 from songnet.classify.windows import ClassifyParams, classify_file
-from songnet.cli.common import STATE, common_options
+from songnet.cli.common import STATE, common_options, device_option, out_option
 from songnet.core.errors import SongnetError
 from songnet.core.files import write_text
 from songnet.core.params import load_params, read_params_file
@@ -38,16 +38,15 @@ __all__ = ["command"]
               default=None, help="Model checkpoint [default: the model shipped with songnet].")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="table (readable), csv, json, or raven (one selection table per recording).")
-@click.option("-o", "--output", "output_arg", type=click.Path(), default=None,
-              help="Output file, or folder (existing, or ending in /): one file per recording "
-                   "[default: standard output].")
+@out_option("Output file, or folder (existing, or ending in /): one file per recording "
+            "[default: standard output].", renamed=("--output",), path_type=str)
 @click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=None,
               help="Drop events whose theme probability is lower [default: params, 0].")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Recordings processed in parallel (each worker loads the model).")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@device_option()
 @common_options
-def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, output_arg: str | None,
+def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str | None,
             min_confidence: float | None, workers: int, device: str, params_file: Path,
             quiet: bool) -> int:
     """Find chingolo songs in PATH... (files, folders searched recursively, globs).
@@ -61,8 +60,8 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, output_ar
     if min_confidence is not None:
         params = dataclasses.replace(params, min_confidence=min_confidence)
     files, missing = find_recordings(paths)
-    output = None if output_arg is None else Path(output_arg)
-    folder_out = output is not None and (output.is_dir() or output_arg.endswith(("/", os.sep))
+    output = None if out is None else Path(out)
+    folder_out = output is not None and (output.is_dir() or out.endswith(("/", os.sep))
                                          or (fmt == "raven" and len(files) > 1))
     if fmt == "raven" and output is None and len(files) > 1:
         raise SongnetError("--format raven writes one selection table per recording; "

@@ -8,7 +8,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from songnet.cli.common import common_options
+from songnet.cli.common import common_options, out_option
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_dir
 from songnet.core.params import load_params, params_to_dict
@@ -29,11 +29,10 @@ from songnet.latent.project import (
 @click.option("--embeddings", "emb_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("experiments/embeddings"), show_default=True,
               help="Folder written by `songnet embed`.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("experiments/latent"), show_default=True,
-              help="Output folder: maps.csv, persistence.csv, latent.json, two PNGs.")
+@out_option("Output folder: maps.csv, persistence.csv, latent.json, two PNGs.",
+            default=Path("experiments/latent"))
 @common_options
-def command(emb_dir: Path, out_dir: Path, params_file: Path, quiet: bool) -> None:
+def command(emb_dir: Path, out: Path, params_file: Path, quiet: bool) -> None:
     """Fit UMAP and PCA on the 2020 songs, place the 1966 songs, decide persistence.
 
     Each 1966 song gets its nearest 2020 theme, the distance and the threshold learned
@@ -66,11 +65,11 @@ def command(emb_dir: Path, out_dir: Path, params_file: Path, quiet: bool) -> Non
                                              latent.pca_.explained_variance_ratio_],
             "status_counts": {k: int(v) for k, v in table.status.value_counts().items()}}
     outputs = LatentOutputs(maps=maps, persistence=table, info=info)
-    with atomic_dir(out_dir) as tmp:
+    with atomic_dir(out) as tmp:
         save(outputs, tmp)
         plot_latent_map(maps).savefig(tmp / "latent_map.png", dpi=120, bbox_inches="tight")
         plot_persistence(table).savefig(tmp / "persistence.png", dpi=120, bbox_inches="tight")
     if not quiet:
         counts = ", ".join(f"{k} {v}" for k, v in info["status_counts"].items())
         click.echo(f"{len(new.songs)} songs from 2020, {len(old.songs)} from 1966: {counts} "
-                   f"-> {out_dir}", err=True)
+                   f"-> {out}", err=True)

@@ -8,7 +8,7 @@ import click
 import numpy as np
 import soundfile as sf
 
-from songnet.cli.common import common_options
+from songnet.cli.common import catalog_option, common_options, out_option
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path
 from songnet.core.params import load_params
@@ -19,14 +19,12 @@ from songnet.synth import SR
 
 @click.command("sing")
 @click.argument("theme")
-@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-              required=True, help="Output WAV file (44.1 kHz, float).")
+@out_option("Output WAV file (44.1 kHz, 24-bit).", required=True)
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the bird and the rendition.")
-@click.option("--catalog", "catalog_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Folder of theme YAML files (default: the shipped catalog).")
+@catalog_option
 @common_options
-def command(theme: str, out_path: Path, seed: int, catalog_dir: Path | None,
+def command(theme: str, out: Path, seed: int, catalog_dir: Path | None,
             params_file: Path, quiet: bool) -> None:
     """Synthesize one song of THEME (a catalog name, or a theme YAML file) to a WAV file.
 
@@ -44,7 +42,7 @@ def command(theme: str, out_path: Path, seed: int, catalog_dir: Path | None,
     params = (load_params(params_file, "synthesize", SynthesizeParams)
               if params_file.is_file() else SynthesizeParams())
     y = sing(chosen, rng=np.random.default_rng(seed), params=params)
-    with atomic_path(out_path) as tmp:
+    with atomic_path(out) as tmp:
         sf.write(tmp, y, SR, subtype="PCM_24", format="WAV")
     if not quiet:
-        click.echo(f"wrote {out_path}: theme {chosen.name}, {y.size / SR:.2f} s", err=True)
+        click.echo(f"wrote {out}: theme {chosen.name}, {y.size / SR:.2f} s", err=True)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from songnet.cli.common import common_options
+from songnet.cli.common import catalog_option, common_options
 from songnet.core.files import atomic_path, write_text
+from songnet.core.params import load_params
 from songnet.surrogates.themes import load_catalog
 
 COLUMNS = ("name", "n_notes", "note_shapes", "trill_shape", "trill_interval_ms",
@@ -18,8 +19,7 @@ COLUMNS = ("name", "n_notes", "note_shapes", "trill_shape", "trill_interval_ms",
 
 
 @click.command("themes")
-@click.option("--catalog", "catalog_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Folder of theme YAML files (default: the shipped catalog).")
+@catalog_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="How to print the list on standard output.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -31,7 +31,11 @@ COLUMNS = ("name", "n_notes", "note_shapes", "trill_shape", "trill_interval_ms",
 @common_options
 def command(catalog_dir: Path | None, fmt: str, csv_path: Path | None, plot_path: Path | None,
             seed: int, params_file: Path, quiet: bool) -> None:
-    """List the theme catalog (name, notes, trill, pitch range, duration)."""
+    """List the theme catalog (name, notes, trill, pitch range, duration).
+
+    --plot draws each theme's song with the [features] section of --params (the CQT the
+    network sees); without a params file, the default features.
+    """
     themes = load_catalog(catalog_dir)
     rows = [t.summary() for t in themes]
     if fmt == "json":
@@ -51,7 +55,8 @@ def command(catalog_dir: Path | None, fmt: str, csv_path: Path | None, plot_path
         from songnet.features.params import FeatureParams
         from songnet.features.theme_plots import image_grid, theme_images
 
-        params = FeatureParams()
+        params = (load_params(params_file, "features", FeatureParams)
+                  if params_file.is_file() else FeatureParams())
         images = theme_images(themes, seed=seed, params=params)
         fig = image_grid(images, [t.name for t in themes], params=params,
                          durations_s=[t.duration_s + 0.3 for t in themes])

@@ -25,13 +25,29 @@ import soxr
 from songnet.core.errors import SongnetError
 from songnet.core.sound import Sound
 
-__all__ = ["SUPPORTED_SUFFIXES", "AudioError", "AudioInfo", "Block", "info", "load", "resample",
-           "stream"]
+__all__ = ["AUDIO_SUFFIXES", "AudioError", "AudioInfo", "Block", "audio_files", "info", "load",
+           "resample", "stream"]
 
-SUPPORTED_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-"""File name suffixes songnet reads (lower case); other libsndfile formats also work."""
+AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3",
+                            ".aif", ".aiff", ".aifc", ".w64", ".rf64"})
+"""File name suffixes (lower case) that a folder search takes for audio: every command that
+reads a folder of recordings uses this one list. A file named explicitly is read whatever
+its suffix (libsndfile decides)."""
 
 _READ_FRAMES = 1 << 16  # native frames per read in `stream`
+
+
+def audio_files(folder: Path, *, recursive: bool = False) -> list[Path]:
+    """The audio files (:data:`AUDIO_SUFFIXES`) in ``folder``, sorted by path.
+
+    Parameters
+    ----------
+    folder : Path
+    recursive : bool
+        Search subfolders at any depth too.
+    """
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in found if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
 
 
 class AudioError(SongnetError):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import json
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +21,17 @@ import pandas as pd
 
 from songnet.core.audio import load
 from songnet.core.errors import SongnetError
+from songnet.core.files import write_json
+from songnet.core.labels import SPLITS, class_names
 from songnet.core.params import params_to_dict
 from songnet.core.progress import ProgressCallback
 from songnet.features.images import fit_window, images
 from songnet.features.params import FeatureParams
 
-__all__ = ["NO_SONG", "SPLITS", "FeatureSet", "SplitFeatures", "class_names",
-           "compute_features", "preview_figure", "read_manifest"]
+__all__ = ["FEATURES_JSON", "FeatureSet", "FeatureSplit", "SplitFeatures", "compute_features",
+           "load_meta", "load_split", "preview_figure", "save_features", "split_ids"]
 
-SPLITS = ("train", "val", "test", "stress")
-NO_SONG = "no_song"
-REQUIRED_COLUMNS = ("path", "theme", "split")
+FEATURES_JSON = "features.json"
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -54,6 +54,36 @@ class SplitFeatures:
     labels: np.ndarray
     rows: np.ndarray
     ids: list[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureSplit:
+    """Images and labels of one split.
+
+    Parameters
+    ----------
+    images : np.ndarray [shape=(N, n_bins, n_frames)]
+        CQT images in [0, 1] (float16 or float32).
+    labels : np.ndarray [shape=(N,)], int64
+        Class indices.
+    name : str
+        The split's name, for messages.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    name: str = "split"
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 3:
+            raise SongnetError(f"{self.name} images must have shape (N, n_bins, n_frames), "
+                               f"got {self.images.shape}; rerun `songnet features`")
+        if self.labels.shape != (self.images.shape[0],):
+            raise SongnetError(f"{self.name}: {self.labels.shape[0]} labels for "
+                               f"{self.images.shape[0]} images; rerun `songnet features`")
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -80,45 +110,6 @@ class FeatureSet:
             "rows": {s: f.rows.tolist() for s, f in self.splits.items()},
             "ids": {s: list(f.ids) for s, f in self.splits.items()},
         }
-
-
-def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a manifest CSV and check its columns and split names.
-
-    Raises
-    ------
-    SongnetError
-        A missing or unreadable file, a missing column, an empty manifest or an unknown
-        split, naming the file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise SongnetError(f"manifest {path} not found; run `songnet synthesize` first or "
-                           "pass --manifest FILE")
-    try:
-        table = pd.read_csv(path, dtype={"path": str, "theme": str, "split": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise SongnetError(f"{path}: not a readable CSV manifest ({exc}); fix or regenerate "
-                           "it") from exc
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise SongnetError(f"{path}: missing column(s) {', '.join(missing)}; a manifest needs "
-                           f"{', '.join(REQUIRED_COLUMNS)}")
-    if table.empty:
-        raise SongnetError(f"{path}: the manifest lists no clips")
-    if table[list(REQUIRED_COLUMNS)].isna().any().any():
-        row = int(table[list(REQUIRED_COLUMNS)].isna().any(axis=1).to_numpy().argmax())
-        raise SongnetError(f"{path}: row {row + 1} has an empty path, theme or split; fill it")
-    unknown = sorted(set(table["split"]) - set(SPLITS))
-    if unknown:
-        raise SongnetError(f"{path}: unknown split {unknown[0]!r}; splits are "
-                           f"{', '.join(SPLITS)}")
-    return table
-
-
-def class_names(themes: Sequence[str]) -> list[str]:
-    """Theme names sorted, then ``no_song`` last (added when absent)."""
-    return [*sorted(set(themes) - {NO_SONG}), NO_SONG]
 
 
 def compute_features(manifest: pd.DataFrame, *, root: str | os.PathLike,
@@ -230,3 +221,66 @@ def preview_figure(features: FeatureSet, *, per_class: int = 4) -> Any:
     fig.suptitle(f"Constant-Q images ({p.n_bins} bins from {p.fmin:.0f} Hz, "
                  f"{p.bins_per_octave}/octave, hop {p.frame_s * 1e3:.1f} ms)", fontsize=9)
     return fig
+
+def save_features(features: FeatureSet, folder: Path, *, manifest: str,
+                  preview_per_class: int = 4) -> dict[str, Any]:
+    """Write the features stage's folder (call inside :func:`songnet.core.files.atomic_dir`).
+
+    Writes ``{split}.npy`` (N, n_bins, n_frames) float16, ``{split}.labels.npy`` int64 for
+    every split of :data:`SPLITS`, ``features.json`` (:meth:`FeatureSet.meta` plus the
+    manifest's path) and ``preview.png``. Returns what ``features.json`` holds.
+    """
+    meta = features.meta()
+    meta["manifest"] = manifest
+    for split in SPLITS:
+        np.save(folder / f"{split}.npy", features.splits[split].images)
+        np.save(folder / f"{split}.labels.npy", features.splits[split].labels)
+    write_json(folder / FEATURES_JSON, meta)
+    preview_figure(features, per_class=preview_per_class).savefig(folder / "preview.png",
+                                                                  dpi=100)
+    return meta
+
+
+def load_meta(folder: Path) -> dict[str, Any]:
+    """``folder/features.json``, checked to hold ``classes`` and ``params``.
+
+    Raises
+    ------
+    SongnetError
+        A missing or unreadable file, naming it and what to run.
+    """
+    path = folder / FEATURES_JSON
+    if not path.is_file():
+        raise SongnetError(f"{path} not found; run `songnet features` first (or pass "
+                           "--features FOLDER)")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta["classes"] = [str(c) for c in meta["classes"]]
+        meta["params"] = dict(meta["params"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        raise SongnetError(f"{path}: not a features.json with 'classes' and 'params' "
+                           f"({exc}); rerun `songnet features`") from exc
+    return meta
+
+
+def load_split(folder: Path, split: str) -> FeatureSplit:
+    """Images (float16, as stored) and labels of one split of a features folder."""
+    images_path = folder / f"{split}.npy"
+    labels_path = folder / f"{split}.labels.npy"
+    for path in (images_path, labels_path):
+        if not path.is_file():
+            raise SongnetError(f"{path} not found; run `songnet features` to make the "
+                               f"{split} split")
+    try:
+        images_ = np.load(images_path, allow_pickle=False)
+        labels = np.load(labels_path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise SongnetError(f"{images_path}: unreadable feature array ({exc}); "
+                           "rerun `songnet features`") from exc
+    return FeatureSplit(np.asarray(images_), labels.astype(np.int64), name=split)
+
+
+def split_ids(meta: dict[str, Any], split: str, n: int) -> list[str]:
+    """The clip ids of ``split`` recorded in ``features.json`` (``split-k`` when absent)."""
+    ids = meta.get("ids", {}).get(split)
+    return [str(i) for i in ids] if ids and len(ids) == n else [f"{split}-{i}" for i in range(n)]

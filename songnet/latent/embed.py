@@ -21,16 +21,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from songnet.core.audio import audio_files
 from songnet.core.errors import SongnetError
-from songnet.core.params import params_from_mapping
+from songnet.core.labels import NO_SONG
 from songnet.core.progress import ProgressCallback
 from songnet.core.sound import Sound
+from songnet.features.featureset import FeatureSplit
 from songnet.features.images import fit_window, images
-from songnet.features.params import FeatureParams
 from songnet.model.checkpoint import Checkpoint, embed_images
 
-__all__ = ["SONG_COLUMNS", "EmbedParams", "Embeddings", "checkpoint_feature_params",
-           "embed_images_batched", "embed_sounds", "load_embeddings", "save_embeddings"]
+__all__ = ["SONG_COLUMNS", "EmbedParams", "Embeddings", "embed_images_batched",
+           "embed_song_set", "embed_sounds", "find_theme_recordings", "load_embeddings",
+           "save_embeddings"]
 
 SONG_COLUMNS = ("song_id", "era", "theme", "source", "split")
 
@@ -100,11 +102,6 @@ class Embeddings:
                           pd.concat([p.songs for p in parts], ignore_index=True))
 
 
-def checkpoint_feature_params(ckpt: Checkpoint) -> FeatureParams:
-    """The feature params the checkpoint was trained with."""
-    return params_from_mapping(FeatureParams, ckpt.feature_params, where="checkpoint features")
-
-
 def embed_images_batched(ckpt: Checkpoint, imgs: np.ndarray, *, batch_size: int = 64,
                          progress: ProgressCallback | None = None) -> np.ndarray:
     """Embed ready-made images [shape=(N, n_bins, n_frames)] → [shape=(N, embed_dim)]."""
@@ -140,7 +137,7 @@ def embed_sounds(ckpt: Checkpoint, sounds: Sequence[Sound], *, batch_size: int =
     -------
     np.ndarray [shape=(len(sounds), embed_dim), dtype=float32]
     """
-    fp = checkpoint_feature_params(ckpt)
+    fp = ckpt.features()
     for s in sounds:
         if s.sr != fp.sr:
             raise SongnetError(f"{s.source}: sample rate {s.sr} Hz, the model's features use "
@@ -155,6 +152,73 @@ def embed_sounds(ckpt: Checkpoint, sounds: Sequence[Sound], *, batch_size: int =
         if progress is not None:
             progress(len(chunk))
     return out
+
+
+def embed_song_set(ckpt: Checkpoint, *, surrogates: FeatureSplit, surrogate_ids: Sequence[str],
+                   classes: Sequence[str], recordings: Sequence[tuple[str, Sound]],
+                   resynth: pd.DataFrame, resynth_sounds: Sequence[Sound],
+                   params: EmbedParams, progress: ProgressCallback | None = None
+                   ) -> Embeddings:
+    """The latent stage's songs: 2020 surrogates (+ real recordings) and the 1966 songs.
+
+    Parameters
+    ----------
+    ckpt : Checkpoint
+    surrogates : FeatureSplit
+        The ``params.split`` images of the features stage; ``no_song`` images are left out.
+    surrogate_ids : sequence of str
+        One id per surrogate image (``features.json`` ids).
+    classes : sequence of str
+        The features' class names (labels index them).
+    recordings : sequence of (theme, Sound)
+        Real 2020 recordings at the checkpoint's feature rate (may be empty).
+    resynth : pd.DataFrame
+        The resynthesis manifest (``id``, ``theme``, ``kind``), one row per 1966 song.
+    resynth_sounds : sequence of Sound
+        Its songs, in manifest order, at the checkpoint's feature rate.
+    params : EmbedParams
+    progress : callable, optional
+        Called with the number of songs embedded after each batch.
+
+    Returns
+    -------
+    Embeddings
+        2020 surrogates, then 2020 recordings, then the 1966 songs.
+    """
+    keep = np.flatnonzero(np.array([classes[i] != NO_SONG for i in surrogates.labels],
+                                   dtype=bool))
+    vec = embed_images_batched(ckpt, surrogates.images[keep], batch_size=params.batch_size,
+                               progress=progress)
+    parts = [Embeddings(vec, pd.DataFrame({
+        "song_id": [surrogate_ids[i] for i in keep], "era": "2020",
+        "theme": [classes[surrogates.labels[i]] for i in keep],
+        "source": "surrogate", "split": params.split}))]
+    if recordings:
+        vec = embed_sounds(ckpt, [s for _, s in recordings], batch_size=params.batch_size,
+                           device=params.device, progress=progress)
+        parts.append(Embeddings(vec, pd.DataFrame({
+            "song_id": [f"{t}/{Path(s.source).stem}" for t, s in recordings], "era": "2020",
+            "theme": [t for t, _ in recordings], "source": "recording", "split": ""})))
+    vec = embed_sounds(ckpt, list(resynth_sounds), batch_size=params.batch_size,
+                       device=params.device, progress=progress)
+    parts.append(Embeddings(vec, pd.DataFrame({
+        "song_id": resynth["id"].to_list(), "era": "1966",
+        "theme": resynth["theme"].to_list(), "source": resynth["kind"].to_list(),
+        "split": ""})))
+    return Embeddings.concat(parts)
+
+
+def find_theme_recordings(folder: Path) -> list[tuple[str, Path]]:
+    """Real recordings grouped by theme: ``folder/<theme>/<file>`` -> [(theme, path)]."""
+    if not folder.is_dir():
+        raise SongnetError(f"recordings folder {folder} not found; pass a folder with one "
+                           "subfolder per theme")
+    found = [(d.name, p) for d in sorted(folder.iterdir()) if d.is_dir()
+             for p in audio_files(d)]
+    if not found:
+        raise SongnetError(f"{folder}: no recordings in theme subfolders (e.g. {folder}/T01/"
+                           "song1.wav)")
+    return found
 
 
 def save_embeddings(emb: Embeddings, folder: str | os.PathLike, *, info: dict) -> Path:

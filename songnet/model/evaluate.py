@@ -3,22 +3,31 @@
 :func:`score` turns class probabilities and true labels into a metrics dict;
 :func:`evaluate_splits` runs a checkpoint over several splits (``test``: birds never seen
 in training; ``stress``: low SNR, tempo and pitch extremes, clutter). The figures
-(confusion matrix, reliability diagram) are matplotlib figures; the command layer saves them.
+(confusion matrix, reliability diagram) are matplotlib figures; :func:`save_evaluation`
+writes the stage's files: ``metrics.json``, ``confusion_{split}.csv``/``.png`` and
+``reliability.png``.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from songnet.core.errors import SongnetError
+from songnet.core.files import atomic_path, write_json, write_text
 from songnet.model.checkpoint import Checkpoint, predict_proba
 
-__all__ = ["EvaluateParams", "confusion_matrix", "evaluate_splits",
+__all__ = ["METRICS_JSON", "EvaluateParams", "confusion_matrix", "evaluate_splits",
            "expected_calibration_error", "plot_confusion", "plot_reliability", "reliability",
-           "score"]
+           "save_evaluation", "score"]
+
+METRICS_JSON = "metrics.json"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,3 +228,51 @@ def plot_reliability(rels: Mapping[str, dict], *, title: str = "reliability"):
     ax.set_title(title)
     ax.legend(loc="upper left")
     return fig
+
+
+
+def save_evaluation(folder: Path, *, metrics: Mapping[str, dict], proba: Mapping[str, np.ndarray],
+                    labels: Mapping[str, np.ndarray], classes: list[str],
+                    model: Mapping[str, Any], ece_bins: int) -> Path:
+    """Write the evaluate stage's files into ``folder`` (each atomically).
+
+    Parameters
+    ----------
+    folder : Path
+        Receives ``metrics.json`` (per split: n, accuracy, macro_f1, ece, per_class; plus
+        ``model``), ``confusion_{split}.csv`` (actual, predicted) and ``.png``, and
+        ``reliability.png``.
+    metrics, proba, labels : mapping of split name -> ...
+        From :func:`evaluate_splits` and the splits' true labels.
+    classes : list of str
+    model : mapping
+        What ``metrics.json`` records about the model (path, training metadata).
+    ece_bins : int
+        Confidence bins of the reliability diagram.
+
+    Returns
+    -------
+    Path
+        ``folder/metrics.json``.
+    """
+    out: dict[str, Any] = {name: {k: v for k, v in m.items() if k != "confusion"}
+                           for name, m in metrics.items()}
+    out["model"] = dict(model)
+    for name, truth in labels.items():
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(["actual", "predicted"])
+        for actual, predicted in zip(truth, proba[name].argmax(axis=1), strict=True):
+            writer.writerow([classes[int(actual)], classes[int(predicted)]])
+        write_text(folder / f"confusion_{name}.csv", buf.getvalue())
+        acc = metrics[name]["accuracy"]
+        fig = plot_confusion(metrics[name]["confusion"], classes=classes,
+                             title=f"{name}: accuracy {acc:.3f} (n={metrics[name]['n']})")
+        with atomic_path(folder / f"confusion_{name}.png") as tmp:
+            fig.savefig(tmp, dpi=120)
+    rels = {name: reliability(proba[name], truth, n_bins=ece_bins)
+            for name, truth in labels.items()}
+    with atomic_path(folder / "reliability.png") as tmp:
+        plot_reliability(rels).savefig(tmp, dpi=120)
+    write_json(folder / METRICS_JSON, out)
+    return folder / METRICS_JSON

@@ -1,19 +1,23 @@
 """The default model shipped with the package, and its model card.
 
-:func:`model_card` renders the card (classes, feature parameters, data, metrics, date)
-from a checkpoint, the evaluation metrics and the features stage's summary; the
-``release`` pipeline stage writes it beside ``songnet/models/default.pt``.
+:func:`model_card` renders the card (classes, feature parameters, data, metrics, training
+date) from a checkpoint, the evaluation metrics and the features stage's summary;
+:func:`release_model` writes it beside the shipped copy of the checkpoint. The card holds
+nothing but what the checkpoint and the metrics say, so the same model gives the same card
+on any day.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from songnet.core.errors import SongnetError
+from songnet.core.files import atomic_path, write_text
 from songnet.model.checkpoint import Checkpoint
 
-__all__ = ["MAX_MODEL_BYTES", "model_card"]
+__all__ = ["MAX_MODEL_BYTES", "model_card", "release_model"]
 
 MAX_MODEL_BYTES = 5_000_000
 
@@ -27,7 +31,7 @@ def _fmt(value: Any) -> str:
 
 
 def model_card(ckpt: Checkpoint, *, metrics: Mapping[str, Any], counts: Mapping[str, Any],
-               size_bytes: int, date: dt.date) -> str:
+               size_bytes: int) -> str:
     """The model card as Markdown.
 
     Parameters
@@ -39,16 +43,15 @@ def model_card(ckpt: Checkpoint, *, metrics: Mapping[str, Any], counts: Mapping[
         Images per split (features.json ``counts``).
     size_bytes : int
         Size of the shipped checkpoint file.
-    date : datetime.date
-        Release date.
     """
     n_params = sum(p.numel() for p in ckpt.model.parameters())
     cfg = ckpt.config
     lines = [
         "# songnet default model: theme CNN",
         "",
-        f"Released {date.isoformat()} by the `release` stage of `dvc repro`; regenerated "
-        "with the model, do not edit by hand.",
+        f"Trained {ckpt.meta.get('trained', 'on a date the checkpoint does not record')}; "
+        "shipped by the `release` stage of `dvc repro`, which regenerates this card with the "
+        "model: do not edit it by hand.",
         "",
         "## What it does",
         "",
@@ -101,3 +104,24 @@ def model_card(ckpt: Checkpoint, *, metrics: Mapping[str, Any], counts: Mapping[
               "population before trusting its themes, and retrain on your own catalog "
               "(see the README, 'Bringing your own data').", ""]
     return "\n".join(lines)
+
+
+def release_model(model_path: Path, out_dir: Path, *, ckpt: Checkpoint,
+                  metrics: Mapping[str, Any], counts: Mapping[str, Any]) -> Path:
+    """Copy a checkpoint to ``out_dir/default.pt`` and write ``MODEL_CARD.md`` beside it.
+
+    Raises
+    ------
+    SongnetError
+        For a checkpoint over :data:`MAX_MODEL_BYTES` (too big to ship in the package).
+    """
+    data = Path(model_path).read_bytes()
+    if len(data) > MAX_MODEL_BYTES:
+        raise SongnetError(f"{model_path} is {len(data) / 1e6:.1f} MB, over the "
+                           f"{MAX_MODEL_BYTES / 1e6:.0f} MB limit of the shipped model; "
+                           "use fewer channels (train.channels)")
+    card = model_card(ckpt, metrics=metrics, counts=counts, size_bytes=len(data))
+    with atomic_path(out_dir / "default.pt") as tmp:
+        tmp.write_bytes(data)
+    write_text(out_dir / "MODEL_CARD.md", card)
+    return out_dir / "default.pt"

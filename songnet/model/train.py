@@ -13,7 +13,9 @@ background (``no_song``) image, then frequency and time masking (torchaudio).
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -28,13 +30,19 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
 from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
+from songnet.core.files import write_text
+from songnet.core.labels import NO_SONG
 from songnet.core.params import params_to_dict
+from songnet.features.featureset import FeatureSplit
 from songnet.model.checkpoint import checkpoint_payload, read_payload, write_payload
 from songnet.model.network import ModelConfig, ThemeCNN
 
-__all__ = ["FeatureSplit", "TrainParams", "TrainResult", "augment", "train_model"]
+__all__ = ["HISTORY_COLUMNS", "TrainParams", "TrainResult", "augment", "save_history",
+           "train_model"]
 
-NO_SONG = "no_song"
+
+HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
+"""Columns of ``history.csv``, one row per epoch."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,15 +51,18 @@ class TrainParams:
 
     Time quantities are in image frames and frequency quantities in CQT bins; ``stretch``
     is the largest tempo change (fraction); ``gain`` and ``noise_drop`` are in normalised
-    image units (1 = the image's dB range).
+    image units (1 = the image's dB range). ``epochs`` is the length of the one-cycle
+    learning-rate schedule; training stops earlier only after ``patience`` epochs without a
+    lower validation loss, so ``patience >= epochs`` (the default) always runs the whole
+    schedule and keeps the epoch with the lowest validation loss.
     """
 
     seed: int = 0
-    epochs: int = 30
+    epochs: int = 40
     batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-2
-    patience: int = 6
+    patience: int = 40
     channels: tuple[int, ...] = (16, 32, 64, 128)
     embed_dim: int = 64
     dropout: float = 0.2
@@ -59,8 +70,8 @@ class TrainParams:
     pitch_bins: int = 3
     stretch: float = 0.1
     gain: float = 0.1
-    noise_prob: float = 0.3
-    noise_drop: float = 0.3
+    noise_prob: float = 0.5
+    noise_drop: float = 0.2
     freq_mask: int = 8
     time_mask: int = 40
     num_threads: int = 2
@@ -80,36 +91,6 @@ class TrainParams:
             raise ValueError(f"stretch={self.stretch} must lie in [0, 1)")
         if not 0.0 <= self.noise_prob <= 1.0:
             raise ValueError(f"noise_prob={self.noise_prob} must lie in [0, 1]")
-
-
-@dataclasses.dataclass(frozen=True)
-class FeatureSplit:
-    """Images and labels of one split.
-
-    Parameters
-    ----------
-    images : np.ndarray [shape=(N, n_bins, n_frames)]
-        CQT images in [0, 1] (float16 or float32).
-    labels : np.ndarray [shape=(N,)], int64
-        Class indices.
-    name : str
-        The split's name, for messages.
-    """
-
-    images: np.ndarray
-    labels: np.ndarray
-    name: str = "split"
-
-    def __post_init__(self) -> None:
-        if self.images.ndim != 3:
-            raise SongnetError(f"{self.name} images must have shape (N, n_bins, n_frames), "
-                               f"got {self.images.shape}; rerun `songnet features`")
-        if self.labels.shape != (self.images.shape[0],):
-            raise SongnetError(f"{self.name}: {self.labels.shape[0]} labels for "
-                               f"{self.images.shape[0]} images; rerun `songnet features`")
-
-    def __len__(self) -> int:
-        return int(self.images.shape[0])
 
 
 @dataclasses.dataclass
@@ -225,6 +206,23 @@ def _set_rng_state(state: Mapping[str, Any], sampler_gen: torch.Generator) -> No
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+@dataclasses.dataclass
+class _Session:
+    """Everything one training run updates, epoch after epoch (and saves for resume)."""
+
+    model: ThemeCNN
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    loader: DataLoader
+    sampler_gen: torch.Generator
+    noise: torch.Tensor | None
+    device: torch.device
+    early: dict[str, Any]
+    best_state: dict[str, torch.Tensor]
+    history: list[dict[str, float]]
+    start_epoch: int = 1
+
+
 def train_model(train: FeatureSplit, val: FeatureSplit, *, classes: list[str],
                 feature_params: Mapping[str, Any], params: TrainParams = TrainParams(),
                 checkpoint: str | os.PathLike | None = None, resume: bool = False,
@@ -256,6 +254,37 @@ def train_model(train: FeatureSplit, val: FeatureSplit, *, classes: list[str],
     TrainResult
         The model holds the weights of the best validation epoch, in eval mode.
     """
+    n_bins, n_frames = _check_splits(train, val, n_classes=len(classes))
+    train_dict = params_to_dict(params)
+    plain_features = dict(feature_params)
+    run = _start(train, classes=classes, image_shape=(n_bins, n_frames), params=params)
+    if resume and checkpoint is not None and Path(checkpoint).is_file():
+        _resume(run, _load_state(checkpoint, train_dict, classes, plain_features),
+                epochs=params.epochs)
+    for epoch in range(run.start_epoch, params.epochs + 1):
+        train_loss, train_acc = _train_epoch(run, params=params, progress=progress)
+        val_loss, val_acc = _evaluate(run.model, val, run.device, params.batch_size)
+        row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
+               "val_loss": val_loss, "val_acc": val_acc,
+               "lr": float(run.optimizer.param_groups[0]["lr"])}
+        stopped = _end_epoch(run, row, patience=params.patience)
+        if checkpoint is not None:
+            _save_state(run, checkpoint, epoch=epoch, stopped=stopped, classes=classes,
+                        feature_params=plain_features, train_params=train_dict)
+        if on_epoch is not None:
+            on_epoch(row)
+        if stopped:
+            break
+    run.model.load_state_dict(run.best_state)
+    run.model.eval()
+    return TrainResult(model=run.model, history=run.history,
+                       best_epoch=int(run.early["best_epoch"]),
+                       best_val_loss=float(run.early["best_val_loss"]),
+                       best_val_acc=float(run.early["best_val_acc"]))
+
+
+def _check_splits(train: FeatureSplit, val: FeatureSplit, *, n_classes: int) -> tuple[int, int]:
+    """The image shape ``(n_bins, n_frames)``; SongnetError for splits that cannot train."""
     n_bins, n_frames = train.images.shape[1:]
     if val.images.shape[1:] != (n_bins, n_frames):
         raise SongnetError(f"val images {val.images.shape[1:]} differ from train images "
@@ -264,95 +293,99 @@ def train_model(train: FeatureSplit, val: FeatureSplit, *, classes: list[str],
         raise SongnetError("the train and val splits must both hold images; "
                            "check the synthesize params (birds per split)")
     for split in (train, val):
-        bad = (split.labels < 0) | (split.labels >= len(classes))
+        bad = (split.labels < 0) | (split.labels >= n_classes)
         if bad.any():
             raise SongnetError(f"{split.name} label {int(split.labels[bad][0])} is outside "
-                               f"the {len(classes)} classes; rerun `songnet features`")
+                               f"the {n_classes} classes; rerun `songnet features`")
+    return int(n_bins), int(n_frames)
+
+
+def _start(train: FeatureSplit, *, classes: list[str], image_shape: tuple[int, int],
+           params: TrainParams) -> _Session:
+    """A fresh network, optimizer, one-cycle schedule and shuffled batches (all seeded)."""
     device = resolve_device(params.device)
     torch.manual_seed(params.seed)
     sampler_gen = torch.Generator().manual_seed(params.seed)
-    config = ModelConfig(n_bins=int(n_bins), n_frames=int(n_frames), n_classes=len(classes),
-                         channels=params.channels, embed_dim=params.embed_dim,
-                         dropout=params.dropout)
+    config = ModelConfig(n_bins=image_shape[0], n_frames=image_shape[1],
+                         n_classes=len(classes), channels=params.channels,
+                         embed_dim=params.embed_dim, dropout=params.dropout)
     model = ThemeCNN(config).to(device)
     drop_last = len(train) > params.batch_size
     loader = DataLoader(_Batches(train), batch_size=None, sampler=BatchSampler(
         RandomSampler(range(len(train)), generator=sampler_gen),
         batch_size=params.batch_size, drop_last=drop_last))
-    steps = len(loader)
     optimizer = torch.optim.AdamW(model.parameters(), lr=params.lr,
                                   weight_decay=params.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=params.lr, total_steps=params.epochs * steps, pct_start=0.2)
+        optimizer, max_lr=params.lr, total_steps=params.epochs * len(loader), pct_start=0.2)
     noise = None
-    if NO_SONG in classes:
+    if NO_SONG in classes:  # background images, mixed into others by the augmentation
         noise = torch.from_numpy(train.images[train.labels == classes.index(NO_SONG)])
-    train_dict = params_to_dict(params)
-    plain_features = dict(feature_params)
+    return _Session(
+        model=model, optimizer=optimizer, scheduler=scheduler, loader=loader,
+        sampler_gen=sampler_gen, noise=noise, device=device,
+        early={"best_val_loss": math.inf, "best_val_acc": 0.0, "best_epoch": 0,
+               "bad_epochs": 0},
+        best_state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        history=[])
 
-    early = {"best_val_loss": math.inf, "best_val_acc": 0.0, "best_epoch": 0, "bad_epochs": 0}
-    best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    history: list[dict[str, float]] = []
-    start_epoch = 1
-    if resume and checkpoint is not None and Path(checkpoint).is_file():
-        state = _load_state(checkpoint, train_dict, classes, plain_features)
-        model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        _set_rng_state(state["rng"], sampler_gen)
-        early = dict(state["early"])
-        best_state = state["best_state"]
-        history = [dict(row) for row in state["history"]]
-        start_epoch = int(state["epoch"]) + 1
-        if state["stopped"]:
-            start_epoch = params.epochs + 1
 
-    for epoch in range(start_epoch, params.epochs + 1):
-        model.train()
-        total_loss, correct, seen = 0.0, 0, 0
-        for xb, yb in loader:
-            xb = augment(xb, params=params, noise=noise)
-            xb, yb = xb.to(device), yb.to(device)
-            logits = model(xb[:, None])  # (b, 1, n_bins, n_frames) -> (b, n_classes)
-            loss = nn.functional.cross_entropy(logits, yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            total_loss += float(loss.detach()) * len(yb)
-            correct += int((logits.argmax(1) == yb).sum())
-            seen += len(yb)
-            if progress is not None:
-                progress(len(yb))
-        val_loss, val_acc = _evaluate(model, val, device, params.batch_size)
-        row = {"epoch": epoch, "train_loss": total_loss / seen, "train_acc": correct / seen,
-               "val_loss": val_loss, "val_acc": val_acc,
-               "lr": float(optimizer.param_groups[0]["lr"])}
-        history.append(row)
-        if val_loss < early["best_val_loss"]:
-            early.update(best_val_loss=val_loss, best_val_acc=val_acc, best_epoch=epoch,
-                         bad_epochs=0)
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        else:
-            early["bad_epochs"] += 1
-        stopped = early["bad_epochs"] >= params.patience
-        if checkpoint is not None:
-            payload = checkpoint_payload(model, classes=classes, feature_params=plain_features,
-                                         train_params=train_dict, meta={"epoch": epoch})
-            payload.update(epoch=epoch, stopped=stopped, optimizer=optimizer.state_dict(),
-                           scheduler=scheduler.state_dict(), rng=_rng_state(sampler_gen),
-                           early=early, best_state=best_state, history=history)
-            write_payload(checkpoint, payload)
-        if on_epoch is not None:
-            on_epoch(row)
-        if stopped:
-            break
+def _resume(run: _Session, state: Mapping[str, Any], *, epochs: int) -> None:
+    """Continue ``run`` from a saved training state (weights, optimizer, RNGs, history)."""
+    run.model.load_state_dict(state["state_dict"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scheduler.load_state_dict(state["scheduler"])
+    _set_rng_state(state["rng"], run.sampler_gen)
+    run.early = dict(state["early"])
+    run.best_state = state["best_state"]
+    run.history = [dict(row) for row in state["history"]]
+    run.start_epoch = epochs + 1 if state["stopped"] else int(state["epoch"]) + 1
 
-    model.load_state_dict(best_state)
-    model.eval()
-    return TrainResult(model=model, history=history, best_epoch=int(early["best_epoch"]),
-                       best_val_loss=float(early["best_val_loss"]),
-                       best_val_acc=float(early["best_val_acc"]))
+
+def _train_epoch(run: _Session, *, params: TrainParams,
+                 progress: Callable[[int], object] | None) -> tuple[float, float]:
+    """One pass over the shuffled, augmented training images: (mean loss, accuracy)."""
+    run.model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    for xb, yb in run.loader:
+        xb = augment(xb, params=params, noise=run.noise)
+        xb, yb = xb.to(run.device), yb.to(run.device)
+        logits = run.model(xb[:, None])  # (b, 1, n_bins, n_frames) -> (b, n_classes)
+        loss = nn.functional.cross_entropy(logits, yb)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimizer.step()
+        run.scheduler.step()
+        total_loss += float(loss.detach()) * len(yb)
+        correct += int((logits.argmax(1) == yb).sum())
+        seen += len(yb)
+        if progress is not None:
+            progress(len(yb))
+    return total_loss / seen, correct / seen
+
+
+def _end_epoch(run: _Session, row: dict[str, float], *, patience: int) -> bool:
+    """Record an epoch, keep the best weights; True when early stopping ends the run."""
+    run.history.append(row)
+    if row["val_loss"] < run.early["best_val_loss"]:
+        run.early.update(best_val_loss=row["val_loss"], best_val_acc=row["val_acc"],
+                         best_epoch=row["epoch"], bad_epochs=0)
+        run.best_state = {k: v.detach().cpu().clone()
+                          for k, v in run.model.state_dict().items()}
+    else:
+        run.early["bad_epochs"] += 1
+    return run.early["bad_epochs"] >= patience
+
+
+def _save_state(run: _Session, path: str | os.PathLike, *, epoch: int, stopped: bool,
+                classes: list[str], feature_params: dict, train_params: dict) -> None:
+    """Write the resumable training state (rewritten after every epoch)."""
+    payload = checkpoint_payload(run.model, classes=classes, feature_params=feature_params,
+                                 train_params=train_params, meta={"epoch": epoch})
+    payload.update(epoch=epoch, stopped=stopped, optimizer=run.optimizer.state_dict(),
+                   scheduler=run.scheduler.state_dict(), rng=_rng_state(run.sampler_gen),
+                   early=run.early, best_state=run.best_state, history=run.history)
+    write_payload(path, payload)
 
 
 def _load_state(path: str | os.PathLike, train_params: dict, classes: list[str],
@@ -373,3 +406,14 @@ def _load_state(path: str | os.PathLike, train_params: dict, classes: list[str],
     from songnet.model.checkpoint import check_features
     check_features(state["feature_params"], feature_params, what=str(path))
     return state
+
+
+def save_history(history: list[dict[str, float]], path: Path) -> None:
+    """Write ``history.csv`` (:data:`HISTORY_COLUMNS`, 6 significant digits) atomically."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in history:
+        writer.writerow({k: (f"{row[k]:.6g}" if k != "epoch" else int(row[k]))
+                         for k in HISTORY_COLUMNS})
+    write_text(path, buf.getvalue())

@@ -17,22 +17,29 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import soundfile as sf
 
 from songnet.core.errors import SongnetError
+from songnet.core.labels import NO_SONG, SPLITS
 from songnet.core.progress import ProgressCallback
 from songnet.surrogates import conditions as cond
 from songnet.surrogates.themes import Theme, contour
 from songnet.synth import SR, Gesture, Tract, gamma_for_range, gestures_from_contour, render_batch
 
-__all__ = ["SPLITS", "Bird", "Clip", "SynthesizeParams", "draw_bird", "n_clips", "sing",
-           "synthesize"]
+__all__ = ["MANIFEST", "MANIFEST_COLUMNS", "SPLITS", "Bird", "Clip", "SynthesizeParams",
+           "draw_bird", "load_manifest", "n_clips", "save_manifest", "sing", "synthesize",
+           "write_clip"]
 
-SPLITS = ("train", "val", "test", "stress")
-NO_SONG = "no_song"
+MANIFEST = "manifest.csv"
+MANIFEST_COLUMNS = ("path", "theme", "split")
+"""Columns every manifest needs (``id`` and the variation columns are optional)."""
 CHUNK = 16  # clips rendered together; fixed, so outputs do not depend on the worker count
 
 
@@ -323,3 +330,50 @@ def _drain(fut: concurrent.futures.Future, progress: ProgressCallback | None) ->
     yield from clips
     if progress is not None:
         progress(len(clips))
+
+def write_clip(folder: Path, clip: Clip) -> None:
+    """Write one clip's WAV (16-bit, 44.1 kHz) under ``folder`` at its manifest path."""
+    path = folder / clip.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, clip.samples, SR, subtype="PCM_16", format="WAV")
+
+
+def save_manifest(rows: Sequence[Mapping[str, Any]], folder: Path) -> Path:
+    """Write ``folder/manifest.csv``: one row per clip (:attr:`Clip.row`), in order."""
+    path = folder / MANIFEST
+    pd.DataFrame(list(rows)).to_csv(path, index=False, float_format="%.6g")
+    return path
+
+
+def load_manifest(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a manifest CSV and check its columns and split names.
+
+    Raises
+    ------
+    SongnetError
+        A missing or unreadable file, a missing column, an empty manifest or an unknown
+        split, naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SongnetError(f"manifest {path} not found; run `songnet synthesize` first or "
+                           "pass --manifest FILE")
+    try:
+        table = pd.read_csv(path, dtype={"path": str, "theme": str, "split": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise SongnetError(f"{path}: not a readable CSV manifest ({exc}); fix or regenerate "
+                           "it") from exc
+    missing = [c for c in MANIFEST_COLUMNS if c not in table.columns]
+    if missing:
+        raise SongnetError(f"{path}: missing column(s) {', '.join(missing)}; a manifest needs "
+                           f"{', '.join(MANIFEST_COLUMNS)}")
+    if table.empty:
+        raise SongnetError(f"{path}: the manifest lists no clips")
+    if table[list(MANIFEST_COLUMNS)].isna().any().any():
+        row = int(table[list(MANIFEST_COLUMNS)].isna().any(axis=1).to_numpy().argmax())
+        raise SongnetError(f"{path}: row {row + 1} has an empty path, theme or split; fill it")
+    unknown = sorted(set(table["split"]) - set(SPLITS))
+    if unknown:
+        raise SongnetError(f"{path}: unknown split {unknown[0]!r}; splits are "
+                           f"{', '.join(SPLITS)}")
+    return table

@@ -29,6 +29,7 @@ import numpy as np
 import yaml
 
 from songnet.core.errors import SongnetError
+from songnet.core.labels import NO_SONG
 from songnet.synth import SHAPES, SR, gamma_for_range, note_contour
 
 __all__ = [
@@ -131,8 +132,9 @@ def load_catalog(folder: str | os.PathLike | None = None) -> list[Theme]:
     if dup:
         raise SongnetError(f"{folder}: theme name {dup[0]!r} is used by more than one file; "
                            "give each theme its own name")
-    if "no_song" in names:
-        raise SongnetError(f"{folder}: 'no_song' is reserved for the background class")
+    if NO_SONG in names:
+        raise SongnetError(f"{folder}: {NO_SONG!r} is reserved for the background class; "
+                           "rename that theme")
     return sorted(themes, key=lambda t: t.name)
 
 
