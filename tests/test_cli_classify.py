@@ -112,9 +112,13 @@ def test_csv_to_a_file_is_written_atomically(capsys, tiny_model, recordings, tmp
     rc, out, _ = run(capsys, str(recordings["good"]), "--model", tiny_model, "--format",
                      "csv", "-o", str(target), "-q")
     assert rc == 0 and out == ""
-    rows = list(csv.DictReader(io.StringIO(target.read_text())))
-    assert all(r["file"] == str(recordings["good"]) for r in rows)
     assert [p.name for p in target.parent.iterdir()] == ["events.csv"]
+    _, printed, _ = run(capsys, str(recordings["good"]), "--model", tiny_model, "--format",
+                        "csv", "-q")
+    assert target.read_text() == printed  # the same table, whole, whether printed or written
+    reader = csv.DictReader(io.StringIO(printed))
+    assert reader.fieldnames[:5] == ["file", "start_s", "end_s", "theme", "confidence"]
+    assert {r["file"] for r in reader} <= {str(recordings["good"])}
 
 
 def test_params_default_without_a_file_and_explicit_params_must_exist(

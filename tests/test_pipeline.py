@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 import yaml
 
 from songnet.cli import main
@@ -42,7 +43,7 @@ def test_tiny_pipeline_end_to_end(tmp_path, repo_root):
     catalog = tmp_path / "catalog"
     catalog.mkdir()
     for theme in THEMES:
-        shutil.copy(repo_root / "songnet" / "catalog" / f"{theme}.yaml", catalog)
+        shutil.copy(repo_root / "songnet" / "surrogates" / "catalog" / f"{theme}.yaml", catalog)
     sketches = tmp_path / "1966"
     sketches.mkdir()
     for name in ("1966-T01v.csv", "1966-L1.csv"):
@@ -89,4 +90,9 @@ def test_tiny_pipeline_end_to_end(tmp_path, repo_root):
     out = tmp_path / "events.json"
     assert main(["classify", str(wav), "--model", str(model_dir / "model.pt"),
                  "--format", "json", "-o", str(out), "--params", params, "-q"]) == 0
-    assert isinstance(json.loads(out.read_text()), list)
+    events = json.loads(out.read_text())
+    assert len(events) <= 1  # one resynthesized song: never split into several events
+    duration = sf.info(wav).duration
+    for event in events:
+        assert event["file"] == str(wav) and event["theme"] in info["classes"][:-1]
+        assert 0.0 <= event["start_s"] < event["end_s"] <= duration + 1e-6

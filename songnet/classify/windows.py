@@ -180,81 +180,132 @@ def score_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
     SongnetError
         For an empty recording, NaN or infinite samples, or one that is all zeros.
     """
-    fp = checkpoint.features()
-    dev = resolve_device(device)
-    frame_s = fp.hop_length / fp.sr
-    hop_frames = max(1, round(params.hop_s / frame_s))
-    margin = _margin_frames(fp)
-    # windows this close to a block's inner edges may see loud stretches cut by the edge
-    guard = fp.n_frames + 2 * margin + int(np.ceil(params.split_gap_s / frame_s)) + 1
-    win_starts: list[np.ndarray] = []
-    win_probs: list[np.ndarray] = []
-    acts: list[Activity] = []
-    next_win = owned = 0  # global frame indices: next window start, activity done up to
-    pending = _PendingWindows(checkpoint, fp=fp, batch_size=params.batch_size)
-    peak, duration, done_s = 0.0, 0.0, 0.0
+    scan = _Scan(checkpoint, params=params, device=device, source=source)
     for block, last in _flag_last(blocks):
+        scan.add(block, last=last)
+        if progress is not None:
+            progress(scan.take_progress())
+    return scan.finish()
+
+
+class _Scan:
+    """The state of :func:`score_blocks` between blocks, on one grid of global frames.
+
+    Frame ``g`` of the recording is centred on sample ``g * hop_length``. Windows start
+    every ``hop_frames`` frames; a block contributes the windows whose frames it holds away
+    from its CQT-disturbed margins, and the activity of the frames it *owns* (from where
+    the previous block stopped to its own inner margin).
+    """
+
+    def __init__(self, checkpoint: Checkpoint, *, params: ClassifyParams, device: str,
+                 source: str) -> None:
+        self.checkpoint, self.params, self.source = checkpoint, params, source
+        self.fp = fp = checkpoint.features()
+        self.device = resolve_device(device)
+        self.frame_s = fp.hop_length / fp.sr
+        self.hop_frames = max(1, round(params.hop_s / self.frame_s))
+        self.margin = _margin_frames(fp)
+        # windows this close to a block's inner edges may see loud stretches cut by the edge
+        self.guard = (fp.n_frames + 2 * self.margin
+                      + int(np.ceil(params.split_gap_s / self.frame_s)) + 1)
+        self.win_starts: list[np.ndarray] = []
+        self.win_probs: list[np.ndarray] = []
+        self.acts: list[Activity] = []
+        self.next_win = self.owned = 0  # global frames: next window start, activity done to
+        self.pending = _PendingWindows(checkpoint, fp=fp, batch_size=params.batch_size)
+        self.peak = self.duration = self.done_s = self.reached_s = 0.0
+
+    def add(self, block: audio.Block, *, last: bool) -> None:
+        """Transform one block, queue its windows for the CNN, keep its activity."""
+        fp = self.fp
+        y = self._checked(block)
+        power, g0, n_real = self._power(y, start_s=block.start_s, last=last)
+        lo = 0 if g0 == 0 else self.margin
+        hi = power.shape[1] if last else power.shape[1] - self.margin
+        idx = self._windows(g0, lo=lo, hi=hi, n_power=power.shape[1], last=last)
+        act = frame_activity(power.float().cpu().numpy(), frequencies=fp.frequencies,
+                             frame_s=self.frame_s, threshold_db=self.params.activity_db)
+        if idx.size:
+            self._queue(power, idx, act, g0=g0, last=last)
+        own_hi = min(n_real, power.shape[1]) if last else hi
+        self.acts.append(_slice_activity(act, self.owned - g0, own_hi))
+        self.owned = g0 + own_hi
+        self.reached_s = self.duration if last else (g0 + hi) * self.frame_s
+
+    def take_progress(self) -> float:
+        """Seconds of audio finished since the last call."""
+        step = max(0.0, self.reached_s - self.done_s)
+        self.done_s = max(self.done_s, self.reached_s)
+        return step
+
+    def finish(self) -> tuple[WindowScores, Activity, float]:
+        """Score the windows still queued; the recording's window scores and activity."""
+        self.pending.flush()
+        if self.duration == 0.0:
+            raise SongnetError(f"{self.source}: no audio samples; the file is empty")
+        if self.peak == 0.0:
+            raise SongnetError(f"{self.source}: every sample is zero (a silent recording); "
+                               "check the recorder's input and gain")
+        classes = tuple(self.checkpoint.classes)
+        starts = np.concatenate(self.win_starts) if self.win_starts else np.zeros(0)
+        probs = (np.concatenate(self.win_probs) if self.win_probs
+                 else np.zeros((0, len(classes)), dtype=np.float32))
+        scores = WindowScores(starts, probs, self.fp.n_samples / self.fp.sr, classes)
+        return scores, Activity.concatenate(self.acts, frame_s=self.frame_s), self.duration
+
+    def _checked(self, block: audio.Block) -> np.ndarray:
         y = np.asarray(block.samples, dtype=np.float32)
-        if block.sr != fp.sr:
-            raise SongnetError(f"{source}: block at {block.sr} Hz, the model needs {fp.sr} Hz")
+        if block.sr != self.fp.sr:
+            raise SongnetError(f"{self.source}: block at {block.sr} Hz, the model needs "
+                               f"{self.fp.sr} Hz")
         if not np.isfinite(y).all():
-            bad = block.start_s + int(np.flatnonzero(~np.isfinite(y))[0]) / fp.sr
-            raise SongnetError(f"{source}: NaN or infinite samples (first at {bad:.2f} s); "
+            bad = block.start_s + int(np.flatnonzero(~np.isfinite(y))[0]) / self.fp.sr
+            raise SongnetError(f"{self.source}: NaN or infinite samples (first at {bad:.2f} s); "
                                "the file is corrupt or was written with invalid values")
-        peak = max(peak, float(np.abs(y).max(initial=0.0)))
-        duration = block.start_s + y.shape[0] / fp.sr
-        start_n = round(block.start_s * fp.sr)
-        skip = -start_n % fp.hop_length  # start on the frame grid: frame g at g * hop_length
+        self.peak = max(self.peak, float(np.abs(y).max(initial=0.0)))
+        self.duration = block.start_s + y.shape[0] / self.fp.sr
+        return y
+
+    def _power(self, y: np.ndarray, *, start_s: float, last: bool
+               ) -> tuple[torch.Tensor, int, int]:
+        """CQT power (n_bins, T) of the block from its first frame on the global grid;
+        that frame's global index and the number of frames of real (unpadded) audio."""
+        fp = self.fp
+        start_n = round(start_s * fp.sr)
+        skip = -start_n % fp.hop_length  # start on the frame grid
         y = y[skip:]
         g0 = (start_n + skip) // fp.hop_length
-        n_real = 1 + y.shape[0] // fp.hop_length  # frames of real (unpadded) audio
+        n_real = 1 + y.shape[0] // fp.hop_length
         if g0 == 0 and last and y.shape[0] < fp.n_samples:
             y = features.fit_window(y, params=fp)  # a clip shorter than one window
-        power = features.cqt_power(y, params=fp, device=dev)  # (n_bins, T)
-        lo = 0 if g0 == 0 else margin
-        hi = power.shape[1] if last else power.shape[1] - margin
+        return features.cqt_power(y, params=fp, device=self.device), g0, n_real
+
+    def _windows(self, g0: int, *, lo: int, hi: int, n_power: int, last: bool) -> np.ndarray:
+        """Block-local first frames of the windows this block scores."""
+        n_frames = self.fp.n_frames
         local = []
-        while next_win - g0 + fp.n_frames <= hi:
-            if next_win - g0 < lo:
-                raise SongnetError(f"{source}: blocks overlap too little for the windows")
-            local.append(next_win - g0)
-            next_win += hop_frames
-        if last and power.shape[1] >= fp.n_frames and (
-                not local or local[-1] + fp.n_frames < power.shape[1]):
-            local.append(power.shape[1] - fp.n_frames)  # one more window flush with the end
-        act = frame_activity(power.float().cpu().numpy(), frequencies=fp.frequencies,
-                             frame_s=frame_s, threshold_db=params.activity_db)
-        if local:
-            idx = np.asarray(local)
-            probs = np.zeros((idx.size, len(checkpoint.classes)), dtype=np.float32)
-            probs[:, -1] = 1.0  # no_song, unless the CNN says otherwise
-            loud = (_windows_needed(act, idx, n_frames=fp.n_frames, params=params,
-                                    guard_frames=guard, guard_start=g0 > 0,
-                                    guard_end=not last)
-                    if params.skip_quiet else np.ones(idx.size, dtype=bool))
-            if loud.any():
-                pending.add(power, idx[loud], probs, np.flatnonzero(loud))
-            win_starts.append((idx + g0) * frame_s)
-            win_probs.append(probs)
-        own_hi = min(n_real, power.shape[1]) if last else hi
-        acts.append(_slice_activity(act, owned - g0, own_hi))
-        owned = g0 + own_hi
-        if progress is not None:
-            now = duration if last else (g0 + hi) * frame_s
-            progress(max(0.0, now - done_s))
-            done_s = max(done_s, now)
-    pending.flush()
-    if duration == 0.0:
-        raise SongnetError(f"{source}: no audio samples; the file is empty")
-    if peak == 0.0:
-        raise SongnetError(f"{source}: every sample is zero (a silent recording); "
-                           "check the recorder's input and gain")
-    classes = tuple(checkpoint.classes)
-    starts = np.concatenate(win_starts) if win_starts else np.zeros(0)
-    probs = (np.concatenate(win_probs) if win_probs
-             else np.zeros((0, len(classes)), dtype=np.float32))
-    scores = WindowScores(starts, probs, fp.n_samples / fp.sr, classes)
-    return scores, Activity.concatenate(acts, frame_s=frame_s), duration
+        while self.next_win - g0 + n_frames <= hi:
+            if self.next_win - g0 < lo:
+                raise SongnetError(f"{self.source}: blocks overlap too little for the windows")
+            local.append(self.next_win - g0)
+            self.next_win += self.hop_frames
+        if last and n_power >= n_frames and (not local or local[-1] + n_frames < n_power):
+            local.append(n_power - n_frames)  # one more window flush with the end
+        return np.asarray(local, dtype=np.int64)
+
+    def _queue(self, power: torch.Tensor, idx: np.ndarray, act: Activity, *, g0: int,
+               last: bool) -> None:
+        """Windows default to no_song; those events can use go to the CNN."""
+        probs = np.zeros((idx.size, len(self.checkpoint.classes)), dtype=np.float32)
+        probs[:, -1] = 1.0  # no_song, unless the CNN says otherwise
+        loud = (_windows_needed(act, idx, n_frames=self.fp.n_frames, params=self.params,
+                                guard_frames=self.guard, guard_start=g0 > 0,
+                                guard_end=not last)
+                if self.params.skip_quiet else np.ones(idx.size, dtype=bool))
+        if loud.any():
+            self.pending.add(power, idx[loud], probs, np.flatnonzero(loud))
+        self.win_starts.append((idx + g0) * self.frame_s)
+        self.win_probs.append(probs)
 
 
 class _PendingWindows:
