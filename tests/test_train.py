@@ -196,3 +196,13 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     bad = _write_params(tmp_path / "bad.yaml", lerning_rate=1)
     assert main(["train", "--features", str(features), "--params", str(bad), "-q"]) == 2
     assert "lerning_rate" in capsys.readouterr().err
+
+
+def test_training_date_is_today_or_source_date_epoch():
+    import datetime
+
+    from songnet.model.train import training_date
+    assert training_date({}) == datetime.datetime.now(datetime.UTC).date().isoformat()
+    assert training_date({"SOURCE_DATE_EPOCH": "1767312000"}) == "2026-01-02"
+    with pytest.raises(SongnetError, match="SOURCE_DATE_EPOCH='soon'"):
+        training_date({"SOURCE_DATE_EPOCH": "soon"})

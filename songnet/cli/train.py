@@ -14,7 +14,7 @@ from songnet.core.params import load_params, params_to_dict
 from songnet.core.progress import bar
 from songnet.features.featureset import load_meta, load_split
 from songnet.model.checkpoint import save_checkpoint
-from songnet.model.train import TrainParams, save_history, train_model
+from songnet.model.train import TrainParams, save_history, train_model, training_date
 
 
 @click.command("train")
@@ -55,7 +55,7 @@ def command(features_dir: Path, out: Path, resume: bool, device: str | None,
                              resume=resume, progress=pbar.update, on_epoch=on_epoch)
     info = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
             "val_loss": result.best_val_loss, "val_acc": result.best_val_acc,
-            "n_train": len(train), "n_val": len(val)}
+            "n_train": len(train), "n_val": len(val), "trained": training_date()}
     save_checkpoint(out / "model.pt", result.model, classes=meta["classes"],
                     feature_params=meta["params"], train_params=params_to_dict(params),
                     meta=info)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime
 import io
 import math
 import os
@@ -38,7 +39,7 @@ from songnet.model.checkpoint import checkpoint_payload, read_payload, write_pay
 from songnet.model.network import ModelConfig, ThemeCNN
 
 __all__ = ["HISTORY_COLUMNS", "TrainParams", "TrainResult", "augment", "save_history",
-           "train_model"]
+           "train_model", "training_date"]
 
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
@@ -417,3 +418,22 @@ def save_history(history: list[dict[str, float]], path: Path) -> None:
         writer.writerow({k: (f"{row[k]:.6g}" if k != "epoch" else int(row[k]))
                          for k in HISTORY_COLUMNS})
     write_text(path, buf.getvalue())
+
+
+def training_date(environ: Mapping[str, str] = os.environ) -> str:
+    """Today's UTC date (ISO), or the date of ``SOURCE_DATE_EPOCH`` when that is set.
+
+    The checkpoint records it and the model card shows it. ``SOURCE_DATE_EPOCH`` (the
+    reproducible-builds convention, seconds since 1970) makes a retraining on another day
+    give the same bytes.
+    """
+    stamp = environ.get("SOURCE_DATE_EPOCH")
+    if stamp is None:
+        when = datetime.datetime.now(datetime.UTC)
+    else:
+        try:
+            when = datetime.datetime.fromtimestamp(int(stamp), datetime.UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise SongnetError(f"SOURCE_DATE_EPOCH={stamp!r} must be whole seconds since "
+                               "1970-01-01; unset it to use today's date") from exc
+    return when.date().isoformat()

@@ -12,9 +12,9 @@ A theme file::
 
 ``shape`` is one of ``whistle``, ``sweep``, ``chevron``, ``slur`` (see
 :func:`songnet.synth.note_contour`); ``gap_ms`` is the silence after a note. The default
-catalog in ``songnet/surrogates/catalog/`` is illustrative: built from published facts about chingolo
-songs (2–4 introductory whistles, trill intervals 50–200 ms, pitches 2.5–8 kHz), not
-transcribed from recordings.
+catalog in ``songnet/surrogates/catalog/`` is illustrative: built from published facts
+about chingolo songs (2–4 introductory whistles, trill intervals 50–200 ms, pitches
+2.5–8 kHz), not transcribed from recordings.
 """
 
 from __future__ import annotations
