@@ -62,7 +62,7 @@ RAMP_S = 0.004
 """Raised-cosine attack and release of each note's envelope (s)."""
 GAMMA_SMOOTH_S = 0.04
 """Time scale (s) over which a varying γ(t) changes (Hann window of this length)."""
-LOW_BETA = 1.15
+LOW_BETA = 1.0
 """β of a song's (or a stretch's) lowest pitch: sets the timbre (see :func:`gamma_for_range`)."""
 
 
@@ -319,3 +319,99 @@ def gamma_profile(f0_hz: np.ndarray, *, sr: int = SR, low_beta: float = LOW_BETA
         path = np.clip(path, lo_band, hi_band)
         path = np.convolve(np.pad(path, w, mode="edge"), kernel, mode="same")[w:-w]
     return np.exp(np.clip(path, lo_band + 1e-9, hi_band - 1e-9))
+
+
+def trill_contour(count: int, *, pitch_hz: np.ndarray, note_s: float, interval_s: float,
+                  shape: str = "sweep", sr: int = SR,
+                  loudness: tuple[float, float, float] = (1.0, 1.0, 1.0),
+                  peak_at: float | None = None, drift_pitch: float = 0.0,
+                  drift_interval: float = 0.0,
+                  second: tuple[str, np.ndarray, float, float, float] | None = None,
+                  jitter: float = 0.0, rng: np.random.Generator | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Pitch and amplitude of a trill: one brief syllable repeated, a periodic gesture.
+
+    The literature drives a trill with periodic gestures (Laje, Gardner & Mindlin 2002):
+    ``α = α0 + A·max(0, sin 2πf_r t)`` gates the sound once per period and
+    ``β = β0 + B·sin(2πf_r t + φ)`` sweeps the pitch. Here the same periodic drive is
+    written in the pitch domain (β follows it through the calibration, as for every note):
+    the phase ``u`` ∈ [0, 1) of each sounding stretch sweeps the pitch from the first to
+    the last of ``pitch_hz`` (``shape``, :func:`note_contour`), and the air-sac pulse gives
+    the syllable envelope ``sqrt(sin(π·u^q))`` (the oscillation's amplitude grows as the
+    square root of the pressure beyond its onset, a Hopf bifurcation), loudest at
+    ``peak_at``. The trill rate drifts slowly (``drift_interval``), so do the pitches
+    (``drift_pitch``), and the syllables' loudness follows ``loudness`` over the trill.
+
+    Parameters
+    ----------
+    count : int
+        Number of syllables.
+    pitch_hz : np.ndarray [shape=(k,)]
+        Pitches of the syllable (Hz), as for :func:`note_contour`.
+    note_s, interval_s : float
+        Syllable length and the interval between onsets (s), at the trill's start.
+    shape : str
+        Syllable shape, one of :data:`SHAPES`.
+    sr : int
+        Sample rate (Hz).
+    loudness : (float, float, float)
+        Relative loudness of the first syllable, the loudest (in the trill's middle) and
+        the last one; linear in between.
+    peak_at : float, optional
+        Where in the syllable its envelope peaks (0–1); None: flat with the note ramps.
+    drift_pitch, drift_interval : float
+        Relative change from the first to the last syllable of the pitches and of the
+        interval (e.g. -0.03: 3 % lower at the end).
+    second : (shape, pitch_hz, note_s, gap_s, level), optional
+        A second element after each syllable: shape, pitches (Hz), length (s), silence
+        before it (s) and loudness relative to the first element.
+    jitter : float
+        Standard deviation of each syllable's pitch factor and of its onset (as a fraction
+        of the interval) (needs ``rng``).
+    rng : numpy.random.Generator, optional
+        Source of the jitter; None: no jitter.
+
+    Returns
+    -------
+    f0_hz, amplitude : np.ndarray [shape=(n,)]
+        From the first syllable's onset; ``f0_hz`` NaN and ``amplitude`` 0 between
+        syllables.
+    """
+    if count < 1 or note_s <= 0 or interval_s <= note_s:
+        raise SongnetError(f"a trill needs count >= 1 and 0 < note_s < interval_s, got "
+                           f"count={count}, note_s={note_s}, interval_s={interval_s}")
+    k = np.arange(count)
+    frac = k / max(count - 1, 1)
+    intervals = interval_s * (1 + drift_interval * frac)
+    onsets = np.concatenate([[0.0], np.cumsum(intervals[:-1])])
+    pitch_f = 1 + drift_pitch * frac
+    if rng is not None and jitter > 0:
+        pitch_f = pitch_f * (1 + np.clip(rng.normal(0, jitter, count), -2.5 * jitter,
+                                         2.5 * jitter))
+        shift = np.clip(rng.normal(0, jitter, count), -2.5 * jitter, 2.5 * jitter)
+        onsets = onsets + shift * interval_s
+        onsets -= onsets[0]
+    mid = (count - 1) / 2
+    level = np.where(k <= mid, np.interp(k, [0, max(mid, 1e-9)], loudness[:2]),
+                     np.interp(k, [mid, max(count - 1, mid + 1e-9)], loudness[1:]))
+    elements = [(shape, np.asarray(pitch_hz, float), note_s, 0.0, 1.0)]
+    if second is not None:
+        elements.append((second[0], np.asarray(second[1], float), second[2], second[3],
+                         second[4]))
+    syl_s = sum(e[2] + e[3] for e in elements)
+    n = round((onsets[-1] + syl_s) * sr) + 1
+    f0 = np.full(n, np.nan)
+    amp = np.zeros(n)
+    q = None if peak_at is None else np.log(0.5) / np.log(peak_at)
+    for j in range(count):
+        t = onsets[j]
+        for e_shape, e_pitch, e_s, e_gap, e_level in elements:
+            t += e_gap
+            i0 = round(t * sr)
+            m = max(2, round(e_s * sr))
+            u = (np.arange(m) + 0.5) / m
+            env = np.ones(m) if q is None else np.sqrt(np.sin(np.pi * u ** q))
+            f0[i0:i0 + m] = note_contour(e_shape, e_pitch * pitch_f[j], m)[: n - i0]
+            amp[i0:i0 + m] = (level[j] * e_level * env)[: n - i0]
+            t += e_s
+    return f0, amp
