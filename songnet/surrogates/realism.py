@@ -145,7 +145,9 @@ def peak_track(y: np.ndarray, *, sr: int, frame_s: float = 0.0015, n_fft: int = 
     band = (freqs >= fmin) & (freqs <= fmax)
     k = np.argmax(spec[:, band], axis=1)
     peak = spec[:, band][np.arange(spec.shape[0]), k]
-    level = 20 * np.log10(np.maximum(peak, 1e-20) / max(float(peak.max()), 1e-20))
+    with np.errstate(divide="ignore", invalid="ignore"):  # silence: -inf dB everywhere
+        level = 20 * np.log10(peak / float(peak.max())) if peak.max() > 0 \
+            else np.full(peak.shape, -np.inf)
     return PeakTrack(times_s=np.arange(spec.shape[0]) * hop / sr, f_hz=freqs[band][k],
                      level_db=level)
 

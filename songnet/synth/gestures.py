@@ -42,6 +42,7 @@ from songnet.synth.calibration import (
 from songnet.synth.model import ALPHA_SILENT, ALPHA_SOUND, BETA_SILENT, GAMMA, SR
 
 __all__ = [
+    "GAMMA_RANGE",
     "GAMMA_SMOOTH_S",
     "SHAPES",
     "TONAL_BETA",
@@ -60,6 +61,8 @@ PREROLL_S = 0.03
 """Time the oscillator runs (silently) before the first note, to settle."""
 RAMP_S = 0.004
 """Raised-cosine attack and release of each note's envelope (s)."""
+GAMMA_RANGE = (8000.0, 64000.0)
+"""γ (1/s) a varying γ(t) may take: a third to nearly three times the reference γ."""
 GAMMA_SMOOTH_S = 0.04
 """Time scale (s) over which a varying γ(t) changes (Hann window of this length)."""
 LOW_BETA = 1.0
@@ -292,7 +295,12 @@ def gamma_profile(f0_hz: np.ndarray, *, sr: int = SR, low_beta: float = LOW_BETA
     Returns
     -------
     np.ndarray [shape=(n,)]
-        γ (1/s) per sample.
+        γ (1/s) per sample, within :data:`GAMMA_RANGE`.
+
+    Raises
+    ------
+    SongnetError
+        A pitch the model cannot sing in its tonal range with γ in :data:`GAMMA_RANGE`.
     """
     f = np.asarray(f0_hz, dtype=np.float64)
     if f.ndim != 1 or f.size == 0 or not np.all(np.isfinite(f) & (f > 0)):
@@ -304,6 +312,15 @@ def gamma_profile(f0_hz: np.ndarray, *, sr: int = SR, low_beta: float = LOW_BETA
     logf = np.log(f)
     lo_band = logf - log_ref["hi"]  # log γ that puts this pitch at β = TONAL_BETA[1]
     hi_band = logf - log_ref["lo"]  # ... at β = TONAL_BETA[0]
+    g_lo, g_hi = np.log(GAMMA_RANGE)
+    out = (hi_band < g_lo) | (lo_band > g_hi)
+    if out.any():
+        reach = (np.exp(g_lo + log_ref["lo"]), np.exp(g_hi + log_ref["hi"]))
+        raise SongnetError(f"pitch {f[np.argmax(out)]:.0f} Hz cannot be sung as a pure tone "
+                           f"(the model reaches {reach[0]:.0f}–{reach[1]:.0f} Hz with gamma in "
+                           f"{GAMMA_RANGE[0]:g}–{GAMMA_RANGE[1]:g}); choose pitches in that range")
+    lo_band = np.maximum(lo_band, g_lo)
+    hi_band = np.minimum(hi_band, g_hi)
     w = max(1, round(smooth_s * sr))
     step = max(1, w // 8)  # running min/max on a coarse grid, then back to samples
     coarse = logf[::step]
