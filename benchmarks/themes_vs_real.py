@@ -69,7 +69,7 @@ def main() -> None:
         y = sing(theme, rng=np.random.default_rng([0, i]))
         lo, hi = peak_band_khz(y, SR)
         h2 = harmonic_level_db(y)
-        notes = [round(n.duration_s * 1000) for n in theme.notes]
+        notes = [round(n.duration_s * 1000) for n in theme.notes]  # the trill: dialect.yaml
         print(f"  {theme.name}  intro {notes} trill {round(theme.trill.note_s * 1000)}  "
               f"{lo:4.1f}-{hi:4.1f}  {h2:6.1f}")
         ours_h2.append(h2)
