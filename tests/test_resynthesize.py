@@ -85,7 +85,7 @@ def test_sketch_resynthesis_sings_drawn_notes():
 
 def test_unreachable_and_silent_inputs():
     low = "onset_s,offset_s,start_hz,end_hz\n0,0.3,700,2000\n"
-    with pytest.raises(SongnetError, match=r"low\.csv: pitch 7\d\d Hz cannot be sung as a pure tone"):
+    with pytest.raises(SongnetError, match=r"low\.csv: pitch 7\d\d Hz cannot be sung as a pure"):
         resynthesize_sketch(parse_sketch(low, source="low.csv"))
     silent = Sound(np.zeros(SR // 10, dtype=np.float32), SR, "silent.wav")
     with pytest.raises(SongnetError, match=r"silent\.wav: no note found"):

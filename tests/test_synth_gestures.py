@@ -151,7 +151,7 @@ def test_trill_contour_is_a_periodic_downsweep_with_envelope_and_drift():
     assert peaks[0] == pytest.approx(0.5, rel=0.02) and peaks.max() == pytest.approx(1.0, rel=0.05)
     assert peaks[-1] == pytest.approx(0.6, rel=0.02)
     assert f0[on[-1] + 1] == pytest.approx(0.95 * f0[1], rel=0.01)
-    two, amp2 = trill_contour(3, pitch_hz=np.array([6500.0, 3800.0]), note_s=0.03,
+    _, amp2 = trill_contour(3, pitch_hz=np.array([6500.0, 3800.0]), note_s=0.03,
                               interval_s=0.08, second=("sweep", np.array([4800.0, 4200.0]),
                                                        0.012, 0.004, 0.7))
     runs = np.flatnonzero(np.diff((amp2 > 0).astype(int)) == 1).size + 1

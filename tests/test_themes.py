@@ -86,7 +86,7 @@ def test_themes_inherit_and_override_the_dialect(tmp_path):
 def test_old_format_theme_files_still_load(tmp_path):
     theme = load_theme(_write(tmp_path, GOOD))  # own complete trill, no dialect
     assert theme.trill.peak_at is None and theme.trill.loudness == (1.0, 1.0, 1.0)
-    t, f0, amp = contour(theme)
+    _, _, amp = contour(theme)
     trill = amp[round((0.05 + 0.15 + 0.05 + 0.3 + 0.06) * SR):]
     assert set(np.unique(trill)) <= {0.0, 1.0}  # flat syllables, as before dialects
 

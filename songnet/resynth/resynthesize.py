@@ -9,10 +9,11 @@ Both paths end in one pitch contour and amplitude envelope on a frame grid:
 before each note (while the trachea input ``A(t)`` is still 0, so the note starts on the
 limit cycle) and off after it, β follows the contour through the model's pitch calibration
 (``songnet.synth.beta_for_f0``); a song wider than one γ sings gets a slowly varying γ(t)
-(``songnet.synth.gamma_profile``: notes spanning a pitch ratio up to 3 and more). Because the calibration holds for steady notes, fast
-sweeps and the trachea shift the sung pitch a little: the fit then sings, re-tracks its own
-output, and corrects the wanted pitch by the measured error, ``n_refine`` times. Fit
-quality is the pitch error in cents, per note, against the contour.
+(``songnet.synth.gamma_profile``: notes spanning a pitch ratio of 3 and more). Because the
+calibration holds for steady notes, fast sweeps and the trachea shift the sung pitch a
+little: the fit then sings, re-tracks its own output, and corrects the wanted pitch by the
+measured error, ``n_refine`` times. Fit quality is the pitch error in cents, per note,
+against the contour.
 """
 
 from __future__ import annotations
