@@ -69,7 +69,7 @@ def main() -> None:
         y = sing(theme, rng=np.random.default_rng([0, i]))
         lo, hi = peak_band_khz(y, SR)
         h2 = harmonic_level_db(y)
-        notes = [round(n.duration_s * 1000) for n in theme.notes]
+        notes = [round(n.duration_s * 1000) for n in theme.notes]  # the trill: dialect.yaml
         print(f"  {theme.name}  intro {notes} trill {round(theme.trill.note_s * 1000)}  "
               f"{lo:4.1f}-{hi:4.1f}  {h2:6.1f}")
         ours_h2.append(h2)
@@ -81,7 +81,8 @@ def main() -> None:
         durations.append(theme.duration_s + 0.1)
     fig = image_grid(images, titles, params=params, durations_s=durations, ncols=4)
     fig.suptitle("Real Z. capensis syllables (first two rows) and the default themes "
-                 "(songnet.synthesize.sing, seed 0); CQT as in songnet.features", fontsize=10)
+                 "(songnet.surrogates.synthesize.sing, seed 0); CQT as in songnet.features",
+                 fontsize=10)
     with atomic_path(args.out) as tmp:
         fig.savefig(tmp, dpi=80)
     print(f"wrote {args.out}")

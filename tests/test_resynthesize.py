@@ -19,7 +19,7 @@ from songnet.resynth.resynthesize import (
     resynthesize_sketch,
 )
 from songnet.resynth.sketch import parse_sketch
-from songnet.synth import SR
+from songnet.synth import SR, harmonic_level_db
 
 SKETCH = """# id: s1
 # theme: T01
@@ -84,9 +84,9 @@ def test_sketch_resynthesis_sings_drawn_notes():
 
 
 def test_unreachable_and_silent_inputs():
-    wide = "onset_s,offset_s,start_hz,end_hz\n0,0.3,2000,9000\n"
-    with pytest.raises(SongnetError, match="spans more than the model"):
-        resynthesize_sketch(parse_sketch(wide, source="wide.csv"))
+    low = "onset_s,offset_s,start_hz,end_hz\n0,0.3,700,2000\n"
+    with pytest.raises(SongnetError, match=r"low\.csv: pitch 7\d\d Hz cannot be sung as a pure"):
+        resynthesize_sketch(parse_sketch(low, source="low.csv"))
     silent = Sound(np.zeros(SR // 10, dtype=np.float32), SR, "silent.wav")
     with pytest.raises(SongnetError, match=r"silent\.wav: no note found"):
         resynthesize_recording(silent)
@@ -147,3 +147,42 @@ def test_real_syllables_beat_the_peer(real_syllables):
     ours_med = np.median(np.concatenate(ours))
     assert ours_med < 5.0
     assert ours_med < np.median(np.concatenate(peer))
+
+
+def _wide_sweep(f_from: float, f_to: float, seconds: float = 0.3) -> Sound:
+    """A model-made pure-tone sweep (the model's own timbre), 50 ms of silence around it."""
+    from songnet.synth import gestures_from_contour, render_gesture
+
+    n = round(seconds * SR)
+    t = np.concatenate([[0.0], 0.05 + np.arange(n) / SR, [seconds + 0.1]])
+    f = np.concatenate([[np.nan], f_from * (f_to / f_from) ** (np.arange(n) / (n - 1)),
+                        [np.nan]])
+    y = render_gesture(gestures_from_contour(t, f, np.isfinite(f) * 1.0))
+    return Sound((0.5 * y / np.abs(y).max()).astype(np.float32), SR, "sweep.wav")
+
+
+@pytest.mark.parametrize(("f_from", "f_to"), [(2500.0, 7500.0), (7500.0, 2500.0)])
+def test_a_threefold_sweep_resynthesizes(f_from, f_to):
+    res = resynthesize_recording(_wide_sweep(f_from, f_to))
+    voiced = res.target.f0_hz[res.target.voiced]
+    assert voiced.max() / voiced.min() > 2.9
+    assert res.median_abs_cents < 10
+    assert res.gamma_t is not None and res.gamma_t.max() / res.gamma_t.min() > 1.5
+    assert -52 < harmonic_level_db(res.sound.samples) < -42
+
+
+def test_a_wide_sketched_note_resynthesizes():
+    wide = "onset_s,offset_s,start_hz,end_hz\n0,0.4,7500,2500\n"
+    res = resynthesize_sketch(parse_sketch(wide, source="wide.csv"))
+    assert res.median_abs_cents < 15 and res.gamma_t is not None
+
+
+def test_the_wide_real_downsweep_resynthesizes(real_syllables):
+    from songnet.core.audio import load
+
+    clip = next(p for p in real_syllables if p.name == "XC391056-syllable-2.wav")
+    res = resynthesize_recording(load(clip, sr=SR))
+    voiced = res.target.f0_hz[res.target.voiced]
+    assert voiced.max() > 6000 and voiced.min() < 3600  # 6.6 -> 3.4 kHz
+    assert res.median_abs_cents < 5
+    assert -50 < harmonic_level_db(res.sound.samples) < -42

@@ -65,3 +65,14 @@ def test_bad_sketch_messages(text, match):
 def test_missing_file(tmp_path):
     with pytest.raises(SongnetError, match="not found"):
         read_sketch(tmp_path / "nope.csv")
+
+
+def test_shipped_1966_sketches_match_the_catalog(repo_root):
+    """data/1966 is written from the catalog by benchmarks/sketches_1966.py: up to date."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, str(repo_root / "benchmarks" / "sketches_1966.py"),
+                          "--check", "--out", str(repo_root / "data" / "1966")],
+                         capture_output=True, text=True, cwd=repo_root)
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -68,3 +68,20 @@ def test_no_nan_or_inf_the_guard_fires_instead(alpha, beta, gamma, env):
         assert "blew up" in str(exc)
     else:
         assert np.all(np.isfinite(y))
+
+
+def test_gamma_per_sample_matches_the_reference_and_a_constant_one():
+    from songnet.synth import render_reference
+
+    n = 1500
+    alpha = np.full(n, 0.03)
+    beta = np.full(n, 1.5)
+    env = np.ones(n)
+    const = render(alpha, beta, env, gamma=20000.0)
+    np.testing.assert_array_equal(render(alpha, beta, env, gamma=np.full(n, 20000.0)), const)
+    ramp = np.geomspace(16000.0, 40000.0, n)
+    fast = render(alpha, beta, env, gamma=ramp)
+    ref = render_reference(alpha, beta, env, gamma=ramp)
+    assert np.corrcoef(fast, ref)[0, 1] > 0.9999
+    with pytest.raises(SongnetError, match="gamma of shape"):
+        render(alpha, beta, env, gamma=np.full(n - 1, 20000.0))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from songnet.synth import SR, measure_f0
 
 TINY = SynthesizeParams(train_birds=2, train_songs_per_bird=2, val_birds=1, val_songs_per_bird=1,
                         test_birds=1, test_songs_per_bird=1, stress_birds=1,
-                        stress_songs_per_bird=1, clip_s=2.0, workers=2)
+                        stress_songs_per_bird=1, clip_s=2.6, workers=2)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def test_counts_shapes_and_no_song_in_every_split(clips, themes):
     for split, group in rows.groupby("split"):
         assert "no_song" in set(group.theme), split
     for c in clips:
-        assert c.samples.shape == (2 * SR,) and c.samples.dtype == np.float32
+        assert c.samples.shape == (round(TINY.clip_s * SR),) and c.samples.dtype == np.float32
         assert np.all(np.isfinite(c.samples)) and np.abs(c.samples).max() <= 1.0
 
 
@@ -55,7 +56,7 @@ def test_splits_are_by_bird(clips):
     assert rows.groupby("bird_id").split.nunique().max() == 1
     songs = rows[rows.theme != "no_song"]
     assert songs.groupby("bird_id").size().min() >= 1
-    assert (songs.onset_s >= 0).all() and (songs.offset_s <= 2.0).all()
+    assert (songs.onset_s >= 0).all() and (songs.offset_s <= TINY.clip_s).all()
 
 
 def test_same_seed_same_bytes_other_seed_differs(clips, themes):
@@ -93,6 +94,7 @@ def test_synthesize_command_writes_wavs_and_manifest(tmp_path, capsys):
     catalog.mkdir()
     src = load_catalog()[0].source
     (catalog / "T01.yaml").write_text(open(src).read())
+    (catalog / "dialect.yaml").write_text((Path(src).parent / "dialect.yaml").read_text())
     out = tmp_path / "surrogates"
     args = ["synthesize", "--params", str(tmp_path / "params.yaml"), "--catalog", str(catalog),
             "--out", str(out), "-q"]
@@ -103,7 +105,7 @@ def test_synthesize_command_writes_wavs_and_manifest(tmp_path, capsys):
         assert col in manifest.columns
     assert len(manifest) == n_clips(load_catalog()[:1], TINY)
     info = sf.info(out / manifest.path[0])
-    assert info.samplerate == SR and info.duration == pytest.approx(2.0)
+    assert info.samplerate == SR and info.duration == pytest.approx(TINY.clip_s)
     assert main(["sing", "T01", "-o", str(tmp_path / "s.wav"), "--seed", "2",
                  "--params", str(tmp_path / "params.yaml"), "-q"]) == 0
     assert sf.info(tmp_path / "s.wav").samplerate == SR

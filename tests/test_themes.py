@@ -1,4 +1,5 @@
-"""Theme catalog: the shipped themes, validation errors, contours, ``songnet themes``."""
+"""Theme catalog: the shipped themes, the dialect trill, validation errors, contours,
+``songnet themes``."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import yaml
 
 from songnet.cli import main
 from songnet.core.errors import SongnetError
-from songnet.surrogates.themes import contour, load_catalog, load_theme
+from songnet.surrogates.realism import measure
+from songnet.surrogates.synthesize import sing
+from songnet.surrogates.themes import DEFAULT_CATALOG, contour, load_catalog, load_theme
 from songnet.synth import SR, gestures_from_contour, render_gesture
 
 GOOD = {
@@ -29,19 +32,78 @@ def _write(tmp_path, data, name="x1.yaml"):
     return path
 
 
-def test_default_catalog_follows_the_published_facts():
+DIALECT = {"name": "D", "trill": {"shape": "sweep", "pitch_khz": [6.6, 3.8], "note_ms": 40,
+                                  "interval_ms": 70, "count": 12, "peak_at": 0.7,
+                                  "loudness": [0.6, 1.0, 0.7],
+                                  "drift": {"pitch": -0.03, "interval": 0.08}, "jitter": 0.01}}
+
+
+def test_default_catalog_is_one_locality():
     themes = load_catalog()
-    assert len(themes) == 11
-    intervals = {t.trill.interval_s for t in themes}
-    assert min(intervals) == pytest.approx(0.05) and max(intervals) == pytest.approx(0.2)
+    assert [t.name for t in themes] == [f"T{i:02d}" for i in range(1, 12)]
+    assert len({t.trill for t in themes}) == 1  # the shared dialect trill
+    trill = themes[0].trill
+    assert trill.pitch_hz[0] > trill.pitch_hz[-1] and trill.peak_at is not None
     for t in themes:
-        assert 2 <= len(t.notes) <= 4, t.name
+        assert 1 <= len(t.notes) <= 4, t.name
         lo, hi = t.pitch_range_hz
-        assert 2500 <= lo and hi <= 8000, t.name
-        assert 0.8 < t.duration_s < 2.5, t.name
+        assert 2900 <= lo and hi <= 7500, t.name
+        assert 1.5 <= t.duration_s <= 2.5, t.name
     intros = {tuple((n.shape, n.pitch_hz, round(n.duration_s, 3)) for n in t.notes)
               for t in themes}
     assert len(intros) == 11  # every theme has its own introduction
+
+
+@pytest.mark.parametrize("index", range(11))
+def test_default_songs_measure_like_real_ones(index):
+    """Trill syllables: 25-50 ms downsweeps from about 6 to about 3.8 kHz; 1.5-2.5 s songs."""
+    theme = load_catalog()[index]
+    m = measure(sing(theme, rng=np.random.default_rng([0, index])), sr=SR)
+    assert 1.5 <= m.song_s <= 2.5
+    assert len(m.trill) >= 12
+    for syl in m.trill[1:-1]:
+        assert 25 <= syl.duration_ms <= 50
+        assert 5400 <= syl.f_start_hz <= 6800 and 3300 <= syl.f_end_hz <= 4100
+        assert syl.f_start_hz / syl.f_end_hz > 1.4
+    assert len(m.intro) == len(theme.notes)
+    assert -51 <= m.h2_db <= -44
+
+
+def test_themes_inherit_and_override_the_dialect(tmp_path):
+    (tmp_path / "dialect.yaml").write_text(yaml.safe_dump(DIALECT))
+    plain = {k: v for k, v in GOOD.items() if k != "trill"}
+    _write(tmp_path, plain, "a.yaml")
+    _write(tmp_path, {**plain, "name": "X2", "trill": {"interval_ms": 90, "count": 10}},
+           "b.yaml")
+    a, b = load_catalog(tmp_path)
+    assert a.trill.pitch_hz == (6600.0, 3800.0) and a.trill.interval_s == pytest.approx(0.07)
+    assert a.trill.drift_interval == pytest.approx(0.08) and a.trill.count == 12
+    assert b.trill.interval_s == pytest.approx(0.09) and b.trill.count == 10
+    assert b.trill.pitch_hz == a.trill.pitch_hz and b.trill.peak_at == 0.7
+    assert load_theme(tmp_path / "a.yaml").trill == a.trill  # dialect found beside the file
+
+
+def test_old_format_theme_files_still_load(tmp_path):
+    theme = load_theme(_write(tmp_path, GOOD))  # own complete trill, no dialect
+    assert theme.trill.peak_at is None and theme.trill.loudness == (1.0, 1.0, 1.0)
+    _, _, amp = contour(theme)
+    trill = amp[round((0.05 + 0.15 + 0.05 + 0.3 + 0.06) * SR):]
+    assert set(np.unique(trill)) <= {0.0, 1.0}  # flat syllables, as before dialects
+
+
+def test_a_theme_without_trill_needs_a_dialect(tmp_path):
+    path = _write(tmp_path, {k: v for k, v in GOOD.items() if k != "trill"})
+    with pytest.raises(SongnetError, match=r"'trill' is missing, and there is no dialect"):
+        load_theme(path)
+    bad = json.loads(json.dumps(DIALECT))
+    bad["trill"]["warble"] = 3
+    (tmp_path / "dialect.yaml").write_text(yaml.safe_dump(bad))
+    with pytest.raises(SongnetError, match=r"dialect.yaml: field 'trill.warble' is not a trill"):
+        load_catalog(tmp_path)
+
+
+def test_shipped_catalog_folder_holds_the_dialect():
+    assert (DEFAULT_CATALOG / "dialect.yaml").is_file()
 
 
 def test_good_file_loads(tmp_path):
@@ -58,9 +120,12 @@ def test_good_file_loads(tmp_path):
     (lambda d: d["trill"].pop("interval_ms"), r"'trill.interval_ms' is missing"),
     (lambda d: d["trill"].update(note_ms=90), r"'trill.note_ms'=90 must be shorter"),
     (lambda d: d["notes"][0].update(shape="trumpet"), r"'notes\[0\].shape'='trumpet'"),
-    (lambda d: d.update(notes=[{**GOOD["notes"][0], "pitch_khz": [2.0]},
-                               {**GOOD["notes"][1], "pitch_khz": [9.5, 9.0]}]),
-     r"'pitch_khz' values span 2.00–9.50 kHz"),
+    (lambda d: d["notes"][1].update(pitch_khz=[9.5, 2.5]),
+     r"'notes\[1\].pitch_khz'=\[9.5, 2.5\] spans a pitch ratio of 3.80"),
+    (lambda d: d["trill"].update(pitch_khz=[8.0, 3.5]),
+     r"'trill.pitch_khz' values span 3.50–8.00 kHz: a trill syllable must fit one gamma"),
+    (lambda d: d["trill"].update(loudness=[0.5, 2.0, 0.5]), r"'trill.loudness'=.* must be"),
+    (lambda d: d["trill"].update(drift={"pitch": 0.5}), r"'trill.drift'=.* must be"),
     (lambda d: d.pop("name"), r"field 'name' is missing"),
 ])
 def test_bad_files_give_named_errors(tmp_path, edit, message):

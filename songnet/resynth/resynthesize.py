@@ -3,15 +3,17 @@
 Both paths end in one pitch contour and amplitude envelope on a frame grid:
 
 - a **recording** is tracked (:func:`songnet.pitch.track_pitch`) and split into notes;
-- a **sketch** (:mod:`songnet.sketch`) is interpolated through its drawn points.
+- a **sketch** (:mod:`songnet.resynth.sketch`) is interpolated through its drawn points.
 
 :func:`fit_contour` turns the contour into gestures: α switches the source on a little
 before each note (while the trachea input ``A(t)`` is still 0, so the note starts on the
 limit cycle) and off after it, β follows the contour through the model's pitch calibration
-(``songnet.synth.beta_for_f0``). Because the calibration holds for steady notes, fast
-sweeps and the trachea shift the sung pitch a little: the fit then sings, re-tracks its own
-output, and corrects the wanted pitch by the measured error, ``n_refine`` times. Fit
-quality is the pitch error in cents, per note, against the contour.
+(``songnet.synth.beta_for_f0``); a song wider than one γ sings gets a slowly varying γ(t)
+(``songnet.synth.gamma_profile``: notes spanning a pitch ratio of 3 and more). Because the
+calibration holds for steady notes, fast sweeps and the trachea shift the sung pitch a
+little: the fit then sings, re-tracks its own output, and corrects the wanted pitch by the
+measured error, ``n_refine`` times. Fit quality is the pitch error in cents, per note,
+against the contour.
 """
 
 from __future__ import annotations
@@ -112,7 +114,10 @@ class Resynthesis:
     notes : tuple of NoteFit
         Per-note pitch error.
     gamma : float
-        The model's γ (1/s) for this song.
+        The model's γ (1/s) for this song (the median when it varies).
+    gamma_t : np.ndarray [shape=(n,)], optional
+        γ per output sample when the song's pitch range needed a varying γ
+        (:func:`songnet.synth.gamma_profile`); None when ``gamma`` is constant.
     """
 
     sound: Sound
@@ -123,6 +128,7 @@ class Resynthesis:
     sung: PitchTrack
     notes: tuple[NoteFit, ...]
     gamma: float
+    gamma_t: np.ndarray | None = None
 
     @property
     def median_abs_cents(self) -> float:
@@ -221,9 +227,14 @@ def fit_contour(target: PitchTrack, *, params: ResynthesizeParams, n_samples: in
     _, y, beta, sung = best
     alpha, envelope = (_fit_length(a[pre:], n_samples) for a in (g.alpha, g.envelope))
     notes = _note_fits(target, sung, params)
+    gamma_t = None
+    if np.ndim(g.gamma):  # held at its last value past the song's end
+        gamma_t = g.gamma[pre:pre + n_samples]
+        gamma_t = np.pad(gamma_t, (0, n_samples - gamma_t.size), mode="edge")
     return Resynthesis(sound=Sound(y.astype(np.float32), SR, source), alpha=alpha,
                        beta=_fit_length(beta[pre:], n_samples), envelope=envelope,
-                       target=target, sung=sung, notes=notes, gamma=g.gamma)
+                       target=target, sung=sung, notes=notes, gamma=g.gamma_median,
+                       gamma_t=gamma_t)
 
 
 def _fit_length(x: np.ndarray, n: int) -> np.ndarray:

@@ -31,7 +31,7 @@ from songnet.core.labels import NO_SONG, SPLITS
 from songnet.core.progress import ProgressCallback
 from songnet.surrogates import conditions as cond
 from songnet.surrogates.themes import Theme, contour
-from songnet.synth import SR, Gesture, Tract, gamma_for_range, gestures_from_contour, render_batch
+from songnet.synth import SR, Gesture, Tract, gestures_from_contour, render_batch
 
 __all__ = ["MANIFEST", "MANIFEST_COLUMNS", "SPLITS", "Bird", "Clip", "SynthesizeParams",
            "draw_bird", "load_manifest", "n_clips", "save_manifest", "sing", "synthesize",
@@ -142,12 +142,11 @@ def _song_gesture(theme: Theme, bird: Bird, *, rng: np.random.Generator, sd: flo
     trill_count = theme.trill.count + int(rng.integers(-1, 2))
     t, f0, amp = contour(theme, pitch=bird.pitch, tempo=tempo, note_pitch=note_pitch,
                          note_time=note_time, note_amp=note_amp,
-                         trill_interval=bird.trill_interval, trill_count=trill_count)
-    voiced = f0[np.isfinite(f0)]
-    gamma = gamma_for_range(float(voiced.min()), float(voiced.max())) * bird.gamma_factor
-    gesture = gestures_from_contour(t, f0, amp, gamma=gamma)
+                         trill_interval=bird.trill_interval, trill_count=trill_count, rng=rng)
+    # one γ when the song's pitch range allows it, else a slowly varying γ(t)
+    gesture = gestures_from_contour(t, f0, amp, gamma_scale=bird.gamma_factor)
     info = {"pitch_factor": bird.pitch, "tempo": tempo, "trill_interval_factor":
-            bird.trill_interval, "trill_count": trill_count, "gamma": gamma,
+            bird.trill_interval, "trill_count": trill_count, "gamma": gesture.gamma_median,
             "tract_length_cm": bird.tract.length_cm, "reflection": bird.tract.reflection}
     return gesture, info
 
@@ -158,7 +157,7 @@ def sing(theme: Theme, *, rng: np.random.Generator,
     bird = draw_bird(theme, bird_id="sing", rng=rng, params=params)
     gesture, _ = _song_gesture(theme, bird, rng=rng, sd=params.rendition_sd)
     y = render_batch(gesture.alpha[None], gesture.beta[None], gesture.envelope[None],
-                     gamma=gesture.gamma, tracts=[bird.tract])[0]
+                     gamma=gesture.gamma_t[None], tracts=[bird.tract])[0]
     return (0.9 * y / max(np.abs(y).max(), 1e-12)).astype(np.float32)
 
 
@@ -210,11 +209,14 @@ def _render_chunk(specs: Sequence[_Spec], params: SynthesizeParams) -> list[Clip
         length = max(songs[j][0].n_samples for j in idx)
         shape = (len(idx), length)
         alpha, beta, env = np.full(shape, -0.15), np.full(shape, -0.15), np.zeros(shape)
+        gamma = np.empty(shape)
         for r, j in enumerate(idx):
             g = songs[j][0]
             alpha[r, :g.n_samples], beta[r, :g.n_samples] = g.alpha, g.beta
             env[r, :g.n_samples] = g.envelope
-        out = render_batch(alpha, beta, env, gamma=np.array([songs[j][0].gamma for j in idx]),
+            gamma[r, :g.n_samples] = g.gamma_t
+            gamma[r, g.n_samples:] = g.gamma_t[-1]
+        out = render_batch(alpha, beta, env, gamma=gamma,
                            tracts=[specs[j].bird.tract for j in idx], parallel=False)
         rendered = {j: out[r, :songs[j][0].n_samples] for r, j in enumerate(idx)}
     return [_finish(sp, rngs[j], rendered.get(j), songs.get(j), params)

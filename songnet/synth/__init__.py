@@ -17,6 +17,7 @@ from songnet.synth.calibration import (
     f0_range,
     harmonic_level_db,
     level_for_beta,
+    level_for_beta_gamma,
     measure_f0,
     regenerate,
 )
@@ -25,8 +26,10 @@ from songnet.synth.gestures import (
     TONAL_BETA,
     Gesture,
     gamma_for_range,
+    gamma_profile,
     gestures_from_contour,
     note_contour,
+    trill_contour,
 )
 from songnet.synth.integrate import render, render_batch
 from songnet.synth.model import (
@@ -57,9 +60,11 @@ __all__ = [
     "f0_for_beta",
     "f0_range",
     "gamma_for_range",
+    "gamma_profile",
     "gestures_from_contour",
     "harmonic_level_db",
     "level_for_beta",
+    "level_for_beta_gamma",
     "measure_f0",
     "note_contour",
     "regenerate",
@@ -67,6 +72,7 @@ __all__ = [
     "render_batch",
     "render_gesture",
     "render_reference",
+    "trill_contour",
 ]
 
 

@@ -14,6 +14,7 @@ import functools
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.signal
@@ -30,6 +31,7 @@ __all__ = [
     "f0_range",
     "harmonic_level_db",
     "level_for_beta",
+    "level_for_beta_gamma",
     "measure_f0",
     "regenerate",
 ]
@@ -171,13 +173,19 @@ def calibration_curve() -> tuple[np.ndarray, np.ndarray]:
     return beta, f0, level
 
 
-def f0_range(*, gamma: float = GAMMA) -> tuple[float, float]:
-    """The lowest and highest F0 (Hz) the calibrated β range reaches at ``gamma``."""
+def f0_range(*, gamma: float | np.ndarray = GAMMA) -> tuple[Any, Any]:
+    """The lowest and highest F0 (Hz) the calibrated β range reaches at ``gamma``.
+
+    Floats for a number ``gamma``; arrays shaped like ``gamma`` for one γ per sample.
+    """
     _, f0, _ = calibration_curve()
-    return float(f0[0] * gamma / GAMMA), float(f0[-1] * gamma / GAMMA)
+    g = np.asarray(gamma, dtype=np.float64)
+    if g.ndim:
+        return f0[0] * g / GAMMA, f0[-1] * g / GAMMA
+    return float(f0[0] * g / GAMMA), float(f0[-1] * g / GAMMA)
 
 
-def f0_for_beta(beta: float | np.ndarray, *, gamma: float = GAMMA) -> np.ndarray:
+def f0_for_beta(beta: float | np.ndarray, *, gamma: float | np.ndarray = GAMMA) -> np.ndarray:
     """F0 (Hz) of the model at tension ``beta`` (α = ALPHA_SOUND), interpolated.
 
     Parameters
@@ -199,15 +207,15 @@ def f0_for_beta(beta: float | np.ndarray, *, gamma: float = GAMMA) -> np.ndarray
     return np.interp(np.log(beta), np.log(b), f0) * (gamma / GAMMA)
 
 
-def beta_for_f0(f0_hz: float | np.ndarray, *, gamma: float = GAMMA) -> np.ndarray:
+def beta_for_f0(f0_hz: float | np.ndarray, *, gamma: float | np.ndarray = GAMMA) -> np.ndarray:
     """The tension β that makes the model sing ``f0_hz`` (the calibration inverted).
 
     Parameters
     ----------
     f0_hz : float or np.ndarray
         Wanted pitch in Hz.
-    gamma : float
-        Time-scale constant γ (1/s).
+    gamma : float or np.ndarray [shape like ``f0_hz``]
+        Time-scale constant γ (1/s), or one per pitch.
 
     Returns
     -------
@@ -219,13 +227,18 @@ def beta_for_f0(f0_hz: float | np.ndarray, *, gamma: float = GAMMA) -> np.ndarra
         A pitch the model cannot reach at this γ (the message gives the reachable range).
     """
     b, f0, _ = calibration_curve()
-    f = np.asarray(f0_hz, dtype=np.float64) * (GAMMA / gamma)
-    lo, hi = f0_range(gamma=gamma)
-    if not np.all(np.isfinite(f)) or np.any(f < f0[0]) or np.any(f > f0[-1]):
-        bad = _first_outside(np.asarray(f0_hz, dtype=np.float64), lo, hi)
-        raise SongnetError(f"pitch {bad:.1f} Hz cannot be reached by the model at "
-                           f"gamma={gamma:.6g} (reachable {lo:.0f}–{hi:.0f} Hz); "
-                           "choose a pitch in that range or change gamma")
+    wanted = np.asarray(f0_hz, dtype=np.float64)
+    g = np.asarray(gamma, dtype=np.float64)
+    f = wanted * (GAMMA / g)
+    out = ~(np.isfinite(f) & (f >= f0[0]) & (f <= f0[-1]))
+    if np.any(out):
+        k = int(np.flatnonzero(np.ravel(out))[0])
+        gk = float(np.ravel(np.broadcast_to(g, f.shape))[k])
+        lo, hi = f0_range(gamma=gk)
+        raise SongnetError(f"pitch {float(np.ravel(wanted * np.ones_like(f))[k]):.1f} Hz "
+                           f"cannot be reached by the model at gamma={gk:.6g} (reachable "
+                           f"{lo:.0f}–{hi:.0f} Hz); choose a pitch in that range or change "
+                           "gamma")
     return np.exp(np.interp(f, f0, np.log(b)))
 
 
@@ -234,6 +247,49 @@ def level_for_beta(beta: float | np.ndarray) -> np.ndarray:
     b, _, level = calibration_curve()
     beta = np.clip(np.asarray(beta, dtype=np.float64), b[0], b[-1])
     return np.exp(np.interp(np.log(beta), np.log(b), np.log(level)))
+
+
+LEVEL_BETAS = np.geomspace(0.8, 6.0, 10)
+LEVEL_GAMMAS = np.geomspace(8000.0, 64000.0, 10)
+
+
+@functools.cache
+def _level_table() -> np.ndarray:
+    """log RMS level of steady notes over (β, γ) grids: ``(len(LEVEL_BETAS), len(LEVEL_GAMMAS))``.
+
+    Computed by the model on first use (about 10 s of song, well under a second).
+    """
+    from songnet.synth.integrate import render_batch
+
+    n = round(0.08 * SR)
+    bb, gg = np.meshgrid(LEVEL_BETAS, LEVEL_GAMMAS, indexing="ij")
+    shape = (bb.size, n)
+    out = render_batch(np.full(shape, ALPHA_SOUND), np.repeat(bb.reshape(-1, 1), n, axis=1),
+                       np.ones(shape), gamma=gg.ravel())
+    level = np.sqrt(np.mean(out[:, n // 2:] ** 2, axis=1))
+    return np.log(np.maximum(level, 1e-12)).reshape(bb.shape)
+
+
+def level_for_beta_gamma(beta: float | np.ndarray, gamma: float | np.ndarray) -> np.ndarray:
+    """RMS output level of a steady note at tension ``beta`` and γ ``gamma`` (envelope 1).
+
+    The level depends on γ mostly through the pitch: the trachea and the cavity pass
+    some frequencies better (a steady note at β = 1.15 is 8 times quieter at γ = 48000
+    than at 24000). Bilinear in (log β, log γ) over a table the model computes once.
+    """
+    table = _level_table()
+    lb = np.log(np.clip(np.asarray(beta, dtype=np.float64), LEVEL_BETAS[0], LEVEL_BETAS[-1]))
+    lg = np.log(np.clip(np.asarray(gamma, dtype=np.float64), LEVEL_GAMMAS[0],
+                        LEVEL_GAMMAS[-1]))
+    lb, lg = np.broadcast_arrays(lb, lg)
+    xb = np.interp(lb, np.log(LEVEL_BETAS), np.arange(LEVEL_BETAS.size))
+    xg = np.interp(lg, np.log(LEVEL_GAMMAS), np.arange(LEVEL_GAMMAS.size))
+    i = np.minimum(xb.astype(int), LEVEL_BETAS.size - 2)
+    j = np.minimum(xg.astype(int), LEVEL_GAMMAS.size - 2)
+    u, v = xb - i, xg - j
+    z = ((1 - u) * (1 - v) * table[i, j] + u * (1 - v) * table[i + 1, j]
+         + (1 - u) * v * table[i, j + 1] + u * v * table[i + 1, j + 1])
+    return np.exp(z)
 
 
 def _first_outside(values: np.ndarray, lo: float, hi: float) -> float:

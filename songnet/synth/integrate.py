@@ -67,8 +67,9 @@ def _accel(x, y, a, b, g, g2):
 def _integrate_lanes(alpha, beta, env, gamma, n_sub, delay, r, phi, gam, gain, out, status):
     """Integrate W songs of equal length in lockstep into ``out`` (W, n).
 
-    ``status[j]`` becomes the sample index where song j left the sane range (else stays -1);
-    a song that blew up is zeroed from there on, the others carry on.
+    ``gamma`` is (W, n): γ per song and output sample (held over the sample's substeps,
+    like α and β). ``status[j]`` becomes the sample index where song j left the sane range
+    (else stays -1); a song that blew up is zeroed from there on, the others carry on.
     """
     n_lanes, n = alpha.shape
     dt = 1.0 / (SR * n_sub)
@@ -85,15 +86,18 @@ def _integrate_lanes(alpha, beta, env, gamma, n_sub, delay, r, phi, gam, gain, o
     ring = np.zeros((n_lanes, 2 * delay.max()))  # p_in over the last 2·delay substeps
     slot = np.zeros(n_lanes, dtype=np.int64)      # ring[slot]: p_in(k − 2·delay)
     back = delay.copy()                           # ring[back]: p_in(k − delay)
-    g2 = gamma * gamma
-    ylim = Y_LIMIT * gamma / GAMMA
+    live = np.ones(n_lanes)  # 0 for a lane that blew up: it stays at rest
     a = np.empty(n_lanes)
     b = np.empty(n_lanes)
+    g = np.empty(n_lanes)
+    g2 = np.empty(n_lanes)
     half_amp = np.empty(n_lanes)
     for i in range(n):
         for j in range(n_lanes):
             a[j] = alpha[j, i]
             b[j] = beta[j, i]
+            g[j] = gamma[j, i] * live[j]
+            g2[j] = g[j] * g[j]
             half_amp[j] = 0.5 * env[j, i]
         for _ in range(n_sub):
             for j in range(n_lanes):  # source: one RK4 step
@@ -101,7 +105,7 @@ def _integrate_lanes(alpha, beta, env, gamma, n_sub, delay, r, phi, gam, gain, o
                 yy = y[j]
                 aa = a[j]
                 bb = b[j]
-                gg = gamma[j]
+                gg = g[j]
                 gg2 = g2[j]
                 k1x = yy
                 k1y = _accel(xx, yy, aa, bb, gg, gg2)
@@ -141,7 +145,8 @@ def _integrate_lanes(alpha, beta, env, gamma, n_sub, delay, r, phi, gam, gain, o
         for j in range(n_lanes):
             if status[j] >= 0:
                 continue
-            if not (abs(x[j]) <= X_LIMIT and abs(y[j]) <= ylim[j]):  # also catches NaN
+            ylim = Y_LIMIT * gamma[j, i] / GAMMA
+            if not (abs(x[j]) <= X_LIMIT and abs(y[j]) <= ylim):  # also catches NaN
                 status[j] = i
                 x[j] = 0.0
                 y[j] = 0.0
@@ -150,8 +155,7 @@ def _integrate_lanes(alpha, beta, env, gamma, n_sub, delay, r, phi, gam, gain, o
                 c3[j] = 0.0
                 pt_prev[j] = 0.0
                 ring[j, :] = 0.0
-                gamma[j] = 0.0  # a dead lane stays at rest
-                g2[j] = 0.0
+                live[j] = 0.0
             else:
                 out[j, i] = gain[j] * c3[j]
 
@@ -182,8 +186,9 @@ def render_batch(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
     ----------
     alpha, beta, envelope : np.ndarray [shape=(B, n)]
         Gesture time series per output sample at :data:`SR`.
-    gamma : float or np.ndarray [shape=(B,)]
-        γ per song (1/s).
+    gamma : float or np.ndarray [shape=(B,) or (B, n)]
+        γ per song (1/s), or per song and output sample (a slowly varying γ(t): see
+        :mod:`songnet.synth.gestures`, "Wide sweeps").
     tracts : Tract or list of B Tract
         Trachea and cavity constants per song.
     n_sub : int
@@ -205,14 +210,26 @@ def render_batch(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
     """
     alpha = np.atleast_2d(np.asarray(alpha, dtype=np.float64))
     n_songs = alpha.shape[0]
-    gammas = np.broadcast_to(np.asarray(gamma, dtype=np.float64), (n_songs,)).copy()
+    gamma = np.asarray(gamma, dtype=np.float64)
+    if gamma.ndim == 2:
+        if gamma.shape != alpha.shape:
+            raise SongnetError(f"gamma of shape {gamma.shape} must be one value per song "
+                               f"(B,) or per song and sample {alpha.shape}")
+        gamma_t = np.ascontiguousarray(gamma)
+    else:
+        try:
+            per_song = np.broadcast_to(gamma, (n_songs,))
+        except ValueError:
+            raise SongnetError(f"gamma of shape {gamma.shape} must be one value per song "
+                               f"({n_songs},) or per song and sample {alpha.shape}") from None
+        gamma_t = np.repeat(per_song[:, None], alpha.shape[1], axis=1)
     tract_list = [tracts] * n_songs if isinstance(tracts, Tract) else list(tracts)
     if len(tract_list) != n_songs:
         raise SongnetError(f"got {len(tract_list)} tracts for {n_songs} songs; pass one per song")
     if int(n_sub) != n_sub or n_sub < 1:
         raise SongnetError(f"n_sub={n_sub!r} must be a positive integer")
     n_sub = int(n_sub)
-    bad_gamma = gammas[~(np.isfinite(gammas) & (gammas > 0))]
+    bad_gamma = gamma_t[~(np.isfinite(gamma_t) & (gamma_t > 0))]
     alpha_b, beta_b, env_b = check_inputs(alpha, beta, envelope,
                                           float(bad_gamma[0]) if bad_gamma.size else GAMMA)
     alpha_b, beta_b, env_b = (np.ascontiguousarray(np.atleast_2d(a))
@@ -231,7 +248,7 @@ def render_batch(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
     out = np.zeros(alpha_b.shape)
     status = np.full(n_songs, -1, dtype=np.int64)
     if parallel:
-        _integrate_batch(alpha_b, beta_b, env_b, gammas, n_sub, delay, refl, phi, gam, gain,
+        _integrate_batch(alpha_b, beta_b, env_b, gamma_t, n_sub, delay, refl, phi, gam, gain,
                          out, status)
     else:
         for lo in range(0, n_songs, LANES):
@@ -239,7 +256,7 @@ def render_batch(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
             out_g = np.zeros((hi - lo, alpha_b.shape[1]))
             status_g = np.full(hi - lo, -1, dtype=np.int64)
             _integrate_lanes(alpha_b[lo:hi].copy(), beta_b[lo:hi].copy(), env_b[lo:hi].copy(),
-                             gammas[lo:hi].copy(), n_sub, delay[lo:hi].copy(),
+                             gamma_t[lo:hi].copy(), n_sub, delay[lo:hi].copy(),
                              refl[lo:hi].copy(), phi[lo:hi].copy(), gam[lo:hi].copy(),
                              gain[lo:hi].copy(), out_g, status_g)
             out[lo:hi] = out_g
@@ -248,12 +265,12 @@ def render_batch(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
     if failed.size:
         j = int(failed[0])
         i = int(status[j])
-        raise SongnetError(_blowup_message(i, alpha_b[j, i], beta_b[j, i], gammas[j]))
+        raise SongnetError(_blowup_message(i, alpha_b[j, i], beta_b[j, i], gamma_t[j, i]))
     return out
 
 
 def render(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
-           gamma: float = GAMMA, tract: Tract = DEFAULT_TRACT,
+           gamma: float | np.ndarray = GAMMA, tract: Tract = DEFAULT_TRACT,
            n_sub: int = REFERENCE_SUBSTEPS) -> np.ndarray:
     """Sing one gesture: the full model (source + trachea + cavity) at :data:`SR`.
 
@@ -262,8 +279,8 @@ def render(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
     alpha, beta, envelope : np.ndarray [shape=(n,)]
         Air-sac pressure α, syringeal tension β and trachea input amplitude A (0–1), one
         value per output sample. Silence: α = β = −0.15 (or A = 0).
-    gamma : float
-        Time-scale constant γ (1/s); F0 scales linearly with it.
+    gamma : float or np.ndarray [shape=(n,)]
+        Time-scale constant γ (1/s), or one per sample; F0 scales linearly with it.
     tract : Tract
         Trachea and cavity constants.
     n_sub : int
@@ -283,5 +300,7 @@ def render(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
     if alpha.ndim != 1:
         raise SongnetError(f"render takes one song of shape (n,), got {alpha.shape}; "
                            "use render_batch for several")
-    return render_batch(alpha[None], beta[None], envelope[None], gamma=gamma, tracts=[tract],
+    gamma = np.asarray(gamma, dtype=np.float64)
+    return render_batch(alpha[None], beta[None], envelope[None],
+                        gamma=gamma[None] if gamma.ndim == 1 else gamma, tracts=[tract],
                         n_sub=n_sub)[0]

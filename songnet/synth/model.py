@@ -135,8 +135,9 @@ def cavity_matrices(tract: Tract) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_inputs(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray,
-                 gamma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validate gesture arrays (same shape, finite) and γ; return them as float64."""
+                 gamma: float | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate gesture arrays (same shape, finite) and γ (a number, or one per sample);
+    return the arrays as float64."""
     arrays = []
     for name, a in (("alpha", alpha), ("beta", beta), ("envelope", envelope)):
         a = np.asarray(a, dtype=np.float64)
@@ -148,8 +149,14 @@ def check_inputs(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray,
     if not (arrays[0].shape == arrays[1].shape == arrays[2].shape):
         raise SongnetError(f"alpha, beta and envelope must have one shape, got "
                            f"{arrays[0].shape}, {arrays[1].shape}, {arrays[2].shape}")
-    if not (np.isfinite(gamma) and gamma > 0):
-        raise SongnetError(f"gamma={gamma!r} must be a positive number (default {GAMMA:g})")
+    g = np.asarray(gamma, dtype=np.float64)
+    bad = np.ravel(g)[~(np.isfinite(np.ravel(g)) & (np.ravel(g) > 0))]
+    if bad.size:
+        raise SongnetError(f"gamma={float(bad[0])!r} must be a positive number "
+                           f"(default {GAMMA:g})")
+    if g.ndim and (g.ndim > arrays[0].ndim or g.shape[-1] != arrays[0].shape[-1]):
+        raise SongnetError(f"gamma of shape {g.shape} must be a number or one value per "
+                           f"sample like alpha {arrays[0].shape}")
     return arrays[0], arrays[1], arrays[2]
 
 
@@ -159,7 +166,7 @@ def _source_rhs(x, y, a, b, g):
 
 
 def render_reference(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
-                     gamma: float = GAMMA, tract: Tract = DEFAULT_TRACT,
+                     gamma: float | np.ndarray = GAMMA, tract: Tract = DEFAULT_TRACT,
                      n_sub: int = REFERENCE_SUBSTEPS) -> np.ndarray:
     """Integrate the full model with RK4 in plain NumPy (the accuracy reference).
 
@@ -170,8 +177,8 @@ def render_reference(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, 
     ----------
     alpha, beta, envelope : np.ndarray [shape=(n,) or (B, n)]
         Air-sac pressure α, tension β and trachea input amplitude A per output sample.
-    gamma : float
-        Time-scale constant γ (1/s), shared by the batch.
+    gamma : float or np.ndarray [shape=(n,) or (B, n)]
+        Time-scale constant γ (1/s), shared by the batch, or one per sample.
     tract : Tract
         Trachea and cavity constants.
     n_sub : int
@@ -186,6 +193,8 @@ def render_reference(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, 
     squeeze = alpha.ndim == 1
     alpha, beta, envelope = (np.atleast_2d(a) for a in (alpha, beta, envelope))
     n_songs, n = alpha.shape
+    g = np.asarray(gamma, dtype=np.float64)
+    gammas = np.broadcast_to(g[..., None] if g.ndim == 0 else g, (n_songs, n))  # (B, n)
     dt = 1.0 / (SR * n_sub)
     delay = tract.delay_substeps(n_sub)
     r = tract.reflection
@@ -198,12 +207,12 @@ def render_reference(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, 
     out = np.zeros((n_songs, n))
     k = 0
     for i in range(n):
-        a, b, amp = alpha[:, i], beta[:, i], envelope[:, i]
+        a, b, amp, g = alpha[:, i], beta[:, i], envelope[:, i], gammas[:, i]
         for _ in range(n_sub):
-            k1x, k1y = _source_rhs(x, y, a, b, gamma)
-            k2x, k2y = _source_rhs(x + 0.5 * dt * k1x, y + 0.5 * dt * k1y, a, b, gamma)
-            k3x, k3y = _source_rhs(x + 0.5 * dt * k2x, y + 0.5 * dt * k2y, a, b, gamma)
-            k4x, k4y = _source_rhs(x + dt * k3x, y + dt * k3y, a, b, gamma)
+            k1x, k1y = _source_rhs(x, y, a, b, g)
+            k2x, k2y = _source_rhs(x + 0.5 * dt * k1x, y + 0.5 * dt * k1y, a, b, g)
+            k3x, k3y = _source_rhs(x + 0.5 * dt * k2x, y + 0.5 * dt * k2y, a, b, g)
+            k4x, k4y = _source_rhs(x + dt * k3x, y + dt * k3y, a, b, g)
             x = x + dt / 6.0 * (k1x + 2 * k2x + 2 * k3x + k4x)
             y = y + dt / 6.0 * (k1y + 2 * k2y + 2 * k3y + k4y)
             slot = k % (2 * delay)
@@ -219,10 +228,10 @@ def render_reference(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, 
             c4 = (cav + dt * c3) @ m.T + drive
             cav = cav + dt / 6.0 * (c1 + 2 * c2 + 2 * c3 + c4)
             k += 1
-        bad = ~(np.isfinite(x) & (np.abs(x) <= X_LIMIT) & (np.abs(y) <= Y_LIMIT * gamma / GAMMA))
+        bad = ~(np.isfinite(x) & (np.abs(x) <= X_LIMIT) & (np.abs(y) <= Y_LIMIT * g / GAMMA))
         if bad.any():
             j = int(np.flatnonzero(bad)[0])
-            raise SongnetError(_blowup_message(i, alpha[j, i], beta[j, i], gamma))
+            raise SongnetError(_blowup_message(i, alpha[j, i], beta[j, i], g[j]))
         out[:, i] = OUTPUT_GAIN * tract.rb * cav[:, 2]
     return out[0] if squeeze else out
 

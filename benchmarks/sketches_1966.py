@@ -1,0 +1,133 @@
+"""Write the illustrative 1966 sketches of ``data/1966/`` from the default catalog.
+
+The sketches plant a known answer for the latent map (see ``data/1966/README.md``):
+
+- five *variants* of 2020 themes (``1966-T01v`` …): the theme's introductory notes with
+  every frequency times a pitch factor and every time divided by a tempo factor, then the
+  dialect trill treated alike;
+- three *lost* themes (``1966-L1`` … ``L3``) whose introductions no 2020 theme resembles
+  (short alternating notes, a wide arch, high-low-high whistles), followed by the same
+  dialect trill: in one locality the trill is shared, so a lost theme must be told apart
+  by its introduction, as the network has to.
+
+A sketch is what one reads off a sonogram: the trill syllable is drawn as the part of it
+that shows (within 20 dB of its peak), at its mean pitch and interval (drawings show no
+drift). Rerun this after changing the catalog or the dialect::
+
+    .venv/bin/python benchmarks/sketches_1966.py [--out data/1966] [--check]
+
+``--check`` writes nothing and exits 1 when a file differs from what it would write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from songnet.core.files import write_text
+from songnet.surrogates.themes import Note, Trill, load_catalog
+from songnet.synth import note_contour
+
+VARIANTS = {"T01": (1.03, 0.95), "T03": (0.97, 1.05), "T05": (1.02, 0.93),
+            "T08": (0.98, 0.96), "T10": (1.03, 1.04)}
+"""Theme → (pitch factor, tempo factor) of its 1966 variant."""
+LOST = {
+    "L1": ("five fast notes alternating 6.5/3.5 kHz",
+           [Note("whistle", (f,), 0.06, 0.04) for f in (6500.0, 3500.0, 6500.0, 3500.0)]
+           + [Note("whistle", (6500.0,), 0.06, 0.08)]),
+    "L2": ("one long arch 3.4 to 7 to 3.4 kHz",
+           [Note("chevron", (3400.0, 7000.0, 3400.0), 0.6, 0.09)]),
+    "L3": ("three 200 ms whistles high-low-high (6.8, 3.4, 6.8 kHz)",
+           [Note("whistle", (6800.0,), 0.2, 0.05), Note("whistle", (3400.0,), 0.2, 0.05),
+            Note("whistle", (6800.0,), 0.2, 0.08)]),
+}
+HEADER = "onset_s,offset_s,start_hz,end_hz,mid_hz,amplitude,repeat,interval_s"
+
+
+def _visible(trill: Trill, floor_db: float = 20.0) -> tuple[float, float]:
+    """Start and end (fractions of the syllable) of the part within ``floor_db`` of its peak."""
+    if trill.peak_at is None:
+        return 0.0, 1.0
+    u = (np.arange(1000) + 0.5) / 1000
+    env = np.sqrt(np.sin(np.pi * u ** (np.log(0.5) / np.log(trill.peak_at))))
+    on = np.flatnonzero(env >= env.max() * 10 ** (-floor_db / 20))
+    return float(u[on[0]]), float(u[on[-1]])
+
+
+def _note_row(onset: float, note: Note, pitch: float, tempo: float) -> tuple[str, float]:
+    dur = note.duration_s / tempo
+    p = np.array(note.pitch_hz) * pitch
+    if note.shape == "whistle":
+        pts = [p[0], p[0]]
+    elif note.shape == "slur":  # drawn through three midpoints of the raised-cosine glide
+        c = note_contour("slur", p, 101)
+        pts = [p[0], c[25], c[50], c[75], p[-1]]
+    else:
+        pts = list(p)
+    mids = ";".join(f"{v:.0f}" for v in pts[1:-1])
+    return f"{onset:.3f},{onset + dur:.3f},{pts[0]:.0f},{pts[-1]:.0f},{mids},1.0,,", dur
+
+
+def sketch_text(sketch_id: str, theme_label: str, note: str, notes: list[Note], trill: Trill,
+                *, pitch: float = 1.0, tempo: float = 1.0) -> str:
+    """The CSV text of one sketch (format: ``data/1966/README.md``)."""
+    lines = [f"# id: {sketch_id}", f"# theme: {theme_label}", f"# note: {note}", HEADER]
+    t = 0.0
+    for n in notes:
+        row, dur = _note_row(t, n, pitch, tempo)
+        lines.append(row)
+        t += dur + n.gap_s / tempo
+    u0, u1 = _visible(trill)
+    mean_pitch = pitch * (1 + trill.drift_pitch / 2)
+    f = np.array(trill.pitch_hz) * mean_pitch
+    f_on = f[0] * (f[-1] / f[0]) ** u0
+    f_off = f[0] * (f[-1] / f[0]) ** u1
+    on = t + u0 * trill.note_s / tempo
+    off = t + u1 * trill.note_s / tempo
+    interval = trill.interval_s * (1 + trill.drift_interval / 2) / tempo
+    lines.append(f"{on:.3f},{off:.3f},{f_on:.0f},{f_off:.0f},,0.8,{trill.count},"
+                 f"{interval:.4f}")
+    return "\n".join(lines) + "\n"
+
+
+def sketches() -> dict[str, str]:
+    """File name → CSV text of every shipped 1966 sketch."""
+    themes = {t.name: t for t in load_catalog()}
+    out = {}
+    for name, (pitch, tempo) in VARIANTS.items():
+        th = themes[name]
+        out[f"1966-{name}v.csv"] = sketch_text(
+            f"1966-{name}v", name, f"illustrative variant of the 2020 theme {name}: pitch "
+            f"x{pitch:g}, tempo x{tempo:g}", list(th.notes), th.trill, pitch=pitch, tempo=tempo)
+    trill = themes[min(themes)].trill  # the dialect's
+    for name, (what, notes) in LOST.items():
+        out[f"1966-{name}.csv"] = sketch_text(
+            f"1966-{name}", name, f"illustrative theme absent in 2020: {what}, then the "
+            "dialect trill", notes, trill)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("data/1966"))
+    ap.add_argument("--check", action="store_true", help="only compare with the files there")
+    args = ap.parse_args()
+    stale = []
+    for name, text in sketches().items():
+        path = args.out / name
+        if args.check:
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                stale.append(name)
+        else:
+            write_text(path, text)
+            print(f"wrote {path}")
+    if stale:
+        print(f"out of date: {', '.join(stale)}; run benchmarks/sketches_1966.py")
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
