@@ -38,8 +38,9 @@ LOST = {
     "L1": ("five fast notes alternating 6.5/3.5 kHz",
            [Note("whistle", (f,), 0.06, 0.04) for f in (6500.0, 3500.0, 6500.0, 3500.0)]
            + [Note("whistle", (6500.0,), 0.06, 0.08)]),
-    "L2": ("one long arch 3.4 to 7 to 3.4 kHz",
-           [Note("chevron", (3400.0, 7000.0, 3400.0), 0.6, 0.09)]),
+    "L2": ("one long upsweep 3.3 to 6.8 kHz and a short low 3.6 kHz whistle",
+           [Note("sweep", (3300.0, 6800.0), 0.45, 0.06),
+            Note("whistle", (3600.0,), 0.12, 0.09)]),
     "L3": ("three 200 ms whistles high-low-high (6.8, 3.4, 6.8 kHz)",
            [Note("whistle", (6800.0,), 0.2, 0.05), Note("whistle", (3400.0,), 0.2, 0.05),
             Note("whistle", (6800.0,), 0.2, 0.08)]),
