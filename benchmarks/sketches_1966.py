@@ -25,11 +25,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from songnet.core.files import write_text
-from songnet.surrogates.themes import Note, Trill, load_catalog
-from songnet.synth import note_contour
+from songnet.resynth.variants import sketch_text
+from songnet.surrogates.themes import Note, load_catalog
 
 VARIANTS = {"T01": (1.03, 0.95), "T03": (0.97, 1.05), "T05": (1.02, 0.93),
             "T08": (0.98, 0.96), "T10": (1.03, 1.04)}
@@ -45,55 +43,6 @@ LOST = {
            [Note("whistle", (6800.0,), 0.2, 0.05), Note("whistle", (3400.0,), 0.2, 0.05),
             Note("whistle", (6800.0,), 0.2, 0.08)]),
 }
-HEADER = "onset_s,offset_s,start_hz,end_hz,mid_hz,amplitude,repeat,interval_s"
-
-
-def _visible(trill: Trill, floor_db: float = 20.0) -> tuple[float, float]:
-    """Start and end (fractions of the syllable) of the part within ``floor_db`` of its peak."""
-    if trill.peak_at is None:
-        return 0.0, 1.0
-    u = (np.arange(1000) + 0.5) / 1000
-    env = np.sqrt(np.sin(np.pi * u ** (np.log(0.5) / np.log(trill.peak_at))))
-    on = np.flatnonzero(env >= env.max() * 10 ** (-floor_db / 20))
-    return float(u[on[0]]), float(u[on[-1]])
-
-
-def _note_row(onset: float, note: Note, pitch: float, tempo: float) -> tuple[str, float]:
-    dur = note.duration_s / tempo
-    p = np.array(note.pitch_hz) * pitch
-    if note.shape == "whistle":
-        pts = [p[0], p[0]]
-    elif note.shape == "slur":  # drawn through three midpoints of the raised-cosine glide
-        c = note_contour("slur", p, 101)
-        pts = [p[0], c[25], c[50], c[75], p[-1]]
-    else:
-        pts = list(p)
-    mids = ";".join(f"{v:.0f}" for v in pts[1:-1])
-    return f"{onset:.3f},{onset + dur:.3f},{pts[0]:.0f},{pts[-1]:.0f},{mids},1.0,,", dur
-
-
-def sketch_text(sketch_id: str, theme_label: str, note: str, notes: list[Note], trill: Trill,
-                *, pitch: float = 1.0, tempo: float = 1.0) -> str:
-    """The CSV text of one sketch (format: ``data/1966/README.md``)."""
-    lines = [f"# id: {sketch_id}", f"# theme: {theme_label}", f"# note: {note}", HEADER]
-    t = 0.0
-    for n in notes:
-        row, dur = _note_row(t, n, pitch, tempo)
-        lines.append(row)
-        t += dur + n.gap_s / tempo
-    u0, u1 = _visible(trill)
-    mean_pitch = pitch * (1 + trill.drift_pitch / 2)
-    f = np.array(trill.pitch_hz) * mean_pitch
-    f_on = f[0] * (f[-1] / f[0]) ** u0
-    f_off = f[0] * (f[-1] / f[0]) ** u1
-    on = t + u0 * trill.note_s / tempo
-    off = t + u1 * trill.note_s / tempo
-    interval = trill.interval_s * (1 + trill.drift_interval / 2) / tempo
-    lines.append(f"{on:.3f},{off:.3f},{f_on:.0f},{f_off:.0f},,0.8,{trill.count},"
-                 f"{interval:.4f}")
-    return "\n".join(lines) + "\n"
-
-
 def sketches() -> dict[str, str]:
     """File name → CSV text of every shipped 1966 sketch."""
     themes = {t.name: t for t in load_catalog()}

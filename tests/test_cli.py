@@ -63,14 +63,16 @@ def test_removed_option_is_a_one_line_error_naming_the_new_one(capsys):
 
 
 @pytest.mark.parametrize("name", ["synthesize", "features", "train", "evaluate", "release",
-                                  "resynthesize", "embed", "project", "classify", "sing"])
+                                  "resynthesize", "validate", "embed", "project", "classify",
+                                  "sing"])
 def test_every_stage_spells_its_output_o_out(name):
     command = cli.get_command(None, name)  # type: ignore[arg-type]
     out = [p for p in command.params if p.name == "out"]
     assert len(out) == 1 and out[0].opts == ["-o", "--out"]
 
 
-@pytest.mark.parametrize("name", ["features", "train", "evaluate", "embed", "classify"])
+@pytest.mark.parametrize("name", ["features", "train", "evaluate", "validate", "embed",
+                                  "classify"])
 def test_every_torch_stage_takes_device(name, capsys):
     assert main([name, "--device", "tpu"]) == 2
     assert "'--device': 'tpu' is not one of" in capsys.readouterr().err

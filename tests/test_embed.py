@@ -117,10 +117,25 @@ def test_cli_embed(tmp_path, tiny_model, repo_root):
     emb = load_embeddings(out)
     assert emb.vectors.shape == (12 + 1 + 2, 6)  # no_song clips left out
     assert list(emb.songs.era.value_counts().sort_index()) == [2, 13]
-    assert set(emb.era("2020").songs.theme) == {"T01", "T02"}
+    # the recordings folder T02 is named like a catalog theme: kept apart by default
+    assert set(emb.era("2020").songs.theme) == {"T01", "T02", "rec/T02"}
     assert emb.songs.song_id.iloc[0] == "s0"
     row = emb.songs[emb.songs.source == "recording"].iloc[0]
-    assert (row.song_id, row.theme) == ("T02/field1", "T02")
+    assert (row.song_id, row.theme) == ("rec/T02/field1", "rec/T02")
+    info = json.loads((out / "embed.json").read_text())
+    assert info["recordings_resynthesized"] is True
+    resung = emb.vectors[emb.songs.source == "recording"][0]
+
+    merged = tmp_path / "emb-merged"
+    assert main(["embed", "--model", str(tiny_model), "--features", str(feats), "--resynth",
+                 str(resynth), "--recordings", str(rec), "-o", str(merged), "-q",
+                 "--merge-themes", "--no-resynthesize",
+                 "--params", str(repo_root / "params.yaml")]) == 0
+    emb2 = load_embeddings(merged)
+    assert set(emb2.era("2020").songs.theme) == {"T01", "T02"}
+    assert json.loads((merged / "embed.json").read_text())["recordings_resynthesized"] is False
+    as_recorded = emb2.vectors[emb2.songs.source == "recording"][0]
+    assert not np.allclose(resung, as_recorded)  # the two channels really differ
 
 
 def test_cli_embed_missing_resynth(tmp_path, tiny_model, repo_root, capsys):
@@ -131,3 +146,32 @@ def test_cli_embed_missing_resynth(tmp_path, tiny_model, repo_root, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "songnet resynthesize" in err
     assert not (tmp_path / "emb").exists()
+
+
+def test_recordings_named_like_catalog_themes_stay_apart_unless_merged():
+    from songnet.latent.embed import recording_theme
+    catalog = ["T01", "T02"]
+    assert recording_theme("T01", catalog=catalog) == "rec/T01"
+    assert recording_theme("T01", catalog=catalog, merge=True) == "T01"
+    assert recording_theme("Pereyra-A", catalog=catalog) == "Pereyra-A"
+
+
+def test_recordings_are_resung_by_the_model_before_embedding():
+    import numpy as np
+
+    from songnet.core.sound import Sound
+    from songnet.latent.embed import resynthesize_recordings
+    from songnet.resynth.pitch import track_pitch
+    from songnet.synth import SR
+    t = np.arange(int(0.4 * SR)) / SR
+    y = np.where((t > 0.05) & (t < 0.3), 0.5 * np.sin(2 * np.pi * 4500 * t), 0.0)
+    y = (y + 0.3 * np.sin(2 * np.pi * 9000 * t) * ((t > 0.05) & (t < 0.3))).astype(np.float32)
+    [(theme, song)] = resynthesize_recordings([("A", Sound(y, SR, source="a.wav"))], sr=22050)
+    assert theme == "A" and song.sr == 22050 and song.source == "a.wav"
+    # the resung whistle has the model's pure timbre: the planted 9 kHz partial is gone
+    spec = np.abs(np.fft.rfft(song.samples))
+    freqs = np.fft.rfftfreq(song.samples.size, 1 / 22050)
+    peak = spec[np.abs(freqs - 4500) < 100].max()
+    assert spec[np.abs(freqs - 9000) < 100].max() < 0.05 * peak
+    track = track_pitch(song, fmin=2000, fmax=9000, hop_s=0.002, window_s=0.008)
+    assert abs(np.nanmedian(track.f0_hz) - 4500) < 60

@@ -51,6 +51,13 @@ def test_matcher_finds_planted_truth():
     assert sorted(new.theme_2020) == ["T1", "T3"]
     assert (table.loc[table.status == "persists", "distance"]
             <= table.loc[table.status == "persists", "threshold"]).all()
+    assert list(table.columns) == ["song_id", "theme_1966", "theme_2020", "distance",
+                                   "threshold", "margin", "status", "n_1966_given"]
+    np.testing.assert_allclose(table.margin, table.threshold - table.distance)
+    assert (table.margin[table.status == "persists"] >= 0).all()
+    assert (table.margin[table.status == "lost"] < 0).all()
+    assert list(rows.loc[["a", "b", "c", "d"], "n_1966_given"]) == [1, 1, 1, 1]
+    assert (new.n_1966_given == 4).all()  # new = not found among the 4 songs given
 
 
 def test_threshold_is_learned_from_spread():
@@ -204,3 +211,11 @@ def test_default_data_planted_truth(repo_root):
             assert row.status == "lost", row
     new = set(table.loc[table.status == "new", "theme_2020"])
     assert new == known - set(rows.theme_1966)
+
+
+def test_n_1966_given_counts_songs_per_1966_theme():
+    X, labels, old = planted()
+    m = ThemeMatcher().fit(X, labels)
+    table = persistence_table(m, old, song_ids=["a", "b", "c", "d"],
+                              themes_1966=["T0", "T0", "X", ""])
+    assert list(table.n_1966_given[:4]) == [2, 2, 1, 1]

@@ -110,13 +110,15 @@ def _stage_params_classes():
     from songnet.features.params import FeatureParams
     from songnet.latent.embed import EmbedParams
     from songnet.latent.project import ProjectParams
+    from songnet.latent.validate import ValidateParams
     from songnet.model.evaluate import EvaluateParams
     from songnet.model.train import TrainParams
     from songnet.resynth.resynthesize import ResynthesizeParams
     from songnet.surrogates.synthesize import SynthesizeParams
     return {"synthesize": SynthesizeParams, "features": FeatureParams, "train": TrainParams,
             "evaluate": EvaluateParams, "resynthesize": ResynthesizeParams,
-            "embed": EmbedParams, "project": ProjectParams, "classify": ClassifyParams}
+            "embed": EmbedParams, "project": ProjectParams, "classify": ClassifyParams,
+            "validate": ValidateParams}
 
 
 def test_every_params_yaml_section_equals_its_class_defaults():

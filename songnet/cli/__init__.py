@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "Ship the evaluated model inside the package with a regenerated model card."),
     "resynthesize": ("songnet.cli.resynthesize",
                      "Fit the syrinx model to a 1966 recording or sketch and sing it."),
+    "validate": ("songnet.cli.validate",
+                 "Leave each theme out of training in turn: is it found lost? (threshold rule)"),
     "embed": ("songnet.cli.embed", "Embed 2020 and 1966 songs with the trained network."),
     "project": ("songnet.cli.project",
                 "Map embeddings to 2-D and decide which 1966 themes persist."),

@@ -24,10 +24,14 @@ from songnet.latent.embed import (
     EmbedParams,
     embed_song_set,
     find_theme_recordings,
+    recording_theme,
+    resynthesize_recordings,
     save_embeddings,
 )
 from songnet.model.checkpoint import load_checkpoint
 from songnet.resynth.dataset import load_manifest
+from songnet.resynth.resynthesize import ResynthesizeParams
+from songnet.synth import SR
 
 
 @click.command("embed")
@@ -38,13 +42,20 @@ from songnet.resynth.dataset import load_manifest
               help="Resynthesized 1966 songs (folder written by `songnet resynthesize`).")
 @click.option("--recordings", "recordings_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Optional real 2020 recordings, one subfolder per theme.")
+@click.option("--resynthesize/--no-resynthesize", "resynth_recordings", default=True,
+              show_default=True,
+              help="Resing the recordings through the syrinx model first, as the 1966 songs "
+                   "are (one channel for both eras); --no-resynthesize embeds them as recorded.")
+@click.option("--merge-themes", is_flag=True,
+              help="A recordings folder named like a catalog theme IS that theme (pool their "
+                   "songs); by default it stays apart as rec/<name>.")
 @out_option("Output folder: embeddings.npy, songs.csv, embed.json.",
             default=Path("experiments/embeddings"))
 @device_option(default=None)
 @common_options
 def command(model_path: Path, features_dir: Path, resynth_dir: Path,
-            recordings_dir: Path | None, out: Path, device: str | None, params_file: Path,
-            quiet: bool) -> None:
+            recordings_dir: Path | None, resynth_recordings: bool, merge_themes: bool,
+            out: Path, device: str | None, params_file: Path, quiet: bool) -> None:
     """Embed the 2020 songs (surrogates, and real recordings if given) and the 1966 songs.
 
     Every song goes through the training feature path (Constant-Q image of one window)
@@ -59,7 +70,15 @@ def command(model_path: Path, features_dir: Path, resynth_dir: Path,
     split = load_split(features_dir, params.split)
     manifest = load_manifest(resynth_dir)
     real = find_theme_recordings(recordings_dir) if recordings_dir is not None else []
-    recordings = [(theme, load(path, sr=sr)) for theme, path in real]
+    catalog = [c for c in meta["classes"] if c != NO_SONG]
+    real = [(recording_theme(t, catalog=catalog, merge=merge_themes), p) for t, p in real]
+    if resynth_recordings and real:
+        resynth_params = load_params(params_file, "resynthesize", ResynthesizeParams)
+        with bar(len(real), desc="resynthesize recordings", unit="song", quiet=quiet) as pbar:
+            recordings = resynthesize_recordings([(t, load(p, sr=SR)) for t, p in real], sr=sr,
+                                                 params=resynth_params, progress=pbar.update)
+    else:
+        recordings = [(theme, load(path, sr=sr)) for theme, path in real]
     resynth_sounds = [load(resynth_dir / p, sr=sr) for p in manifest["path"]]
     n_songs = sum(meta["classes"][i] != NO_SONG for i in split.labels) \
         + len(recordings) + len(resynth_sounds)
@@ -70,6 +89,7 @@ def command(model_path: Path, features_dir: Path, resynth_dir: Path,
                              resynth_sounds=resynth_sounds, params=params,
                              progress=pbar.update)
     info = {"model": str(model_path), "params": params_to_dict(params),
+            "recordings_resynthesized": bool(resynth_recordings and real),
             "embed_dim": int(emb.vectors.shape[1]),
             "counts": emb.songs.groupby(["era", "source"]).size().rename("n").reset_index()
             .to_dict(orient="records")}

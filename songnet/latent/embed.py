@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from songnet.core.audio import audio_files
+from songnet.core.audio import audio_files, resample
 from songnet.core.errors import SongnetError
 from songnet.core.labels import NO_SONG
 from songnet.core.progress import ProgressCallback
@@ -29,10 +29,12 @@ from songnet.core.sound import Sound
 from songnet.features.featureset import FeatureSplit
 from songnet.features.images import fit_window, images
 from songnet.model.checkpoint import Checkpoint, embed_images
+from songnet.resynth.resynthesize import ResynthesizeParams, resynthesize_recording
+from songnet.synth import SR
 
 __all__ = ["SONG_COLUMNS", "EmbedParams", "Embeddings", "embed_images_batched",
            "embed_song_set", "embed_sounds", "find_theme_recordings", "load_embeddings",
-           "save_embeddings"]
+           "recording_theme", "resynthesize_recordings", "save_embeddings"]
 
 SONG_COLUMNS = ("song_id", "era", "theme", "source", "split")
 
@@ -206,6 +208,43 @@ def embed_song_set(ckpt: Checkpoint, *, surrogates: FeatureSplit, surrogate_ids:
         "theme": resynth["theme"].to_list(), "source": resynth["kind"].to_list(),
         "split": ""})))
     return Embeddings.concat(parts)
+
+
+def recording_theme(name: str, *, catalog: Sequence[str], merge: bool = False) -> str:
+    """The 2020 theme label of a user's recordings folder ``name``.
+
+    A folder named like a catalog theme is a different theme unless ``merge`` says they
+    are the same: its songs are labelled ``rec/<name>`` so they never pool with the
+    catalog's surrogate songs by accident.
+    """
+    return name if merge or name not in set(catalog) else f"rec/{name}"
+
+
+def resynthesize_recordings(recordings: Sequence[tuple[str, Sound]], *, sr: int,
+                            params: ResynthesizeParams | None = None,
+                            progress: ProgressCallback | None = None
+                            ) -> list[tuple[str, Sound]]:
+    """Real 2020 songs through the channel the 1966 songs take: fitted and resung by the
+    syrinx model (:func:`songnet.resynth.resynthesize.resynthesize_recording`).
+
+    Parameters
+    ----------
+    recordings : sequence of (theme, Sound)
+        Songs at the model's rate (44.1 kHz; ``songnet.core.audio.load(path, sr=44100)``).
+    sr : int
+        Rate of the returned sounds (the checkpoint's feature rate).
+    """
+    out = []
+    for theme, sound in recordings:
+        if sound.sr != SR:
+            raise SongnetError(f"{sound.source}: {sound.sr} Hz; resynthesis needs the model's "
+                               f"{SR} Hz (load it with songnet.core.audio.load(path, sr={SR}))")
+        song = resynthesize_recording(sound, params=params or ResynthesizeParams())
+        out.append((theme, Sound(resample(song.sound.samples, orig_sr=SR, sr=sr), sr,
+                                 source=sound.source)))
+        if progress is not None:
+            progress(1)
+    return out
 
 
 def find_theme_recordings(folder: Path) -> list[tuple[str, Path]]:

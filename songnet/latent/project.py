@@ -239,10 +239,14 @@ def persistence_table(matcher: ThemeMatcher, X1966: np.ndarray, *, song_ids: Seq
     Returns
     -------
     pd.DataFrame
-        Columns ``song_id, theme_1966, theme_2020, distance, threshold, status``: one
-        row per 1966 song (``persists`` or ``lost``, with its nearest 2020 theme), then
-        one row per 2020 theme that no 1966 song matched (``new``, with the distance to
-        its nearest 1966 song).
+        Columns ``song_id, theme_1966, theme_2020, distance, threshold, margin, status,
+        n_1966_given``: one row per 1966 song (``persists`` or ``lost``, with its nearest
+        2020 theme), then one row per 2020 theme that no 1966 song matched (``new``, with
+        the distance to its nearest 1966 song). ``margin = threshold - distance`` (positive:
+        inside the threshold; a small absolute value is a close call). ``new`` means "not
+        found among the 1966 songs given": ``n_1966_given`` is, on a 1966 row, the number
+        of 1966 songs given with that row's 1966 theme (1 when unlabelled), and on a
+        ``new`` row the number of 1966 songs given in all.
     """
     song_ids = [str(s) for s in song_ids]
     labels = [""] * len(song_ids) if themes_1966 is None else [str(t) for t in themes_1966]
@@ -252,13 +256,17 @@ def persistence_table(matcher: ThemeMatcher, X1966: np.ndarray, *, song_ids: Seq
     old = matcher.match(X1966)
     old.insert(0, "theme_1966", labels)
     old.insert(0, "song_id", song_ids)
+    counts = pd.Series(labels).value_counts()
+    old["n_1966_given"] = [int(counts[t]) if t else 1 for t in labels]
     kept = set(old.loc[old.status == "persists", "theme_2020"])
     D = matcher.distances(X1966)
     new_rows = [{"song_id": "", "theme_1966": "", "theme_2020": t,
                  "distance": float(D[:, i].min()), "threshold": float(matcher.thresholds_[i]),
-                 "status": "new"}
+                 "status": "new", "n_1966_given": len(song_ids)}
                 for i, t in enumerate(matcher.themes_) if t not in kept]
-    return pd.concat([old, pd.DataFrame(new_rows, columns=old.columns)], ignore_index=True)
+    table = pd.concat([old, pd.DataFrame(new_rows, columns=old.columns)], ignore_index=True)
+    table.insert(5, "margin", table.threshold - table.distance)
+    return table
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,78 @@
+"""``songnet validate``: leave-one-theme-out check of the persistence answer."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import click
+import torch
+
+from songnet.cli.common import (
+    catalog_option,
+    common_options,
+    device_option,
+    features_dir_option,
+    out_option,
+)
+from songnet.core.errors import SongnetError
+from songnet.core.files import atomic_dir
+from songnet.core.params import load_params, params_from_mapping
+from songnet.core.progress import bar
+from songnet.features.featureset import load_meta, load_split
+from songnet.features.params import FeatureParams
+from songnet.latent.validate import ValidateParams, drifted_songs, leave_one_out, save_validation
+from songnet.model.train import TrainParams
+from songnet.resynth.resynthesize import ResynthesizeParams
+from songnet.surrogates.themes import load_catalog
+
+
+@click.command("validate")
+@features_dir_option()
+@catalog_option
+@out_option("Output folder: leave_one_out.csv, drift.csv, rules.csv, metrics.json, "
+            "validation.png.", default=Path("experiments/validation"))
+@device_option(default=None)
+@common_options
+def command(features_dir: Path, catalog_dir: Path | None, out: Path, device: str | None,
+            params_file: Path, quiet: bool) -> None:
+    """Leave each theme of validate.themes out of training; its variants must come out lost.
+
+    For every held-out theme a network is trained on the others (validate.epochs, the rest
+    of the [train] section as it is); drifted 1966-style variants of every theme are
+    sketched and resung by the model, as 1966 songs are. The held-out theme's variants must
+    be `lost`, the others' `persists`; every threshold rule in the grid is scored and the
+    best one is reported for the project stage.
+    """
+    params = load_params(params_file, "validate", ValidateParams)
+    train_params = load_params(params_file, "train", TrainParams)
+    if device is not None:
+        train_params = dataclasses.replace(train_params, device=device)
+    resynth_params = load_params(params_file, "resynthesize", ResynthesizeParams)
+    meta = load_meta(features_dir)
+    fp = params_from_mapping(FeatureParams, meta["params"], where=f"{features_dir} params")
+    themes = [t for t in load_catalog(catalog_dir) if t.name in meta["classes"]]
+    if len(themes) != len(meta["classes"]) - 1:
+        raise SongnetError(f"the catalog's themes do not match the classes of {features_dir} "
+                           f"({', '.join(meta['classes'][:-1])}); pass the catalog the "
+                           "features were made from with --catalog")
+    splits = {s: load_split(features_dir, s) for s in ("train", "val", "test")}
+    torch.set_num_threads(train_params.num_threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    with bar(len(themes) * params.variants, desc="variants", unit="song", quiet=quiet) as pbar:
+        variants = drifted_songs(themes, n=params.variants, seed=params.seed, sr=fp.sr,
+                                 params=resynth_params, progress=pbar.update)
+    n_models = len(params.themes) or len(themes)
+    with bar(n_models, desc="validate", unit="model", quiet=quiet) as pbar:
+        result = leave_one_out(train=splits["train"], val=splits["val"], test=splits["test"],
+                               classes=meta["classes"], feature_params=meta["params"],
+                               train_params=train_params, variants=variants, params=params,
+                               progress=pbar.update)
+    with atomic_dir(out) as tmp:
+        summary = save_validation(result, tmp, params=params)["validation"]
+    if not quiet:
+        rule = summary["rule"]
+        click.echo(f"held-out themes lost: {summary['themes_lost']}; with the best rule "
+                   f"({rule['threshold_pooling']}, quantile {rule['threshold_quantile']:g}) "
+                   f"lost_rate {summary['lost_rate']:.2f}, persist_rate "
+                   f"{summary['persist_rate']:.2f} -> {out}", err=True)

@@ -1,0 +1,307 @@
+"""Leave-one-theme-out validation of the persistence answer, and the threshold rule.
+
+The persistence table calls a 1966 song ``lost`` when its embedding lies farther from every
+2020 theme than the 2020 songs' own spread allows. Whether that works cannot be read off
+the planted 1966 sketches (they were written knowing the catalog). This stage measures it:
+
+- **lost**: for each held-out theme *k*, a network is trained on the other themes only,
+  and *k*'s 1966-style variants (:func:`songnet.resynth.variants.drift_variant`, drawn as
+  sketches and resung by the model, as 1966 songs are) must come out ``lost``: the network
+  never heard *k*;
+- **persists**: the same network must call the drifted variants of every theme it was
+  trained on ``persists``, as their own theme.
+
+Every threshold rule in the grid (``pooled``/``per_theme`` spread × quantile) is scored on
+both; the rule with the best worst case, ``min(lost_rate, persist_rate)`` (ties: the higher
+sum, then the higher quantile), is the one the ``project`` stage should use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from songnet.core.audio import resample
+from songnet.core.errors import SongnetError
+from songnet.core.files import write_json
+from songnet.core.labels import NO_SONG
+from songnet.core.params import params_to_dict
+from songnet.core.progress import ProgressCallback
+from songnet.core.sound import Sound
+from songnet.features.featureset import FeatureSplit
+from songnet.latent.embed import embed_images_batched, embed_sounds
+from songnet.latent.project import ThemeMatcher
+from songnet.model.checkpoint import Checkpoint
+from songnet.model.train import TrainParams, train_model
+from songnet.resynth.resynthesize import ResynthesizeParams, resynthesize_sketch
+from songnet.resynth.sketch import parse_sketch
+from songnet.resynth.variants import drift_variant, sketch_text
+from songnet.surrogates.themes import Theme
+from songnet.synth import SR
+
+__all__ = ["RULE_COLUMNS", "ValidateParams", "Validation", "choose_rule", "drifted_songs",
+           "leave_one_out", "save_validation", "score_rules"]
+
+RULE_COLUMNS = ("pooling", "quantile", "lost_rate", "persist_rate", "chosen")
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidateParams:
+    """The ``validate`` section of ``params.yaml``.
+
+    Attributes
+    ----------
+    themes : tuple of str
+        Themes held out one at a time (each costs one training); empty = every theme.
+    epochs : int
+        Length of each held-out model's one-cycle schedule (the full pipeline uses
+        ``train.epochs``; see the README for the check that the shorter one gives the same
+        answer).
+    variants : int
+        Drifted 1966-style variants per theme (sketched and resung).
+    seed : int
+        Seed of the variants.
+    quantiles : tuple of float
+        Spread quantiles tried for the threshold.
+    poolings : tuple of str
+        ``pooled`` and/or ``per_theme`` spreads tried.
+    batch_size : int
+        Images per network call when embedding.
+    """
+
+    themes: tuple[str, ...] = ("T01", "T05", "T09")
+    epochs: int = 12
+    variants: int = 3
+    seed: int = 0
+    quantiles: tuple[float, ...] = (0.9, 0.95, 0.98, 0.99, 1.0)
+    poolings: tuple[str, ...] = ("pooled", "per_theme")
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.variants < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs={self.epochs}, variants={self.variants} and "
+                             f"batch_size={self.batch_size} must be >= 1")
+        if not self.quantiles or any(not 0 < q <= 1 for q in self.quantiles):
+            raise ValueError(f"quantiles={list(self.quantiles)} must lie in (0, 1]")
+        if not self.poolings or set(self.poolings) - {"pooled", "per_theme"}:
+            raise ValueError(f"poolings={list(self.poolings)}: use pooled and/or per_theme")
+
+
+@dataclasses.dataclass(frozen=True)
+class Validation:
+    """Everything the stage measured.
+
+    Attributes
+    ----------
+    songs : pd.DataFrame
+        One row per (held-out model, variant): ``held_out, theme, variant, description,
+        expected`` (``lost`` for the held-out theme's variants, ``persists`` otherwise),
+        then per rule ``nearest``, ``distance``, ``threshold``, ``status`` in long form
+        with ``pooling`` and ``quantile`` columns.
+    test_lost : dict
+        Held-out theme -> the share of its 2020 test songs beyond the chosen threshold.
+    rules : pd.DataFrame
+        :data:`RULE_COLUMNS`, one row per rule.
+    """
+
+    songs: pd.DataFrame
+    test_lost: dict[str, dict[tuple[str, float], float]]
+    rules: pd.DataFrame
+
+    @property
+    def chosen(self) -> tuple[str, float]:
+        row = self.rules[self.rules.chosen].iloc[0]
+        return str(row["pooling"]), float(row["quantile"])
+
+
+def drifted_songs(themes: Sequence[Theme], *, n: int, seed: int, sr: int,
+                  params: ResynthesizeParams | None = None,
+                  progress: ProgressCallback | None = None) -> pd.DataFrame:
+    """``n`` drifted 1966-style variants of every theme, sketched and resung by the model.
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``theme, variant, description, sound`` (a :class:`Sound` at ``sr``).
+    """
+    rows = []
+    for theme in themes:
+        rng = np.random.default_rng([seed, *map(ord, theme.name)])
+        for v in range(n):
+            drift = drift_variant(theme, rng=rng)
+            name = f"{theme.name}-d{v + 1}"
+            text = sketch_text(name, theme.name, drift.description, drift.notes, theme.trill,
+                               pitch=drift.pitch, tempo=drift.tempo,
+                               trill_interval=drift.trill_interval)
+            song = resynthesize_sketch(parse_sketch(text, source=name),
+                                       params=params or ResynthesizeParams())
+            y = resample(song.sound.samples, orig_sr=SR, sr=sr)
+            rows.append({"theme": theme.name, "variant": name, "description": drift.description,
+                         "sound": Sound(y, sr, source=name)})
+            if progress is not None:
+                progress(1)
+    return pd.DataFrame(rows)
+
+
+def _without(split: FeatureSplit, classes: list[str], theme: str) -> tuple[FeatureSplit, list[str]]:
+    """The split without ``theme``'s images, labels re-indexed to the remaining classes."""
+    kept = [c for c in classes if c != theme]
+    index = np.array([kept.index(c) if c != theme else -1 for c in classes])
+    keep = split.labels != classes.index(theme)
+    return FeatureSplit(split.images[keep], index[split.labels[keep]], name=split.name), kept
+
+
+def leave_one_out(*, train: FeatureSplit, val: FeatureSplit, test: FeatureSplit,
+                  classes: list[str], feature_params: dict[str, Any], train_params: TrainParams,
+                  variants: pd.DataFrame, params: ValidateParams,
+                  progress: ProgressCallback | None = None) -> Validation:
+    """Train one network per held-out theme and score every threshold rule.
+
+    Parameters
+    ----------
+    train, val, test : FeatureSplit
+        The features stage's splits (all themes).
+    classes : list of str
+        Their class names (themes sorted, ``no_song`` last).
+    feature_params : dict
+        The features' params (stored in each held-out model).
+    train_params : TrainParams
+        The ``train`` section; ``epochs`` (and ``patience``) are replaced by
+        ``params.epochs``.
+    variants : pd.DataFrame
+        :func:`drifted_songs` of every theme.
+    params : ValidateParams
+    progress : callable, optional
+        Called with 1 after each held-out model.
+    """
+    themes = [c for c in classes if c != NO_SONG]
+    held = list(params.themes) or themes
+    unknown = sorted(set(held) - set(themes))
+    if unknown:
+        raise SongnetError(f"validate.themes names {unknown[0]!r}, not a theme of these "
+                           f"features ({', '.join(themes)})")
+    tp = dataclasses.replace(train_params, epochs=params.epochs, patience=params.epochs)
+    rows, test_lost = [], {}
+    for k in held:
+        tr, kept = _without(train, classes, k)
+        va, _ = _without(val, classes, k)
+        result = train_model(tr, va, classes=kept, feature_params=feature_params, params=tp)
+        ckpt = Checkpoint(model=result.model, config=result.model.config, classes=kept,
+                          feature_params=dict(feature_params),
+                          train_params=params_to_dict(tp), meta={})
+        ref = np.isin(test.labels, [classes.index(t) for t in themes if t != k])
+        X_ref = embed_images_batched(ckpt, test.images[ref], batch_size=params.batch_size)
+        ref_themes = [classes[i] for i in test.labels[ref]]
+        X_k = embed_images_batched(ckpt, test.images[test.labels == classes.index(k)],
+                                   batch_size=params.batch_size)
+        X_v = embed_sounds(ckpt, list(variants.sound), batch_size=params.batch_size,
+                           device=train_params.device)
+        test_lost[k] = {}
+        for pooling in params.poolings:
+            for q in params.quantiles:
+                matcher = ThemeMatcher(threshold_quantile=q, pooling=pooling).fit(
+                    X_ref, ref_themes)
+                test_lost[k][(pooling, q)] = float(
+                    (matcher.match(X_k).status == "lost").mean())
+                m = matcher.match(X_v)
+                for i, row in enumerate(variants.itertuples()):
+                    rows.append({"held_out": k, "theme": row.theme, "variant": row.variant,
+                                 "description": row.description,
+                                 "expected": "lost" if row.theme == k else "persists",
+                                 "pooling": pooling, "quantile": q,
+                                 "nearest": m.theme_2020.iloc[i],
+                                 "distance": float(m.distance.iloc[i]),
+                                 "threshold": float(m.threshold.iloc[i]),
+                                 "status": m.status.iloc[i]})
+        if progress is not None:
+            progress(1)
+    songs = pd.DataFrame(rows)
+    return Validation(songs=songs, test_lost=test_lost, rules=score_rules(songs))
+
+
+def score_rules(songs: pd.DataFrame) -> pd.DataFrame:
+    """Per rule: the share of held-out variants called ``lost`` and of kept themes' variants
+    called ``persists`` as their own theme; the chosen rule flagged (:func:`choose_rule`)."""
+    ok = np.where(songs.expected == "lost", songs.status == "lost",
+                  (songs.status == "persists") & (songs.nearest == songs.theme))
+    scored = songs.assign(ok=ok)
+    rules = (scored.groupby(["pooling", "quantile", "expected"]).ok.mean().unstack("expected")
+             .rename(columns={"lost": "lost_rate", "persists": "persist_rate"}).reset_index())
+    rules["chosen"] = False
+    rules.loc[choose_rule(rules), "chosen"] = True
+    return rules.loc[:, list(RULE_COLUMNS)]
+
+
+def choose_rule(rules: pd.DataFrame) -> int:
+    """Index of the rule with the best worst case, ``min(lost_rate, persist_rate)``; ties go
+    to the higher sum, then to the higher quantile (the more lenient threshold)."""
+    worst = np.minimum(rules.lost_rate, rules.persist_rate)
+    total = rules.lost_rate + rules.persist_rate
+    order = np.lexsort((rules["quantile"].to_numpy(), total.to_numpy(), worst.to_numpy()))
+    return int(rules.index[order[-1]])
+
+
+def save_validation(result: Validation, folder: Path, *, params: ValidateParams) -> dict:
+    """Write ``leave_one_out.csv``, ``drift.csv``, ``rules.csv``, ``metrics.json`` and
+    ``validation.png`` into ``folder`` (call inside :func:`songnet.core.files.atomic_dir`).
+
+    Returns the ``metrics.json`` content.
+    """
+    pooling, q = result.chosen
+    at = result.songs[(result.songs.pooling == pooling) & (result.songs["quantile"] == q)]
+    held = at[at.expected == "lost"]
+    loo = (held.groupby("held_out", sort=True)
+           .agg(nearest=("nearest", lambda s: s.mode().iloc[0]),
+                distance=("distance", "median"), threshold=("threshold", "median"),
+                lost_share=("status", lambda s: float((s == "lost").mean())))
+           .reset_index().rename(columns={"held_out": "theme"}))
+    loo["status"] = np.where(loo.lost_share >= 0.5, "lost", "persists")
+    loo["test_songs_lost"] = [result.test_lost[t][(pooling, q)] for t in loo.theme]
+    loo.round(4).to_csv(folder / "leave_one_out.csv", index=False)
+    drift = at[at.expected == "persists"].drop(columns=["expected", "pooling", "quantile"])
+    drift.round(4).to_csv(folder / "drift.csv", index=False)
+    result.rules.round(4).to_csv(folder / "rules.csv", index=False)
+    chosen = result.rules[result.rules.chosen].iloc[0]
+    summary = {"validation": {
+        "lost_rate": float(chosen.lost_rate), "persist_rate": float(chosen.persist_rate),
+        "themes_lost": f"{int((loo.status == 'lost').sum())}/{len(loo)}",
+        "rule": {"threshold_pooling": pooling, "threshold_quantile": q},
+        "params": params_to_dict(params)}}
+    write_json(folder / "metrics.json", summary)
+    _figure(at, rules=result.rules, chosen=(pooling, q)).savefig(
+        folder / "validation.png", dpi=110, bbox_inches="tight")
+    return summary
+
+
+def _figure(at: pd.DataFrame, *, rules: pd.DataFrame, chosen: tuple[str, float]) -> Any:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    ax, bx = fig.subplots(1, 2)
+    margin = at.distance / at.threshold
+    for expected, colour, label in (("persists", "tab:blue", "variants of trained themes"),
+                                    ("lost", "tab:red", "variants of the held-out theme")):
+        sel = at.expected == expected
+        ax.hist(margin[sel], bins=30, alpha=0.6, color=colour, label=f"{label} (n={sel.sum()})")
+    ax.axvline(1.0, color="k", lw=1)
+    ax.set_xlabel("distance / threshold (chosen rule)")
+    ax.set_ylabel("variants")
+    ax.set_title(f"threshold: {chosen[0]}, quantile {chosen[1]:g}", fontsize=10)
+    ax.legend(fontsize=8)
+    for pooling, marker in (("pooled", "o"), ("per_theme", "s")):
+        r = rules[rules.pooling == pooling]
+        bx.plot(r["quantile"], r.lost_rate, marker=marker, color="tab:red",
+                label=f"lost rate, {pooling}")
+        bx.plot(r["quantile"], r.persist_rate, marker=marker, color="tab:blue", ls="--",
+                label=f"persist rate, {pooling}")
+    bx.set_xlabel("spread quantile")
+    bx.set_ylim(-0.02, 1.02)
+    bx.set_title("leave-one-theme-out: every rule", fontsize=10)
+    bx.legend(fontsize=7)
+    return fig
+

@@ -1,0 +1,147 @@
+"""1966-style sketches of a theme, and themes drifted as a real theme drifts over decades.
+
+A 1966 song reaches songnet as a sonogram sketch: what one reads off the drawing, resung by
+the model (:mod:`songnet.resynth.resynthesize`). :func:`sketch_text` draws a theme (its
+introductory notes and its trill) as such a sketch, optionally transposed and sped up or
+slowed down; the shipped ``data/1966/`` sketches and the ``validate`` stage's variants are
+made with it.
+
+:func:`drift_variant` makes the kind of change a theme can undergo between 1966 and 2020
+(Nottebohm's and later comparisons of chingolo dialects): an introductory note dropped or
+one repeated, the whole song transposed by 5–8 %, its tempo changed by up to 10 %, and a
+different trill rate. It draws these from its own ranges, independent of the birds'
+variation in the surrogate dataset (``synthesize`` params), so a variant that still comes
+out ``persists`` does so on changes the network was not trained to ignore.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from songnet.surrogates.themes import Note, Theme, Trill
+from songnet.synth import note_contour
+
+__all__ = ["HEADER", "Drift", "drift_variant", "sketch_text"]
+
+HEADER = "onset_s,offset_s,start_hz,end_hz,mid_hz,amplitude,repeat,interval_s"
+
+
+@dataclasses.dataclass(frozen=True)
+class Drift:
+    """How a variant differs from its theme.
+
+    Attributes
+    ----------
+    notes : tuple of Note
+        The variant's introductory notes (one dropped or repeated, or as the theme's).
+    pitch, tempo : float
+        Transposition and tempo factors applied to the whole song.
+    trill_interval : float
+        Factor on the trill's interval (on top of the tempo).
+    description : str
+        The changes in words, for the sketch's ``# note:`` line and tables.
+    """
+
+    notes: tuple[Note, ...]
+    pitch: float
+    tempo: float
+    trill_interval: float
+    description: str
+
+
+def drift_variant(theme: Theme, *, rng: np.random.Generator) -> Drift:
+    """A realistic 1966 → 2020 drift of ``theme`` (see the module text).
+
+    Parameters
+    ----------
+    theme : Theme
+    rng : numpy.random.Generator
+        The only source of randomness.
+
+    Returns
+    -------
+    Drift
+        Pitch × (1 ± 0.05–0.08), tempo × 0.90–1.10, trill interval × (1 ± 0.10–0.20), and
+        with probability 1/2 one introductory note dropped (themes with two or more notes)
+        or, otherwise, one note sung twice.
+    """
+    notes = list(theme.notes)
+    change = rng.random()
+    what = []
+    if change < 0.5 and len(notes) >= 2:
+        k = int(rng.integers(len(notes)))
+        notes.pop(k)
+        what.append(f"note {k + 1} dropped")
+    elif change < 0.75:
+        k = int(rng.integers(len(notes)))
+        notes.insert(k + 1, notes[k])
+        what.append(f"note {k + 1} repeated")
+    pitch = 1.0 + float(rng.choice([-1.0, 1.0])) * float(rng.uniform(0.05, 0.08))
+    tempo = float(rng.uniform(0.90, 1.10))
+    trill_interval = 1.0 + float(rng.choice([-1.0, 1.0])) * float(rng.uniform(0.10, 0.20))
+    what += [f"pitch x{pitch:.3f}", f"tempo x{tempo:.3f}", f"trill interval x{trill_interval:.3f}"]
+    return Drift(tuple(notes), pitch, tempo, trill_interval, ", ".join(what))
+
+
+def _visible(trill: Trill, floor_db: float = 20.0) -> tuple[float, float]:
+    """Start and end (fractions of the syllable) of the part within ``floor_db`` of its peak."""
+    if trill.peak_at is None:
+        return 0.0, 1.0
+    u = (np.arange(1000) + 0.5) / 1000
+    env = np.sqrt(np.sin(np.pi * u ** (np.log(0.5) / np.log(trill.peak_at))))
+    on = np.flatnonzero(env >= env.max() * 10 ** (-floor_db / 20))
+    return float(u[on[0]]), float(u[on[-1]])
+
+
+def _note_row(onset: float, note: Note, pitch: float, tempo: float) -> tuple[str, float]:
+    dur = note.duration_s / tempo
+    p = np.array(note.pitch_hz) * pitch
+    if note.shape == "whistle":
+        pts = [p[0], p[0]]
+    elif note.shape == "slur":  # drawn through three midpoints of the raised-cosine glide
+        c = note_contour("slur", p, 101)
+        pts = [p[0], c[25], c[50], c[75], p[-1]]
+    else:
+        pts = list(p)
+    mids = ";".join(f"{v:.0f}" for v in pts[1:-1])
+    return f"{onset:.3f},{onset + dur:.3f},{pts[0]:.0f},{pts[-1]:.0f},{mids},1.0,,", dur
+
+
+def sketch_text(sketch_id: str, theme_label: str, note: str, notes: list[Note] | tuple[Note, ...],
+                trill: Trill, *, pitch: float = 1.0, tempo: float = 1.0,
+                trill_interval: float = 1.0) -> str:
+    """The CSV text of one sketch (format: ``data/1966/README.md``).
+
+    Parameters
+    ----------
+    sketch_id, theme_label, note : str
+        The ``# id:``, ``# theme:`` and ``# note:`` lines.
+    notes : sequence of Note
+        Introductory notes, drawn as they are sung (a slur through three midpoints).
+    trill : Trill
+        Drawn as it shows on a sonogram: the part of the syllable within 20 dB of its peak,
+        at its mean pitch and interval (drawings show no drift).
+    pitch, tempo : float
+        Every frequency times ``pitch``, every time divided by ``tempo``.
+    trill_interval : float
+        Extra factor on the trill's interval.
+    """
+    lines = [f"# id: {sketch_id}", f"# theme: {theme_label}", f"# note: {note}", HEADER]
+    t = 0.0
+    for n in notes:
+        row, dur = _note_row(t, n, pitch, tempo)
+        lines.append(row)
+        t += dur + n.gap_s / tempo
+    u0, u1 = _visible(trill)
+    mean_pitch = pitch * (1 + trill.drift_pitch / 2)
+    f = np.array(trill.pitch_hz) * mean_pitch
+    f_on = f[0] * (f[-1] / f[0]) ** u0
+    f_off = f[0] * (f[-1] / f[0]) ** u1
+    on = t + u0 * trill.note_s / tempo
+    off = t + u1 * trill.note_s / tempo
+    interval = trill.interval_s * (1 + trill.drift_interval / 2) / tempo * trill_interval
+    lines.append(f"{on:.3f},{off:.3f},{f_on:.0f},{f_off:.0f},,0.8,{trill.count},"
+                 f"{interval:.4f}")
+    return "\n".join(lines) + "\n"
