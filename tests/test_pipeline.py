@@ -42,8 +42,8 @@ def songnet(*args: str) -> None:
 def test_tiny_pipeline_end_to_end(tmp_path, repo_root):
     catalog = tmp_path / "catalog"
     catalog.mkdir()
-    for theme in THEMES:
-        shutil.copy(repo_root / "songnet" / "surrogates" / "catalog" / f"{theme}.yaml", catalog)
+    for name in [*THEMES, "dialect"]:  # the themes and the locality's shared trill
+        shutil.copy(repo_root / "songnet" / "surrogates" / "catalog" / f"{name}.yaml", catalog)
     sketches = tmp_path / "1966"
     sketches.mkdir()
     for name in ("1966-T01v.csv", "1966-L1.csv"):
