@@ -85,7 +85,7 @@ def read_yaml(path: str | os.PathLike, *, what: str = "params",
     if len(text) > MAX_YAML_BYTES:  # a FIFO or a file still growing
         raise error(f"{path}: too large for a {what} file (limit {MAX_YAML_BYTES} bytes)")
     try:
-        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader)
+        return yaml.load(text, Loader=_NoAliasLoader)
     except _AliasRefused as exc:
         raise error(f"{path}: line {exc.line}: YAML anchors and aliases (&name, *name) are "
                     f"not allowed in a {what} file; write the values out") from None
@@ -160,7 +160,8 @@ def params_from_mapping(cls: type[P], mapping: Any, *, where: str = "params",
         raise ParamsError(f"{where}: {exc}") from exc
 
 
-def check_workers(workers: int, *, option: str = "--workers", per_worker_mb: int = 0) -> int:
+def check_workers(workers: int, *, option: str = "--workers", per_worker_mb: int = 0,
+                  floor: int = 1) -> int:
     """Refuse a worker count above the CPUs (or the memory) this process may use.
 
     Parameters
@@ -171,13 +172,15 @@ def check_workers(workers: int, *, option: str = "--workers", per_worker_mb: int
         Names the option in the message.
     per_worker_mb : int
         Memory one worker needs, in MiB; 0 skips the memory check.
+    floor : int
+        Always allow this many (threads that mostly wait on I/O), whatever the CPUs.
 
     Raises
     ------
     ParamsError
         Naming the value and the limit.
     """
-    cpus = _cpus()
+    cpus = max(_cpus(), floor)
     if workers < 1 or workers > cpus:
         raise ParamsError(f"{option} {workers} must lie in 1–{cpus} (the CPUs this process may "
                           f"use); pass at most {cpus}")

@@ -55,7 +55,8 @@ class FieldReader:
                  limit: float = MAX_MS) -> float:
         value = float(self.get(m, key, float, where))  # finite (checked by get)
         if value < 0 or (value == 0 and not zero_ok):
-            self.fail(where + key, f"={value:g} must be {'non-negative' if zero_ok else 'positive'}")
+            rule = "non-negative" if zero_ok else "positive"
+            self.fail(where + key, f"={value:g} must be {rule}")
         if value > limit:
             self.fail(where + key, f"={value:g} is over the limit of {limit:g}")
         return value
@@ -120,16 +121,16 @@ def trill_fields(r: FieldReader, tm: Mapping, where: str) -> dict[str, Any]:
         if not (isinstance(raw, list) and len(raw) == 3 and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1
                 for v in raw)):
-            r.fail(where + "loudness", f"={short_repr(raw)} must be three levels in (0, 1]: the first, "
-                   "loudest and last syllable")
+            r.fail(where + "loudness", f"={short_repr(raw)} must be three levels in (0, 1]: "
+                   "the first, loudest and last syllable")
         loudness = tuple(float(v) for v in raw)
     drift = r.mapping(tm.get("drift") or {}, where + "drift")
     dp = float(r.get(drift, "pitch", float, where + "drift.")) if "pitch" in drift else 0.0
     di = float(r.get(drift, "interval", float, where + "drift.")) if "interval" in drift \
         else 0.0
     if abs(dp) > 0.2 or abs(di) > 0.5 or set(drift) - {"pitch", "interval"}:
-        r.fail(where + "drift", f"={short_repr(dict(drift))} must be {{pitch: p, interval: i}} with "
-               "|p| <= 0.2 and |i| <= 0.5 (relative change first to last syllable)")
+        r.fail(where + "drift", f"={short_repr(dict(drift))} must be {{pitch: p, interval: i}} "
+               "with |p| <= 0.2 and |i| <= 0.5 (relative change first to last syllable)")
     jitter = float(r.get(tm, "jitter", float, where)) if tm.get("jitter") is not None else 0.0
     if not 0 <= jitter <= 0.1:
         r.fail(where + "jitter", f"={jitter:g} must lie in [0, 0.1]")
