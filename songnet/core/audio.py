@@ -354,16 +354,14 @@ _QUIET = {"depth": 0, "saved": -1}
 @contextlib.contextmanager
 def _quiet_decoder(enabled: bool = True) -> Iterator[None]:
     """Silence what the C decoders (mpg123) print on file descriptor 2 while they run."""
-    try:
-        fd = sys.stderr.fileno()
-        if not enabled:
-            raise ValueError
-    except (AttributeError, OSError, ValueError):
-        yield  # no real stderr (captured): nothing to silence
+    fd = 2  # where C code writes, whatever sys.stderr is
+    if not enabled:
+        yield
         return
     with _QUIET_LOCK:
         if _QUIET["depth"] == 0:
-            sys.stderr.flush()
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                sys.stderr.flush()
             _QUIET["saved"] = os.dup(fd)
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, fd)
