@@ -414,6 +414,15 @@ def test_random_and_truncated_compressed_files(tmp_path, capfd):
     warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
     assert len(warnings) == 1 and str(cut) in warnings[0] and "truncated" in warnings[0]
     assert "Xing" not in err  # the MP3 decoder's own lines stay quiet
+    full = tmp_path / "full.ogg"
+    sf.write(full, y.astype(np.float32), 44100, format="OGG")
+    cut = tmp_path / "cut.ogg"
+    data = full.read_bytes()
+    cut.write_bytes(data[:len(data) * 95 // 100])
+    rc, _, err = run(capfd, "classify", full, cut, "-q")
+    assert rc == 0 and "Traceback" not in err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and str(cut) in warnings[0] and "truncated" in warnings[0]
 
 
 def test_pickled_or_truncated_embeddings(tmp_path, capfd):

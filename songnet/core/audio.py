@@ -341,10 +341,28 @@ def _check_length(meta: AudioInfo, decoded: int) -> None:
     """Warn when a compressed file decodes to clearly fewer samples than it declares."""
     if meta.format in ("WAV", "WAVEX", "FLAC"):
         return  # truncation is an error there (header check, decoder error)
-    if decoded < meta.frames - max(4096, 0.01 * meta.frames):
+    short = decoded < meta.frames - max(4096, 0.01 * meta.frames)
+    if short or (meta.format == "OGG" and not _ogg_complete(Path(meta.path))):
         warnings.warn(SongnetWarning(
-            f"{meta.path}: decoded {decoded / meta.sr:.2f} s of the {meta.duration:.2f} s its "
-            "header declares; the file looks truncated: using what is there"), stacklevel=3)
+            f"{meta.path}: decoded {decoded / meta.sr:.2f} s"
+            + (f" of the {meta.duration:.2f} s its header declares" if short else
+               ", but the stream has no proper end")
+            + "; the file looks truncated: using what is there"), stacklevel=3)
+
+
+def _ogg_complete(path: Path) -> bool:
+    """The last Ogg page is whole and marks the end of the stream (header flag 4)."""
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - (1 << 16)))
+        tail = f.read()
+    i = tail.rfind(b"OggS")
+    if i < 0 or len(tail) < i + 27:
+        return False
+    n_seg = tail[i + 26]
+    if len(tail) < i + 27 + n_seg:
+        return False
+    size = 27 + n_seg + sum(tail[i + 27:i + 27 + n_seg])
+    return bool(tail[i + 5] & 4) and len(tail) >= i + size
 
 
 _QUIET_LOCK = threading.Lock()
