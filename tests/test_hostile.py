@@ -319,6 +319,7 @@ def test_cuda_without_a_gpu(capfd, rec):
     ("synthesize", "clip_s", np.inf),
     ("synthesize", "snr_db", [np.nan, 3.0]),
     ("synthesize", "distance_m", [-5.0, 40.0]),
+    ("synthesize", "seed", -1),
 ])
 def test_non_finite_and_absurd_params(tmp_path, capfd, rec, section, key, value):
     params = yaml.safe_load(PARAMS.read_text())

@@ -20,7 +20,7 @@ from songnet.synth import SR
 @click.command("sing")
 @click.argument("theme")
 @out_option("Output WAV file (44.1 kHz, 24-bit).", required=True)
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Seed of the bird and the rendition.")
 @catalog_option
 @common_options

@@ -26,7 +26,7 @@ COLUMNS = ("name", "n_notes", "note_shapes", "trill_shape", "trill_interval_ms",
               default=None, help="Also write the table to this CSV file.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Draw one CQT image per theme in a grid to this PNG.")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Seed of the birds singing the plotted songs.")
 @common_options
 def command(catalog_dir: Path | None, fmt: str, csv_path: Path | None, plot_path: Path | None,

@@ -28,9 +28,13 @@ import yaml
 
 from songnet.core.errors import ParamsError
 
-__all__ = ["MAX_YAML_BYTES", "check_workers", "load_params", "params_from_mapping",
-           "params_to_dict", "read_params_file", "read_yaml", "short_repr"]
+__all__ = ["MAX_SEED", "MAX_YAML_BYTES", "SEED_KEYS", "check_workers", "load_params",
+           "params_from_mapping", "params_to_dict", "read_params_file", "read_yaml",
+           "short_repr"]
 
+SEED_KEYS = frozenset({"seed", "random_state"})
+MAX_SEED = 2**32 - 1
+"""Seeds (params keys in :data:`SEED_KEYS`, ``--seed``) lie in 0–MAX_SEED."""
 MAX_YAML_BYTES = 1 << 20
 """Largest params, theme or dialect YAML file read (1 MiB; real ones are a few KB)."""
 
@@ -154,6 +158,10 @@ def params_from_mapping(cls: type[P], mapping: Any, *, where: str = "params",
                 raise ParamsError(f"{where} missing key {name!r}; add it")
             continue
         values[name] = _coerce(mapping[name], hints[name], f"{where} key {name!r}", require_all)
+        seed = values[name] if name in SEED_KEYS else 0
+        if isinstance(seed, int) and not 0 <= seed <= MAX_SEED:
+            raise ParamsError(f"{where} key {name!r} must be a seed in 0–{MAX_SEED}, got "
+                              f"{short_repr(values[name])}")
     try:
         return cls(**values)
     except (ValueError, TypeError, OverflowError) as exc:
