@@ -150,7 +150,9 @@ def check_output_dir(path: str | os.PathLike, *, inputs: tuple | list = (),
                                    "is replaced as a whole; choose another output folder")
     else:
         _check_not_input(path, inputs, what)
-    _check_writable(path if kind == "folder" else path.parent, path, what)
+    # a replaced folder is made beside itself; otherwise files are made inside it
+    probe = path.resolve().parent if replaced else (path if kind == "folder" else path.parent)
+    _check_writable(probe, path, what)
     return path
 
 
