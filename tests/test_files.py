@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +54,37 @@ def test_outputs_get_ordinary_permissions(tmp_path):
         os.umask(mask)
     assert stat.S_IMODE((tmp_path / "p.json").stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
+
+
+def test_output_policy_refuses_inputs_folders_and_fifos(tmp_path):
+    import os
+
+    from songnet.core.errors import SongnetError
+    from songnet.core.files import check_output_dir, check_output_file
+
+    src = tmp_path / "in.wav"
+    src.write_bytes(b"x")
+    with pytest.raises(SongnetError, match="also an input"):
+        check_output_file(src, inputs=[src])
+    with pytest.raises(SongnetError, match="is a folder"):
+        check_output_file(tmp_path)
+    os.mkfifo(tmp_path / "p")
+    with pytest.raises(SongnetError, match="FIFO"):
+        check_output_file(tmp_path / "p")
+    assert check_output_file(os.devnull) == Path(os.devnull)
+    assert check_output_file(tmp_path / "new" / "deeper" / "x.csv").name == "x.csv"
+    with pytest.raises(SongnetError, match="holds the input"):
+        check_output_dir(tmp_path, inputs=[src])
+    check_output_dir(tmp_path / "out", inputs=[src])
+    check_output_dir(tmp_path, inputs=[src], replaced=False)
+
+
+def test_atomic_dir_refuses_the_current_folder(tmp_path, monkeypatch):
+    from songnet.core.errors import SongnetError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keep").write_text("x")
+    for target in (".", str(tmp_path.parent)):
+        with pytest.raises(SongnetError, match="current folder"), atomic_dir(target):
+            pass
+    assert (tmp_path / "keep").read_text() == "x"

@@ -18,6 +18,7 @@ from songnet.model.checkpoint import (
     default_model_path,
     embed_images,
     load_checkpoint,
+    payload_checksum,
     predict_proba,
     save_checkpoint,
 )
@@ -134,6 +135,7 @@ def test_checkpoint_for_another_network_is_refused(tmp_path):
     _, path = saved(tmp_path)
     payload = torch.load(path, weights_only=True)
     payload["model_config"]["embed_dim"] = 99
+    payload["checksum"] = payload_checksum(payload)  # a consistent file of another network
     torch.save(payload, tmp_path / "mismatch.pt")
     with pytest.raises(SongnetError, match=r"mismatch\.pt: checkpoint does not match"):
         load_checkpoint(tmp_path / "mismatch.pt")

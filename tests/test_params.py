@@ -96,7 +96,7 @@ def test_missing_section_and_file(tmp_path):
     with pytest.raises(ParamsError, match="not found"):
         load_params(tmp_path / "nope.yaml", "ex", Example)
     bad = write(tmp_path, "ex: [unclosed\n")
-    with pytest.raises(ParamsError, match="not valid YAML"):
+    with pytest.raises(ParamsError, match="not a valid YAML"):
         load_params(bad, "ex", Example)
 
 

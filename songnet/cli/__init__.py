@@ -11,12 +11,13 @@ import importlib
 import importlib.util
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 
 import click
 
 from songnet import __version__
-from songnet.cli.common import STATE
+from songnet.cli.common import STATE, one_line_warnings
 from songnet.core.errors import SongnetError
 
 __all__ = ["COMMANDS", "cli", "main"]
@@ -80,6 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (2 for any error a user can fix)."""
     args = list(sys.argv[1:] if argv is None else argv)
     STATE.verbose = any(a in ("-v", "--verbose") for a in args)
+    with warnings.catch_warnings():
+        one_line_warnings()
+        return _main(args)
+
+
+def _main(args: list[str]) -> int:
     try:
         result = cli.main(args=args, prog_name="songnet", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -98,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except SongnetError as exc:
         _error(str(exc), exc)
+        return 2
+    except MemoryError as exc:
+        _error("out of memory; pass smaller inputs (see the limits in the README's "
+               "'Command line' section)", exc)
         return 2
     return result if isinstance(result, int) else 0
 

@@ -22,10 +22,17 @@ import torch
 from songnet.classify.recordings import find_recordings
 from songnet.classify.report import FORMATS, FileResult, format_events, output_names, summary
 from songnet.classify.windows import ClassifyParams, classify_file
-from songnet.cli.common import STATE, common_options, device_option, out_option
+from songnet.cli.common import (
+    STATE,
+    FiniteFloatRange,
+    common_options,
+    device_option,
+    one_line_warnings,
+    out_option,
+)
 from songnet.core.errors import SongnetError
-from songnet.core.files import write_text
-from songnet.core.params import load_params, read_params_file
+from songnet.core.files import check_output_dir, check_output_file, inside, write_text
+from songnet.core.params import check_workers, load_params, read_params_file
 from songnet.core.progress import bar
 from songnet.model.checkpoint import Checkpoint, load_checkpoint
 
@@ -40,10 +47,11 @@ __all__ = ["command"]
               help="table (readable), csv, json, or raven (one selection table per recording).")
 @out_option("Output file, or folder (existing, or ending in /): one file per recording "
             "[default: standard output].", renamed=("--output",), path_type=str)
-@click.option("--min-confidence", type=click.FloatRange(0.0, 1.0), default=None,
+@click.option("--min-confidence", type=FiniteFloatRange(0.0, 1.0), default=None,
               help="Drop events whose theme probability is lower [default: params, 0].")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Recordings processed in parallel (each worker loads the model).")
+              help="Recordings processed in parallel (each worker loads the model); at most "
+                   "the CPUs, and about 1 GB of memory each.")
 @device_option()
 @common_options
 def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str | None,
@@ -66,6 +74,10 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str 
     if fmt == "raven" and output is None and len(files) > 1:
         raise SongnetError("--format raven writes one selection table per recording; "
                            "pass -o FOLDER")
+    _check_outputs(output, folder_out, files=files, fmt=fmt,
+                   inputs=[*files, params_file] + ([model_path] if model_path else []))
+    if workers > 1 and len(files) > 1:
+        check_workers(workers, per_worker_mb=WORKER_MB)
     checkpoint = load_checkpoint(model_path, device=device)
     # torch's hundreds of thousands of start-up objects live until exit: keep the garbage
     # collector from walking them, during the run and at interpreter exit (~0.3 s)
@@ -80,7 +92,7 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str 
     if folder_out:
         names = output_names([r.file for r in good], fmt=fmt)
         for r in good:
-            write_text(output / names[r.file], format_events([r], fmt=fmt))
+            write_text(inside(output, names[r.file]), format_events([r], fmt=fmt))
     elif output is not None:
         if good or fmt != "raven":
             write_text(output, format_events(good, fmt=fmt))
@@ -88,6 +100,23 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str 
         click.echo(format_events(good, fmt=fmt), nl=False)
     click.echo(summary(results), nl=False, err=True)
     return 2 if any(not r.ok for r in results) else 0
+
+
+WORKER_MB = 1024
+"""Memory one ``--workers`` process needs (torch, the model, a block of audio), in MiB."""
+
+
+def _check_outputs(output: Path | None, folder_out: bool, *, files: list[str], fmt: str,
+                   inputs: list) -> None:
+    """The output policy before any work: never an input, a folder or a FIFO; writable."""
+    if output is None:
+        return
+    if not folder_out:
+        check_output_file(output, inputs=inputs)
+        return
+    check_output_dir(output, replaced=False)
+    for name in output_names(files, fmt=fmt).values():
+        check_output_file(inside(output, name), inputs=inputs)
 
 
 def _load_params(params_file: Path, ctx: click.Context) -> ClassifyParams:
@@ -169,6 +198,7 @@ _WORKER: dict[str, object] = {}
 
 
 def _init_worker(model_path: Path | None, device: str, threads: int) -> None:
+    one_line_warnings()
     torch.set_num_threads(threads)
     _WORKER["checkpoint"] = load_checkpoint(model_path, device=device)
     _WORKER["device"] = device

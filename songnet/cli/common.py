@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
+import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,10 +16,12 @@ import click
 
 __all__ = [
     "STATE",
+    "FiniteFloatRange",
     "catalog_option",
     "common_options",
     "device_option",
     "features_dir_option",
+    "one_line_warnings",
     "out_option",
     "params_option",
     "quiet_option",
@@ -35,6 +40,39 @@ class _State:
 
 
 STATE = _State()
+
+
+def one_line_warnings() -> None:
+    """Show a :class:`~songnet.core.errors.SongnetWarning` as one ``warning: …`` line on
+    standard error; other libraries' warnings (torch, NumPy) only with ``-v``.
+
+    Call inside ``warnings.catch_warnings()`` (as ``songnet.cli.main`` does), or once in a
+    worker process.
+    """
+    from songnet.core.errors import SongnetWarning
+    original = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:
+        if issubclass(category, SongnetWarning):
+            from tqdm.auto import tqdm
+            tqdm.write("warning: " + " ".join(str(message).split()), file=sys.stderr)
+        elif STATE.verbose:
+            original(message, category, filename, lineno, file, line)
+
+    warnings.simplefilter("default", SongnetWarning)
+    warnings.showwarning = show
+
+
+class FiniteFloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses NaN and infinity (which compare as in range)."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        result = super().convert(value, param, ctx)
+        if result is not None and not math.isfinite(result):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return result
 
 
 def _set_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> bool:

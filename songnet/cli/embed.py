@@ -15,7 +15,7 @@ from songnet.cli.common import (
     trained_model_option,
 )
 from songnet.core.audio import load
-from songnet.core.files import atomic_dir
+from songnet.core.files import atomic_dir, check_output_dir
 from songnet.core.labels import NO_SONG
 from songnet.core.params import load_params, params_to_dict
 from songnet.core.progress import bar
@@ -62,6 +62,8 @@ def command(model_path: Path, features_dir: Path, resynth_dir: Path,
     and the network's penultimate layer.
     """
     params = load_params(params_file, "embed", EmbedParams)
+    check_output_dir(out, inputs=[model_path, features_dir, resynth_dir, params_file]
+                     + ([recordings_dir] if recordings_dir else []))
     if device is not None:
         params = dataclasses.replace(params, device=device)
     meta = load_meta(features_dir)

@@ -16,6 +16,7 @@ from songnet.cli.common import (
     trained_model_option,
 )
 from songnet.core.errors import SongnetError
+from songnet.core.files import check_output_dir, check_output_file
 from songnet.core.params import load_params
 from songnet.features.featureset import load_meta, load_split
 from songnet.model.checkpoint import load_checkpoint
@@ -39,6 +40,9 @@ def command(model_path: Path, features_dir: Path, out: Path, device: str | None,
     stress = low SNR, tempo and pitch extremes, clutter).
     """
     params = load_params(params_file, "evaluate", EvaluateParams)
+    check_output_dir(out, replaced=False)
+    for name in ("metrics.json", "reliability.png", *(f"confusion_{s}.csv" for s in params.splits)):
+        check_output_file(out / name, inputs=[model_path, params_file])
     if device is not None:
         params = dataclasses.replace(params, device=device)
     meta = load_meta(features_dir)

@@ -8,8 +8,8 @@ import click
 
 from songnet.cli.common import common_options, device_option, out_option
 from songnet.core.device import resolve_device
-from songnet.core.files import atomic_dir
-from songnet.core.params import load_params
+from songnet.core.files import atomic_dir, check_output_dir
+from songnet.core.params import check_workers, load_params
 from songnet.core.progress import bar
 from songnet.features.featureset import compute_features, save_features
 from songnet.features.params import FeatureParams
@@ -22,10 +22,10 @@ from songnet.surrogates.synthesize import load_manifest
               help="Manifest CSV (path, theme, split); paths are relative to its folder.")
 @out_option("Output folder, replaced as a whole when complete.", default=Path("data/features"))
 @device_option()
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=64, show_default=True,
               help="Clips per batched transform.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Threads reading and resampling audio.")
+              help="Threads reading and resampling audio (at most the CPUs).")
 @click.option("--preview-per-class", type=click.IntRange(min=1), default=4, show_default=True,
               help="Images per class in preview.png.")
 @common_options
@@ -39,6 +39,8 @@ def command(manifest_path: Path, out: Path, device: str, batch_size: int, worker
     """
     params = load_params(params_file, "features", FeatureParams)
     resolve_device(device)  # a bad name fails before any work
+    check_output_dir(out, inputs=[manifest_path, params_file])
+    check_workers(workers, floor=2)
     manifest = load_manifest(manifest_path)
     with bar(len(manifest), desc="features", unit="clip", quiet=quiet) as pbar:
         result = compute_features(manifest, root=manifest_path.parent, params=params,

@@ -10,7 +10,7 @@ import pandas as pd
 
 from songnet.cli.common import common_options, out_option
 from songnet.core.errors import SongnetError
-from songnet.core.files import atomic_dir
+from songnet.core.files import atomic_dir, check_output_dir
 from songnet.core.params import load_params, params_to_dict
 from songnet.latent.embed import load_embeddings
 from songnet.latent.plots import plot_latent_map, plot_persistence
@@ -40,6 +40,7 @@ def command(emb_dir: Path, out: Path, params_file: Path, quiet: bool) -> None:
     matches are `new`.
     """
     params = load_params(params_file, "project", ProjectParams)
+    check_output_dir(out, inputs=[emb_dir, params_file])
     emb = load_embeddings(emb_dir)
     new, old = emb.era("2020"), emb.era("1966")
     if old.vectors.shape[0] == 0:

@@ -19,6 +19,7 @@ from songnet.cli.common import (
     verbose_option,
 )
 from songnet.core.errors import SongnetError
+from songnet.core.files import check_output_dir, check_output_file
 from songnet.features.featureset import load_meta
 from songnet.model.checkpoint import default_model_path, load_checkpoint
 from songnet.model.release import release_model
@@ -49,6 +50,9 @@ def command(model_path: Path, metrics_path: Path, features_dir: Path, out: Path 
     if meta["classes"] != ckpt.classes:
         raise SongnetError(f"{model_path} classes differ from {features_dir}; rerun train")
     out = default_model_path().parent if out is None else out
+    check_output_dir(out, replaced=False)
+    for name in ("default.pt", "MODEL_CARD.md"):
+        check_output_file(out / name, inputs=[model_path, metrics_path])
     shipped = release_model(model_path, out, ckpt=ckpt, metrics=metrics,
                             counts=meta.get("counts", {}))
     if not quiet:

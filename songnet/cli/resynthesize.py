@@ -9,7 +9,7 @@ import click
 
 from songnet.cli.common import common_options, out_option
 from songnet.core.errors import SongnetError
-from songnet.core.files import atomic_dir
+from songnet.core.files import atomic_dir, check_output_dir, check_output_file
 from songnet.core.params import load_params
 from songnet.core.progress import bar
 from songnet.resynth.dataset import (
@@ -41,6 +41,7 @@ def command(input_path: Path, out: Path, params_file: Path, quiet: bool) -> None
     """
     params = load_params(params_file, "resynthesize", ResynthesizeParams)
     if input_path.is_dir():
+        check_output_dir(out, inputs=[input_path, params_file])
         labels = read_labels(input_path)
         inputs = find_inputs(input_path)
         with atomic_dir(out) as tmp, bar(len(inputs), desc="resynthesize", unit="song",
@@ -58,6 +59,7 @@ def command(input_path: Path, out: Path, params_file: Path, quiet: bool) -> None
     if out.suffix.lower() != ".wav":
         raise SongnetError(f"output {out} must end in .wav for one input file "
                            "(for a folder of inputs, pass a folder as INPUT)")
+    check_output_file(out, inputs=[input_path, params_file])
     item = resynthesize_file(input_path, params=params, labels={})
     write_wav(out, item.result)
     if not quiet:

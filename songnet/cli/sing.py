@@ -10,7 +10,7 @@ import soundfile as sf
 
 from songnet.cli.common import catalog_option, common_options, out_option
 from songnet.core.errors import SongnetError
-from songnet.core.files import atomic_path
+from songnet.core.files import atomic_path, check_output_file
 from songnet.core.params import load_params
 from songnet.surrogates.synthesize import SynthesizeParams, sing
 from songnet.surrogates.themes import load_catalog, load_theme
@@ -20,7 +20,7 @@ from songnet.synth import SR
 @click.command("sing")
 @click.argument("theme")
 @out_option("Output WAV file (44.1 kHz, 24-bit).", required=True)
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Seed of the bird and the rendition.")
 @catalog_option
 @common_options
@@ -31,6 +31,8 @@ def command(theme: str, out: Path, seed: int, catalog_dir: Path | None,
     Bird and rendition variation follow the [synthesize] section of --params when that file
     exists; no noise is added.
     """
+    check_output_file(out, inputs=[params_file] + ([theme] if theme.endswith((".yaml", ".yml"))
+                                                   else []))
     if theme.endswith((".yaml", ".yml")):
         chosen = load_theme(theme)
     else:

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from songnet.cli.common import catalog_option, common_options, out_option
-from songnet.core.files import atomic_dir
-from songnet.core.params import load_params
+from songnet.core.files import atomic_dir, check_output_dir
+from songnet.core.params import check_workers, load_params
 from songnet.core.progress import bar
 from songnet.surrogates.synthesize import (
     SynthesizeParams,
@@ -33,6 +33,8 @@ def command(catalog_dir: Path | None, out: Path, params_file: Path, quiet: bool)
     duration_s, snr_db and every variation parameter.
     """
     params = load_params(params_file, "synthesize", SynthesizeParams)
+    check_output_dir(out, inputs=[params_file] + ([catalog_dir] if catalog_dir else []))
+    check_workers(params.workers, option=f"{params_file}: [synthesize] workers", floor=2)
     themes = load_catalog(catalog_dir)
     rows = []
     with atomic_dir(out) as tmp, bar(n_clips(themes, params), desc="synthesize",

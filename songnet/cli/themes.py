@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from songnet.cli.common import catalog_option, common_options
-from songnet.core.files import atomic_path, write_text
+from songnet.core.files import atomic_path, check_output_file, write_text
 from songnet.core.params import load_params
 from songnet.surrogates.themes import load_catalog
 
@@ -26,7 +26,7 @@ COLUMNS = ("name", "n_notes", "note_shapes", "trill_shape", "trill_interval_ms",
               default=None, help="Also write the table to this CSV file.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Draw one CQT image per theme in a grid to this PNG.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Seed of the birds singing the plotted songs.")
 @common_options
 def command(catalog_dir: Path | None, fmt: str, csv_path: Path | None, plot_path: Path | None,
@@ -36,6 +36,9 @@ def command(catalog_dir: Path | None, fmt: str, csv_path: Path | None, plot_path
     --plot draws each theme's song with the [features] section of --params (the CQT the
     network sees); without a params file, the default features.
     """
+    for path, what in ((csv_path, "--csv"), (plot_path, "--plot")):
+        if path is not None:
+            check_output_file(path, what=what, inputs=[params_file, *_catalog_files(catalog_dir)])
     themes = load_catalog(catalog_dir)
     rows = [t.summary() for t in themes]
     if fmt == "json":
@@ -64,3 +67,10 @@ def command(catalog_dir: Path | None, fmt: str, csv_path: Path | None, plot_path
             fig.savefig(tmp, dpi=90)
         if not quiet:
             click.echo(f"wrote {plot_path}", err=True)
+
+
+def _catalog_files(catalog_dir: Path | None) -> list[Path]:
+    """The files of a catalog folder (outputs must not replace them)."""
+    if catalog_dir is None or not catalog_dir.is_dir():
+        return []
+    return sorted(catalog_dir.glob("*.y*ml"))

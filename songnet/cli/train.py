@@ -10,6 +10,8 @@ import click
 import torch
 
 from songnet.cli.common import common_options, device_option, features_dir_option, out_option
+from songnet.core.device import resolve_device
+from songnet.core.files import check_output_dir, check_output_file
 from songnet.core.params import load_params, params_to_dict
 from songnet.core.progress import bar
 from songnet.features.featureset import load_meta, load_split
@@ -34,8 +36,13 @@ def command(features_dir: Path, out: Path, resume: bool, device: str | None,
     in OUT/checkpoints/last.pt after every epoch.
     """
     params = load_params(params_file, "train", TrainParams)
+    check_output_dir(out, replaced=False)
+    inputs = [params_file, *sorted(features_dir.glob("*"))] if features_dir.is_dir() else []
+    for name in ("model.pt", "history.csv"):
+        check_output_file(out / name, inputs=inputs)
     if device is not None:
         params = dataclasses.replace(params, device=device)
+    resolve_device(params.device)  # a missing GPU fails before any work
     meta = load_meta(features_dir)
     train = load_split(features_dir, "train")
     val = load_split(features_dir, "val")

@@ -6,15 +6,23 @@ channels to mono (their mean) and resamples to the pipeline rate with soxr. :fun
 does the same block by block, so a one-hour file never sits whole in memory, and
 :func:`info` reads the header only.
 
-Anything wrong with a file (missing, unreadable, not audio, truncated, empty, holding NaN
-or inf) raises :class:`AudioError`, whose message names the file and says what to do.
+Anything wrong with a file (missing, unreadable, not audio, truncated, empty, holding NaN,
+inf or absurd values beyond :data:`MAX_ABS_SAMPLE`, or a native rate below :data:`MIN_SR`)
+raises :class:`AudioError`, whose message names the file and says what to do. A compressed
+file (MP3, OGG) that decodes to fewer samples than its header declares is used as far as
+it goes, with a :class:`~songnet.core.errors.SongnetWarning` naming it. The decoders' own
+messages on standard error are silenced.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import struct
+import sys
+import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,11 +30,17 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from songnet.core.errors import SongnetError
+from songnet.core.errors import SongnetError, SongnetWarning
 from songnet.core.sound import Sound
 
-__all__ = ["AUDIO_SUFFIXES", "AudioError", "AudioInfo", "Block", "audio_files", "info", "load",
-           "resample", "stream"]
+__all__ = ["AUDIO_SUFFIXES", "MAX_ABS_SAMPLE", "MIN_SR", "AudioError", "AudioInfo", "Block",
+           "audio_files", "info", "load", "resample", "stream"]
+
+MIN_SR = 8000
+"""Lowest native sample rate read (Hz): below it the songs (up to 8 kHz) are lost above
+sr/2, and resampling a 1 Hz file to the pipeline rate would take gigabytes."""
+MAX_ABS_SAMPLE = 1e6
+"""Largest sample magnitude accepted (full scale is 1); beyond it the file is corrupt."""
 
 AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3",
                             ".aif", ".aiff", ".aifc", ".w64", ".rf64"})
@@ -133,12 +147,17 @@ def info(path: str | os.PathLike) -> AudioInfo:
     if not path.is_file():
         raise AudioError(f"{path}: audio file not found; check the path")
     try:
-        meta = sf.info(str(path))
+        with _quiet_decoder():
+            meta = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioError(f"{path}: not a readable audio file ({_reason(exc)}); songnet reads "
                          "WAV, FLAC, OGG and MP3: convert the file to one of these") from exc
     if meta.format in ("WAV", "WAVEX"):
         _check_wav_complete(path)
+    if meta.samplerate < MIN_SR:
+        raise AudioError(f"{path}: sample rate {meta.samplerate} Hz is below the minimum of "
+                         f"{MIN_SR} Hz (songs above sr/2 = {meta.samplerate / 2:g} Hz are lost); "
+                         "use a recording made at 22050 Hz or more")
     return AudioInfo(path=str(path), sr=int(meta.samplerate), channels=int(meta.channels),
                      frames=int(meta.frames), format=str(meta.format),
                      subtype=str(meta.subtype))
@@ -170,7 +189,8 @@ def load(path: str | os.PathLike, *, sr: int = 22050) -> Sound:
     if meta.frames == 0:
         raise AudioError(f"{path}: holds no audio samples; record or export it again")
     try:
-        data, _ = sf.read(str(path), dtype="float32", always_2d=True)
+        with _quiet_decoder(meta.format not in ("WAV", "WAVEX", "FLAC")):
+            data, _ = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioError(f"{path}: could not be decoded ({_reason(exc)}); the file may be "
                          "damaged: export it again") from exc
@@ -178,6 +198,7 @@ def load(path: str | os.PathLike, *, sr: int = 22050) -> Sound:
         raise AudioError(f"{path}: holds no audio samples; record or export it again")
     y = _mono(data)
     _check_finite(y, path, 0.0, meta.sr)
+    _check_length(meta, data.shape[0])
     y = resample(y, orig_sr=meta.sr, sr=sr)
     return Sound(y, sr, source=str(path))
 
@@ -257,9 +278,13 @@ def stream(path: str | os.PathLike, *, sr: int = 22050, block_s: float = 60.0,
     emitted_end = 0  # index (at sr) just after the last sample already emitted
     read_n = 0
     try:
-        with sf.SoundFile(str(path)) as f:
+        quiet = meta.format not in ("WAV", "WAVEX", "FLAC")  # mpg123 talks on stderr
+        with _quiet_decoder(quiet):
+            f = sf.SoundFile(str(path))
+        with f:
             while True:
-                data = f.read(_READ_FRAMES, dtype="float32", always_2d=True)
+                with _quiet_decoder(quiet):  # never around the yield below
+                    data = f.read(_READ_FRAMES, dtype="float32", always_2d=True)
                 last = data.shape[0] < _READ_FRAMES
                 y = _mono(data)
                 _check_finite(y, path, read_n / meta.sr, meta.sr)
@@ -283,6 +308,7 @@ def stream(path: str | os.PathLike, *, sr: int = 22050, block_s: float = 60.0,
                          "damaged: export it again") from exc
     if read_n == 0:
         raise AudioError(f"{path}: holds no audio samples; record or export it again")
+    _check_length(meta, read_n)
     pending = np.concatenate(chunks) if len(chunks) > 1 else (chunks[0] if chunks else pending)
     if pending.size and (start_n + pending.shape[0] > emitted_end or emitted_end == 0):
         yield Block(np.ascontiguousarray(pending, dtype=np.float32), start_n / sr, sr)
@@ -296,11 +322,77 @@ def _mono(data: np.ndarray) -> np.ndarray:
 
 
 def _check_finite(y: np.ndarray, path: str | os.PathLike, offset_s: float, sr: int) -> None:
-    bad = ~np.isfinite(y)
+    """NaN, inf or |x| > MAX_ABS_SAMPLE: an AudioError with the time of the first one."""
+    if y.size == 0:
+        return
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(y) <= MAX_ABS_SAMPLE)  # NaN compares False
     if bad.any():
-        at = offset_s + int(np.argmax(bad)) / sr
-        raise AudioError(f"{path}: samples contain NaN or inf (first at {at:.3f} s); the file "
+        i = int(np.argmax(bad))
+        at = offset_s + i / sr
+        what = ("NaN or inf" if not np.isfinite(y[i]) else
+                f"absurd values ({float(y[i]):.3g}, the limit is ±{MAX_ABS_SAMPLE:g}; full "
+                "scale is 1)")
+        raise AudioError(f"{path}: samples contain {what} (first at {at:.3f} s); the file "
                          "is corrupt or was written with invalid values: export it again")
+
+
+def _check_length(meta: AudioInfo, decoded: int) -> None:
+    """Warn when a compressed file decodes to clearly fewer samples than it declares."""
+    if meta.format in ("WAV", "WAVEX", "FLAC"):
+        return  # truncation is an error there (header check, decoder error)
+    short = decoded < meta.frames - max(4096, 0.01 * meta.frames)
+    if short or (meta.format == "OGG" and not _ogg_complete(Path(meta.path))):
+        warnings.warn(SongnetWarning(
+            f"{meta.path}: decoded {decoded / meta.sr:.2f} s"
+            + (f" of the {meta.duration:.2f} s its header declares" if short else
+               ", but the stream has no proper end")
+            + "; the file looks truncated: using what is there"), stacklevel=3)
+
+
+def _ogg_complete(path: Path) -> bool:
+    """The last Ogg page is whole and marks the end of the stream (header flag 4)."""
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - (1 << 16)))
+        tail = f.read()
+    i = tail.rfind(b"OggS")
+    if i < 0 or len(tail) < i + 27:
+        return False
+    n_seg = tail[i + 26]
+    if len(tail) < i + 27 + n_seg:
+        return False
+    size = 27 + n_seg + sum(tail[i + 27:i + 27 + n_seg])
+    return bool(tail[i + 5] & 4) and len(tail) >= i + size
+
+
+_QUIET_LOCK = threading.Lock()
+_QUIET = {"depth": 0, "saved": -1}
+
+
+@contextlib.contextmanager
+def _quiet_decoder(enabled: bool = True) -> Iterator[None]:
+    """Silence what the C decoders (mpg123) print on file descriptor 2 while they run."""
+    fd = 2  # where C code writes, whatever sys.stderr is
+    if not enabled:
+        yield
+        return
+    with _QUIET_LOCK:
+        if _QUIET["depth"] == 0:
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                sys.stderr.flush()
+            _QUIET["saved"] = os.dup(fd)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+        _QUIET["depth"] += 1
+    try:
+        yield
+    finally:
+        with _QUIET_LOCK:
+            _QUIET["depth"] -= 1
+            if _QUIET["depth"] == 0:
+                os.dup2(_QUIET["saved"], fd)
+                os.close(_QUIET["saved"])
 
 
 def _check_rate(sr: int) -> None:
@@ -334,6 +426,8 @@ def _check_wav_complete(path: Path) -> None:
 
 def _reason(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
+    if "File does not exist" in text or "Format not recognised" in text:
+        return "not a recognised audio format"
     if ": " in text:
         text = text.rsplit(": ", 1)[-1]
     return text.rstrip(".") or type(exc).__name__

@@ -37,4 +37,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         raise SongnetError(f"device {device!r} is not one of {DEVICE_HELP}") from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise SongnetError(f"device {device!r}: no CUDA GPU on this machine; use auto or cpu")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise SongnetError(f"device {device!r}: this machine has {torch.cuda.device_count()} "
+                           "CUDA GPU(s), numbered from 0; use auto, cpu or cuda:0")
     return dev

@@ -13,3 +13,8 @@ class SongnetError(Exception):
 
 class ParamsError(SongnetError):
     """A params file or section that does not match its params class."""
+
+
+class SongnetWarning(UserWarning):
+    """Something a user should know about an input that songnet still used (a truncated
+    compressed file): the command line prints it as one ``warning: …`` line."""

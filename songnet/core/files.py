@@ -1,9 +1,20 @@
-"""Atomic file output: write to a temporary name beside the target, then rename.
+"""Outputs: the one output policy of every command, and atomic writes.
 
-An interrupted run never leaves a half-written file that DVC or a later stage would
-trust. Use :func:`atomic_path` for libraries that write by path (``soundfile``,
-``torch.save``, ``numpy.save``, ``Figure.savefig``) and :func:`atomic_dir` for outputs
-that are whole folders.
+The policy (checked by :func:`check_output_file` and :func:`check_output_dir` before any
+work, and again by the writers):
+
+- an output is never an input of the same run (the same file, or for a folder replaced
+  as a whole, a folder holding an input or the current folder);
+- a folder, FIFO, socket or block device where a file is expected is refused; a
+  character device (``/dev/null``, a terminal) is written to as a sink, never replaced;
+- names made from what input files say (a sketch's ``# id:``, a recording's name) go
+  through :func:`safe_name` and :func:`inside`, so nothing lands outside the output folder;
+- every write is atomic: a temporary name beside the target, then a rename. An
+  interrupted run never leaves a half-written file that DVC or a later stage would trust.
+
+Use :func:`atomic_path` for libraries that write by path (``soundfile``, ``torch.save``,
+``numpy.save``, ``Figure.savefig``) and :func:`atomic_dir` for outputs that are whole
+folders.
 """
 
 from __future__ import annotations
@@ -11,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +32,190 @@ from typing import Any
 
 from songnet.core.errors import SongnetError
 
-__all__ = ["atomic_dir", "atomic_path", "ensure_parent", "write_json", "write_text"]
+__all__ = ["MAX_NAME_CHARS", "atomic_dir", "atomic_path", "check_output_dir",
+           "check_output_file", "ensure_parent", "inside", "safe_name", "write_json",
+           "write_text"]
+
+MAX_NAME_CHARS = 120
+"""Longest file name (before the suffix) that :func:`safe_name` gives."""
+_UNSAFE = re.compile(r"[^\w.+-]+")
+
+
+def safe_name(name: str, *, what: str = "name") -> str:
+    """A file name made from text an input file supplies (an id, a recording's stem).
+
+    Runs of anything but letters, digits, ``.``, ``+``, ``-`` and ``_`` (path separators,
+    spaces, control characters) become ``_``; leading and trailing dots and underscores
+    go, so the result is never ``.``, ``..`` or hidden; it is cut to
+    :data:`MAX_NAME_CHARS`. Ordinary ids (``1966-T01v``) come back unchanged.
+
+    Raises
+    ------
+    SongnetError
+        When nothing usable is left (``what`` names the source in the message).
+    """
+    cleaned = _UNSAFE.sub("_", str(name)).strip("._")[:MAX_NAME_CHARS].strip("._")
+    if not cleaned:
+        raise SongnetError(f"{what} {_short(name)} gives no usable file name; use letters, "
+                           "digits, '-' or '_'")
+    return cleaned
+
+
+def inside(folder: str | os.PathLike, name: str) -> Path:
+    """``folder / name``, refused when it resolves outside ``folder`` (``..``, ``/abs``, links).
+
+    Raises
+    ------
+    SongnetError
+        Naming ``name`` and the folder.
+    """
+    root = Path(folder).resolve()
+    target = (root / name).resolve()
+    if target == root or root not in target.parents:
+        raise SongnetError(f"output name {_short(name)} resolves to {target}, outside the output "
+                           f"folder {folder}; rename it (ids become file names)")
+    return Path(folder) / name
+
+
+def check_output_file(path: str | os.PathLike, *, inputs: tuple | list = (),
+                      what: str = "output") -> Path:
+    """Refuse, before any work, an output file that must not or cannot be written.
+
+    Parameters
+    ----------
+    path : path-like
+        The file the command will write.
+    inputs : sequence of path-like
+        Every file the run reads; the output may be none of them.
+    what : str
+        Names the output in messages (``"output"``, ``"--csv"``).
+
+    Raises
+    ------
+    SongnetError
+        When ``path`` is a folder, FIFO, socket or block device, is one of ``inputs``, or
+        its folder cannot be created or written. A character device (``/dev/null``) is
+        allowed: it is written as a sink.
+    """
+    path = Path(path)
+    if path.name in ("", ".", "..") or str(path).endswith(("/", os.sep)):
+        raise SongnetError(f"{what} {path} names a folder; give a file name")
+    kind = _kind(path)
+    if kind == "folder":
+        raise SongnetError(f"{what} {path} is a folder; give a file name")
+    if kind not in (None, "file", "character device"):
+        raise SongnetError(f"{what} {path} is a {kind}, not a file; give a file name "
+                           "(songnet never replaces it)")
+    _check_not_input(path, inputs, what)
+    if kind != "character device":
+        _check_writable(path.parent, path, what)
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, *, inputs: tuple | list = (),
+                     replaced: bool = True, what: str = "output folder") -> Path:
+    """Refuse, before any work, an output folder that must not or cannot be written.
+
+    Parameters
+    ----------
+    path : path-like
+        The folder the command writes.
+    inputs : sequence of path-like
+        Files and folders the run reads.
+    replaced : bool
+        The folder is replaced as a whole (:func:`atomic_dir`): then it may not hold an
+        input, nor be or hold the current folder. Otherwise files are written into it
+        (check each with :func:`check_output_file`).
+
+    Raises
+    ------
+    SongnetError
+        Naming the folder and the rule.
+    """
+    path = Path(path)
+    kind = _kind(path)
+    if kind not in (None, "folder"):
+        raise SongnetError(f"{what} {path} is a {kind}, not a folder; give a folder path")
+    if replaced:
+        real = path.resolve()
+        cwd = Path.cwd().resolve()
+        if real == cwd or real in cwd.parents:
+            raise SongnetError(f"{what} {path} is {'the' if real == cwd else 'above the'} "
+                               "current folder, and an output folder is replaced as a whole; "
+                               "name a new folder for the output")
+        for inp in inputs:
+            ri = Path(inp).resolve()
+            if ri == real or real in ri.parents:
+                raise SongnetError(f"{what} {path} holds the input {inp}, and an output folder "
+                                   "is replaced as a whole; choose another output folder")
+    else:
+        _check_not_input(path, inputs, what)
+    # a replaced folder is made beside itself; otherwise files are made inside it
+    probe = path.resolve().parent if replaced else (path if kind == "folder" else path.parent)
+    _check_writable(probe, path, what)
+    return path
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 5] + "…" + text[-4:]
+
+
+def _kind(path: Path) -> str | None:
+    """What is at ``path`` (links followed): None when nothing, else a readable kind."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None  # a parent is a file: _check_writable says so
+    except OSError as exc:
+        raise SongnetError(f"cannot inspect {path}: {exc.strerror}; choose another "
+                           "output path") from exc
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISCHR(mode):
+        return "character device"
+    if stat.S_ISBLK(mode):
+        return "block device"
+    if stat.S_ISFIFO(mode):
+        return "FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
+
+
+def _check_not_input(path: Path, inputs: tuple | list, what: str) -> None:
+    if not path.exists():
+        return
+    for inp in inputs:
+        try:
+            same = os.path.samefile(path, inp)
+        except OSError:
+            continue
+        if same:
+            raise SongnetError(f"{what} {path} is also an input of this run ({inp}); writing "
+                               "it would destroy the input: choose another output path")
+
+
+def _check_writable(folder: Path, path: Path, what: str) -> None:
+    """The nearest existing ancestor of ``folder`` is a folder we can create files in."""
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        if probe.is_symlink():
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise SongnetError(f"cannot write {what} {path}: {probe} is a file, not a folder; "
+                           "choose another output path")
+    try:
+        with tempfile.TemporaryFile(dir=probe if str(probe) else "."):
+            pass
+    except OSError as exc:
+        raise SongnetError(f"cannot write {what} {path}: the folder {probe} is not writable "
+                           f"({exc.strerror}); choose another output path") from exc
 
 
 def ensure_parent(path: str | os.PathLike) -> Path:
@@ -47,18 +243,38 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
         Suffix of the temporary file (default: the suffix of ``path``), for writers
         that pick a format from the extension.
     """
-    path = ensure_parent(path)
+    path = Path(path)
+    kind = _kind(path)
+    if kind not in (None, "file", "character device"):
+        raise SongnetError(f"output {path} is a {'folder' if kind == 'folder' else kind}, not "
+                           "a file; give a file name (songnet never replaces it)")
+    sink = kind == "character device"  # /dev/null, a terminal: write into it, never replace
+    if not sink:
+        path = ensure_parent(path)
     suffix = path.suffix if suffix is None else suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix}",
+                                   dir=None if sink else path.parent)
+    except OSError as exc:
+        raise SongnetError(f"cannot write {path}: {exc.strerror}; choose another output "
+                           "path") from exc
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
     try:
         yield tmp_path
-        os.replace(tmp_path, path)
-    except BaseException:
+        if sink:
+            with tmp_path.open("rb") as src, path.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            tmp_path.unlink()
+        else:
+            os.replace(tmp_path, path)
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if isinstance(exc, OSError):
+            raise SongnetError(f"cannot write {path}: {exc.strerror or exc}; choose another "
+                               "output path") from exc
         raise
 
 
@@ -68,8 +284,13 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
 
     An existing ``path`` is removed only once the new folder is complete.
     """
-    path = ensure_parent(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    check_output_dir(path)  # not a file or device, not the current folder, writable
+    path = ensure_parent(Path(path).resolve() if Path(path).name in ("", ".", "..") else path)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as exc:
+        raise SongnetError(f"cannot write the folder {path}: {exc.strerror}; choose another "
+                           "output folder") from exc
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
     try:
         yield tmp
@@ -80,8 +301,11 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise SongnetError(f"cannot write the folder {path}: {exc.strerror or exc}; "
+                               "choose another output folder") from exc
         raise
 
 

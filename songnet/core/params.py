@@ -6,11 +6,17 @@ section into that class and refuses an unknown key, a missing key or a wrong typ
 error that names the file, the section and the key::
 
     params.yaml: [train] unknown key 'lerning_rate' (known keys: batch_size, epochs, …)
+
+Limits every input goes through before work: :func:`read_yaml` refuses files over
+:data:`MAX_YAML_BYTES` and YAML anchors/aliases (no "billion laughs"); every float is
+finite (NaN and inf are refused for every key); :func:`check_workers` caps a ``--workers``
+value by the CPUs and memory of the machine.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -22,25 +28,86 @@ import yaml
 
 from songnet.core.errors import ParamsError
 
-__all__ = ["load_params", "params_from_mapping", "params_to_dict", "read_params_file"]
+__all__ = ["MAX_SEED", "MAX_YAML_BYTES", "SEED_KEYS", "check_workers", "load_params",
+           "params_from_mapping", "params_to_dict", "read_params_file", "read_yaml",
+           "short_repr"]
+
+SEED_KEYS = frozenset({"seed", "random_state"})
+MAX_SEED = 2**32 - 1
+"""Seeds (params keys in :data:`SEED_KEYS`, ``--seed``) lie in 0–MAX_SEED."""
+MAX_YAML_BYTES = 1 << 20
+"""Largest params, theme or dialect YAML file read (1 MiB; real ones are a few KB)."""
 
 P = TypeVar("P")
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses anchors and aliases (``&a`` / ``*a``, ``<<: *a``)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AliasRefused(event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
+class _AliasRefused(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def read_yaml(path: str | os.PathLike, *, what: str = "params",
+              error: type[Exception] = ParamsError) -> Any:
+    """Parse a small YAML file safely: size-capped, no anchors or aliases, plain types only.
+
+    Parameters
+    ----------
+    path : path-like
+    what : str
+        The kind of file, for messages (``"params"``, ``"theme"``).
+    error : exception type
+        The :class:`SongnetError` subclass to raise.
+
+    Raises
+    ------
+    error
+        A missing or unreadable file, one over :data:`MAX_YAML_BYTES`, invalid YAML, or
+        an anchor/alias, naming the file (and the line).
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise error(f"{path}: {size} bytes is too large for a {what} file (limit "
+                        f"{MAX_YAML_BYTES} bytes); pass the right file")
+        with path.open("rb") as fh:
+            text = fh.read(MAX_YAML_BYTES + 1).decode("utf-8")
+    except OSError as exc:
+        raise error(f"cannot read {what} file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not a text file; pass a YAML {what} file") from exc
+    if len(text) > MAX_YAML_BYTES:  # a FIFO or a file still growing
+        raise error(f"{path}: too large for a {what} file (limit {MAX_YAML_BYTES} bytes)")
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)
+    except _AliasRefused as exc:
+        raise error(f"{path}: line {exc.line}: YAML anchors and aliases (&name, *name) are "
+                    f"not allowed in a {what} file; write the values out") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise error(f"{path}: not a valid YAML {what} file{where}; fix the syntax") from exc
+    except RecursionError:
+        raise error(f"{path}: nested too deeply for a {what} file; fix the file") from None
+
+
 def read_params_file(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a YAML params file into a dict of sections."""
+    """Read a YAML params file into a dict of sections (see :func:`read_yaml`)."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"params file {path} not found; pass --params FILE or run from the "
                           "project folder that holds params.yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ParamsError(f"{path}: not valid YAML{where}; fix the syntax") from exc
-    except UnicodeDecodeError as exc:
-        raise ParamsError(f"{path}: not a text file; pass a YAML params file") from exc
+    data = read_yaml(path, what="params")
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -80,7 +147,7 @@ def params_from_mapping(cls: type[P], mapping: Any, *, where: str = "params",
     hints = get_type_hints(cls)
     unknown = [k for k in mapping if k not in fields]
     if unknown:
-        raise ParamsError(f"{where} unknown key {unknown[0]!r} "
+        raise ParamsError(f"{where} unknown key {short_repr(unknown[0])} "
                           f"(known keys: {', '.join(fields)}); fix the spelling or remove it")
     values = {}
     for name, field in fields.items():
@@ -91,10 +158,71 @@ def params_from_mapping(cls: type[P], mapping: Any, *, where: str = "params",
                 raise ParamsError(f"{where} missing key {name!r}; add it")
             continue
         values[name] = _coerce(mapping[name], hints[name], f"{where} key {name!r}", require_all)
+        seed = values[name] if name in SEED_KEYS else 0
+        if isinstance(seed, int) and not 0 <= seed <= MAX_SEED:
+            raise ParamsError(f"{where} key {name!r} must be a seed in 0–{MAX_SEED}, got "
+                              f"{short_repr(values[name])}")
     try:
         return cls(**values)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ParamsError(f"{where}: {exc}") from exc
+
+
+def check_workers(workers: int, *, option: str = "--workers", per_worker_mb: int = 0,
+                  floor: int = 1) -> int:
+    """Refuse a worker count above the CPUs (or the memory) this process may use.
+
+    Parameters
+    ----------
+    workers : int
+        The requested count (at least 1).
+    option : str
+        Names the option in the message.
+    per_worker_mb : int
+        Memory one worker needs, in MiB; 0 skips the memory check.
+    floor : int
+        Always allow this many (threads that mostly wait on I/O), whatever the CPUs.
+
+    Raises
+    ------
+    ParamsError
+        Naming the value and the limit.
+    """
+    cpus = max(_cpus(), floor)
+    if workers < 1 or workers > cpus:
+        raise ParamsError(f"{option} {workers} must lie in 1–{cpus} (the CPUs this process may "
+                          f"use); pass at most {cpus}")
+    if per_worker_mb:
+        avail = _available_mb()
+        if avail is not None and workers > 1 and workers * per_worker_mb > avail:
+            most = max(1, avail // per_worker_mb)
+            raise ParamsError(f"{option} {workers} needs about {workers * per_worker_mb} MiB "
+                              f"but {avail} MiB are available; pass at most {most}")
+    return workers
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _available_mb() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for error messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 6] + " … " + text[-3:]
 
 
 def params_to_dict(params: Any) -> dict[str, Any]:
@@ -132,25 +260,26 @@ def _coerce(value: Any, tp: Any, where: str, strict: bool = False) -> Any:
                 return _coerce(value, arg, where, strict)
             except ParamsError as exc:
                 errors.append(exc)
-        raise ParamsError(f"{where} must be {_type_name(tp)}, got {value!r}")
+        raise ParamsError(f"{where} must be {_type_name(tp)}, got {short_repr(value)}")
     if origin is Literal:
         if value not in args:
             choices = ", ".join(repr(a) for a in args)
-            raise ParamsError(f"{where} must be one of {choices}, got {value!r}")
+            raise ParamsError(f"{where} must be one of {choices}, got {short_repr(value)}")
         return value
     if origin in (tuple, list, typing.Sequence) or tp in (tuple, list):
         if not isinstance(value, (list, tuple)):
-            raise ParamsError(f"{where} must be a list, got {value!r}")
+            raise ParamsError(f"{where} must be a list, got {short_repr(value)}")
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(value) != len(args):
-                raise ParamsError(f"{where} must be a list of {len(args)} values, got {value!r}")
+                raise ParamsError(f"{where} must be a list of {len(args)} values, "
+                                  f"got {short_repr(value)}")
             pairs = enumerate(zip(value, args, strict=True))
             return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in pairs)
         item = args[0] if args else Any
         return tuple(_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value))
     if origin in (dict, Mapping) or tp is dict:
         if not isinstance(value, Mapping):
-            raise ParamsError(f"{where} must be a mapping, got {value!r}")
+            raise ParamsError(f"{where} must be a mapping, got {short_repr(value)}")
         kt, vt = args if args else (Any, Any)
         return types.MappingProxyType(
             {_coerce(k, kt, where): _coerce(v, vt, f"{where}[{k!r}]") for k, v in value.items()})
@@ -158,22 +287,29 @@ def _coerce(value: Any, tp: Any, where: str, strict: bool = False) -> Any:
         return params_from_mapping(tp, value, where=where, require_all=strict)
     if tp is bool:
         if not isinstance(value, bool):
-            raise ParamsError(f"{where} must be true or false, got {value!r}")
+            raise ParamsError(f"{where} must be true or false, got {short_repr(value)}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ParamsError(f"{where} must be an integer, got {value!r}")
+            raise ParamsError(f"{where} must be an integer, got {short_repr(value)}")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ParamsError(f"{where} must be a number, got {value!r}")
-        return float(value)
+            raise ParamsError(f"{where} must be a number, got {short_repr(value)}")
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise ParamsError(f"{where} must be a finite number, got {short_repr(value)}; "
+                              "NaN and infinity are not allowed")
+        return number
     if tp is str:
         if not isinstance(value, str):
-            raise ParamsError(f"{where} must be a string, got {value!r}")
+            raise ParamsError(f"{where} must be a string, got {short_repr(value)}")
         return value
     if isinstance(tp, type):
         if not isinstance(value, tp):
-            raise ParamsError(f"{where} must be {tp.__name__}, got {value!r}")
+            raise ParamsError(f"{where} must be {tp.__name__}, got {short_repr(value)}")
         return value
     raise TypeError(f"unsupported params annotation {tp!r} at {where}")

@@ -280,5 +280,16 @@ def load_embeddings(folder: str | os.PathLike) -> Embeddings:
         if not (folder / name).is_file():
             raise SongnetError(f"{folder / name} not found; run `songnet embed` first "
                                "(or pass --embeddings FOLDER)")
-    songs = pd.read_csv(folder / "songs.csv", dtype=str, keep_default_na=False)
-    return Embeddings(np.load(folder / "embeddings.npy"), songs)
+    try:
+        songs = pd.read_csv(folder / "songs.csv", dtype=str, keep_default_na=False)
+        vectors = np.load(folder / "embeddings.npy", allow_pickle=False)
+    except (ValueError, OSError, EOFError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        first = (str(exc).splitlines() or [""])[0][:120] or type(exc).__name__
+        raise SongnetError(f"{folder}: embeddings.npy or songs.csv is damaged or not songnet's "
+                           f"({first}); rerun `songnet embed`") from exc
+    if (vectors.ndim != 2 or vectors.dtype.kind != "f" or len(vectors) != len(songs)
+            or not np.isfinite(vectors).all()):
+        raise SongnetError(f"{folder / 'embeddings.npy'}: expected {len(songs)} finite float "
+                           f"vectors (one per songs.csv row), got {vectors.dtype} "
+                           f"{vectors.shape}; rerun `songnet embed`")
+    return Embeddings(vectors, songs)

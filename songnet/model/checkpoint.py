@@ -2,15 +2,21 @@
 
 A checkpoint is a ``torch.save`` of plain types plus tensors (never pickled objects), read
 back with ``weights_only=True``: the model config, the class names, the feature params the
-images were made with, the training params and free-form metadata.
+images were made with, the training params and free-form metadata. It carries a SHA-256
+``checksum`` of its weights, config, classes and feature params, and the zip archive's
+CRCs; either mismatch is "checkpoint is damaged". A file without a checksum (written
+before it existed) still loads, checked by its CRCs alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
+import json
 import os
 import pickle
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,8 +31,8 @@ from songnet.core.files import atomic_path
 from songnet.model.network import ModelConfig, ThemeCNN
 
 __all__ = ["CHECKPOINT_FORMAT", "Checkpoint", "check_features", "checkpoint_payload",
-           "default_model_path", "embed_images", "load_checkpoint", "predict_proba",
-           "read_payload", "save_checkpoint", "write_payload"]
+           "default_model_path", "embed_images", "load_checkpoint", "payload_checksum",
+           "predict_proba", "read_payload", "save_checkpoint", "write_payload"]
 
 CHECKPOINT_FORMAT = "songnet-theme-cnn/1"
 
@@ -79,7 +85,7 @@ def checkpoint_payload(model: ThemeCNN, *, classes: list[str], feature_params: M
     if len(classes) != model.config.n_classes:
         raise SongnetError(f"{len(classes)} class names for a network with "
                            f"{model.config.n_classes} outputs")
-    return {
+    payload = {
         "format": CHECKPOINT_FORMAT,
         "model_config": model.config.to_dict(),
         "classes": list(classes),
@@ -88,6 +94,26 @@ def checkpoint_payload(model: ThemeCNN, *, classes: list[str], feature_params: M
         "meta": _plain(meta or {}),
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
     }
+    payload["checksum"] = payload_checksum(payload)
+    return payload
+
+
+def payload_checksum(payload: Mapping[str, Any]) -> str:
+    """``"sha256:<hex>"`` of a checkpoint's weights, model config, classes and feature params.
+
+    Raises
+    ------
+    KeyError, TypeError, ValueError, AttributeError, RuntimeError
+        For a payload without these entries (a damaged or foreign file).
+    """
+    h = hashlib.sha256()
+    head = {k: payload[k] for k in ("model_config", "classes", "feature_params")}
+    h.update(json.dumps(head, sort_keys=True, allow_nan=True).encode())
+    for name in sorted(payload["state_dict"]):
+        t = payload["state_dict"][name].detach().cpu().contiguous()
+        h.update(f"\n{name} {t.dtype} {tuple(t.shape)}\n".encode())
+        h.update(t.flatten().view(torch.uint8).numpy().tobytes())
+    return "sha256:" + h.hexdigest()
 
 
 def save_checkpoint(path: str | os.PathLike, model: ThemeCNN, *, classes: list[str],
@@ -127,17 +153,49 @@ def read_payload(path: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise SongnetError(f"model checkpoint {path} not found; train one with `songnet train` "
                            "or pass --model FILE")
+    if path.stat().st_size == 0:
+        raise SongnetError(f"{path}: an empty file, not a songnet checkpoint; rebuild it with "
+                           "songnet train or copy it again")
+    _check_archive(path)
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's own warnings never reach the user
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile,
-            pickle.UnpicklingError) as exc:
+            pickle.UnpicklingError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        first = (str(exc).splitlines() or [""])[0].split(". ")[0][:120] or type(exc).__name__
         raise SongnetError(f"{path}: not a readable songnet checkpoint (corrupt or truncated: "
-                           f"{str(exc).splitlines()[0][:120]}); retrain or copy it again") from exc
+                           f"{first}); retrain or copy it again") from exc
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise SongnetError(f"{path}: not a songnet theme-CNN checkpoint (format {found!r}, "
-                           f"expected {CHECKPOINT_FORMAT!r}); pass a model made by songnet train")
+        raise SongnetError(f"{path}: not a songnet theme-CNN checkpoint (format "
+                           f"{str(found)[:60]!r}, expected {CHECKPOINT_FORMAT!r}); pass a model "
+                           "made by songnet train")
+    if "checksum" in payload:
+        try:
+            ok = payload["checksum"] == payload_checksum(payload)
+        except (KeyError, TypeError, ValueError, AttributeError, RuntimeError):
+            ok = False
+        if not ok:
+            raise _damaged(path)
     return payload
+
+
+def _damaged(path: Path) -> SongnetError:
+    return SongnetError(f"{path}: checkpoint is damaged (checksum mismatch); rebuild it with "
+                        "songnet train or reinstall")
+
+
+def _check_archive(path: Path) -> None:
+    """The zip CRC of every member (torch checkpoints are zip archives)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
+            RuntimeError):
+        return  # not a (readable) zip: torch.load says what is wrong
+    if bad is not None:
+        raise _damaged(path)
 
 
 def load_checkpoint(path: str | os.PathLike | None = None, *, device: str | torch.device = "cpu",

@@ -21,7 +21,7 @@ import soundfile as sf
 
 from songnet.core.audio import AUDIO_SUFFIXES, load
 from songnet.core.errors import SongnetError
-from songnet.core.files import atomic_path
+from songnet.core.files import atomic_path, inside, safe_name
 from songnet.resynth.resynthesize import (
     Resynthesis,
     ResynthesizeParams,
@@ -107,13 +107,15 @@ def save_items(items: Iterable[Item], folder: Path) -> list[dict[str, str]]:
     seen: dict[str, str] = {}
     manifest, notes = [], []
     for item in items:
-        if item.id in seen:
-            raise SongnetError(f"{item.source}: id {item.id!r} already used by "
-                               f"{seen[item.id]}; give each sketch its own id")
-        seen[item.id] = item.source
+        # the id comes from the input (a sketch's `# id:` line): a safe name inside folder
+        stem = safe_name(item.id, what=f"{item.source}: id")
+        if stem.lower() in seen:
+            raise SongnetError(f"{item.source}: id {item.id!r} (file name {stem}.wav) already "
+                               f"used by {seen[stem.lower()]}; give each sketch its own id")
+        seen[stem.lower()] = item.source
         res = item.result
-        name = f"{item.id}.wav"
-        sf.write(folder / name, res.sound.samples, SR, subtype="PCM_24")
+        name = f"{stem}.wav"
+        sf.write(inside(folder, name), res.sound.samples, SR, subtype="PCM_24")
         manifest.append({"id": item.id, "path": name, "source": item.source, "kind": item.kind,
                          "theme": item.theme, "duration_s": f"{res.sound.duration:.4f}",
                          "gamma": f"{res.gamma:.1f}", "n_notes": len(res.notes),

@@ -17,6 +17,10 @@ The format (documented with an example in ``data/1966/README.md``)::
   note repeated ``repeat`` times, onsets ``interval_s`` apart);
 - ``# key: value`` lines before the header carry metadata (``id``, ``theme`` when the
   theme is known, ``note`` free text).
+
+Limits (checked before any work): a file of at most :data:`MAX_SKETCH_BYTES`, at most
+:data:`MAX_NOTES` notes (repeats counted), :data:`MAX_MIDPOINTS` midpoints per note, and
+every note ending within :data:`MAX_SKETCH_S` seconds.
 """
 
 from __future__ import annotations
@@ -31,12 +35,21 @@ from pathlib import Path
 import numpy as np
 
 from songnet.core.errors import SongnetError
+from songnet.core.params import short_repr
 
 __all__ = ["Sketch", "SketchNote", "parse_sketch", "read_sketch", "sketch_contour"]
 
 REQUIRED = ("onset_s", "offset_s", "start_hz", "end_hz")
 OPTIONAL = ("mid_hz", "amplitude", "repeat", "interval_s")
 F_RANGE_HZ = (500.0, 12000.0)
+MAX_SKETCH_BYTES = 1 << 20
+"""Largest sketch file read (a real sketch is a few hundred bytes)."""
+MAX_NOTES = 1000
+"""Most notes in one sketch, trill repeats included (a song has a few dozen)."""
+MAX_MIDPOINTS = 64
+"""Most ``mid_hz`` points in one note."""
+MAX_SKETCH_S = 30.0
+"""Latest time (s) a note may end; a chingolo song lasts about two seconds."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,6 +100,10 @@ def read_sketch(path: str | os.PathLike) -> Sketch:
     """Read a sketch CSV file (see the module docstring for the format)."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_SKETCH_BYTES:
+            raise SongnetError(f"sketch {path}: {size} bytes is over the limit of "
+                               f"{MAX_SKETCH_BYTES} bytes for a sketch; pass a sketch CSV")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise SongnetError(f"sketch {path} not found; check the path") from exc
@@ -118,6 +135,9 @@ def parse_sketch(text: str, *, source: str = "<sketch>") -> Sketch:
                 meta[key.strip().lower()] = value.strip()
             continue
         rows.append((lineno, line))
+        if len(rows) > MAX_NOTES + 1:
+            raise SongnetError(f"{source}: more than {MAX_NOTES} note rows (the limit); a "
+                               "sketch is one song")
     if not rows:
         raise SongnetError(f"{source}: no header and no notes; a sketch needs the columns "
                            f"{', '.join(REQUIRED)} and one row per note")
@@ -139,6 +159,9 @@ def parse_sketch(text: str, *, source: str = "<sketch>") -> Sketch:
                                f"{len(columns)} columns; remove the extra commas")
         record = dict(zip(columns, (v.strip() for v in values), strict=False))
         notes.extend(_notes_from_row(record, where=f"{source}: line {lineno}"))
+        if len(notes) > MAX_NOTES:
+            raise SongnetError(f"{source}: line {lineno}: more than {MAX_NOTES} notes with "
+                               "the repeats (the limit); a sketch is one song")
     if not notes:
         raise SongnetError(f"{source}: the sketch has a header but no notes; add one row per note")
     notes.sort(key=lambda n: n.onset_s)
@@ -160,9 +183,9 @@ def _number(record: dict[str, str], key: str, where: str, *, default: float | No
     try:
         value = float(raw)
     except ValueError as exc:
-        raise SongnetError(f"{where}: {key}={raw!r} is not a number") from exc
+        raise SongnetError(f"{where}: {key}={short_repr(raw)} is not a number") from exc
     if not np.isfinite(value):
-        raise SongnetError(f"{where}: {key}={raw!r} must be finite")
+        raise SongnetError(f"{where}: {key}={short_repr(raw)} must be finite")
     return value
 
 
@@ -174,9 +197,15 @@ def _notes_from_row(record: dict[str, str], *, where: str) -> list[SketchNote]:
     if offset <= onset:
         raise SongnetError(f"{where}: offset_s={offset:g} is not after onset_s={onset:g}; "
                            "swap or fix the times")
+    if offset > MAX_SKETCH_S:
+        raise SongnetError(f"{where}: offset_s={offset:g} is over the limit of "
+                           f"{MAX_SKETCH_S:g} s; give times in seconds from the song's start")
     freqs = [_number(record, "start_hz", where)]
-    mids = record.get("mid_hz", "")
-    for i, raw in enumerate(m for m in mids.split(";") if m.strip()):
+    mids = [m for m in record.get("mid_hz", "").split(";", MAX_MIDPOINTS + 1) if m.strip()]
+    if len(mids) > MAX_MIDPOINTS:
+        raise SongnetError(f"{where}: more than {MAX_MIDPOINTS} mid_hz points (the limit); "
+                           "keep the points that shape the note")
+    for i, raw in enumerate(mids):
         freqs.append(_number({"mid_hz": raw.strip()}, "mid_hz", f"{where} (midpoint {i + 1})"))
     freqs.append(_number(record, "end_hz", where))
     for f in freqs:
@@ -187,13 +216,18 @@ def _notes_from_row(record: dict[str, str], *, where: str) -> list[SketchNote]:
     if not 0 < amplitude <= 1:
         raise SongnetError(f"{where}: amplitude={amplitude:g} must be in (0, 1]")
     repeat_f = _number(record, "repeat", where, default=1.0)
-    if repeat_f != int(repeat_f) or repeat_f < 1:
-        raise SongnetError(f"{where}: repeat={repeat_f:g} must be a whole number ≥ 1")
+    if not 1 <= repeat_f <= MAX_NOTES or repeat_f != int(repeat_f):
+        raise SongnetError(f"{where}: repeat={repeat_f:g} must be a whole number from 1 to "
+                           f"{MAX_NOTES} (the limit)")
     repeat = int(repeat_f)
     interval = _number(record, "interval_s", where, default=offset - onset)
     if repeat > 1 and interval < offset - onset:
         raise SongnetError(f"{where}: interval_s={interval:g} is shorter than the note "
                            f"({offset - onset:g} s), so the repeats would overlap")
+    end = offset + (repeat - 1) * interval
+    if end > MAX_SKETCH_S:
+        raise SongnetError(f"{where}: the repeats end at {end:g} s, over the limit of "
+                           f"{MAX_SKETCH_S:g} s; check repeat={repeat} and interval_s={interval:g}")
     return [SketchNote(onset + k * interval, offset + k * interval, tuple(freqs), amplitude)
             for k in range(repeat)]
 

@@ -8,12 +8,18 @@ from typing import Any, NoReturn
 import numpy as np
 
 from songnet.core.errors import SongnetError
+from songnet.core.params import short_repr
 from songnet.synth import SHAPES
 
-__all__ = ["PITCH_LIMITS_HZ", "TRILL_KEYS", "FieldReader", "trill_fields"]
+__all__ = ["MAX_MS", "MAX_TRILL_COUNT", "PITCH_LIMITS_HZ", "TRILL_KEYS", "FieldReader",
+           "trill_fields"]
 
 PITCH_LIMITS_HZ = (1500.0, 10000.0)
 """Pitches a theme may ask for: the model's reach over the γ values it uses."""
+MAX_MS = 2000.0
+"""Longest note, gap or trill interval in ms (real ones are tens to hundreds of ms)."""
+MAX_TRILL_COUNT = 100
+"""Most trill syllables (real trills have 10–20)."""
 TRILL_KEYS = ("shape", "pitch_khz", "note_ms", "interval_ms", "count", "peak_at", "loudness",
               "drift", "jitter", "second")
 
@@ -40,14 +46,19 @@ class FieldReader:
         if tp is float:
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not ok:
-            self.fail(where + key, f"={value!r} must be of type {tp.__name__}")
+            self.fail(where + key, f"={short_repr(value)} must be of type {tp.__name__}")
+        if tp is float and not _finite(value):
+            self.fail(where + key, f"={short_repr(value)} must be a finite number")
         return value
 
-    def positive(self, m: Mapping, key: str, where: str, *, zero_ok: bool = False) -> float:
-        value = float(self.get(m, key, float, where))
-        if not np.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+    def positive(self, m: Mapping, key: str, where: str, *, zero_ok: bool = False,
+                 limit: float = MAX_MS) -> float:
+        value = float(self.get(m, key, float, where))  # finite (checked by get)
+        if value < 0 or (value == 0 and not zero_ok):
             rule = "non-negative" if zero_ok else "positive"
             self.fail(where + key, f"={value:g} must be {rule}")
+        if value > limit:
+            self.fail(where + key, f"={value:g} is over the limit of {limit:g}")
         return value
 
     def shape(self, m: Mapping, where: str) -> str:
@@ -63,7 +74,7 @@ class FieldReader:
         raw = [raw] if isinstance(raw, (int, float)) and not isinstance(raw, bool) else raw
         if not isinstance(raw, list) or not raw or not all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw):
-            self.fail(where + "pitch_khz", f"={raw!r} must be a list of numbers (kHz)")
+            self.fail(where + "pitch_khz", f"={short_repr(raw)} must be a list of numbers (kHz)")
         hz = tuple(float(v) * 1000 for v in raw)
         need = {"whistle": 1, "sweep": 2, "chevron": 2, "slur": 2}[shape]
         if len(hz) < need:
@@ -74,6 +85,13 @@ class FieldReader:
                 self.fail(where + "pitch_khz", f"={v / 1000:g} kHz cannot be reached by the "
                           f"model; use {lo / 1000:g}–{hi / 1000:g} kHz")
         return hz
+
+
+def _finite(value: float) -> bool:
+    try:
+        return bool(np.isfinite(float(value)))
+    except OverflowError:
+        return False
 
 
 def trill_fields(r: FieldReader, tm: Mapping, where: str) -> dict[str, Any]:
@@ -89,8 +107,9 @@ def trill_fields(r: FieldReader, tm: Mapping, where: str) -> dict[str, Any]:
     note_s = r.positive(tm, "note_ms", where) / 1000
     interval_s = r.positive(tm, "interval_ms", where) / 1000
     count = r.get(tm, "count", int, where)
-    if count < 1:
-        r.fail(where + "count", f"={count} must be at least 1")
+    if not 1 <= count <= MAX_TRILL_COUNT:
+        r.fail(where + "count", f"={short_repr(count)} must lie in 1–{MAX_TRILL_COUNT} (the "
+               "limit)")
     peak_at = None
     if tm.get("peak_at") is not None:
         peak_at = float(r.get(tm, "peak_at", float, where))
@@ -102,16 +121,16 @@ def trill_fields(r: FieldReader, tm: Mapping, where: str) -> dict[str, Any]:
         if not (isinstance(raw, list) and len(raw) == 3 and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1
                 for v in raw)):
-            r.fail(where + "loudness", f"={raw!r} must be three levels in (0, 1]: the first, "
-                   "loudest and last syllable")
+            r.fail(where + "loudness", f"={short_repr(raw)} must be three levels in (0, 1]: "
+                   "the first, loudest and last syllable")
         loudness = tuple(float(v) for v in raw)
     drift = r.mapping(tm.get("drift") or {}, where + "drift")
     dp = float(r.get(drift, "pitch", float, where + "drift.")) if "pitch" in drift else 0.0
     di = float(r.get(drift, "interval", float, where + "drift.")) if "interval" in drift \
         else 0.0
     if abs(dp) > 0.2 or abs(di) > 0.5 or set(drift) - {"pitch", "interval"}:
-        r.fail(where + "drift", f"={dict(drift)!r} must be {{pitch: p, interval: i}} with "
-               "|p| <= 0.2 and |i| <= 0.5 (relative change first to last syllable)")
+        r.fail(where + "drift", f"={short_repr(dict(drift))} must be {{pitch: p, interval: i}} "
+               "with |p| <= 0.2 and |i| <= 0.5 (relative change first to last syllable)")
     jitter = float(r.get(tm, "jitter", float, where)) if tm.get("jitter") is not None else 0.0
     if not 0 <= jitter <= 0.1:
         r.fail(where + "jitter", f"={jitter:g} must lie in [0, 0.1]")

@@ -82,6 +82,10 @@ class SynthesizeParams:
             lo, hi = getattr(self, name)
             if lo > hi:
                 raise ValueError(f"{name}=[{lo}, {hi}] must be [low, high]")
+        if not (0 < self.distance_m[0] and self.distance_m[1] <= 1000):
+            raise ValueError(f"distance_m={list(self.distance_m)} must lie in (0, 1000] m")
+        if not 0 < self.clip_s <= 60:
+            raise ValueError(f"clip_s={self.clip_s} must lie in (0, 60] s (the limit)")
         for name in ("clutter_prob", "reverb_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name}={getattr(self, name)} must lie in [0, 1]")

@@ -41,15 +41,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from songnet.core.errors import SongnetError
 from songnet.core.labels import NO_SONG
+from songnet.core.params import read_yaml, short_repr
 from songnet.surrogates.fields import TRILL_KEYS, FieldReader, trill_fields
 from songnet.synth import SR, TONAL_BETA, f0_for_beta, note_contour, trill_contour
 
@@ -57,6 +58,7 @@ __all__ = [
     "DEFAULT_CATALOG",
     "DIALECT_FILE",
     "MAX_NOTE_RATIO",
+    "MAX_THEME_S",
     "Element",
     "Note",
     "Theme",
@@ -75,6 +77,9 @@ VARIATION_MARGIN = 1.06
 """A trill syllable must fit one γ even when a bird shifts its pitches by this factor."""
 MAX_NOTE_RATIO = 3.2
 """Widest pitch ratio of one introductory note (a 2.5 → 7.5 kHz sweep is 3)."""
+_NAME = re.compile(r"(?!\.)[\w.+-]{1,60}")
+MAX_THEME_S = 10.0
+"""Longest song a theme may describe, in seconds (real songs last about two)."""
 
 
 
@@ -176,12 +181,8 @@ class Theme:
 
 
 def _read_yaml(path: Path, what: str) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SongnetError(f"cannot read {what} file {path}: {exc.strerror}") from exc
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SongnetError(f"{path}: not a valid YAML {what} file; fix the syntax") from exc
+    """Size-capped, alias-free YAML (:func:`songnet.core.params.read_yaml`)."""
+    return read_yaml(path, what=what, error=SongnetError)
 
 
 def load_dialect(path: str | os.PathLike) -> dict[str, Any]:
@@ -262,8 +263,9 @@ def theme_from_mapping(data: Any, *, source: str = "<mapping>",
     r = FieldReader(source)
     m = r.mapping(data, "")
     name = r.get(m, "name", str, "")
-    if not name or "/" in name or name != name.strip():
-        r.fail("name", f"={name!r} must be a non-empty name without '/' or edge spaces")
+    if not _NAME.fullmatch(name):
+        r.fail("name", f"={short_repr(name)} must be a name of letters, digits, '-', '_' or "
+               "'.' (up to 60, not starting with '.'): it names files")
     raw_notes = r.get(m, "notes", list, "")
     if not 1 <= len(raw_notes) <= 6:
         r.fail("notes", f" has {len(raw_notes)} notes; give 1 to 6 introductory notes")
@@ -291,8 +293,12 @@ def theme_from_mapping(data: Any, *, source: str = "<mapping>",
     merged.update(own or {})
     trill = _trill(r, merged, "trill." if own else "dialect trill.")
     description = m.get("description", "")
-    return Theme(name=name, notes=tuple(notes), trill=trill, description=str(description),
-                 source=source)
+    theme = Theme(name=name, notes=tuple(notes), trill=trill, description=str(description),
+                  source=source)
+    if theme.duration_s > MAX_THEME_S:
+        r.fail("notes", f" and trill last {theme.duration_s:.3g} s, over the limit of "
+               f"{MAX_THEME_S:g} s for one song; shorten the notes, gaps or trill")
+    return theme
 
 
 def _trill(r: FieldReader, tm: Mapping, where: str) -> Trill:
