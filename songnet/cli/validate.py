@@ -16,7 +16,7 @@ from songnet.cli.common import (
     out_option,
 )
 from songnet.core.errors import SongnetError
-from songnet.core.files import atomic_dir
+from songnet.core.files import atomic_dir, check_output_dir
 from songnet.core.params import load_params, params_from_mapping
 from songnet.core.progress import bar
 from songnet.features.featureset import load_meta, load_split
@@ -44,6 +44,8 @@ def command(features_dir: Path, catalog_dir: Path | None, out: Path, device: str
     be `lost`, the others' `persists`; every threshold rule in the grid is scored and the
     best one is reported for the project stage.
     """
+    inputs = [features_dir, params_file] + ([catalog_dir] if catalog_dir is not None else [])
+    check_output_dir(out, inputs=inputs)
     params = load_params(params_file, "validate", ValidateParams)
     train_params = load_params(params_file, "train", TrainParams)
     if device is not None:
