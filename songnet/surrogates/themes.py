@@ -50,7 +50,7 @@ import yaml
 
 from songnet.core.errors import SongnetError
 from songnet.core.labels import NO_SONG
-from songnet.surrogates.fields import TRILL_KEYS, FieldReader, trill_fields
+from songnet.surrogates.fields import TRILL_KEYS, FieldReader, spread_fields, trill_fields
 from songnet.synth import SR, TONAL_BETA, f0_for_beta, note_contour, trill_contour
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "MAX_NOTE_RATIO",
     "Element",
     "Note",
+    "Spread",
     "Theme",
     "Trill",
     "contour",
@@ -142,14 +143,27 @@ class Trill:
 
 
 @dataclasses.dataclass(frozen=True)
+class Spread:
+    """Song-to-song variation measured in real songs (``spread:``, written by
+    ``songnet themes learn``): s.d. of a song's transposition and of its tempo (fractions),
+    over ``songs`` songs. When given, it replaces ``bird_pitch_sd`` and ``bird_tempo_sd``
+    for this theme's birds."""
+
+    pitch: float
+    tempo: float
+    songs: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Theme:
-    """A song theme: introductory notes then a trill."""
+    """A song theme: introductory notes then a trill (and, optionally, its spread)."""
 
     name: str
     notes: tuple[Note, ...]
     trill: Trill
     description: str = ""
     source: str = "<mapping>"
+    spread: Spread | None = None
 
     @property
     def duration_s(self) -> float:
@@ -291,8 +305,9 @@ def theme_from_mapping(data: Any, *, source: str = "<mapping>",
     merged.update(own or {})
     trill = _trill(r, merged, "trill." if own else "dialect trill.")
     description = m.get("description", "")
+    spread = None if m.get("spread") is None else Spread(**spread_fields(r, m["spread"]))
     return Theme(name=name, notes=tuple(notes), trill=trill, description=str(description),
-                 source=source)
+                 source=source, spread=spread)
 
 
 def _trill(r: FieldReader, tm: Mapping, where: str) -> Trill:
