@@ -107,7 +107,7 @@ def _catalog_in_use(catalog_dir: Path | None, recordings_dir: Path | None, out: 
     return out
 
 
-def _learn_params(params_file: Path):  # noqa: ANN202 (imported lazily)
+def _learn_params(params_file: Path):  # -> LearnParams (imported lazily)
     from songnet.resynth.songs import LearnParams
 
     if params_file.is_file() and "themes" in read_params_file(params_file):

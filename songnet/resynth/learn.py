@@ -140,10 +140,10 @@ def _vector(theme: Theme) -> np.ndarray:
     """The refined fields as one vector (log pitches, times in s, trill shape fields)."""
     v: list[float] = []
     for n in theme.notes:
-        v += list(np.log(n.pitch_hz)) + [n.duration_s, n.gap_s]
+        v += [*np.log(n.pitch_hz), n.duration_s, n.gap_s]
     t = theme.trill
-    v += list(np.log(t.pitch_hz)) + [t.note_s, t.interval_s, t.peak_at or 0.5, t.drift_pitch,
-                                     t.drift_interval, float(t.count)]
+    v += [*np.log(t.pitch_hz), t.note_s, t.interval_s, t.peak_at or 0.5, t.drift_pitch,
+          t.drift_interval, float(t.count)]
     return np.array(v + list(np.log(t.loudness)))
 
 
@@ -213,9 +213,10 @@ class LearnedSong:
     theme: Theme
 
 
-def learn_song(song: FoundSong, *, params: LearnParams = LearnParams(),
+def learn_song(song: FoundSong, *, params: LearnParams | None = None,
                name: str = "song") -> LearnedSong:
     """Learn one song's theme: measure it, then sing-measure-correct ``n_refine`` times."""
+    params = LearnParams() if params is None else params
     measured = measure_song(song, name=name)
     target = _vector(measured)
     weights = _weights(measured)

@@ -116,7 +116,7 @@ def _no_song(path: str, t0: float, t1: float, skipped: Sequence[Skipped]) -> str
 
 
 def learn_theme(paths: Sequence[str | os.PathLike], *, name: str,
-                params: LearnParams = LearnParams(), start_s: float | None = None,
+                params: LearnParams | None = None, start_s: float | None = None,
                 end_s: float | None = None, strict: bool = True,
                 progress: ProgressCallback | None = None) -> LearnedTheme:
     """One theme from the songs in ``paths`` (each file, or its ``[start_s, end_s]``).
@@ -140,6 +140,7 @@ def learn_theme(paths: Sequence[str | os.PathLike], *, name: str,
     LearnedTheme
         ``notes``: songs skipped (cut at an edge) or left out, files without a song.
     """
+    params = LearnParams() if params is None else params
     learned: list[LearnedSong] = []
     notes: list[str] = []
     for path in paths:
@@ -214,13 +215,14 @@ def theme_folders(folder: str | os.PathLike) -> list[tuple[str, list[Path]]]:
     return out
 
 
-def learn_catalog(folder: str | os.PathLike, *, params: LearnParams = LearnParams(),
+def learn_catalog(folder: str | os.PathLike, *, params: LearnParams | None = None,
                   progress: ProgressCallback | None = None) -> LearnedCatalog:
     """One theme per subfolder of ``folder`` (``FOLDER/T01/*.wav``, …), and their dialect.
 
     A recording without a complete song is noted, not an error; a theme without any is.
     When the themes share their trill (:func:`shared_trill`) each theme gets it.
     """
+    params = LearnParams() if params is None else params
     folders = theme_folders(folder)
     if not folders:
         raise SongnetError(f"{folder}: no theme subfolders with recordings; put each theme's "

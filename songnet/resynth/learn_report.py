@@ -85,9 +85,10 @@ def _sung(theme_lt: LearnedTheme, params: LearnParams) -> tuple[np.ndarray, Foun
     return y, (songs[0] if len(songs) == 1 else None)
 
 
-def report_rows(themes: Sequence[LearnedTheme], *, params: LearnParams = LearnParams()
+def report_rows(themes: Sequence[LearnedTheme], *, params: LearnParams | None = None
                 ) -> list[dict]:
     """One row per note of every song learned (:data:`REPORT_COLUMNS`)."""
+    params = LearnParams() if params is None else params
     rows = []
     for lt in themes:
         _, sung = _sung(lt, params)
@@ -106,9 +107,10 @@ def _image(y: np.ndarray, params: FeatureParams) -> np.ndarray:
 
 def report_figure(themes: Sequence[LearnedTheme], rows: Sequence[dict], *,
                   features: FeatureParams | None = None, per_theme: int = 2,
-                  params: LearnParams = LearnParams()) -> Figure:
+                  params: LearnParams | None = None) -> Figure:
     """Real songs (left) and the songs sung from their learned themes (right), as CQT
     images, with the median per-note errors in the titles; ``per_theme`` songs a theme."""
+    params = LearnParams() if params is None else params
     fp = FeatureParams() if features is None else features
     images, titles, durations = [], [], []
     for lt in themes:
@@ -130,9 +132,10 @@ def report_figure(themes: Sequence[LearnedTheme], rows: Sequence[dict], *,
 
 
 def save_report(folder: str | os.PathLike, themes: Sequence[LearnedTheme], *,
-                params: LearnParams = LearnParams(), features: FeatureParams | None = None
+                params: LearnParams | None = None, features: FeatureParams | None = None
                 ) -> tuple[Path, Path]:
     """Write ``learn_report.csv`` and ``learn_report.png`` in ``folder``."""
+    params = LearnParams() if params is None else params
     folder = Path(folder)
     rows = report_rows(themes, params=params)
     buf = io.StringIO()

@@ -104,7 +104,7 @@ def format_theme(theme: Theme, *, dialect: Trill | None = None, header: str = ""
     header : str
         Comment lines at the top (without ``#``).
     """
-    lines = _comment(header) + [f"name: {_scalar(theme.name)}"]
+    lines = [*_comment(header), f"name: {_scalar(theme.name)}"]
     if theme.description:
         lines.append(f"description: {_scalar(theme.description)}")
     lines.append("notes:")
@@ -118,7 +118,7 @@ def format_theme(theme: Theme, *, dialect: Trill | None = None, header: str = ""
         own = {k: v for k, v in own.items() if shared.get(k) != v}
         own.update({k: _default(k) for k in shared if k not in trill_mapping(theme.trill)})
     if own:
-        lines += ["trill:"] + _block(own)
+        lines += ["trill:", *_block(own)]
     if theme.spread is not None:
         lines.append("spread: " + _scalar({"pitch": _num(theme.spread.pitch, 4),
                                            "tempo": _num(theme.spread.tempo, 4),
@@ -134,10 +134,10 @@ def _default(key: str) -> Any:
 def format_dialect(trill: Trill, *, name: str, description: str = "", header: str = "") -> str:
     """A ``dialect.yaml`` file's text."""
     m = dialect_mapping(trill, name=name, description=description)
-    lines = _comment(header) + [f"name: {_scalar(m['name'])}"]
+    lines = [*_comment(header), f"name: {_scalar(m['name'])}"]
     if description:
         lines.append(f"description: {_scalar(description)}")
-    return "\n".join(lines + ["trill:"] + _block(m["trill"])) + "\n"
+    return "\n".join([*lines, "trill:", *_block(m["trill"])]) + "\n"
 
 
 def save_theme(path: str | os.PathLike, theme: Theme, *, dialect: Trill | None = None,
