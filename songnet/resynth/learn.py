@@ -215,7 +215,8 @@ class LearnedSong:
 
 def learn_song(song: FoundSong, *, params: LearnParams | None = None,
                name: str = "song") -> LearnedSong:
-    """Learn one song's theme: measure it, then sing-measure-correct ``n_refine`` times."""
+    """Learn one song's theme: measure it, then sing-measure-correct ``n_refine`` times
+    (the best pass is kept)."""
     params = LearnParams() if params is None else params
     measured = measure_song(song, name=name)
     target = _vector(measured)

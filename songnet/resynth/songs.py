@@ -284,6 +284,12 @@ def find_songs(sound: Sound, *, params: LearnParams = LearnParams(),
                                    "a trill without introductory notes; skipped"))
             continue
         intro, syllables = tuple(group[:a]), tuple(group[a:b])
+        interval = float(np.median(np.diff([g.onset_s for g in syllables])))
+        if b == len(group) and t1 - syllables[-1].offset_s < interval + params.edge_s:
+            skipped.append(Skipped(sound.source, intro[0].onset_s, syllables[-1].offset_s,
+                                   f"song cut at the edge ({t1:.2f} s, in its trill); "
+                                   "skipped"))
+            continue
         lo = max(i0, round((intro[0].onset_s - 0.1) * SR))
         hi = min(i1, round((syllables[-1].offset_s + 0.1) * SR))
         songs.append(FoundSong(source=sound.source, intro=intro, trill=syllables,
