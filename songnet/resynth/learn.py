@@ -157,6 +157,16 @@ def _weights(theme: Theme) -> np.ndarray:
     return np.array(w + [5.0] * 3)
 
 
+def _trill_shape_fields(theme: Theme) -> list[int]:
+    """Indices in :func:`_vector` of the trill syllable's length and peak."""
+    k = sum(len(n.pitch_hz) + 2 for n in theme.notes) + len(theme.trill.pitch_hz)
+    return [k, k + 2]
+
+
+MAX_TRILL_RATIO = 1.9
+"""A learned trill syllable's pitch span is kept within this ratio (one γ sings it)."""
+
+
 def _from_vector(template: Theme, v: np.ndarray) -> Theme:
     k = 0
     notes = []
@@ -168,7 +178,11 @@ def _from_vector(template: Theme, v: np.ndarray) -> Theme:
         k += m + 2
     t = template.trill
     m = len(t.pitch_hz)
-    pitch = tuple(np.exp(v[k:k + m]))
+    logp = v[k:k + m].copy()
+    span = float(np.ptp(logp))
+    if span > np.log(MAX_TRILL_RATIO):  # shrink towards the lower pitch
+        logp = logp.min() + (logp - logp.min()) * np.log(MAX_TRILL_RATIO) / span
+    pitch = tuple(np.exp(logp))
     note_s, interval, peak_at, dp, di, count = v[k + m:k + m + 6]
     loud = np.exp(np.minimum(v[k + m + 6:k + m + 9], 0.0))
     interval = max(float(interval), 0.01)
@@ -231,6 +245,8 @@ def learn_song(song: FoundSong, *, params: LearnParams | None = None,
         if err < best_err:
             best, best_err = theme, err
         if i < params.n_refine:
+            if i > 0:  # syllable length and peak trade off with its end pitches: once only
+                diff[_trill_shape_fields(theme)] = 0.0
             theme = _from_vector(theme, _vector(theme) + diff)
     return LearnedSong(song=song, measured=measured, theme=best)
 
