@@ -176,7 +176,7 @@ def _describe(learned: Sequence[LearnedSong]) -> str:
     return f"learned from {len(learned)} song(s): " + ", ".join(parts)
 
 
-def shared_trill(themes: Sequence[Theme], *, interval_tol: float = 0.1,
+def shared_trill(themes: Sequence[Theme], *, interval_tol: float = 0.15,
                  pitch_tol_cents: float = 150.0) -> Trill | None:
     """The dialect trill when every theme's trill is one (same shape, interval within
     ``interval_tol``, pitches within ``pitch_tol_cents`` of the median): field medians."""

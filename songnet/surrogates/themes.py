@@ -29,8 +29,10 @@ Trill keys: ``shape``, ``pitch_khz``, ``note_ms``, ``interval_ms``, ``count`` (r
 level of the first, loudest and last syllables), ``drift`` (``pitch`` and ``interval``:
 relative change from first to last syllable), ``jitter`` (syllable-to-syllable pitch and
 timing s.d.), ``second`` (a second element: ``shape``, ``pitch_khz``, ``note_ms``,
-``gap_ms``, ``level``). One note may span a pitch ratio of up to :data:`MAX_NOTE_RATIO`
-(the model varies γ slowly for wide songs: :func:`songnet.synth.gamma_profile`).
+``gap_ms``, ``level``). A learned theme (``songnet themes learn``) may add ``spread:
+{pitch, tempo, songs}``, the measured song-to-song variation. One note may span a pitch
+ratio of up to :data:`MAX_NOTE_RATIO` (the model varies γ slowly for wide songs:
+:func:`songnet.synth.gamma_profile`).
 
 The default catalog in ``songnet/surrogates/catalog/`` is illustrative: built from
 published facts and measurements of real chingolo songs (DESIGN.md, "Real songs"), not
