@@ -115,8 +115,8 @@ def _stage_params_classes():
     from songnet.resynth.resynthesize import ResynthesizeParams
     from songnet.resynth.songs import LearnParams
     from songnet.surrogates.synthesize import SynthesizeParams
-    return {"themes": LearnParams, "synthesize": SynthesizeParams, "features": FeatureParams, "train": TrainParams,
-            "evaluate": EvaluateParams, "resynthesize": ResynthesizeParams,
+    return {"themes": LearnParams, "synthesize": SynthesizeParams, "features": FeatureParams,
+            "train": TrainParams, "evaluate": EvaluateParams, "resynthesize": ResynthesizeParams,
             "embed": EmbedParams, "project": ProjectParams, "classify": ClassifyParams}
 
 
