@@ -114,9 +114,10 @@ def _stage_params_classes():
     from songnet.model.evaluate import EvaluateParams
     from songnet.model.train import TrainParams
     from songnet.resynth.resynthesize import ResynthesizeParams
+    from songnet.resynth.songs import LearnParams
     from songnet.surrogates.synthesize import SynthesizeParams
-    return {"synthesize": SynthesizeParams, "features": FeatureParams, "train": TrainParams,
-            "evaluate": EvaluateParams, "resynthesize": ResynthesizeParams,
+    return {"themes": LearnParams, "synthesize": SynthesizeParams, "features": FeatureParams,
+            "train": TrainParams, "evaluate": EvaluateParams, "resynthesize": ResynthesizeParams,
             "embed": EmbedParams, "project": ProjectParams, "classify": ClassifyParams,
             "validate": ValidateParams}
 

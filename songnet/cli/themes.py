@@ -1,25 +1,41 @@
-"""``songnet themes``: list the theme catalog, or draw each theme's CQT image."""
+"""``songnet themes``: list the theme catalog, or draw each theme's CQT image;
+``songnet themes learn``: learn themes from recordings."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import shutil
 from pathlib import Path
 
 import click
 
-from songnet.cli.common import catalog_option, common_options
-from songnet.core.files import atomic_path, check_output_file, write_text
-from songnet.core.params import load_params
-from songnet.surrogates.themes import load_catalog
+from songnet.cli.common import catalog_option, common_options, out_option
+from songnet.core.errors import SongnetError
+from songnet.core.files import (
+    atomic_dir,
+    atomic_path,
+    check_output_dir,
+    check_output_file,
+    write_text,
+)
+from songnet.core.params import load_params, read_params_file
+from songnet.surrogates.themes import DEFAULT_CATALOG, load_catalog
 
 COLUMNS = ("name", "n_notes", "note_shapes", "trill_shape", "trill_interval_ms",
            "trill_count", "pitch_min_khz", "pitch_max_khz", "duration_s", "description")
 
 
-@click.command("themes")
+@click.group("themes", invoke_without_command=True)
 @catalog_option
+@click.option("--recordings", "recordings_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Theme folders of recordings (DIR/T01/*.wav, ...): when DIR "
+              "holds any, learn the catalog from them (as `themes learn`) instead of using "
+              "--catalog. Needs --catalog-out.")
+@click.option("--catalog-out", "catalog_out", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Write the catalog in use (learned, with its learn report, "
+              "or a copy of --catalog) to this folder, replaced as a whole.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="How to print the list on standard output.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -29,16 +45,30 @@ COLUMNS = ("name", "n_notes", "note_shapes", "trill_shape", "trill_interval_ms",
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Seed of the birds singing the plotted songs.")
 @common_options
-def command(catalog_dir: Path | None, fmt: str, csv_path: Path | None, plot_path: Path | None,
+@click.pass_context
+def command(ctx: click.Context, catalog_dir: Path | None, recordings_dir: Path | None,
+            catalog_out: Path | None, fmt: str, csv_path: Path | None, plot_path: Path | None,
             seed: int, params_file: Path, quiet: bool) -> None:
     """List the theme catalog (name, notes, trill, pitch range, duration).
 
     --plot draws each theme's song with the [features] section of --params (the CQT the
-    network sees); without a params file, the default features.
+    network sees); without a params file, the default features. `songnet themes learn
+    --help` learns themes from recordings.
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    if recordings_dir is not None and catalog_out is None:
+        raise click.UsageError("--recordings needs --catalog-out (where the learned catalog "
+                               "goes)", ctx=ctx)
+    inputs = [params_file, *_catalog_files(catalog_dir)]
     for path, what in ((csv_path, "--csv"), (plot_path, "--plot")):
         if path is not None:
-            check_output_file(path, what=what, inputs=[params_file, *_catalog_files(catalog_dir)])
+            check_output_file(path, what=what, inputs=inputs)
+    if catalog_out is not None:
+        check_output_dir(catalog_out, what="--catalog-out",
+                         inputs=[*inputs, *([recordings_dir] if recordings_dir else [])])
+        catalog_dir = _catalog_in_use(catalog_dir, recordings_dir, catalog_out, params_file,
+                                      quiet)
     themes = load_catalog(catalog_dir)
     rows = [t.summary() for t in themes]
     if fmt == "json":
@@ -74,3 +104,116 @@ def _catalog_files(catalog_dir: Path | None) -> list[Path]:
     if catalog_dir is None or not catalog_dir.is_dir():
         return []
     return sorted(catalog_dir.glob("*.y*ml"))
+
+
+def _catalog_in_use(catalog_dir: Path | None, recordings_dir: Path | None, out: Path,
+                    params_file: Path, quiet: bool) -> Path:
+    """Learn the catalog from ``recordings_dir``'s theme folders into ``out``, or copy
+    ``catalog_dir`` (default: the shipped one) there byte for byte; returns ``out``."""
+    from songnet.resynth.learn_files import theme_folders
+
+    if recordings_dir is not None and theme_folders(recordings_dir):
+        _learn_folder(recordings_dir, out, params_file=params_file, quiet=quiet)
+        return out
+    source = DEFAULT_CATALOG if catalog_dir is None else catalog_dir
+    load_catalog(source)  # refuse a broken catalog before replacing anything
+    with atomic_dir(out) as tmp:
+        for f in sorted(source.glob("*.y*ml")):
+            shutil.copyfile(f, tmp / f.name)
+    if not quiet:
+        click.echo(f"wrote {out}: the catalog {source}" + (
+            f" ({recordings_dir} holds no theme folders)" if recordings_dir else ""), err=True)
+    return out
+
+
+def _learn_params(params_file: Path):  # -> LearnParams (imported lazily)
+    from songnet.resynth.songs import LearnParams
+
+    if params_file.is_file() and "themes" in read_params_file(params_file):
+        return load_params(params_file, "themes", LearnParams)
+    return LearnParams()
+
+
+def _note(line: str) -> None:
+    click.echo("note: " + " ".join(line.split()), err=True)
+
+
+def _learn_folder(folder: Path, out: Path, *, params_file: Path, quiet: bool) -> None:
+    from songnet.core.progress import bar
+    from songnet.features.params import FeatureParams
+    from songnet.resynth.learn_files import learn_catalog, save_catalog, theme_folders
+    from songnet.resynth.learn_report import save_report
+
+    params = _learn_params(params_file)
+    features = (load_params(params_file, "features", FeatureParams)
+                if params_file.is_file() else FeatureParams())
+    n_files = sum(len(files) for _, files in theme_folders(folder))
+    with bar(n_files, desc="learn", unit="file", quiet=quiet) as pbar:
+        catalog = learn_catalog(folder, params=params, progress=pbar.update)
+    for lt in catalog.themes:
+        for line in lt.notes:
+            _note(line)
+    with atomic_dir(out) as tmp:
+        save_catalog(catalog, tmp)
+        save_report(tmp, catalog.themes, params=params, features=features)
+    if not quiet:
+        shared = "with a shared dialect trill" if catalog.dialect else "each with its own trill"
+        click.echo(f"wrote {out}: {len(catalog.themes)} themes {shared}, learn_report.csv "
+                   "and learn_report.png", err=True)
+
+
+@command.command("learn")
+@click.argument("inputs", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--start", "start_s", type=float, default=None,
+              help="Search each recording from this time on (s).")
+@click.option("--end", "end_s", type=float, default=None,
+              help="Search each recording up to this time (s).")
+@click.option("--name", default=None, help="The theme's name [default: the output's stem].")
+@out_option("THEME.yaml for recordings of one theme; a folder for a FOLDER of theme "
+            "subfolders (replaced as a whole).", required=True)
+@common_options
+def learn(inputs: tuple[Path, ...], start_s: float | None, end_s: float | None,
+          name: str | None, out: Path, params_file: Path, quiet: bool) -> None:
+    """Learn a theme from recordings (RECORDING... -o THEME.yaml), or a catalog from a
+    folder of theme folders (FOLDER -o CATALOG/: FOLDER/T01/*.wav, ... -> T01.yaml, ...,
+    dialect.yaml when the themes share a trill, learn_report.csv and .png).
+
+    Every complete song found (introductory notes, then a trill) is fitted to the catalog's
+    vocabulary through the syrinx model; several songs of one theme are pooled (medians;
+    their spread is kept). Songs cut at the recording's edge are skipped, with a note.
+    The [themes] section of --params tunes the search (defaults without it).
+    """
+    from songnet.core.audio import audio_files
+    from songnet.core.progress import bar
+    from songnet.resynth.learn_files import learn_theme, theme_folders
+    from songnet.surrogates.theme_yaml import save_theme
+
+    if len(inputs) == 1 and inputs[0].is_dir() and theme_folders(inputs[0]):
+        if start_s is not None or end_s is not None or name is not None:
+            raise click.UsageError("--start, --end and --name apply to recordings of one "
+                                   "theme, not to a folder of theme folders")
+        check_output_dir(out, inputs=[inputs[0], params_file])
+        _learn_folder(inputs[0], out, params_file=params_file, quiet=quiet)
+        return
+    if out.suffix.lower() not in (".yaml", ".yml"):
+        raise SongnetError(f"-o {out}: recordings of one theme give one theme file; name it "
+                           "THEME.yaml (or pass one folder of theme subfolders for a catalog)")
+    files: list[Path] = []
+    for p in inputs:
+        found = audio_files(p) if p.is_dir() else [p]
+        if not found:
+            raise SongnetError(f"{p}: holds no audio files ({', '.join(('.wav', '.flac'))}, "
+                               "...) and no theme subfolders")
+        files += found
+    check_output_file(out, inputs=[*files, params_file])
+    params = _learn_params(params_file)
+    with bar(len(files), desc="learn", unit="file", quiet=quiet) as pbar:
+        lt = learn_theme(files, name=name or out.stem, params=params, start_s=start_s,
+                         end_s=end_s, progress=pbar.update)
+    for line in lt.notes:
+        _note(line)
+    save_theme(out, lt.theme, header=lt.header)
+    if not quiet:
+        click.echo(f"wrote {out}: theme {lt.theme.name} from {len(lt.songs)} song(s) in "
+                   f"{len(lt.files)} recording(s)", err=True)

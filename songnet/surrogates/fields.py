@@ -12,7 +12,7 @@ from songnet.core.params import short_repr
 from songnet.synth import SHAPES
 
 __all__ = ["MAX_MS", "MAX_TRILL_COUNT", "PITCH_LIMITS_HZ", "TRILL_KEYS", "FieldReader",
-           "trill_fields"]
+           "spread_fields", "trill_fields"]
 
 PITCH_LIMITS_HZ = (1500.0, 10000.0)
 """Pitches a theme may ask for: the model's reach over the γ values it uses."""
@@ -148,3 +148,20 @@ def trill_fields(r: FieldReader, tm: Mapping, where: str) -> dict[str, Any]:
     return dict(shape=shape, pitch_hz=r.pitches(tm, where, shape), note_s=note_s,
                 interval_s=interval_s, count=count, peak_at=peak_at, loudness=loudness,
                 drift_pitch=dp, drift_interval=di, jitter=jitter, second=second)
+
+
+def spread_fields(r: FieldReader, raw: Any) -> dict[str, Any]:
+    """The :class:`~songnet.surrogates.themes.Spread` arguments of a ``spread:`` mapping."""
+    sm = r.mapping(raw, "spread")
+    bad = sorted(set(sm) - {"pitch", "tempo", "songs"})
+    if bad:
+        r.fail(f"spread.{bad[0]}", " is not a spread field; use pitch, tempo and songs")
+    out: dict[str, Any] = {}
+    for key in ("pitch", "tempo"):
+        out[key] = float(r.get(sm, key, float, "spread."))
+        if not 0 <= out[key] <= 0.2:
+            r.fail(f"spread.{key}", f"={out[key]:g} must lie in [0, 0.2] (a fraction)")
+    out["songs"] = r.get(sm, "songs", int, "spread.")
+    if out["songs"] < 2:
+        r.fail("spread.songs", f"={out['songs']} must be at least 2 (a spread needs songs)")
+    return out

@@ -126,8 +126,11 @@ def draw_bird(theme: Theme, *, bird_id: str, rng: np.random.Generator,
     """Draw a bird singing ``theme``; ``spread`` widens the variation (stress birds)."""
     k = len(theme.notes)
     p = params
-    return Bird(bird_id=bird_id, pitch=float(_normal(rng, p.bird_pitch_sd * spread)),
-                tempo=float(_normal(rng, p.bird_tempo_sd * spread)),
+    # a learned theme's measured spread stands for the params' bird variation
+    pitch_sd = p.bird_pitch_sd if theme.spread is None else theme.spread.pitch
+    tempo_sd = p.bird_tempo_sd if theme.spread is None else theme.spread.tempo
+    return Bird(bird_id=bird_id, pitch=float(_normal(rng, pitch_sd * spread)),
+                tempo=float(_normal(rng, tempo_sd * spread)),
                 note_pitch=tuple(_normal(rng, 0.015 * spread, k).tolist()),
                 note_time=tuple(_normal(rng, 0.06 * spread, k).tolist()),
                 trill_interval=float(_normal(rng, 0.04 * spread)),

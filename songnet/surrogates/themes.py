@@ -29,8 +29,10 @@ Trill keys: ``shape``, ``pitch_khz``, ``note_ms``, ``interval_ms``, ``count`` (r
 level of the first, loudest and last syllables), ``drift`` (``pitch`` and ``interval``:
 relative change from first to last syllable), ``jitter`` (syllable-to-syllable pitch and
 timing s.d.), ``second`` (a second element: ``shape``, ``pitch_khz``, ``note_ms``,
-``gap_ms``, ``level``). One note may span a pitch ratio of up to :data:`MAX_NOTE_RATIO`
-(the model varies γ slowly for wide songs: :func:`songnet.synth.gamma_profile`).
+``gap_ms``, ``level``). A learned theme (``songnet themes learn``) may add ``spread:
+{pitch, tempo, songs}``, the measured song-to-song variation. One note may span a pitch
+ratio of up to :data:`MAX_NOTE_RATIO` (the model varies γ slowly for wide songs:
+:func:`songnet.synth.gamma_profile`).
 
 The default catalog in ``songnet/surrogates/catalog/`` is illustrative: built from
 published facts and measurements of real chingolo songs (DESIGN.md, "Real songs"), not
@@ -51,7 +53,7 @@ import numpy as np
 from songnet.core.errors import SongnetError
 from songnet.core.labels import NO_SONG
 from songnet.core.params import read_yaml, short_repr
-from songnet.surrogates.fields import TRILL_KEYS, FieldReader, trill_fields
+from songnet.surrogates.fields import TRILL_KEYS, FieldReader, spread_fields, trill_fields
 from songnet.synth import SR, TONAL_BETA, f0_for_beta, note_contour, trill_contour
 
 __all__ = [
@@ -61,6 +63,7 @@ __all__ = [
     "MAX_THEME_S",
     "Element",
     "Note",
+    "Spread",
     "Theme",
     "Trill",
     "contour",
@@ -147,14 +150,27 @@ class Trill:
 
 
 @dataclasses.dataclass(frozen=True)
+class Spread:
+    """Song-to-song variation measured in real songs (``spread:``, written by
+    ``songnet themes learn``): s.d. of a song's transposition and of its tempo (fractions),
+    over ``songs`` songs. When given, it replaces ``bird_pitch_sd`` and ``bird_tempo_sd``
+    for this theme's birds."""
+
+    pitch: float
+    tempo: float
+    songs: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Theme:
-    """A song theme: introductory notes then a trill."""
+    """A song theme: introductory notes then a trill (and, optionally, its spread)."""
 
     name: str
     notes: tuple[Note, ...]
     trill: Trill
     description: str = ""
     source: str = "<mapping>"
+    spread: Spread | None = None
 
     @property
     def duration_s(self) -> float:
@@ -293,8 +309,9 @@ def theme_from_mapping(data: Any, *, source: str = "<mapping>",
     merged.update(own or {})
     trill = _trill(r, merged, "trill." if own else "dialect trill.")
     description = m.get("description", "")
+    spread = None if m.get("spread") is None else Spread(**spread_fields(r, m["spread"]))
     theme = Theme(name=name, notes=tuple(notes), trill=trill, description=str(description),
-                  source=source)
+                  source=source, spread=spread)
     if theme.duration_s > MAX_THEME_S:
         r.fail("notes", f" and trill last {theme.duration_s:.3g} s, over the limit of "
                f"{MAX_THEME_S:g} s for one song; shorten the notes, gaps or trill")

@@ -1,0 +1,252 @@
+"""Learning themes from recording files and catalogs from folders of theme folders.
+
+- :func:`learn_theme`: recordings (or one span of one) → one theme: every complete song
+  found is learned (:func:`songnet.resynth.learn.learn_song`) and the songs are pooled.
+- :func:`learn_catalog`: ``FOLDER/T01/*.wav``, ``FOLDER/T02/*.wav``, … → one theme per
+  subfolder, plus the dialect trill when the themes share one (:func:`shared_trill`).
+- :func:`check_singable`: the learned theme as the catalog states it (rounded, validated),
+  or an error naming the note the model cannot sing and why.
+- :func:`save_catalog`: the theme files and ``dialect.yaml`` of a learned catalog.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from songnet.core.audio import audio_files, load
+from songnet.core.errors import SongnetError
+from songnet.core.progress import ProgressCallback
+from songnet.resynth.learn import LearnedSong, learn_song, pool_songs
+from songnet.resynth.songs import LearnParams, Skipped, find_songs
+from songnet.surrogates.fields import PITCH_LIMITS_HZ
+from songnet.surrogates.theme_yaml import format_theme, save_dialect, save_theme
+from songnet.surrogates.themes import (
+    DIALECT_FILE,
+    MAX_NOTE_RATIO,
+    Theme,
+    Trill,
+    contour,
+    theme_from_mapping,
+)
+from songnet.synth import SR, gestures_from_contour
+
+__all__ = ["LearnedCatalog", "LearnedTheme", "check_singable", "learn_catalog", "learn_theme",
+           "save_catalog", "shared_trill", "theme_folders"]
+
+HEADER = ("Learned by `songnet themes learn` from {n} song(s) in {files} recording(s): "
+          "medians of the\nsongs' fitted values; spread = their song-to-song variation.")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LearnedTheme:
+    """A theme learned from recordings, with the songs it came from and those left out."""
+
+    theme: Theme
+    songs: tuple[LearnedSong, ...]
+    notes: tuple[str, ...]
+    files: tuple[str, ...]
+
+    @property
+    def header(self) -> str:
+        return HEADER.format(n=len(self.songs), files=len(self.files))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class LearnedCatalog:
+    """Learned themes, and the dialect trill they share (None when they do not)."""
+
+    themes: tuple[LearnedTheme, ...]
+    dialect: Trill | None
+    name: str
+
+
+def _note_text(i: int, shape: str, pitch_hz: Sequence[float], duration_s: float) -> str:
+    khz = " → ".join(f"{p / 1000:.2f}" for p in pitch_hz)
+    return f"note {i + 1} ({shape} {khz} kHz, {duration_s * 1000:.0f} ms)"
+
+
+def check_singable(theme: Theme, *, where: str) -> Theme:
+    """The theme as its file will state it, checked; an error names the unsingable note.
+
+    Raises
+    ------
+    SongnetError
+        ``WHERE: note 2 (sweep 7.80 → 1.20 kHz, 300 ms) cannot be sung: …``.
+    """
+    lo, hi = PITCH_LIMITS_HZ
+    parts = [(_note_text(i, n.shape, n.pitch_hz, n.duration_s), n.pitch_hz, MAX_NOTE_RATIO)
+             for i, n in enumerate(theme.notes)]
+    t = theme.trill
+    parts.append((f"the trill syllable ({t.shape} "
+                  f"{' → '.join(f'{p / 1000:.2f}' for p in t.pitch_hz)} kHz)", t.pitch_hz, 1.95))
+    for text, pitches, ratio in parts:
+        out = [p for p in pitches if not lo <= p <= hi]
+        if out:
+            raise SongnetError(f"{where}: {text} cannot be sung: {out[0] / 1000:.2f} kHz lies "
+                               f"outside the model's {lo / 1000:g}–{hi / 1000:g} kHz")
+        if max(pitches) / min(pitches) > ratio:
+            raise SongnetError(f"{where}: {text} cannot be sung: it spans a pitch ratio of "
+                               f"{max(pitches) / min(pitches):.2f}, more than {ratio:g}")
+    if t.note_s >= t.interval_s:
+        raise SongnetError(f"{where}: the trill cannot be sung: its syllables "
+                           f"({t.note_s * 1000:.0f} ms) overlap at its interval "
+                           f"({t.interval_s * 1000:.0f} ms)")
+    checked = theme_from_mapping(yaml.safe_load(format_theme(theme)), source=where)
+    checked = dataclasses.replace(checked, source=theme.source)
+    try:
+        gestures_from_contour(*contour(checked))
+    except SongnetError as exc:
+        raise SongnetError(f"{where}: the learned theme cannot be sung: {exc}") from exc
+    return checked
+
+
+def _no_song(path: str, t0: float, t1: float, skipped: Sequence[Skipped]) -> str:
+    why = "; ".join(str(s) for s in skipped[:3])
+    return (f"{path}: no song found between {t0:.2f} and {t1:.2f} s; "
+            + (f"{why}; " if why else "")
+            + "a song needs introductory notes and a trill of at least 3 syllables within "
+            "the tracker's band (themes.fmin_hz–fmax_hz): check the file, or the span "
+            "given with --start/--end")
+
+
+def learn_theme(paths: Sequence[str | os.PathLike], *, name: str,
+                params: LearnParams | None = None, start_s: float | None = None,
+                end_s: float | None = None, strict: bool = True,
+                progress: ProgressCallback | None = None) -> LearnedTheme:
+    """One theme from the songs in ``paths`` (each file, or its ``[start_s, end_s]``).
+
+    Parameters
+    ----------
+    paths : sequence of path
+        Recordings of one theme (one bird or several): any rate, mono or stereo.
+    name : str
+        The theme's name.
+    params : LearnParams
+    start_s, end_s : float, optional
+        The span searched in every file (s).
+    strict : bool
+        A file without a complete song is an error (True) or a note (False).
+    progress : callable, optional
+        Called with 1 per file done.
+
+    Returns
+    -------
+    LearnedTheme
+        ``notes``: songs skipped (cut at an edge) or left out, files without a song.
+    """
+    params = LearnParams() if params is None else params
+    learned: list[LearnedSong] = []
+    notes: list[str] = []
+    for path in paths:
+        sound = load(path, sr=SR)
+        t0 = 0.0 if start_s is None else start_s
+        t1 = sound.duration if end_s is None else min(end_s, sound.duration)
+        songs, skipped = find_songs(sound, params=params, start_s=start_s, end_s=end_s)
+        notes += [str(s) for s in skipped]
+        if not songs:
+            if strict:
+                raise SongnetError(_no_song(str(path), t0, t1, skipped))
+            notes.append(_no_song(str(path), t0, t1, skipped))
+        learned += [learn_song(s, params=params, name=name) for s in songs]
+        if progress is not None:
+            progress(1)
+    if not learned:
+        raise SongnetError(f"theme {name}: no complete song found in its "
+                           f"{len(paths)} recording(s); " + (notes[0] if notes else ""))
+    pooled, left_out = pool_songs(learned, name=name, description=_describe(learned))
+    kept = tuple(s for s in learned if len(s.theme.notes) == len(pooled.notes))
+    where = f"theme {name} (learned from {', '.join(sorted({s.song.source for s in kept}))})"
+    theme = check_singable(pooled, where=where)
+    return LearnedTheme(theme=theme, songs=kept, notes=tuple(notes + left_out),
+                        files=tuple(sorted({s.song.source for s in kept})))
+
+
+def _describe(learned: Sequence[LearnedSong]) -> str:
+    first = learned[0].theme
+    parts = []
+    for n in first.notes:
+        khz = " to ".join(f"{p / 1000:.1f}" for p in (n.pitch_hz[0], n.pitch_hz[-1]))
+        parts.append(f"{n.shape} {khz if n.shape != 'whistle' else khz.split(' ')[0]} kHz")
+    return f"learned from {len(learned)} song(s): " + ", ".join(parts)
+
+
+def shared_trill(themes: Sequence[Theme], *, interval_tol: float = 0.15,
+                 pitch_tol_cents: float = 150.0) -> Trill | None:
+    """The dialect trill when every theme's trill is one (same shape, interval within
+    ``interval_tol``, pitches within ``pitch_tol_cents`` of the median): field medians."""
+    trills = [t.trill for t in themes]
+    if len(trills) < 2 or len({(t.shape, len(t.pitch_hz)) for t in trills}) != 1:
+        return None
+    interval = float(np.median([t.interval_s for t in trills]))
+    logp = np.log([t.pitch_hz for t in trills])
+    mid = np.median(logp, axis=0)
+    if np.any(np.abs(np.array([t.interval_s for t in trills]) / interval - 1) > interval_tol):
+        return None
+    if np.any(np.abs(logp - mid) * 1200 / np.log(2) > pitch_tol_cents):
+        return None
+
+    def med(attr: str) -> float:
+        return float(np.median([getattr(t, attr) for t in trills]))
+
+    return dataclasses.replace(
+        trills[0], pitch_hz=tuple(np.exp(mid)), interval_s=interval, note_s=med("note_s"),
+        count=round(med("count")), peak_at=med("peak_at"), drift_pitch=med("drift_pitch"),
+        drift_interval=med("drift_interval"), jitter=med("jitter"),
+        loudness=tuple(np.median([t.loudness for t in trills], axis=0).tolist()))
+
+
+def theme_folders(folder: str | os.PathLike) -> list[tuple[str, list[Path]]]:
+    """``(theme name, recordings)`` for each subfolder of ``folder`` holding audio files
+    (at any depth: ``T01/bird3/*.wav`` belongs to T01)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    out = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = audio_files(sub, recursive=True)
+        if files:
+            out.append((sub.name, files))
+    return out
+
+
+def learn_catalog(folder: str | os.PathLike, *, params: LearnParams | None = None,
+                  progress: ProgressCallback | None = None) -> LearnedCatalog:
+    """One theme per subfolder of ``folder`` (``FOLDER/T01/*.wav``, …), and their dialect.
+
+    A recording without a complete song is noted, not an error; a theme without any is.
+    When the themes share their trill (:func:`shared_trill`) each theme gets it.
+    """
+    params = LearnParams() if params is None else params
+    folders = theme_folders(folder)
+    if not folders:
+        raise SongnetError(f"{folder}: no theme subfolders with recordings; put each theme's "
+                           "recordings in a subfolder named after it (FOLDER/T01/*.wav, …)")
+    learned = [learn_theme(files, name=name, params=params, strict=False, progress=progress)
+               for name, files in folders]
+    dialect = shared_trill([lt.theme for lt in learned])
+    if dialect is not None:
+        learned = [dataclasses.replace(lt, theme=dataclasses.replace(lt.theme, trill=dialect))
+                   for lt in learned]
+    return LearnedCatalog(themes=tuple(learned), dialect=dialect, name=Path(folder).name)
+
+
+def save_catalog(catalog: LearnedCatalog, folder: str | os.PathLike) -> list[Path]:
+    """Write ``NAME.yaml`` per theme (and ``dialect.yaml`` when they share one) in
+    ``folder``; returns the paths written."""
+    folder = Path(folder)
+    written = []
+    if catalog.dialect is not None:
+        written.append(save_dialect(
+            folder / DIALECT_FILE, catalog.dialect, name=catalog.name,
+            description=f"the trill the {len(catalog.themes)} learned themes share",
+            header="Learned by `songnet themes learn`: medians of the themes' trills."))
+    for lt in catalog.themes:
+        written.append(save_theme(folder / f"{lt.theme.name}.yaml", lt.theme,
+                                  dialect=catalog.dialect, header=lt.header))
+    return written
