@@ -64,7 +64,7 @@ def command(features_dir: Path, catalog_dir: Path | None, out: Path, device: str
     with bar(len(themes) * params.variants, desc="variants", unit="song", quiet=quiet) as pbar:
         variants = drifted_songs(themes, n=params.variants, seed=params.seed, sr=fp.sr,
                                  params=resynth_params, progress=pbar.update)
-    n_models = len(params.themes) or len(themes)
+    n_models = len(params.themes) or len(themes[::params.every])
     with bar(n_models, desc="validate", unit="model", quiet=quiet) as pbar:
         result = leave_one_out(train=splits["train"], val=splits["val"], test=splits["test"],
                                classes=meta["classes"], feature_params=meta["params"],
