@@ -3,12 +3,16 @@
 The command layer is thin: parse, load the stage's params section, call one core
 function with explicit keyword arguments, write outputs. Subcommands load lazily, so
 ``songnet --help`` is instant and a stage whose module is absent is simply not listed.
+
+The base install (``pip install songnet``) runs ``classify`` only; every other command
+needs the pipeline extras and, without them, stops with one line saying what to install.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -19,7 +23,7 @@ from songnet import __version__
 from songnet.cli.common import STATE
 from songnet.core.errors import SongnetError
 
-__all__ = ["COMMANDS", "cli", "main"]
+__all__ = ["BASE_COMMANDS", "COMMANDS", "PIPELINE_MODULES", "cli", "main"]
 
 # name -> (module defining `command`, one-line help). Order is the data flow.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -33,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "Score a model on held-out birds and the stress set (metrics, confusion)."),
     "release": ("songnet.cli.release",
                 "Ship the evaluated model inside the package with a regenerated model card."),
+    "export": ("songnet.cli.export",
+               "Write a model checkpoint as ONNX, for classifying without torch."),
     "resynthesize": ("songnet.cli.resynthesize",
                      "Fit the syrinx model to a 1966 recording or sketch and sing it."),
     "embed": ("songnet.cli.embed", "Embed 2020 and 1966 songs with the trained network."),
@@ -41,6 +47,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "classify": ("songnet.cli.classify",
                  "Find chingolo songs in field recordings and name their themes."),
 }
+
+
+# What the base install runs; the other commands need the pipeline extras.
+BASE_COMMANDS = frozenset({"classify"})
+# The import names of the pipeline extras (pyproject's `pipeline`).
+PIPELINE_MODULES = ("torch", "torchaudio", "librosa", "scipy", "pandas", "sklearn", "umap",
+                    "numba", "matplotlib", "dvc", "onnx")
+
+
+def needs_extras(command: str) -> SongnetError:
+    """The error of a command run without the pipeline extras it needs."""
+    return SongnetError(f'songnet {command} needs the pipeline extras: '
+                        'pip install "songnet[pipeline]"')
+
+
+def _missing_extras() -> list[str]:
+    return [m for m in PIPELINE_MODULES if importlib.util.find_spec(m) is None]
 
 
 class LazyGroup(click.Group):
@@ -53,6 +76,8 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS or cmd_name not in self.list_commands(ctx):
             return None
+        if cmd_name not in BASE_COMMANDS and _missing_extras():
+            raise needs_extras(cmd_name)
         module = importlib.import_module(COMMANDS[cmd_name][0])
         return module.command
 
@@ -78,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (2 for any error a user can fix)."""
     args = list(sys.argv[1:] if argv is None else argv)
     STATE.verbose = any(a in ("-v", "--verbose") for a in args)
+    command = next((a for a in args if not a.startswith("-")), "")
+    if command == "classify":
+        # the CQT's matrix products on one core: reading the audio runs on another
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         result = cli.main(args=args, prog_name="songnet", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -96,6 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except SongnetError as exc:
         _error(str(exc), exc)
+        return 2
+    except ModuleNotFoundError as exc:  # a pipeline module imported on the way
+        if (exc.name or "").split(".")[0] not in PIPELINE_MODULES:
+            raise
+        _error(str(needs_extras(command or "this command")), exc)
         return 2
     return result if isinstance(result, int) else 0
 
