@@ -19,7 +19,6 @@ from collections.abc import Sequence
 
 import click
 
-from songnet import __version__
 from songnet.cli.common import STATE
 from songnet.core.errors import SongnetError
 
@@ -89,7 +88,9 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="songnet")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _, value: _print_version(ctx) if value else None,
+              help="Show the version and exit.")
 def cli() -> None:
     """songnet: find rufous-collared sparrow songs and name their themes.
 
@@ -97,6 +98,12 @@ def cli() -> None:
     paths and params in dvc.yaml and params.yaml. Add -v to any command for the full
     traceback of an error.
     """
+
+
+def _print_version(ctx: click.Context) -> None:
+    import songnet
+    click.echo(f"songnet, version {songnet.__version__}")
+    ctx.exit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,10 +12,8 @@ CQT in NumPy: this path never imports torch, librosa or scipy (the base install)
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import gc
-import multiprocessing
 import os
 import sys
 from pathlib import Path
@@ -106,7 +104,10 @@ def _load_params(params_file: Path, ctx: click.Context) -> ClassifyParams:
     return ClassifyParams()
 
 
-def _say(line: str) -> None:
+def _say(line: str, *, quiet: bool = True) -> None:
+    if quiet:  # no bar to keep clear of (and no tqdm to import)
+        click.echo(" ".join(line.split()), err=True)
+        return
     from tqdm.auto import tqdm
     tqdm.write(" ".join(line.split()), file=sys.stderr)
 
@@ -155,13 +156,15 @@ def _run(files: list[str], *, model: Backend, model_path: Path | None, params: C
             show(0.0)
             pbar.set_postfix_str(f"file {i}/{len(files)}")
             if not r.ok:
-                _say(f"error: {r.file}: {r.error}")
+                _say(f"error: {r.file}: {r.error}", quiet=quiet)
 
         if workers == 1 or len(files) < 2:
             for i, f in enumerate(files, start=1):
                 pbar.set_postfix_str(f"file {i}/{len(files)}", refresh=False)
                 finish(i, _one(f, model=model, params=params, progress=show))
             return done
+        import concurrent.futures
+        import multiprocessing
         ctx = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(
                 max_workers=workers, mp_context=ctx, initializer=_init_worker,
