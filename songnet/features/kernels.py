@@ -15,7 +15,7 @@ import functools
 
 import numpy as np
 
-__all__ = ["SPARSITY", "cqt_frequencies", "octave_kernels", "wavelet_lengths"]
+__all__ = ["SPARSITY", "cqt_frequencies", "octave_bases", "octave_kernels", "wavelet_lengths"]
 
 SPARSITY = 0.01
 """Fraction of each filter's spectral mass dropped, as ``librosa.cqt``'s default."""
@@ -92,21 +92,53 @@ def _sparsify_rows(x: np.ndarray, quantile: float) -> np.ndarray:
     return np.where(keep, x, 0)
 
 
-def _octave_kernel(freqs: np.ndarray, alpha: np.ndarray, sr: int) -> np.ndarray:
-    """Time-domain kernels ``(n, n_fft)`` complex for one octave at rate ``sr``.
-
-    ``C[k, t] = sum_m v[k, m] * y[t * hop + m - n_fft // 2]``, the same linear map as
-    librosa's ``fft_basis @ stft(y, window="ones")``, divided by ``sqrt(length_k)``.
-    """
+def _octave_basis(freqs: np.ndarray, alpha: np.ndarray, sr: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """librosa's sparse frequency-domain filters of one octave: ``(basis (n, n_fft // 2 + 1)
+    complex, lengths (n,))``; ``C = basis @ stft(y, window="ones") / sqrt(lengths)``."""
     basis, lengths = _wavelet(freqs, alpha, sr)
     n_fft = basis.shape[1]
     basis = basis * (lengths[:, np.newaxis] / n_fft)
     fft_basis = np.fft.fft(basis, n=n_fft, axis=1)[:, : n_fft // 2 + 1]
-    fft_basis = _sparsify_rows(fft_basis, SPARSITY)
+    return _sparsify_rows(fft_basis, SPARSITY), lengths
+
+
+def _octave_kernel(fft_basis: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Time-domain kernels ``(n, n_fft)`` complex of one octave's sparse basis.
+
+    ``C[k, t] = sum_m v[k, m] * y[t * hop + m - n_fft // 2]``, the same linear map as
+    librosa's ``fft_basis @ stft(y, window="ones")``, divided by ``sqrt(length_k)``.
+    """
+    n_fft = 2 * (fft_basis.shape[1] - 1)
     # the STFT row f of a frame x is sum_m x[m] exp(-2j pi f m / n_fft), so
     # v[k, m] = sum_f fft_basis[k, f] exp(-2j pi f m / n_fft): a forward DFT over f
     v = np.fft.fft(fft_basis, n=n_fft, axis=1)  # (n, n_fft)
     return v / np.sqrt(lengths[:, np.newaxis])
+
+
+@functools.lru_cache(maxsize=16)
+def octave_bases(sr: int, fmin: float, bins_per_octave: int, n_bins: int
+                 ) -> tuple[tuple[int, int, np.ndarray, np.ndarray], ...]:
+    """The CQT as sparse frequency-domain filters, one group per octave from the top.
+
+    Returns
+    -------
+    tuple of (lo, hi, basis, lengths)
+        Bins ``lo:hi``, ``basis`` complex ``(hi - lo, n_fft // 2 + 1)`` (librosa's sparse
+        ``fft_basis``) and the filter ``lengths``: ``C[k, t] = sum_f basis[k, f] *
+        X_t[f] / sqrt(lengths[k])`` with ``X_t`` the DFT of the ``n_fft`` samples centred
+        on frame ``t`` (no window).
+    """
+    freqs = cqt_frequencies(n_bins, fmin, bins_per_octave)
+    alpha = _relative_bandwidth(freqs)
+    groups = []
+    hi = n_bins
+    while hi > 0:  # octaves from the top, as librosa slices them
+        lo = max(0, hi - bins_per_octave)
+        basis, lengths = _octave_basis(freqs[lo:hi], alpha[lo:hi], sr)
+        groups.append((lo, hi, basis, lengths))
+        hi = lo
+    return tuple(groups)
 
 
 @functools.lru_cache(maxsize=16)
@@ -122,14 +154,9 @@ def octave_kernels(sr: int, fmin: float, bins_per_octave: int, n_bins: int
         of two, centred on the frame (``C[k, t] = sum_m v[k, m] * y[t * hop + m -
         n_fft // 2]``).
     """
-    freqs = cqt_frequencies(n_bins, fmin, bins_per_octave)
-    alpha = _relative_bandwidth(freqs)
     groups = []
-    hi = n_bins
-    while hi > 0:  # octaves from the top, as librosa slices them
-        lo = max(0, hi - bins_per_octave)
-        v = _octave_kernel(freqs[lo:hi], alpha[lo:hi], sr)
+    for lo, hi, basis, lengths in octave_bases(sr, fmin, bins_per_octave, n_bins):
+        v = _octave_kernel(basis, lengths)
         w = np.concatenate([v.real, v.imag]).astype(np.float32)[:, np.newaxis, :]
         groups.append((lo, hi, np.ascontiguousarray(w)))
-        hi = lo
     return tuple(groups)
