@@ -97,3 +97,17 @@ def test_fit_window_pads_and_crops_to_the_loudest_stretch():
 def test_plan_is_cached_per_params():
     assert npcqt.plan(P) is npcqt.plan(FeatureParams())
     assert npcqt.plan(FeatureParams(hop_length=100)) is not npcqt.plan(P)
+
+
+def test_low_octaves_through_their_spectrum_equal_their_kernels(monkeypatch):
+    assert [(g.lo, g.hi) for g in npcqt.plan(P).spectral] == [(8, 32), (0, 8)]
+    y = noise_and_tones(7 * P.sr + 5, seed=6)
+    spectral = npcqt.cqt_power(y, params=P)
+    monkeypatch.setattr(npcqt, "_spectral_group", lambda *args, **kwargs: None)
+    npcqt._plan.cache_clear()
+    try:
+        assert not npcqt.plan(P).spectral
+        direct = npcqt.cqt_power(y, params=P)
+    finally:
+        npcqt._plan.cache_clear()
+    assert np.abs(spectral - direct).max() <= 1e-5 * direct.max()
