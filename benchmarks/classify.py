@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -68,18 +69,22 @@ _SONGNET = ("import atexit, os, sys\n"
 
 
 def run_command(python: str, *args: str, prefix: tuple[str, ...] = ()
-                ) -> tuple[float, float, str]:
-    """Wall seconds, the command's own peak RSS (MB) and stdout of one fresh command."""
+                ) -> tuple[float, float, str, float]:
+    """Wall seconds, the command's own peak RSS (MB), stdout and CPU seconds (user +
+    system, all threads) of one fresh command."""
     with tempfile.TemporaryDirectory() as tmp:
         hwm = Path(tmp) / "hwm"
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run([*prefix, python, "-c", _SONGNET, "classify", *args, "-q"],
                               capture_output=True, text=True, check=False,
                               env={**os.environ, "SONGNET_BENCH_HWM": str(hwm)})
         wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0:
             sys.exit(f"songnet classify failed ({proc.returncode}): {proc.stderr}")
-        return wall, int(hwm.read_text()) / 1024, proc.stdout
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return wall, int(hwm.read_text()) / 1024, proc.stdout, cpu
 
 
 def env_size_mb(python: str) -> float:
@@ -160,23 +165,26 @@ def main() -> None:
             outs = {}
             duration = minutes * 60.0
             for name, (python, extra) in paths.items():
-                wall, peak, out = run_command(python, str(wav), "--format", "json", *extra)
+                wall, peak, out, cpu = run_command(python, str(wav), "--format", "json",
+                                                   *extra)
                 outs[name] = json.loads(out)
                 startup = figures[name]["startup"]
                 figures[name][minutes] = (wall, peak)
                 found, right, false = match(outs[name], truth)
                 print(f"{name:5s} {minutes:3g} min: {duration:.0f} s of audio in {wall:.2f} s "
                       f"({duration / wall:.0f}x real time; after start-up "
-                      f"{duration / max(wall - startup, 1e-3):.0f}x), peak {peak:.0f} MB; "
+                      f"{duration / max(wall - startup, 1e-3):.0f}x), CPU {cpu:.2f} s, "
+                      f"peak {peak:.0f} MB; "
                       f"songs found {found}/{len(truth)}, right theme {right}/{found}, "
                       f"false events {false}")
             if len(outs) == 2:
                 print(compare(outs["onnx"], outs["torch"]))
             if args.one_core and k == 0 and shutil.which("taskset"):
-                wall, peak, _ = run_command(args.python, str(wav), "--threads", "1",
-                                            prefix=("taskset", "-c", "0"))
+                wall, peak, _, cpu = run_command(args.python, str(wav), "--threads", "1",
+                                                 prefix=("taskset", "-c", "0"))
                 print(f"onnx  {minutes:3g} min on one core (taskset -c 0, --threads 1): "
-                      f"{wall:.2f} s ({duration / wall:.0f}x real time), peak {peak:.0f} MB")
+                      f"{wall:.2f} s ({duration / wall:.0f}x real time), CPU {cpu:.2f} s, "
+                      f"peak {peak:.0f} MB")
     for name in paths:
         print(f"{name:5s} start-up (the command on a 3 s clip): {figures[name]['startup']:.2f} s")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
