@@ -12,11 +12,8 @@ A recording without song gives no events: that is a result, not an error.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import queue
-import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -32,6 +29,7 @@ from songnet.classify.events import (
     holding_windows,
     loud_segments,
 )
+from songnet.classify.recordings import read_ahead
 from songnet.core import audio
 from songnet.core.errors import SongnetError
 from songnet.core.progress import ProgressCallback
@@ -120,7 +118,7 @@ def classify_file(path: str | os.PathLike, *, model: Any,
     overlap_s = _overlap_s(fp)
     block_s = max(params.block_s, 2 * overlap_s)
     blocks = audio.stream(path, sr=fp.sr, block_s=block_s, overlap_s=overlap_s)
-    with _prefetched(blocks) as ahead:  # decoding overlaps the transform of the last block
+    with read_ahead(blocks) as ahead:  # decoding overlaps the transform of the last block
         return classify_blocks(ahead, model=backend, params=params, source=str(path),
                                progress=progress)
 
@@ -400,53 +398,3 @@ def _margin_frames(fp: FeatureParams) -> int:
     q = 1.0 / (2.0 ** (1.0 / fp.bins_per_octave) - 1.0)
     longest_filter_s = 1.5 * q / fp.fmin  # the lowest bin's filter, with room to spare
     return int(np.ceil(longest_filter_s / 2 * fp.sr / fp.hop_length)) + 1
-
-
-@contextlib.contextmanager
-def _prefetched(blocks: Iterable[audio.Block], *, depth: int = 1
-                ) -> Iterator[Iterator[audio.Block]]:
-    """Iterate ``blocks`` with the next ones read by a background thread.
-
-    Decoding and resampling (libsndfile, soxr) release the GIL, so they run on one core
-    while the transform of the previous block runs on another. An error while reading is
-    raised where the block would have been; leaving the context stops the reader.
-    """
-    items: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def read() -> None:
-        try:
-            for block in blocks:
-                while not stop.is_set():
-                    try:
-                        items.put(block, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            items.put(done)
-        except BaseException as exc:  # handed to the consumer, raised there
-            items.put(exc)
-
-    def consume() -> Iterator[audio.Block]:
-        while True:
-            item = items.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    reader = threading.Thread(target=read, name="songnet-audio", daemon=True)
-    reader.start()
-    try:
-        yield consume()
-    finally:
-        stop.set()
-        with contextlib.suppress(queue.Empty):
-            while True:
-                items.get_nowait()
-        reader.join(timeout=5.0)
-
