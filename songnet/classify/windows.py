@@ -260,11 +260,12 @@ class _Scan:
         if block.sr != self.fp.sr:
             raise SongnetError(f"{self.source}: block at {block.sr} Hz, the model needs "
                                f"{self.fp.sr} Hz")
-        if not np.isfinite(y).all():
+        peak = float(np.abs(y).max(initial=0.0))  # NaN or inf when any sample is
+        if not np.isfinite(peak):
             bad = block.start_s + int(np.flatnonzero(~np.isfinite(y))[0]) / self.fp.sr
             raise SongnetError(f"{self.source}: NaN or infinite samples (first at {bad:.2f} s); "
                                "the file is corrupt or was written with invalid values")
-        self.peak = max(self.peak, float(np.abs(y).max(initial=0.0)))
+        self.peak = max(self.peak, peak)
         self.duration = block.start_s + y.shape[0] / self.fp.sr
         return y
 

@@ -81,7 +81,10 @@ class LazyGroup(click.Group):
         return module.command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        base_only = bool(_missing_extras())  # the base install: say which commands need more
+        rows = [(name, COMMANDS[name][1] + (" [needs songnet[pipeline]]"
+                                            if base_only and name not in BASE_COMMANDS else ""))
+                for name in self.list_commands(ctx)]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
