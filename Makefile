@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
-#   make pipeline   create .venv if missing, install songnet, run `dvc repro`
-#   make test       create .venv if missing, install songnet + dev tools, lint, run all tests
+#   make pipeline   create .venv if missing, install songnet[pipeline,dev], run `dvc repro`
+#   make test       create .venv if missing, install songnet[pipeline,dev], lint, run all tests
+# (`pip install .` alone is the light, classify-only install: see the README.)
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -31,6 +32,6 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 	$(PIP) install torch==2.14.1 torchaudio==2.11.0 2>&1 | grep -v "^WARNING: Location" || true
-	$(PIP) install -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import songnet, torch, torchaudio, librosa, umap"
+	$(PIP) install -e ".[pipeline,dev]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -c "import songnet, torch, torchaudio, librosa, umap, onnx, onnxruntime"
 	touch $(STAMP)

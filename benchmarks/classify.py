@@ -1,24 +1,35 @@
-"""Speed and memory of `songnet classify` on a generated field recording.
+"""Speed and memory of `songnet classify`, ONNX Runtime against torch, whole commands.
 
-A recording of ``--minutes`` minutes (default 10) holds one model song every 20 s at a
+Recordings of ``--minutes`` minutes (default 10 and 60) hold one model song every 20 s at a
 random time, of a random catalog theme, in continuous rumble + hiss noise at 10 dB SNR.
-The whole command (a fresh process: imports, model loading, decoding, CQT, CNN, events,
-output) runs on it with the default model; its wall time gives the real-time factor and
-the child's peak resident memory the memory figure. References measured in the same run:
-the same command on a 3-second clip (the fixed start-up cost: imports, CQT kernels, model),
-the streaming core in process once start-up is paid, and, in process on the first minute
-with every window scored, the per-window path (one CQT per window, as for training images)
-against the block path (one CQT per block, windows cut from its frames).
+Each command runs in a fresh process, as a user runs it (imports, model loading, decoding,
+CQT, CNN, events, output), on both paths in the same run:
 
-Run: ``.venv/bin/python benchmarks/classify.py [--minutes 10]``. Ends with the line
-``realtime_factor=<x> peak_rss_mb=<y>``.
+- ``onnx``: the default, ``songnet classify FILE`` (the shipped ``default.onnx`` on ONNX
+  Runtime, the CQT in NumPy), with ``--python`` (default: this interpreter; give the
+  light, classify-only environment to measure it);
+- ``torch``: ``songnet classify FILE --model default.pt`` with this interpreter (the
+  pipeline extras).
+
+Figures: start-up (the command on a 3-second clip, best of 3), the real-time factor of the
+whole command (audio seconds / wall seconds), the marginal rate after start-up, the
+child's own peak resident memory, the size of each environment on disk, and whether the
+two paths print the same events. ``--one-core`` adds the ONNX command under
+``taskset -c 0`` with ``--threads 1`` (the Raspberry Pi stand-in).
+
+Run: ``.venv/bin/python benchmarks/classify.py [--minutes 10 60] [--python ENV/bin/python]
+[--one-core]``. Ends with the line ``realtime_factor=<x> peak_rss_mb=<y> startup_s=<z>
+install_mb=<w>`` for the ONNX path (real-time factor on the first length, peak memory on
+the longest).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,11 +39,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from songnet.classify.windows import ClassifyParams, classify_file
-from songnet.core.audio import load
-from songnet.features import images as features
-from songnet.features.params import FeatureParams
-from songnet.model.checkpoint import default_model_path, load_checkpoint
+from songnet.model.checkpoint import default_model_path
 from songnet.surrogates.fieldsim import plan_songs, render_recording
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
@@ -49,14 +56,49 @@ def write_recording(path: Path, *, minutes: float, seed: int) -> list:
     return truth
 
 
-def run_command(*args: str) -> tuple[float, str, str]:
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "songnet", "classify", *args, "-q"],
-                          capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.exit(f"songnet classify failed ({proc.returncode}): {proc.stderr}")
-    return wall, proc.stdout, proc.stderr
+# `python -m songnet` that reports its own peak memory: VmHWM of the process (a fork of
+# this big benchmark process would carry the parent's memory into ru_maxrss through exec)
+_SONGNET = ("import atexit, os, sys\n"
+            "def hwm():\n"
+            "    for line in open('/proc/self/status'):\n"
+            "        if line.startswith('VmHWM:'):\n"
+            "            open(os.environ['SONGNET_BENCH_HWM'], 'w').write(line.split()[1])\n"
+            "atexit.register(hwm)\n"
+            "from songnet.cli import main\n"
+            "sys.exit(main())")
+
+
+def run_command(python: str, *args: str, prefix: tuple[str, ...] = ()
+                ) -> tuple[float, float, str, float]:
+    """Wall seconds, the command's own peak RSS (MB), stdout and CPU seconds (user +
+    system, all threads) of one fresh command."""
+    with tempfile.TemporaryDirectory() as tmp:
+        hwm = Path(tmp) / "hwm"
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run([*prefix, python, "-c", _SONGNET, "classify", *args, "-q"],
+                              capture_output=True, text=True, check=False,
+                              env={**os.environ, "SONGNET_BENCH_HWM": str(hwm)})
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if proc.returncode != 0:
+            sys.exit(f"songnet classify failed ({proc.returncode}): {proc.stderr}")
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return wall, int(hwm.read_text()) / 1024, proc.stdout, cpu
+
+
+def env_size_mb(python: str) -> float:
+    """Disk size of the environment of ``python`` (its ``sys.prefix``: a venv's packages,
+    scripts and links; the shared Python installation itself is not counted)."""
+    prefix = subprocess.run([python, "-c", "import sys; print(sys.prefix)"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    total = 0
+    for root, _, files in os.walk(prefix):
+        for name in files:
+            p = os.path.join(root, name)
+            if not os.path.islink(p):
+                total += os.path.getsize(p)
+    return total / 1e6
 
 
 def match(events: list[dict], truth: list, *, tol: float = 0.3) -> tuple[int, int, int]:
@@ -74,104 +116,83 @@ def match(events: list[dict], truth: list, *, tol: float = 0.3) -> tuple[int, in
     return found, right, len(events) - len(used)
 
 
-def in_process(wav: Path, clip: Path, model: str | None) -> float:
-    """Seconds `classify_file` takes on the whole recording, start-up costs paid before."""
-    ckpt = load_checkpoint(model, device="auto")
-    classify_file(clip, checkpoint=ckpt)  # imports, CQT kernels, CNN warm-up
-    t0 = time.perf_counter()
-    classify_file(wav, checkpoint=ckpt)
-    return time.perf_counter() - t0
-
-
-def per_window_vs_block(wav: Path, model: str | None) -> tuple[float, float]:
-    """Seconds to make the images of every window of the first minute (best of 3).
-
-    Per window: :func:`songnet.features.images.images` on each 3 s clip (one CQT per window, as
-    for training images). Per block: one :func:`songnet.features.images.cqt_power` on the minute,
-    windows cut from its frames, :func:`songnet.features.images.power_to_images`.
-    """
-    import torch
-    fp = load_checkpoint(model, device="auto").features()
-    y = load(wav, sr=fp.sr).samples[: 60 * fp.sr]
-    hop = round(ClassifyParams().hop_s / fp.frame_s)
-    first = np.arange(0, 1 + (y.size // fp.hop_length) - fp.n_frames, hop)  # frames
-    clips = np.stack([y[f * fp.hop_length:f * fp.hop_length + fp.n_samples] for f in first])
-
-    def per_window() -> None:
-        features.images(clips, params=fp, batch_size=32)
-
-    def per_block() -> None:
-        power = features.cqt_power(y, params=fp)  # (n_bins, T)
-        for b in range(0, first.size, 32):
-            cols = torch.as_tensor(first[b:b + 32])[:, None] + torch.arange(fp.n_frames)
-            features.power_to_images(power[:, cols].permute(1, 0, 2), params=fp)
-
-    times = []
-    for fn in (per_window, per_block):
-        fn()  # warm
-        best = np.inf
-        for _ in range(3):
-            t0 = time.perf_counter()
-            fn()
-            best = min(best, time.perf_counter() - t0)
-        times.append(best)
-    return times[0], times[1]
+def compare(a: list[dict], b: list[dict]) -> str:
+    """Whether two event lists are the same events: times, themes and top-3 themes equal,
+    probabilities (printed to 4 decimals) within 2e-4."""
+    key = ("file", "start_s", "end_s", "theme")
+    same = len(a) == len(b) and all(
+        [x[k] for k in key] == [y[k] for k in key]
+        and [t["theme"] for t in x["top"]] == [t["theme"] for t in y["top"]]
+        for x, y in zip(a, b, strict=True))
+    if not same:
+        return "same events on both paths: NO"
+    diff = max((abs(p["p"] - q["p"]) for x, y in zip(a, b, strict=True)
+                for p, q in zip(x["top"], y["top"], strict=True)), default=0.0)
+    return (f"same events on both paths: yes ({len(a)} events; probabilities differ by at "
+            f"most {diff:.4f})")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--minutes", type=float, nargs="+", default=[10.0, 60.0])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--model", default=None,
-                        help="checkpoint to use instead of the shipped default model")
+    parser.add_argument("--python", default=sys.executable,
+                        help="interpreter of the environment that runs the ONNX path")
+    parser.add_argument("--one-core", action="store_true",
+                        help="also run the ONNX path on one core (taskset -c 0, --threads 1)")
+    parser.add_argument("--no-torch", action="store_true", help="skip the torch path")
     args = parser.parse_args()
-    shipped = default_model_path().is_file()
-    model = args.model or (None if shipped else _untrained_model())
-    model_args = [] if model is None else ["--model", model]
-    what = (args.model or "shipped default" if args.model or shipped
-            else "UNTRAINED stand-in (no default.pt yet)")
-    print(f"model: {what}")
+    paths = {"onnx": (args.python, [])}
+    if not args.no_torch:
+        paths["torch"] = (sys.executable, ["--model", str(default_model_path())])
+    for name, (python, _) in paths.items():
+        print(f"{name}: {python} (environment {env_size_mb(python):.0f} MB on disk)")
+    print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    figures: dict[str, dict] = {name: {} for name in paths}
     with tempfile.TemporaryDirectory() as tmp:
-        wav, clip = Path(tmp) / "field.wav", Path(tmp) / "clip.wav"
-        t0 = time.perf_counter()
-        truth = write_recording(wav, minutes=args.minutes, seed=args.seed)
-        sf.write(clip, sf.read(wav, frames=3 * SR)[0], SR)
-        print(f"generated {args.minutes:g} min recording with {len(truth)} songs "
-              f"in {time.perf_counter() - t0:.1f} s")
-        startup, _, _ = run_command(str(clip), *model_args)
-        wall, out, err = run_command(str(wav), "--format", "json", *model_args)
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        core = in_process(wav, clip, model)
-        window_s, block_s = per_window_vs_block(wav, model)
-    duration = args.minutes * 60.0
-    found, right, false = match(json.loads(out), truth)
-    print(err.strip().splitlines()[-1])
-    print(f"whole command: {duration:.0f} s of audio in {wall:.2f} s "
-          f"({duration / wall:.0f}x real time); the command on a 3 s clip: {startup:.2f} s")
-    print(f"in process, after start-up: {duration:.0f} s of audio in {core:.2f} s "
-          f"({duration / core:.0f}x real time)")
-    print(f"songs found within 0.3 s: {found}/{len(truth)}, right theme: {right}/{found}, "
-          f"false events: {false}")
-    print(f"images of every window of the first minute: one CQT per window {window_s:.2f} s, "
-          f"one CQT per block {block_s:.2f} s: block path {window_s / block_s:.1f}x faster")
-    print(f"realtime_factor={duration / wall:.1f} peak_rss_mb={peak_mb:.0f}")
-
-
-def _untrained_model() -> str:
-    import torch
-
-    from songnet.core.params import params_to_dict
-    from songnet.model.checkpoint import save_checkpoint
-    from songnet.model.network import ModelConfig, ThemeCNN
-    fp = FeatureParams()
-    names = [t.name for t in load_catalog()] + ["no_song"]
-    torch.manual_seed(0)
-    model = ThemeCNN(ModelConfig(n_bins=fp.n_bins, n_frames=fp.n_frames,
-                                 n_classes=len(names)))
-    path = Path(tempfile.mkdtemp()) / "untrained.pt"
-    save_checkpoint(path, model, classes=names, feature_params=params_to_dict(fp),
-                    train_params={})
-    return str(path)
+        clip = Path(tmp) / "clip.wav"
+        for k, minutes in enumerate(args.minutes):
+            wav = Path(tmp) / f"field{minutes:g}.wav"
+            t0 = time.perf_counter()
+            truth = write_recording(wav, minutes=minutes, seed=args.seed)
+            print(f"generated {minutes:g} min recording with {len(truth)} songs "
+                  f"in {time.perf_counter() - t0:.1f} s")
+            if k == 0:
+                sf.write(clip, sf.read(wav, frames=3 * SR)[0], SR)
+                for name, (python, extra) in paths.items():
+                    figures[name]["startup"] = min(run_command(python, str(clip), *extra)[0]
+                                                   for _ in range(3))
+            outs = {}
+            duration = minutes * 60.0
+            for name, (python, extra) in paths.items():
+                wall, peak, out, cpu = run_command(python, str(wav), "--format", "json",
+                                                   *extra)
+                outs[name] = json.loads(out)
+                startup = figures[name]["startup"]
+                figures[name][minutes] = (wall, peak)
+                found, right, false = match(outs[name], truth)
+                print(f"{name:5s} {minutes:3g} min: {duration:.0f} s of audio in {wall:.2f} s "
+                      f"({duration / wall:.0f}x real time; after start-up "
+                      f"{duration / max(wall - startup, 1e-3):.0f}x), CPU {cpu:.2f} s, "
+                      f"peak {peak:.0f} MB; "
+                      f"songs found {found}/{len(truth)}, right theme {right}/{found}, "
+                      f"false events {false}")
+            if len(outs) == 2:
+                print(compare(outs["onnx"], outs["torch"]))
+            if args.one_core and k == 0 and shutil.which("taskset"):
+                wall, peak, _, cpu = run_command(args.python, str(wav), "--threads", "1",
+                                                 prefix=("taskset", "-c", "0"))
+                print(f"onnx  {minutes:3g} min on one core (taskset -c 0, --threads 1): "
+                      f"{wall:.2f} s ({duration / wall:.0f}x real time), CPU {cpu:.2f} s, "
+                      f"peak {peak:.0f} MB")
+    for name in paths:
+        print(f"{name:5s} start-up (the command on a 3 s clip): {figures[name]['startup']:.2f} s")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    first, longest = args.minutes[0], max(args.minutes)
+    onnx = figures["onnx"]
+    print(f"realtime_factor={first * 60.0 / onnx[first][0]:.1f} "
+          f"peak_rss_mb={onnx[longest][1]:.0f} startup_s={onnx['startup']:.2f} "
+          f"install_mb={env_size_mb(args.python):.0f}")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,23 @@ def test_wav_subtypes_read_back_the_samples(tmp_path, subtype):
     assert info(path).subtype == subtype
 
 
+@pytest.mark.parametrize(("fmt", "subtype", "suffix"),
+                         [("WAV", "PCM_16", "wav"), ("WAV", "PCM_24", "wav"),
+                          ("WAV", "PCM_32", "wav"), ("FLAC", "PCM_16", "flac"),
+                          ("FLAC", "PCM_24", "flac"), ("AIFF", "PCM_16", "aiff")])
+def test_integer_files_give_libsndfiles_own_float_samples(tmp_path, fmt, subtype, suffix):
+    """Integers are read as integers and scaled (faster), bit for bit libsndfile's floats."""
+    rng = np.random.default_rng(0)
+    y = np.clip(rng.standard_normal((SR, 2)) * 0.4, -1, 1).astype(np.float32)
+    y[:4] = [[-1.0, -1.0], [0.999, 0.5], [0.0, -0.0], [1 / 32768, -1 / 32768]]
+    path = tmp_path / f"t.{suffix}"
+    sf.write(path, y, SR, format=fmt, subtype=subtype)
+    want = sf.read(path, dtype="float32", always_2d=True)[0].mean(axis=1, dtype=np.float32)
+    assert np.array_equal(load(path, sr=SR).samples, want)
+    got = np.concatenate([b.samples for b in stream(path, sr=SR, block_s=0.3, overlap_s=0.0)])
+    assert np.array_equal(got, want)
+
+
 @pytest.mark.parametrize(("fmt", "suffix"), [("FLAC", "flac"), ("OGG", "ogg"), ("MP3", "mp3")])
 def test_compressed_formats_keep_pitch_and_length(tmp_path, fmt, suffix):
     y = tone(4000, 1.0, 44100)

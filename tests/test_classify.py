@@ -57,7 +57,7 @@ def test_windows_cover_the_recording_on_one_grid(ckpt):
     fp = ckpt.features()
     y = tones_in_noise(30.0, fp.sr)
     params = ClassifyParams(hop_s=0.5)
-    scores, activity, duration = score_blocks([Block(y, 0.0, fp.sr)], checkpoint=ckpt,
+    scores, activity, duration = score_blocks([Block(y, 0.0, fp.sr)], model=ckpt,
                                               params=params, device="cpu")
     assert duration == pytest.approx(30.0)
     frame_s = fp.hop_length / fp.sr
@@ -76,11 +76,11 @@ def test_streamed_blocks_match_one_whole_block(ckpt):
     fp = ckpt.features()
     y = tones_in_noise(40.0, fp.sr, seed=3)
     params = ClassifyParams(hop_s=0.5, skip_quiet=False)
-    whole = score_blocks([Block(y, 0.0, fp.sr)], checkpoint=ckpt, params=params, device="cpu")
+    whole = score_blocks([Block(y, 0.0, fp.sr)], model=ckpt, params=params, device="cpu")
     from songnet.classify.windows import _overlap_s
     blocks = blocks_of(y, fp.sr, block_s=9.0, overlap_s=_overlap_s(fp))
     assert len(blocks) >= 4
-    streamed = score_blocks(blocks, checkpoint=ckpt, params=params, device="cpu")
+    streamed = score_blocks(blocks, model=ckpt, params=params, device="cpu")
     assert np.allclose(whole[0].starts_s, streamed[0].starts_s)
     assert np.allclose(whole[0].probs, streamed[0].probs, atol=2e-3)
     assert whole[1].active.shape == streamed[1].active.shape
@@ -91,7 +91,7 @@ def test_streamed_blocks_match_one_whole_block(ckpt):
 def test_window_images_match_the_training_images(ckpt):
     fp = ckpt.features()
     y = tones_in_noise(12.0, fp.sr, seed=5)
-    scores, _, _ = score_blocks([Block(y, 0.0, fp.sr)], checkpoint=ckpt,
+    scores, _, _ = score_blocks([Block(y, 0.0, fp.sr)], model=ckpt,
                                 params=ClassifyParams(hop_s=1.0, skip_quiet=False),
                                 device="cpu")
     k = 3
@@ -107,15 +107,15 @@ def test_skipping_unneeded_windows_keeps_the_events(ckpt):
     y = tones_in_noise(75.0, fp.sr, seed=2)  # whistles every 7 s, some at block edges
     blocks = blocks_of(y, fp.sr, block_s=20.0, overlap_s=_overlap_s(fp))
     assert len(blocks) >= 4
-    fast, _, _ = score_blocks(blocks, checkpoint=ckpt, device="cpu")
+    fast, _, _ = score_blocks(blocks, model=ckpt, device="cpu")
     skipped = fast.probs[:, -1] == 1.0
     assert 0.3 < skipped.mean() < 1.0  # the CNN ran on a minority of the windows
     full_params = ClassifyParams(skip_quiet=False)
-    full, _, _ = score_blocks(blocks, checkpoint=ckpt, device="cpu", params=full_params)
+    full, _, _ = score_blocks(blocks, model=ckpt, device="cpu", params=full_params)
     assert np.allclose(fast.probs[~skipped], full.probs[~skipped], atol=1e-6)
     assert np.allclose(full.probs, [0.7, 0.1, 0.1, 0.1], atol=1e-5)  # set by hand
-    got, _ = classify_blocks(blocks, checkpoint=ckpt, device="cpu")
-    want, _ = classify_blocks(blocks, checkpoint=ckpt, device="cpu", params=full_params)
+    got, _ = classify_blocks(blocks, model=ckpt, device="cpu")
+    want, _ = classify_blocks(blocks, model=ckpt, device="cpu", params=full_params)
     assert len(got) == len(want) == 11
     for g, w in zip(got, want, strict=True):
         assert (g.start_s, g.end_s, g.theme) == (w.start_s, w.end_s, w.theme)
@@ -125,7 +125,7 @@ def test_skipping_unneeded_windows_keeps_the_events(ckpt):
 def test_a_clip_shorter_than_a_window_gets_one_window(ckpt):
     fp = ckpt.features()
     y = tones_in_noise(1.0, fp.sr)
-    scores, activity, duration = score_blocks([Block(y, 0.0, fp.sr)], checkpoint=ckpt,
+    scores, activity, duration = score_blocks([Block(y, 0.0, fp.sr)], model=ckpt,
                                               device="cpu")
     assert len(scores) == 1 and scores.starts_s[0] == 0.0
     assert duration == pytest.approx(1.0)
@@ -138,7 +138,7 @@ def test_progress_reports_every_second_once(ckpt):
     y = tones_in_noise(25.0, fp.sr)
     seen: list[float] = []
     score_blocks(blocks_of(y, fp.sr, block_s=10.0, overlap_s=_overlap_s(fp)),
-                 checkpoint=ckpt, device="cpu", progress=seen.append)
+                 model=ckpt, device="cpu", progress=seen.append)
     assert sum(seen) == pytest.approx(25.0, abs=0.01) and min(seen) >= 0
 
 
@@ -154,7 +154,7 @@ def test_bad_recordings_are_errors_naming_the_source(ckpt, samples, message):
     fp = ckpt.features()
     blocks = [Block(samples, 0.0, fp.sr)] if samples.size else []
     with pytest.raises(SongnetError, match=message) as info:
-        classify_blocks(blocks, checkpoint=ckpt, device="cpu", source="rec.wav")
+        classify_blocks(blocks, model=ckpt, device="cpu", source="rec.wav")
     assert str(info.value).startswith("rec.wav: ")
 
 
@@ -169,7 +169,7 @@ def test_params_are_checked():
 def test_field_noise_alone_gives_no_events_whatever_the_model(ckpt, tmp_path):
     from songnet.classify.windows import classify_file
     path, _ = field_recording(tmp_path, [], seconds=30.0, seed=3)
-    events, duration = classify_file(path, checkpoint=ckpt, device="cpu")
+    events, duration = classify_file(path, model=ckpt, device="cpu")
     assert events == [] and duration == pytest.approx(30.0)
 
 
@@ -205,7 +205,7 @@ def test_songs_of_known_themes_at_known_times_are_found(shipped, tmp_path):
     assert names, "the shipped model knows none of the catalog's themes"
     plan = [(4.0 + 12.0 * i, themes[n]) for i, n in enumerate(names)]
     path, truth = field_recording(tmp_path, plan, seconds=12.0 * len(plan) + 4.0, seed=11)
-    events, duration = classify_file(path, checkpoint=shipped, device="auto")
+    events, duration = classify_file(path, model=shipped, device="auto")
     assert duration == pytest.approx(12.0 * len(plan) + 4.0)
     assert len(events) == len(truth), events
     for ev, t in zip(events, truth, strict=True):
@@ -218,5 +218,5 @@ def test_noise_alone_gives_no_events(shipped, tmp_path):
     from songnet.classify.windows import classify_file
     path, truth = field_recording(tmp_path, [], seconds=60.0, seed=12)
     assert truth == []
-    events, _ = classify_file(path, checkpoint=shipped, device="auto")
+    events, _ = classify_file(path, model=shipped, device="auto")
     assert events == []

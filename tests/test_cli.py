@@ -76,3 +76,40 @@ def test_every_stage_spells_its_output_o_out(name):
 def test_every_torch_stage_takes_device(name, capsys):
     assert main([name, "--device", "tpu"]) == 2
     assert "'--device': 'tpu' is not one of" in capsys.readouterr().err
+
+
+# --- the base install: classify only -------------------------------------------------
+
+_HIDE_EXTRAS = ("import sys\nfrom songnet.cli import PIPELINE_MODULES, main\n"
+                "for m in PIPELINE_MODULES:\n    sys.modules[m] = None  # as if not installed\n"
+                "sys.exit(main(sys.argv[1:]))")
+
+
+def run_base(*args: str) -> subprocess.CompletedProcess:
+    """songnet as in an environment without the pipeline extras."""
+    return subprocess.run([sys.executable, "-c", _HIDE_EXTRAS, *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args", [["train"], ["themes", "--help"], ["export", "-o", "x.onnx"],
+                                  ["synthesize", "-o", "x"]], ids=lambda a: a[0])
+def test_without_the_extras_other_commands_say_what_to_install(args):
+    proc = run_base(*args)
+    assert proc.returncode == 2
+    assert proc.stderr == (f'error: songnet {args[0]} needs the pipeline extras: '
+                           'pip install "songnet[pipeline]"\n')
+
+
+def test_without_the_extras_help_and_classify_work(tmp_path):
+    proc = run_base("--help")
+    assert proc.returncode == 0 and "classify" in proc.stdout
+    import numpy as np
+    import soundfile as sf
+    wav = tmp_path / "clip.wav"
+    sf.write(wav, 0.01 * np.random.default_rng(0).standard_normal(22050 * 4), 22050)
+    proc = run_base("classify", str(wav), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "no chingolo songs found\n"
+    proc = run_base("classify", str(wav), "--model", "model.pt", "-q")
+    assert proc.returncode == 2 and 'pip install "songnet[pipeline]"' in proc.stderr
+

@@ -14,6 +14,7 @@ import soundfile as sf
 from songnet.classify.report import RAVEN_COLUMNS
 from songnet.cli import main
 from songnet.model.checkpoint import default_model_path
+from songnet.model.runtime import default_onnx_path
 
 SR = 44100
 
@@ -162,17 +163,41 @@ def test_help_names_the_formats(capsys):
     assert rc == 0 and "raven" in out and "--min-confidence" in out
 
 
-def test_the_classify_path_imports_neither_librosa_nor_scipy(recordings, tiny_model):
-    """Start-up is most of a command's time: the heavy audio libraries stay out of it."""
+def test_the_classify_path_imports_neither_torch_nor_librosa_nor_scipy(recordings):
+    """The default model runs on ONNX Runtime: start-up is most of a short command's time,
+    and the base install has none of the heavy libraries."""
     import subprocess
     import sys
 
+    if not default_onnx_path().is_file():
+        pytest.skip("no shipped default.onnx")
     code = ("import sys\nfrom songnet.cli import main\n"
-            f"status = main(['classify', {str(next(iter(recordings.values())))!r}, "
-            f"'--model', {tiny_model!r}, '-q'])\n"
+            f"status = main(['classify', {str(recordings['good'])!r}, '-q'])\n"
             "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'librosa', 'scipy', 'numba', 'matplotlib', 'sklearn', 'umap', 'pandas'})\n"
-            "print(heavy)\nsys.exit(status)")
+            "{'torch', 'librosa', 'scipy', 'numba', 'matplotlib', 'sklearn', 'umap', "
+            "'pandas', 'onnx'})\n"
+            "print(heavy, 'onnxruntime' in sys.modules)\nsys.exit(status)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)
-    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[] True", proc.stderr
+
+
+def test_onnx_and_checkpoint_give_the_same_output(capsys, tiny_model, recordings, tmp_path):
+    from songnet.model.export import export_checkpoint
+    onnx = export_checkpoint(tiny_model, tmp_path / "tiny.onnx")
+    outs = []
+    for model in (tiny_model, str(onnx)):
+        rc, out, _ = run(capsys, str(recordings["good"]), "--model", model, "--format",
+                         "json", "--threads", "1", "-q")
+        assert rc == 0
+        outs.append(json.loads(out))
+    assert outs[0] == outs[1]
+
+
+def test_the_onnx_model_runs_on_the_cpu_only(capsys, tiny_model, recordings, tmp_path):
+    from songnet.model.export import export_checkpoint
+    onnx = export_checkpoint(tiny_model, tmp_path / "tiny.onnx")
+    rc, _, err = run(capsys, str(recordings["good"]), "--model", str(onnx), "--device",
+                     "cuda", "-q")
+    assert rc == 2 and "runs on the CPU" in err and "--model FILE.pt" in err

@@ -160,3 +160,12 @@ def test_a_noise_burst_beside_a_song_is_not_a_song():
     scores = scores_for([(10.0, 12.0, "B")])
     events = find_events(scores, activity=activity_for([(10.0, 12.0), (13.0, 13.5)]))
     assert len(events) == 1 and events[0].end_s == pytest.approx(12.0, abs=0.02)
+
+
+@pytest.mark.parametrize("frames", [1, 2, 3, 10, 2000, 2001])
+def test_row_median_is_numpys_bit_for_bit(frames):
+    from songnet.classify.events import _median_rows
+    x = np.random.default_rng(frames).standard_normal((80, frames)).astype(np.float32) ** 2
+    got, want = _median_rows(x), np.median(x, axis=1, keepdims=True)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from songnet.classify.recordings import find_recordings
 from songnet.core.audio import AUDIO_SUFFIXES, audio_files
 
@@ -37,3 +39,27 @@ def test_every_audio_suffix_is_found_in_any_case_and_nothing_else(tmp_path):
     assert problems == [] and len(files) == len(AUDIO_SUFFIXES)
     assert [Path(f) for f in files] == audio_files(tmp_path)
     assert {".aiff", ".flac", ".mp3", ".ogg", ".wav"} <= AUDIO_SUFFIXES
+
+
+def test_read_ahead_yields_every_block_in_order_and_raises_where_reading_failed():
+    import threading
+
+    from songnet.classify.recordings import read_ahead
+    from songnet.core.audio import AudioError
+
+    def blocks(fail_at=None):
+        for k in range(5):
+            if k == fail_at:
+                raise AudioError("rec.wav: could not be decoded")
+            yield k
+
+    with read_ahead(blocks()) as ahead:
+        assert list(ahead) == [0, 1, 2, 3, 4]
+    got = []
+    with pytest.raises(AudioError, match="could not be decoded"), \
+            read_ahead(blocks(fail_at=3)) as ahead:
+        got.extend(ahead)
+    assert got == [0, 1, 2]
+    with read_ahead(blocks()) as ahead:  # leaving early stops the reader
+        next(ahead)
+    assert not [t for t in threading.enumerate() if t.name == "songnet-audio"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 
 import torch
@@ -11,6 +12,7 @@ from songnet.cli import main
 from songnet.model import release
 from songnet.model.checkpoint import load_checkpoint, save_checkpoint
 from songnet.model.network import ModelConfig, ThemeCNN
+from songnet.model.runtime import load_onnx
 from tests.tiny_features import CLASSES, FEATURE_PARAMS, write_features
 
 METRICS = {"test": {"n": 60, "accuracy": 0.9833, "macro_f1": 0.98, "ece": 0.021},
@@ -51,6 +53,9 @@ def test_release_command_copies_model_and_writes_card(tmp_path, monkeypatch, cap
             "-o", str(out)]
     assert main(["release", *args]) == 0
     assert (out / "default.pt").read_bytes() == model.read_bytes()
+    onnx = load_onnx(out / "default.onnx")  # its export, beside it
+    assert onnx.classes == CLASSES and onnx.feature_params == FEATURE_PARAMS
+    assert onnx.checkpoint_sha256 == hashlib.sha256(model.read_bytes()).hexdigest()
     assert "| test | 60 | 0.9833" in (out / "MODEL_CARD.md").read_text()
     monkeypatch.setattr(release, "MAX_MODEL_BYTES", 1000)
     assert main(["release", *args, "-o", str(tmp_path / "other")]) == 2

@@ -1,15 +1,19 @@
-"""Which recordings a ``songnet classify`` call names: files, folders and glob patterns."""
+"""Which recordings a ``songnet classify`` call names (files, folders and glob patterns),
+and reading a recording's blocks ahead on a second thread."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from songnet.core.audio import AUDIO_SUFFIXES, audio_files
+from songnet.core.audio import AUDIO_SUFFIXES, Block, audio_files
 
-__all__ = ["find_recordings"]
+__all__ = ["find_recordings", "read_ahead"]
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -65,4 +69,52 @@ def find_recordings(paths: Sequence[str | os.PathLike]) -> tuple[list[str], list
         else:
             problems.append((text, "no such file or folder; check the path"))
     return files, problems
+
+
+@contextlib.contextmanager
+def read_ahead(blocks: Iterable[Block], *, depth: int = 1) -> Iterator[Iterator[Block]]:
+    """Iterate ``blocks`` with the next ones read by a background thread.
+
+    Decoding and resampling (libsndfile, soxr) release the GIL, so they run on one core
+    while the transform of the previous block runs on another. An error while reading is
+    raised where the block would have been; leaving the context stops the reader.
+    """
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def read() -> None:
+        try:
+            for block in blocks:
+                while not stop.is_set():
+                    try:
+                        items.put(block, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            items.put(exc)
+
+    def consume() -> Iterator[Block]:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    reader = threading.Thread(target=read, name="songnet-audio", daemon=True)
+    reader.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                items.get_nowait()
+        reader.join(timeout=5.0)
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
-import torch
 
+from songnet.classify.backends import Backend, as_backend
 from songnet.classify.events import (
     Activity,
     Event,
@@ -28,13 +29,12 @@ from songnet.classify.events import (
     holding_windows,
     loud_segments,
 )
+from songnet.classify.recordings import read_ahead
 from songnet.core import audio
-from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
 from songnet.core.progress import ProgressCallback
-from songnet.features import images as features
+from songnet.features.npcqt import fit_window
 from songnet.features.params import FeatureParams
-from songnet.model.checkpoint import Checkpoint, predict_proba
 
 __all__ = ["ClassifyParams", "classify_blocks", "classify_file", "score_blocks"]
 
@@ -89,7 +89,7 @@ class ClassifyParams:
                              f"{self.min_event_s} must be >= 0")
 
 
-def classify_file(path: str | os.PathLike, *, checkpoint: Checkpoint,
+def classify_file(path: str | os.PathLike, *, model: Any,
                   params: ClassifyParams = ClassifyParams(), device: str = "auto",
                   progress: ProgressCallback | None = None) -> tuple[list[Event], float]:
     """Classify one recording, streamed from disk.
@@ -98,11 +98,12 @@ def classify_file(path: str | os.PathLike, *, checkpoint: Checkpoint,
     ----------
     path : path-like
         Any audio file :mod:`songnet.core.audio` reads.
-    checkpoint : Checkpoint
-        The model; its feature params fix the rate and the images.
+    model : OnnxModel, Checkpoint or Backend
+        The model (:func:`songnet.classify.backends.open_model`); its feature params fix
+        the rate and the images.
     params : ClassifyParams
     device : str
-        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+        For a ``Checkpoint``: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
     progress : callable, optional
         Called with seconds of audio processed as work advances.
 
@@ -112,15 +113,17 @@ def classify_file(path: str | os.PathLike, *, checkpoint: Checkpoint,
     duration_s : float
         Seconds of audio processed.
     """
-    fp = checkpoint.features()
+    backend = as_backend(model, device=device)
+    fp = backend.fp
     overlap_s = _overlap_s(fp)
     block_s = max(params.block_s, 2 * overlap_s)
     blocks = audio.stream(path, sr=fp.sr, block_s=block_s, overlap_s=overlap_s)
-    return classify_blocks(blocks, checkpoint=checkpoint, params=params, device=device,
-                           source=str(path), progress=progress)
+    with read_ahead(blocks) as ahead:  # decoding overlaps the transform of the last block
+        return classify_blocks(ahead, model=backend, params=params, source=str(path),
+                               progress=progress)
 
 
-def classify_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
+def classify_blocks(blocks: Iterable[audio.Block], *, model: Any,
                     params: ClassifyParams = ClassifyParams(), device: str = "auto",
                     source: str = "<array>",
                     progress: ProgressCallback | None = None) -> tuple[list[Event], float]:
@@ -134,9 +137,10 @@ def classify_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
     events : list of Event
     duration_s : float
     """
-    fp = checkpoint.features()
-    scores, activity, duration = score_blocks(blocks, checkpoint=checkpoint, params=params,
-                                              device=device, source=source, progress=progress)
+    backend = as_backend(model, device=device)
+    fp = backend.fp
+    scores, activity, duration = score_blocks(blocks, model=backend, params=params,
+                                              source=source, progress=progress)
     freqs = fp.frequencies
     events = find_events(scores, activity=activity, detect_threshold=params.detect_threshold,
                          min_confidence=params.min_confidence, split_gap_s=params.split_gap_s,
@@ -145,7 +149,7 @@ def classify_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
     return events, duration
 
 
-def score_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
+def score_blocks(blocks: Iterable[audio.Block], *, model: Any,
                  params: ClassifyParams = ClassifyParams(), device: str = "auto",
                  source: str = "<array>", progress: ProgressCallback | None = None,
                  ) -> tuple[WindowScores, Activity, float]:
@@ -154,13 +158,13 @@ def score_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
     Parameters
     ----------
     blocks : iterable of Block
-        ``Block(samples float32 (n,), start_s, sr)`` at ``checkpoint``'s feature rate, in
+        ``Block(samples float32 (n,), start_s, sr)`` at ``model``'s feature rate, in
         order; consecutive blocks overlap by at least one window plus a margin (what
         :func:`classify_file` asks of :func:`songnet.core.audio.stream`).
-    checkpoint : Checkpoint
+    model : OnnxModel, Checkpoint or Backend
     params : ClassifyParams
     device : str
-        ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        For a ``Checkpoint``: ``"auto"``, ``"cpu"`` or ``"cuda"``.
     source : str
         The recording's name, for events and error messages.
     progress : callable, optional
@@ -180,7 +184,7 @@ def score_blocks(blocks: Iterable[audio.Block], *, checkpoint: Checkpoint,
     SongnetError
         For an empty recording, NaN or infinite samples, or one that is all zeros.
     """
-    scan = _Scan(checkpoint, params=params, device=device, source=source)
+    scan = _Scan(as_backend(model, device=device), params=params, source=source)
     for block, last in _flag_last(blocks):
         scan.add(block, last=last)
         if progress is not None:
@@ -197,11 +201,9 @@ class _Scan:
     the previous block stopped to its own inner margin).
     """
 
-    def __init__(self, checkpoint: Checkpoint, *, params: ClassifyParams, device: str,
-                 source: str) -> None:
-        self.checkpoint, self.params, self.source = checkpoint, params, source
-        self.fp = fp = checkpoint.features()
-        self.device = resolve_device(device)
+    def __init__(self, backend: Backend, *, params: ClassifyParams, source: str) -> None:
+        self.backend, self.params, self.source = backend, params, source
+        self.fp = fp = backend.fp
         self.frame_s = fp.hop_length / fp.sr
         self.hop_frames = max(1, round(params.hop_s / self.frame_s))
         self.margin = _margin_frames(fp)
@@ -212,7 +214,7 @@ class _Scan:
         self.win_probs: list[np.ndarray] = []
         self.acts: list[Activity] = []
         self.next_win = self.owned = 0  # global frames: next window start, activity done to
-        self.pending = _PendingWindows(checkpoint, fp=fp, batch_size=params.batch_size)
+        self.pending = _PendingWindows(backend, batch_size=params.batch_size)
         self.peak = self.duration = self.done_s = self.reached_s = 0.0
 
     def add(self, block: audio.Block, *, last: bool) -> None:
@@ -223,7 +225,7 @@ class _Scan:
         lo = 0 if g0 == 0 else self.margin
         hi = power.shape[1] if last else power.shape[1] - self.margin
         idx = self._windows(g0, lo=lo, hi=hi, n_power=power.shape[1], last=last)
-        act = frame_activity(power.float().cpu().numpy(), frequencies=fp.frequencies,
+        act = frame_activity(self.backend.activity_power(power), frequencies=fp.frequencies,
                              frame_s=self.frame_s, threshold_db=self.params.activity_db)
         if idx.size:
             self._queue(power, idx, act, g0=g0, last=last)
@@ -246,7 +248,7 @@ class _Scan:
         if self.peak == 0.0:
             raise SongnetError(f"{self.source}: every sample is zero (a silent recording); "
                                "check the recorder's input and gain")
-        classes = tuple(self.checkpoint.classes)
+        classes = self.backend.classes
         starts = np.concatenate(self.win_starts) if self.win_starts else np.zeros(0)
         probs = (np.concatenate(self.win_probs) if self.win_probs
                  else np.zeros((0, len(classes)), dtype=np.float32))
@@ -258,16 +260,17 @@ class _Scan:
         if block.sr != self.fp.sr:
             raise SongnetError(f"{self.source}: block at {block.sr} Hz, the model needs "
                                f"{self.fp.sr} Hz")
-        if not np.isfinite(y).all():
+        peak = float(np.abs(y).max(initial=0.0))  # NaN or inf when any sample is
+        if not np.isfinite(peak):
             bad = block.start_s + int(np.flatnonzero(~np.isfinite(y))[0]) / self.fp.sr
             raise SongnetError(f"{self.source}: NaN or infinite samples (first at {bad:.2f} s); "
                                "the file is corrupt or was written with invalid values")
-        self.peak = max(self.peak, float(np.abs(y).max(initial=0.0)))
+        self.peak = max(self.peak, peak)
         self.duration = block.start_s + y.shape[0] / self.fp.sr
         return y
 
     def _power(self, y: np.ndarray, *, start_s: float, last: bool
-               ) -> tuple[torch.Tensor, int, int]:
+               ) -> tuple[Any, int, int]:
         """CQT power (n_bins, T) of the block from its first frame on the global grid;
         that frame's global index and the number of frames of real (unpadded) audio."""
         fp = self.fp
@@ -277,8 +280,8 @@ class _Scan:
         g0 = (start_n + skip) // fp.hop_length
         n_real = 1 + y.shape[0] // fp.hop_length
         if g0 == 0 and last and y.shape[0] < fp.n_samples:
-            y = features.fit_window(y, params=fp)  # a clip shorter than one window
-        return features.cqt_power(y, params=fp, device=self.device), g0, n_real
+            y = fit_window(y, params=fp)  # a clip shorter than one window
+        return self.backend.power(y), g0, n_real
 
     def _windows(self, g0: int, *, lo: int, hi: int, n_power: int, last: bool) -> np.ndarray:
         """Block-local first frames of the windows this block scores."""
@@ -293,10 +296,10 @@ class _Scan:
             local.append(n_power - n_frames)  # one more window flush with the end
         return np.asarray(local, dtype=np.int64)
 
-    def _queue(self, power: torch.Tensor, idx: np.ndarray, act: Activity, *, g0: int,
+    def _queue(self, power: Any, idx: np.ndarray, act: Activity, *, g0: int,
                last: bool) -> None:
         """Windows default to no_song; those events can use go to the CNN."""
-        probs = np.zeros((idx.size, len(self.checkpoint.classes)), dtype=np.float32)
+        probs = np.zeros((idx.size, len(self.backend.classes)), dtype=np.float32)
         probs[:, -1] = 1.0  # no_song, unless the CNN says otherwise
         loud = (_windows_needed(act, idx, n_frames=self.fp.n_frames, params=self.params,
                                 guard_frames=self.guard, guard_start=g0 > 0,
@@ -313,20 +316,16 @@ class _PendingWindows:
     batches of one shape (a block holds few windows worth scoring), the fastest on a CPU.
     """
 
-    def __init__(self, checkpoint: Checkpoint, *, fp: FeatureParams,
-                 batch_size: int) -> None:
-        self.checkpoint, self.fp, self.batch_size = checkpoint, fp, batch_size
-        self.images: list[torch.Tensor] = []  # (b, n_bins, n_frames) each
+    def __init__(self, backend: Backend, *, batch_size: int) -> None:
+        self.backend, self.batch_size = backend, batch_size
+        self.images: list[Any] = []  # (b, n_bins, n_frames) each, the backend's arrays
         self.rows: list[tuple[np.ndarray, int]] = []  # (probs array, row) per image
 
-    def add(self, power: torch.Tensor, idx: np.ndarray, probs: np.ndarray,
+    def add(self, power: Any, idx: np.ndarray, probs: np.ndarray,
             rows: np.ndarray) -> None:
         """Queue the windows at frames ``idx`` of ``power`` (n_bins, T); their class
         probabilities go to ``probs[rows]`` once scored (by :meth:`flush` at the latest)."""
-        cols = (torch.as_tensor(idx, device=power.device)[:, None]
-                + torch.arange(self.fp.n_frames, device=power.device))  # (b, n_frames)
-        windows = power[:, cols].permute(1, 0, 2)  # (b, n_bins, n_frames)
-        self.images.append(features.power_to_images(windows, params=self.fp))
+        self.images.append(self.backend.window_images(power, idx))  # (b, n_bins, n_frames)
         self.rows.extend((probs, int(r)) for r in rows)
         while len(self.rows) >= self.batch_size:
             self._score(self.batch_size)
@@ -336,13 +335,9 @@ class _PendingWindows:
             self._score(len(self.rows))
 
     def _score(self, n: int) -> None:
-        imgs = torch.cat(self.images) if len(self.images) > 1 else self.images[0]
+        imgs = self.backend.concat(self.images)
         batch, self.images = imgs[:n], [imgs[n:]]
-        # a short last batch is padded to a power of two: few distinct shapes, so the
-        # CNN backend's per-shape caches stay small
-        size = min(self.batch_size, 1 << max(0, (n - 1).bit_length()))
-        batch = torch.cat([batch, batch[-1:].expand(size - n, -1, -1)])
-        probs = predict_proba(self.checkpoint, batch, batch_size=size)[:n]
+        probs = self.backend.predict(batch)
         for (dest, row), p in zip(self.rows[:n], probs, strict=True):
             dest[row] = p
         del self.rows[:n]

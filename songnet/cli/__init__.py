@@ -3,12 +3,16 @@
 The command layer is thin: parse, load the stage's params section, call one core
 function with explicit keyword arguments, write outputs. Subcommands load lazily, so
 ``songnet --help`` is instant and a stage whose module is absent is simply not listed.
+
+The base install (``pip install songnet``) runs ``classify`` only; every other command
+needs the pipeline extras and, without them, stops with one line saying what to install.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import traceback
 import warnings
@@ -16,11 +20,10 @@ from collections.abc import Sequence
 
 import click
 
-from songnet import __version__
 from songnet.cli.common import STATE, one_line_warnings
 from songnet.core.errors import SongnetError
 
-__all__ = ["COMMANDS", "cli", "main"]
+__all__ = ["BASE_COMMANDS", "COMMANDS", "PIPELINE_MODULES", "cli", "main"]
 
 # name -> (module defining `command`, one-line help). Order is the data flow.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -34,6 +37,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "Score a model on held-out birds and the stress set (metrics, confusion)."),
     "release": ("songnet.cli.release",
                 "Ship the evaluated model inside the package with a regenerated model card."),
+    "export": ("songnet.cli.export",
+               "Write a model checkpoint as ONNX, for classifying without torch."),
     "resynthesize": ("songnet.cli.resynthesize",
                      "Fit the syrinx model to a 1966 recording or sketch and sing it."),
     "validate": ("songnet.cli.validate",
@@ -46,6 +51,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# What the base install runs; the other commands need the pipeline extras.
+BASE_COMMANDS = frozenset({"classify"})
+# The import names of the pipeline extras (pyproject's `pipeline`).
+PIPELINE_MODULES = ("torch", "torchaudio", "librosa", "scipy", "pandas", "sklearn", "umap",
+                    "numba", "matplotlib", "dvc", "onnx")
+
+
+def needs_extras(command: str) -> SongnetError:
+    """The error of a command run without the pipeline extras it needs."""
+    return SongnetError(f'songnet {command} needs the pipeline extras: '
+                        'pip install "songnet[pipeline]"')
+
+
+def _missing_extras() -> list[str]:
+    return [m for m in PIPELINE_MODULES if importlib.util.find_spec(m) is None]
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported only when run."""
 
@@ -56,18 +78,25 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS or cmd_name not in self.list_commands(ctx):
             return None
+        if cmd_name not in BASE_COMMANDS and _missing_extras():
+            raise needs_extras(cmd_name)
         module = importlib.import_module(COMMANDS[cmd_name][0])
         return module.command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        base_only = bool(_missing_extras())  # the base install: say which commands need more
+        rows = [(name, COMMANDS[name][1] + (" [needs songnet[pipeline]]"
+                                            if base_only and name not in BASE_COMMANDS else ""))
+                for name in self.list_commands(ctx)]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="songnet")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _, value: _print_version(ctx) if value else None,
+              help="Show the version and exit.")
 def cli() -> None:
     """songnet: find rufous-collared sparrow songs and name their themes.
 
@@ -77,16 +106,26 @@ def cli() -> None:
     """
 
 
+def _print_version(ctx: click.Context) -> None:
+    import songnet
+    click.echo(f"songnet, version {songnet.__version__}")
+    ctx.exit()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (2 for any error a user can fix)."""
     args = list(sys.argv[1:] if argv is None else argv)
     STATE.verbose = any(a in ("-v", "--verbose") for a in args)
+    command = next((a for a in args if not a.startswith("-")), "")
+    if command == "classify":
+        # the CQT's matrix products on one core: reading the audio runs on another
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     with warnings.catch_warnings():
         one_line_warnings()
-        return _main(args)
+        return _main(args, command)
 
 
-def _main(args: list[str]) -> int:
+def _main(args: list[str], command: str) -> int:
     try:
         result = cli.main(args=args, prog_name="songnet", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -109,6 +148,11 @@ def _main(args: list[str]) -> int:
     except MemoryError as exc:
         _error("out of memory; pass smaller inputs (see the limits in the README's "
                "'Command line' section)", exc)
+        return 2
+    except ModuleNotFoundError as exc:  # a pipeline module imported on the way
+        if (exc.name or "").split(".")[0] not in PIPELINE_MODULES:
+            raise
+        _error(str(needs_extras(command or "this command")), exc)
         return 2
     return result if isinstance(result, int) else 0
 

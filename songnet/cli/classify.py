@@ -4,21 +4,23 @@ Parameters come from the ``classify`` section of ``--params`` when that file exi
 has the section; otherwise the defaults of :class:`songnet.classify.ClassifyParams` apply,
 so the command works in any folder. Naming ``--params`` explicitly makes the file and the
 section required.
+
+The default model is the ONNX export shipped in the package, run on ONNX Runtime with the
+CQT in NumPy: this path never imports torch, librosa or scipy (the base install).
+``--model X.pt`` runs a torch checkpoint instead (the pipeline extras).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import gc
-import multiprocessing
 import os
 import sys
 from pathlib import Path
 
 import click
-import torch
 
+from songnet.classify.backends import Backend, open_model
 from songnet.classify.recordings import find_recordings
 from songnet.classify.report import FORMATS, FileResult, format_events, output_names, summary
 from songnet.classify.windows import ClassifyParams, classify_file
@@ -34,7 +36,6 @@ from songnet.core.errors import SongnetError
 from songnet.core.files import check_output_dir, check_output_file, inside, write_text
 from songnet.core.params import check_workers, load_params, read_params_file
 from songnet.core.progress import bar
-from songnet.model.checkpoint import Checkpoint, load_checkpoint
 
 __all__ = ["command"]
 
@@ -42,7 +43,9 @@ __all__ = ["command"]
 @click.command(name="classify")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Model checkpoint [default: the model shipped with songnet].")
+              default=None,
+              help="An exported model (.onnx, ONNX Runtime) or a checkpoint (.pt, needs torch) "
+                   "[default: the model shipped with songnet, default.onnx].")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="table (readable), csv, json, or raven (one selection table per recording).")
 @out_option("Output file, or folder (existing, or ending in /): one file per recording "
@@ -52,11 +55,13 @@ __all__ = ["command"]
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Recordings processed in parallel (each worker loads the model); at most "
                    "the CPUs, and about 1 GB of memory each.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads for the network (per worker) [default: the cores / workers].")
 @device_option()
 @common_options
 def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str | None,
-            min_confidence: float | None, workers: int, device: str, params_file: Path,
-            quiet: bool) -> int:
+            min_confidence: float | None, workers: int, threads: int | None, device: str,
+            params_file: Path, quiet: bool) -> int:
     """Find chingolo songs in PATH... (files, folders searched recursively, globs).
 
     Prints one line per song (start, end, theme, confidence, top-3 themes) and a summary
@@ -78,15 +83,17 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str 
                    inputs=[*files, params_file] + ([model_path] if model_path else []))
     if workers > 1 and len(files) > 1:
         check_workers(workers, per_worker_mb=WORKER_MB)
-    checkpoint = load_checkpoint(model_path, device=device)
-    # torch's hundreds of thousands of start-up objects live until exit: keep the garbage
-    # collector from walking them, during the run and at interpreter exit (~0.3 s)
+    if threads is None and workers > 1:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+    model = open_model(model_path, device=device, threads=threads)
+    # the start-up objects (torch's are hundreds of thousands) live until exit: keep the
+    # garbage collector from walking them, during the run and at interpreter exit
     gc.freeze()
     failed = {path: msg for path, msg in missing}
     for path, msg in missing:
         _say(f"error: {path}: {msg}")
-    done = _run(files, checkpoint=checkpoint, model_path=model_path, params=params,
-                device=device, workers=workers, quiet=quiet)
+    done = _run(files, model=model, model_path=model_path, params=params,
+                device=device, workers=workers, threads=threads, quiet=quiet)
     results = [done[f] for f in files] + [FileResult(p, error=m) for p, m in failed.items()]
     good = [r for r in results if r.ok]
     if folder_out:
@@ -126,17 +133,19 @@ def _load_params(params_file: Path, ctx: click.Context) -> ClassifyParams:
     return ClassifyParams()
 
 
-def _say(line: str) -> None:
+def _say(line: str, *, quiet: bool = True) -> None:
+    if quiet:  # no bar to keep clear of (and no tqdm to import)
+        click.echo(" ".join(line.split()), err=True)
+        return
     from tqdm.auto import tqdm
     tqdm.write(" ".join(line.split()), file=sys.stderr)
 
 
-def _one(path: str, *, checkpoint: Checkpoint, params: ClassifyParams, device: str,
-         progress=None) -> FileResult:
+def _one(path: str, *, model: Backend, params: ClassifyParams, progress=None) -> FileResult:
     """Classify one file; any problem with the file becomes its error line."""
     try:
-        events, duration = classify_file(path, checkpoint=checkpoint, params=params,
-                                         device=device, progress=progress)
+        events, duration = classify_file(path, model=model, params=params,
+                                         progress=progress)
     except SongnetError as exc:
         msg = " ".join(str(exc).split())
         return FileResult(path, error=msg.removeprefix(f"{path}: ").removeprefix(f"{path} "))
@@ -149,8 +158,9 @@ def _one(path: str, *, checkpoint: Checkpoint, params: ClassifyParams, device: s
     return FileResult(path, tuple(events), duration)
 
 
-def _run(files: list[str], *, checkpoint: Checkpoint, model_path: Path | None,
-         params: ClassifyParams, device: str, workers: int, quiet: bool) -> dict[str, FileResult]:
+def _run(files: list[str], *, model: Backend, model_path: Path | None, params: ClassifyParams,
+         device: str, workers: int, threads: int | None,
+         quiet: bool) -> dict[str, FileResult]:
     """Classify every file, with a progress bar over seconds of audio; report failures."""
     from songnet.core.audio import info
     lengths = {}
@@ -175,15 +185,15 @@ def _run(files: list[str], *, checkpoint: Checkpoint, model_path: Path | None,
             show(0.0)
             pbar.set_postfix_str(f"file {i}/{len(files)}")
             if not r.ok:
-                _say(f"error: {r.file}: {r.error}")
+                _say(f"error: {r.file}: {r.error}", quiet=quiet)
 
         if workers == 1 or len(files) < 2:
             for i, f in enumerate(files, start=1):
                 pbar.set_postfix_str(f"file {i}/{len(files)}", refresh=False)
-                finish(i, _one(f, checkpoint=checkpoint, params=params, device=device,
-                               progress=show))
+                finish(i, _one(f, model=model, params=params, progress=show))
             return done
-        threads = max(1, torch.get_num_threads() // workers)
+        import concurrent.futures
+        import multiprocessing
         ctx = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(
                 max_workers=workers, mp_context=ctx, initializer=_init_worker,
@@ -197,13 +207,10 @@ def _run(files: list[str], *, checkpoint: Checkpoint, model_path: Path | None,
 _WORKER: dict[str, object] = {}
 
 
-def _init_worker(model_path: Path | None, device: str, threads: int) -> None:
+def _init_worker(model_path: Path | None, device: str, threads: int | None) -> None:
     one_line_warnings()
-    torch.set_num_threads(threads)
-    _WORKER["checkpoint"] = load_checkpoint(model_path, device=device)
-    _WORKER["device"] = device
+    _WORKER["model"] = open_model(model_path, device=device, threads=threads)
 
 
 def _work(path: str, params: ClassifyParams) -> FileResult:
-    return _one(path, checkpoint=_WORKER["checkpoint"], params=params,
-                device=str(_WORKER["device"]))
+    return _one(path, model=_WORKER["model"], params=params)

@@ -1,7 +1,8 @@
 """``songnet release``: ship the evaluated model inside the package.
 
-Copies the checkpoint to ``songnet/models/default.pt`` (refusing one over 5 MB) and
-regenerates ``MODEL_CARD.md`` beside it. Run by the ``release`` stage of ``dvc repro``.
+Copies the checkpoint to ``songnet/models/default.pt`` (refusing one over 5 MB), exports
+it beside as ``default.onnx`` (what ``songnet classify`` runs) and regenerates
+``MODEL_CARD.md``. Run by the ``release`` stage of ``dvc repro``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from songnet.model.release import release_model
               default=Path("experiments/metrics.json"), show_default=True,
               help="metrics.json written by `songnet evaluate`.")
 @features_dir_option("Features folder the model was trained on (classes, counts).")
-@out_option("Folder for default.pt and MODEL_CARD.md [default: the package's models/].",
+@out_option("Folder for default.pt, default.onnx and MODEL_CARD.md "
+            "[default: the package's models/].",
             default=None)
 @verbose_option
 @quiet_option
@@ -56,4 +58,5 @@ def command(model_path: Path, metrics_path: Path, features_dir: Path, out: Path 
     shipped = release_model(model_path, out, ckpt=ckpt, metrics=metrics,
                             counts=meta.get("counts", {}))
     if not quiet:
-        click.echo(f"released {model_path} -> {shipped} (+ MODEL_CARD.md)", err=True)
+        click.echo(f"released {model_path} -> {shipped} (+ default.onnx, MODEL_CARD.md)",
+                   err=True)

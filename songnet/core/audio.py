@@ -50,6 +50,12 @@ its suffix (libsndfile decides)."""
 
 _READ_FRAMES = 1 << 16  # native frames per read in `stream`
 
+# Integer encodings read as integers and scaled here: the same float32 samples as
+# libsndfile's own float conversion, bit for bit, several times faster (and integers hold
+# no NaN or inf, so they skip that check).
+_INTEGER_READS = {"PCM_16": ("int16", 2.0 ** -15), "PCM_24": ("int32", 2.0 ** -31),
+                  "PCM_32": ("int32", 2.0 ** -31)}
+
 
 def audio_files(folder: Path, *, recursive: bool = False) -> list[Path]:
     """The audio files (:data:`AUDIO_SUFFIXES`) in ``folder``, sorted by path.
@@ -189,15 +195,17 @@ def load(path: str | os.PathLike, *, sr: int = 22050) -> Sound:
     if meta.frames == 0:
         raise AudioError(f"{path}: holds no audio samples; record or export it again")
     try:
-        with _quiet_decoder(meta.format not in ("WAV", "WAVEX", "FLAC")):
-            data, _ = sf.read(str(path), dtype="float32", always_2d=True)
+        with _quiet_decoder(meta.format not in ("WAV", "WAVEX", "FLAC")), \
+                sf.SoundFile(str(path)) as f:
+            data = _read_float32(f, -1)
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioError(f"{path}: could not be decoded ({_reason(exc)}); the file may be "
                          "damaged: export it again") from exc
     if data.shape[0] == 0:
         raise AudioError(f"{path}: holds no audio samples; record or export it again")
     y = _mono(data)
-    _check_finite(y, path, 0.0, meta.sr)
+    if meta.subtype not in _INTEGER_READS:  # integer samples are finite and within full scale
+        _check_finite(y, path, 0.0, meta.sr)
     _check_length(meta, data.shape[0])
     y = resample(y, orig_sr=meta.sr, sr=sr)
     return Sound(y, sr, source=str(path))
@@ -282,12 +290,14 @@ def stream(path: str | os.PathLike, *, sr: int = 22050, block_s: float = 60.0,
         with _quiet_decoder(quiet):
             f = sf.SoundFile(str(path))
         with f:
+            check = f.subtype not in _INTEGER_READS
             while True:
                 with _quiet_decoder(quiet):  # never around the yield below
-                    data = f.read(_READ_FRAMES, dtype="float32", always_2d=True)
+                    data = _read_float32(f, _READ_FRAMES)
                 last = data.shape[0] < _READ_FRAMES
                 y = _mono(data)
-                _check_finite(y, path, read_n / meta.sr, meta.sr)
+                if check:
+                    _check_finite(y, path, read_n / meta.sr, meta.sr)
                 read_n += y.shape[0]
                 if resampler is not None:
                     y = resampler.resample_chunk(y, last=last)
@@ -312,6 +322,17 @@ def stream(path: str | os.PathLike, *, sr: int = 22050, block_s: float = 60.0,
     pending = np.concatenate(chunks) if len(chunks) > 1 else (chunks[0] if chunks else pending)
     if pending.size and (start_n + pending.shape[0] > emitted_end or emitted_end == 0):
         yield Block(np.ascontiguousarray(pending, dtype=np.float32), start_n / sr, sr)
+
+
+def _read_float32(f: sf.SoundFile, frames: int) -> np.ndarray:
+    """Up to ``frames`` frames (-1: the rest) as float32 ``(n, channels)`` in [-1, 1)."""
+    integer = _INTEGER_READS.get(f.subtype)
+    if integer is None:
+        return f.read(frames, dtype="float32", always_2d=True)
+    dtype, scale = integer
+    data = f.read(frames, dtype=dtype, always_2d=True).astype(np.float32)
+    data *= np.float32(scale)
+    return data
 
 
 def _mono(data: np.ndarray) -> np.ndarray:

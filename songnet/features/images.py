@@ -27,54 +27,15 @@ import torch
 
 from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
-from songnet.features import cqt
-from songnet.features.params import FeatureParams, cached_wavelet_lengths
+from songnet.features import cqt, npcqt
+from songnet.features.npcqt import fit_window
+from songnet.features.params import FeatureParams
 
 __all__ = ["cqt_power", "fit_window", "image_reference", "images", "power_to_images"]
 
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
-_AMIN = 1e-20  # power floor before the logarithm (avoids log(0))
-
-
-def _ref_power_fixed(params: FeatureParams) -> float:
-    """Peak CQT power of a full-scale sine at ``fmin``: ``length / 4`` (scaled filters)."""
-    lengths, _ = cached_wavelet_lengths(params.sr, params.fmin, params.bins_per_octave,
-                                        params.n_bins)
-    return float(lengths[0]) / 4.0
-
-
-def fit_window(y: np.ndarray, *, params: FeatureParams) -> np.ndarray:
-    """Crop or pad a clip to exactly one window, ``params.n_samples`` samples.
-
-    Policy: a shorter clip is zero-padded at the end (the audio keeps its start time, never
-    an error); a longer clip is cropped to its loudest window (the ``n_samples`` stretch
-    of largest energy; the earliest one on ties, so a constant or silent clip keeps its
-    start).
-
-    Parameters
-    ----------
-    y : np.ndarray [shape=(n,)]
-        Samples at ``params.sr``.
-
-    Returns
-    -------
-    np.ndarray [shape=(params.n_samples,), dtype=float32]
-    """
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim != 1:
-        raise SongnetError(f"fit_window needs one mono clip of shape (n,), got {y.shape}")
-    n = params.n_samples
-    if y.shape[0] == n:
-        return y
-    if y.shape[0] < n:
-        out = np.zeros(n, dtype=np.float32)
-        out[: y.shape[0]] = y
-        return out
-    energy = np.concatenate([[0.0], np.cumsum(y.astype(np.float64) ** 2)])
-    window_energy = energy[n:] - energy[:-n]  # (len(y) - n + 1,)
-    start = int(np.argmax(window_energy >= window_energy.max() * (1 - 1e-9)))
-    return np.ascontiguousarray(y[start:start + n])
+_AMIN = npcqt.AMIN  # power floor before the logarithm (avoids log(0))
 
 
 def power_to_images(power: ArrayT, *, params: FeatureParams) -> ArrayT:
@@ -90,18 +51,16 @@ def power_to_images(power: ArrayT, *, params: FeatureParams) -> ArrayT:
     -------
     Same type, shape and device as ``power``, float32: 0 = ``db_floor``, 1 = the reference.
     """
-    is_numpy = isinstance(power, np.ndarray)
-    p = torch.from_numpy(np.asarray(power, dtype=np.float32)) if is_numpy else power.float()
-    db = 10.0 * torch.log10(torch.clamp(p, min=_AMIN))
-    if params.normalize == "max":
+    if isinstance(power, np.ndarray):
+        return npcqt.power_to_images(power, params=params)
+    db = 10.0 * torch.log10(torch.clamp(power.float(), min=_AMIN))
+    ref = npcqt.reference_db(params)
+    if ref is None:
         # the reference never sits less than -db_floor above the power floor, so a
         # silent image lies at the floor rather than being stretched to 1
         ref = torch.amax(db, dim=(-2, -1), keepdim=True)
         ref = torch.clamp(ref, min=10.0 * np.log10(_AMIN) - params.db_floor)
-    else:
-        ref = 10.0 * np.log10(_ref_power_fixed(params))
-    img = torch.clamp((db - ref - params.db_floor) / -params.db_floor, 0.0, 1.0)
-    return img.numpy() if is_numpy else img
+    return torch.clamp((db - ref - params.db_floor) / -params.db_floor, 0.0, 1.0)
 
 
 def cqt_power(y: np.ndarray | torch.Tensor, *, params: FeatureParams,

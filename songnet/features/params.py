@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 
 from songnet.core.errors import ParamsError, SongnetError
-from songnet.features.cqt import cqt_frequencies, wavelet_lengths
+from songnet.features.kernels import cqt_frequencies, wavelet_lengths
 
 __all__ = ["FeatureParams", "FeatureParamsError", "cached_wavelet_lengths", "check_compatible"]
 

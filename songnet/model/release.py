@@ -2,13 +2,15 @@
 
 :func:`model_card` renders the card (classes, feature parameters, data, metrics, training
 date) from a checkpoint, the evaluation metrics and the features stage's summary;
-:func:`release_model` writes it beside the shipped copy of the checkpoint. The card holds
+:func:`release_model` writes it beside the shipped copy of the checkpoint and its ONNX
+export (``default.onnx``, what ``songnet classify`` runs by default). The card holds
 nothing but what the checkpoint and the metrics say, so the same model gives the same card
 on any day.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path, write_text
 from songnet.model.checkpoint import Checkpoint
+from songnet.model.export import export_onnx, onnx_metadata
 
 __all__ = ["MAX_MODEL_BYTES", "model_card", "release_model"]
 
@@ -57,7 +60,8 @@ def model_card(ckpt: Checkpoint, *, metrics: Mapping[str, Any], counts: Mapping[
         "",
         f"Classifies a {cfg.n_frames}-frame Constant-Q image ({cfg.n_bins} bins) of a "
         "recording window into one of the themes below, or `no_song`. "
-        "`songnet classify` uses it unless `--model` is given.",
+        "`songnet classify` uses it unless `--model` is given: `default.onnx` (ONNX "
+        "Runtime, the base install) is the export of `default.pt` (torch).",
         "",
         "## Classes",
         "",
@@ -108,7 +112,8 @@ def model_card(ckpt: Checkpoint, *, metrics: Mapping[str, Any], counts: Mapping[
 
 def release_model(model_path: Path, out_dir: Path, *, ckpt: Checkpoint,
                   metrics: Mapping[str, Any], counts: Mapping[str, Any]) -> Path:
-    """Copy a checkpoint to ``out_dir/default.pt`` and write ``MODEL_CARD.md`` beside it.
+    """Copy a checkpoint to ``out_dir/default.pt``, export it to ``out_dir/default.onnx``
+    (:func:`songnet.model.export.export_onnx`) and write ``MODEL_CARD.md`` beside them.
 
     Raises
     ------
@@ -123,5 +128,8 @@ def release_model(model_path: Path, out_dir: Path, *, ckpt: Checkpoint,
     card = model_card(ckpt, metrics=metrics, counts=counts, size_bytes=len(data))
     with atomic_path(out_dir / "default.pt") as tmp:
         tmp.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    export_onnx(ckpt, out_dir / "default.onnx",
+                metadata=onnx_metadata(ckpt, checkpoint_sha256=digest))
     write_text(out_dir / "MODEL_CARD.md", card)
     return out_dir / "default.pt"

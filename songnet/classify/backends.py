@@ -1,0 +1,190 @@
+"""The two engines of ``songnet classify``: ONNX Runtime + NumPy, or torch.
+
+Both give :mod:`songnet.classify.windows` the same four steps: a block's CQT power, its
+frames as a NumPy array for the activity, the images of chosen windows, and the class
+probabilities of a batch of images.
+
+- :class:`OnnxBackend` (the default; the base install): the CQT as NumPy matrix products
+  (:mod:`songnet.features.npcqt`) and the CNN on ONNX Runtime (:mod:`songnet.model.runtime`).
+  It imports neither torch, librosa nor scipy.
+- :class:`TorchBackend` (``--model X.pt``; the pipeline extras): the torch convolution CQT
+  and the checkpoint's network, on a GPU when asked.
+
+The two give the same events (``tests/test_classify_backends.py``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from songnet.core.errors import SongnetError
+from songnet.features import npcqt
+from songnet.features.params import FeatureParams
+
+__all__ = ["PIPELINE_HINT", "Backend", "OnnxBackend", "TorchBackend", "as_backend",
+           "open_model"]
+
+PIPELINE_HINT = 'pip install "songnet[pipeline]"'
+
+
+class Backend(Protocol):
+    """What :mod:`songnet.classify.windows` needs of a model."""
+
+    fp: FeatureParams
+    classes: tuple[str, ...]
+    name: str
+
+    def power(self, y: np.ndarray) -> Any:
+        """CQT power ``(n_bins, n // hop + 1)`` of one block, in the engine's array type."""
+
+    def activity_power(self, power: Any) -> np.ndarray:
+        """The same power as a float32 NumPy array."""
+
+    def window_images(self, power: Any, idx: np.ndarray) -> Any:
+        """Images ``(b, n_bins, n_frames)`` of the windows starting at frames ``idx``."""
+
+    def concat(self, images: list[Any]) -> Any:
+        """Join image batches along the first axis."""
+
+    def predict(self, images: Any) -> np.ndarray:
+        """Class probabilities ``(b, n_classes)`` float32."""
+
+
+class OnnxBackend:
+    """The CQT in NumPy and the CNN on ONNX Runtime (CPU).
+
+    Parameters
+    ----------
+    model : OnnxModel
+        From :func:`songnet.model.runtime.load_onnx`.
+    """
+
+    name = "onnx"
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.fp = model.features()
+        self.classes = tuple(model.classes)
+        self._db_of: tuple[np.ndarray, np.ndarray] | None = None  # last power, its dB
+
+    def power(self, y: np.ndarray) -> np.ndarray:
+        return npcqt.cqt_power(y, params=self.fp)
+
+    def activity_power(self, power: np.ndarray) -> np.ndarray:
+        return power
+
+    def window_images(self, power: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        if self._db_of is None or self._db_of[0] is not power:
+            self._db_of = (power, npcqt.power_to_db(power))  # once per block
+        return npcqt.db_windows(self._db_of[1], idx, params=self.fp)
+
+    def concat(self, images: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(images) if len(images) > 1 else images[0]
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return self.model.predict_proba(images, batch_size=max(1, images.shape[0]))
+
+
+class TorchBackend:
+    """The torch CQT and the checkpoint's network, on ``device``.
+
+    Parameters
+    ----------
+    checkpoint : Checkpoint
+    device : str
+        ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+    """
+
+    name = "torch"
+
+    def __init__(self, checkpoint: Any, *, device: str = "auto") -> None:
+        from songnet.core.device import resolve_device
+
+        self.checkpoint = checkpoint
+        self.fp = checkpoint.features()
+        self.classes = tuple(checkpoint.classes)
+        self.device = resolve_device(device)
+
+    def power(self, y: np.ndarray) -> Any:
+        from songnet.features import images as features
+        return features.cqt_power(y, params=self.fp, device=self.device)
+
+    def activity_power(self, power: Any) -> np.ndarray:
+        return power.float().cpu().numpy()
+
+    def window_images(self, power: Any, idx: np.ndarray) -> Any:
+        import torch
+
+        from songnet.features import images as features
+        cols = (torch.as_tensor(idx, device=power.device)[:, None]
+                + torch.arange(self.fp.n_frames, device=power.device))  # (b, n_frames)
+        windows = power[:, cols].permute(1, 0, 2)  # (b, n_bins, n_frames)
+        return features.power_to_images(windows, params=self.fp)
+
+    def concat(self, images: list[Any]) -> Any:
+        import torch
+        return torch.cat(images) if len(images) > 1 else images[0]
+
+    def predict(self, images: Any) -> np.ndarray:
+        import torch
+
+        from songnet.model.checkpoint import predict_proba
+        n = images.shape[0]
+        # a short batch is padded to a power of two: few distinct shapes, so the CNN
+        # backend's per-shape caches stay small
+        size = 1 << max(0, (n - 1).bit_length())
+        batch = torch.cat([images, images[-1:].expand(size - n, -1, -1)])
+        return predict_proba(self.checkpoint, batch, batch_size=size)[:n]
+
+
+def as_backend(model: Any, *, device: str = "auto") -> Backend:
+    """A :class:`Backend` for a loaded model: an ``OnnxModel``, a ``Checkpoint`` or a
+    backend already."""
+    if hasattr(model, "window_images"):
+        return model
+    if hasattr(model, "session"):
+        if device not in ("auto", "cpu"):
+            raise SongnetError(f"--device {device}: the ONNX model runs on the CPU; pass "
+                               "--model FILE.pt (torch) to use a GPU")
+        return OnnxBackend(model)
+    return TorchBackend(model, device=device)
+
+
+def open_model(path: str | os.PathLike | None = None, *, device: str = "auto",
+               threads: int | None = None) -> Backend:
+    """Load the model that ``songnet classify --model`` names.
+
+    Parameters
+    ----------
+    path : path-like or None
+        A ``.onnx`` file (ONNX Runtime), a ``.pt`` checkpoint (torch, the pipeline
+        extras) or None: the ``default.onnx`` shipped in the package.
+    device : str
+        For a checkpoint: where torch runs. An ONNX model runs on the CPU (``auto`` or
+        ``cpu``).
+    threads : int, optional
+        Threads for the CNN (and torch's CQT); None: one per core.
+
+    Raises
+    ------
+    SongnetError
+        For a checkpoint without torch installed, naming the extras to install.
+    """
+    if path is not None and Path(path).suffix.lower() == ".pt":
+        try:
+            import torch
+        except ImportError as exc:
+            raise SongnetError(f"{path}: a torch checkpoint needs the pipeline extras "
+                               f"({PIPELINE_HINT}); or export it on a machine that has "
+                               "them, `songnet export --model X.pt -o X.onnx`, and pass "
+                               "the .onnx file") from exc
+        from songnet.model.checkpoint import load_checkpoint
+        if threads is not None:
+            torch.set_num_threads(threads)
+        return TorchBackend(load_checkpoint(path, device=device), device=device)
+    from songnet.model.runtime import load_onnx
+    return as_backend(load_onnx(path, threads=threads), device=device)

@@ -1,0 +1,30 @@
+"""``songnet export``: write a checkpoint as an ONNX model for the light install.
+
+The ONNX file carries the class names, the feature params and (when the model has one)
+the open-set threshold in its metadata; ``songnet classify --model X.onnx`` runs it on
+ONNX Runtime without torch. Exporting itself needs torch and onnx (the pipeline extras).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from songnet.cli.common import out_option, quiet_option, verbose_option
+from songnet.model.export import export_checkpoint
+
+
+@click.command("export")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help="Checkpoint to export [default: the model shipped with songnet].")
+@out_option("The ONNX file to write (name ending in .onnx).", required=True)
+@verbose_option
+@quiet_option
+def command(model_path: Path | None, out: Path, quiet: bool) -> None:
+    """Export a model checkpoint to ONNX (for `songnet classify` without torch)."""
+    written = export_checkpoint(model_path, out)
+    if not quiet:
+        click.echo(f"exported {model_path or 'the shipped default model'} -> {written}",
+                   err=True)

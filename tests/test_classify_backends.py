@@ -1,0 +1,117 @@
+"""The two classify engines agree: ONNX Runtime + NumPy CQT against torch, event for event."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from songnet.classify.backends import OnnxBackend, TorchBackend, as_backend, open_model
+from songnet.classify.windows import ClassifyParams, _overlap_s, classify_file, score_blocks
+from songnet.core.audio import Block
+from songnet.core.errors import SongnetError
+from songnet.model.checkpoint import default_model_path, load_checkpoint
+from songnet.model.export import export_checkpoint
+from songnet.model.runtime import default_onnx_path, load_onnx
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def same_events(a, b) -> None:
+    assert len(a) == len(b), (a, b)
+    for x, y in zip(a, b, strict=True):
+        assert (x.file, x.theme) == (y.file, y.theme), (x, y)
+        assert x.start_s == pytest.approx(y.start_s, abs=1e-6)
+        assert x.end_s == pytest.approx(y.end_s, abs=1e-6)
+        assert x.confidence == pytest.approx(y.confidence, abs=1e-4)
+        assert [t for t, _ in x.top] == [t for t, _ in y.top]
+        assert (x.low_hz, x.high_hz) == pytest.approx((y.low_hz, y.high_hz))
+
+
+@pytest.fixture(scope="module")
+def tiny_pair(tiny_model, tmp_path_factory):
+    onnx = export_checkpoint(tiny_model, tmp_path_factory.mktemp("onnx") / "tiny.onnx")
+    return load_checkpoint(tiny_model, device="cpu"), load_onnx(onnx, threads=1)
+
+
+@pytest.fixture(scope="module")
+def shipped_pair():
+    if not (default_model_path().is_file() and default_onnx_path().is_file()):
+        pytest.skip("no shipped model; run `dvc repro`")
+    return load_checkpoint(None, device="cpu"), load_onnx(None)
+
+
+def whistles(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * sr)) / sr
+    y = 0.01 * rng.standard_normal(t.size) + ((t % 7.0) < 0.8) * 0.3 * np.sin(9e3 * np.pi * t)
+    return y.astype(np.float32)
+
+
+def test_window_scores_and_activity_agree_block_by_block(tiny_pair):
+    ckpt, onnx = tiny_pair
+    fp = ckpt.features()
+    y = whistles(40.0, fp.sr, seed=3)
+    n, step = round(12.0 * fp.sr), round((12.0 - _overlap_s(fp)) * fp.sr)
+    blocks = [Block(y[s:s + n], s / fp.sr, fp.sr) for s in range(0, y.size - n + step, step)]
+    params = ClassifyParams(skip_quiet=False)
+    t_scores, t_act, t_dur = score_blocks(blocks, model=ckpt, params=params, device="cpu")
+    o_scores, o_act, o_dur = score_blocks(blocks, model=onnx, params=params)
+    assert np.array_equal(t_scores.starts_s, o_scores.starts_s)
+    assert np.abs(t_scores.probs - o_scores.probs).max() < 1e-5
+    assert np.array_equal(t_act.active, o_act.active) and t_dur == o_dur
+
+
+@pytest.fixture(scope="module")
+def field_recording(tmp_path_factory):
+    """45 s of generated field recording: three model songs of known themes in noise."""
+    from songnet.surrogates.fieldsim import render_recording
+    from songnet.surrogates.themes import load_catalog
+    from songnet.synth import SR
+    themes = {t.name: t for t in load_catalog()}
+    plan = [(4.0, themes["T01"]), (19.5, themes["T06"]), (33.0, themes["T09"])]
+    blocks, truth = render_recording(plan, duration_s=45.0, snr_db=10.0,
+                                     rng=np.random.default_rng(5))
+    path = tmp_path_factory.mktemp("field") / "field.wav"
+    sf.write(path, np.concatenate(list(blocks)), SR, subtype="PCM_16")
+    return path, truth
+
+
+def test_same_events_on_a_generated_recording(shipped_pair, field_recording):
+    ckpt, onnx = shipped_pair
+    path, truth = field_recording
+    params = ClassifyParams(block_s=15.0)  # several streamed blocks
+    want, dur = classify_file(path, model=ckpt, params=params, device="cpu")
+    got, dur2 = classify_file(path, model=onnx, params=params)
+    assert dur == dur2 == pytest.approx(45.0)
+    same_events(got, want)
+    assert len(got) == len(truth)  # (the themes are the model's business: test_classify)
+
+
+def test_same_events_on_the_test_split_recordings(shipped_pair):
+    """The surrogate test split's WAVs, when this checkout has them (after `dvc repro`)."""
+    manifest = REPO / "data" / "surrogates" / "manifest.csv"
+    if not manifest.is_file():
+        pytest.skip("no data/surrogates in this checkout; run `dvc repro synthesize`")
+    import csv
+    with manifest.open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["split"] == "test"]
+    ckpt, onnx = shipped_pair
+    rows = rows[:: max(1, len(rows) // 60)]  # about 60 clips, every theme
+    for row in rows:
+        path = manifest.parent / row["path"]
+        want, _ = classify_file(path, model=ckpt, device="cpu")
+        got, _ = classify_file(path, model=onnx)
+        same_events(got, want)
+
+
+def test_open_model_picks_the_engine_by_suffix(tiny_model, tiny_pair, tmp_path):
+    assert isinstance(open_model(tiny_model, device="cpu"), TorchBackend)
+    onnx_path = export_checkpoint(tiny_model, tmp_path / "t.onnx")
+    backend = open_model(onnx_path, threads=1)
+    assert isinstance(backend, OnnxBackend) and backend.classes[-1] == "no_song"
+    assert as_backend(backend) is backend
+    with pytest.raises(SongnetError, match="runs on the CPU"):
+        as_backend(tiny_pair[1], device="cuda")

@@ -1,0 +1,151 @@
+"""ONNX export (songnet.model.export) and inference without torch (songnet.model.runtime)."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from songnet.cli import main
+from songnet.core.errors import SongnetError
+from songnet.core.params import params_to_dict
+from songnet.features.params import FeatureParams
+from songnet.model.checkpoint import (
+    default_model_path,
+    embed_images,
+    load_checkpoint,
+    predict_proba,
+    save_checkpoint,
+)
+from songnet.model.export import export_checkpoint, export_onnx, onnx_metadata
+from songnet.model.network import ModelConfig, ThemeCNN
+from songnet.model.runtime import default_onnx_path, load_onnx
+
+REPO = Path(__file__).resolve().parents[1]
+FP = FeatureParams()
+
+
+def generated_images(n: int = 48, seed: int = 0) -> np.ndarray:
+    """Images of noise with whistles and sweeps at random pitches and times."""
+    from songnet.features.images import images
+    rng = np.random.default_rng(seed)
+    t = np.arange(FP.n_samples) / FP.sr
+    clips = 0.02 * rng.standard_normal((n, t.size))
+    for row in clips[: 3 * n // 4]:
+        f0, f1 = rng.uniform(1500, 8000, size=2)
+        on = (t > rng.uniform(0, 1.5)) & (t < rng.uniform(1.6, 3.0))
+        row += on * 0.3 * np.sin(2 * np.pi * (f0 * t + (f1 - f0) * t ** 2 / 6))
+    return images(clips.astype(np.float32), params=FP, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def test_split() -> np.ndarray:
+    """The features stage's test split when this checkout has it (after `dvc repro`),
+    else generated images of the same shape."""
+    folder = REPO / "data" / "features"
+    if (folder / "test.npy").is_file():
+        from songnet.features.featureset import load_split
+        return load_split(folder, "test").images[:2000].astype(np.float32)
+    return generated_images()
+
+
+@pytest.fixture(scope="module")
+def tiny_ckpt(tmp_path_factory):
+    torch.manual_seed(1)
+    model = ThemeCNN(ModelConfig(n_bins=FP.n_bins, n_frames=FP.n_frames, n_classes=4,
+                                 channels=(4, 8), embed_dim=8))
+    path = tmp_path_factory.mktemp("m") / "tiny.pt"
+    save_checkpoint(path, model, classes=["A", "B", "C", "no_song"],
+                    feature_params=params_to_dict(FP), train_params={"seed": 1},
+                    meta={"open_set_threshold": 0.42, "best_epoch": 3})
+    return path
+
+
+def test_exported_outputs_equal_torch_on_the_test_split(tmp_path, test_split):
+    if not default_model_path().is_file():
+        pytest.skip("no shipped default.pt; run `dvc repro`")
+    ckpt = load_checkpoint(None, device="cpu")
+    onnx = load_onnx(export_checkpoint(None, tmp_path / "default.onnx"), threads=1)
+    got, want = onnx.predict_proba(test_split), predict_proba(ckpt, test_split)
+    assert got.shape == want.shape == (len(test_split), len(ckpt.classes))
+    assert np.abs(got - want).max() < 1e-4
+    assert np.array_equal(got.argmax(axis=1), want.argmax(axis=1))
+    emb = onnx.embed(test_split[:64])
+    assert np.abs(emb - embed_images(ckpt, test_split[:64])).max() < 1e-4
+
+
+def test_the_shipped_onnx_is_the_export_of_the_shipped_checkpoint():
+    if not (default_model_path().is_file() and default_onnx_path().is_file()):
+        pytest.skip("no shipped model; run `dvc repro`")
+    onnx = load_onnx(None)
+    ckpt = load_checkpoint(None)
+    digest = hashlib.sha256(default_model_path().read_bytes()).hexdigest()
+    assert onnx.checkpoint_sha256 == digest, (
+        "songnet/models/default.onnx is not the export of default.pt: run `songnet export "
+        "-o songnet/models/default.onnx` (the release stage does)")
+    assert onnx.classes == ckpt.classes and onnx.feature_params == ckpt.feature_params
+
+
+def test_metadata_carries_classes_params_and_the_open_set_threshold(tiny_ckpt, tmp_path):
+    ckpt = load_checkpoint(tiny_ckpt)
+    model = load_onnx(export_checkpoint(tiny_ckpt, tmp_path / "tiny.onnx"))
+    assert model.classes == ["A", "B", "C", "no_song"]
+    assert model.features() == FP and model.open_set_threshold == pytest.approx(0.42)
+    assert model.meta["best_epoch"] == 3
+    assert model.checkpoint_sha256 == hashlib.sha256(tiny_ckpt.read_bytes()).hexdigest()
+    ckpt.meta.pop("open_set_threshold")
+    assert "open_set_threshold" not in onnx_metadata(ckpt)
+    export_onnx(ckpt, tmp_path / "plain.onnx")
+    assert load_onnx(tmp_path / "plain.onnx").open_set_threshold is None
+
+
+def test_same_checkpoint_gives_the_same_bytes(tiny_ckpt, tmp_path):
+    a = export_checkpoint(tiny_ckpt, tmp_path / "a.onnx").read_bytes()
+    assert export_checkpoint(tiny_ckpt, tmp_path / "b.onnx").read_bytes() == a
+
+
+def test_inference_checks_shapes_and_handles_empty_batches(tiny_ckpt, tmp_path):
+    model = load_onnx(export_checkpoint(tiny_ckpt, tmp_path / "tiny.onnx"), threads=1)
+    x = generated_images(5)
+    assert model.predict_proba(x, batch_size=2).shape == (5, 4)
+    assert np.allclose(model.predict_proba(x).sum(axis=1), 1.0, atol=1e-5)
+    assert model.predict_proba(x[:0]).shape == (0, 4)
+    assert model.embed(x[0]).shape == (1, 8)
+    with pytest.raises(SongnetError, match=r"shape \(B, 80, 517\)"):
+        model.predict_proba(np.zeros((2, 20, 64), dtype=np.float32))
+
+
+def test_unreadable_files_are_errors_naming_them(tiny_ckpt, tmp_path):
+    with pytest.raises(SongnetError, match="not found"):
+        load_onnx(tmp_path / "missing.onnx")
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model" * 100)
+    with pytest.raises(SongnetError, match=r"junk\.onnx: not a readable ONNX model"):
+        load_onnx(junk)
+    foreign = export_onnx(load_checkpoint(tiny_ckpt), tmp_path / "foreign.onnx",
+                          metadata={"format": "someone-else/3"})
+    with pytest.raises(SongnetError, match="not a songnet theme-CNN ONNX model"):
+        load_onnx(foreign)
+
+
+def test_export_command(tiny_ckpt, tmp_path, capsys):
+    out = tmp_path / "out" / "tiny.onnx"
+    assert main(["export", "--model", str(tiny_ckpt), "-o", str(out)]) == 0
+    assert load_onnx(out).classes[-1] == "no_song"
+    assert main(["export", "--model", str(tiny_ckpt), "-o", str(tmp_path / "x.bin")]) == 2
+    assert "must end in .onnx" in capsys.readouterr().err
+
+
+def test_inference_modules_import_no_torch():
+    code = ("import sys\nimport songnet.model.runtime, songnet.features.npcqt, "
+            "songnet.classify.backends, songnet.classify.windows\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'torch', 'onnx', 'librosa', 'scipy'}))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.strip() == "[]"
