@@ -71,7 +71,7 @@ def plan_ranges(duration_s: float, *, fp: Any, params: ClassifyParams,
 
 
 def score_range(path: str | os.PathLike, block_range: BlockRange, *, model: Any,
-                params: ClassifyParams = ClassifyParams()) -> ScanPart | None:
+                params: ClassifyParams) -> ScanPart | None:
     """Score the blocks ``block_range`` of a recording, as the serial scan would.
 
     The stream is decoded from the start (the blocks before the range are read, not
