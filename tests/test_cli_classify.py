@@ -175,7 +175,7 @@ def test_the_classify_path_imports_neither_torch_nor_librosa_nor_scipy(recording
             f"status = main(['classify', {str(recordings['good'])!r}, '-q'])\n"
             "heavy = sorted({m.split('.')[0] for m in sys.modules} & "
             "{'torch', 'librosa', 'scipy', 'numba', 'matplotlib', 'sklearn', 'umap', "
-            "'pandas', 'onnx'})\n"
+            "'pandas', 'onnx', 'dask', 'distributed'})\n"
             "print(heavy, 'onnxruntime' in sys.modules)\nsys.exit(status)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=False)

@@ -16,9 +16,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from songnet.classify.events import Event
+from songnet.core.errors import SongnetError
 
-__all__ = ["FORMATS", "RAVEN_COLUMNS", "FileResult", "events_csv", "events_json",
-           "events_table", "format_events", "output_names", "raven_table", "summary"]
+__all__ = [
+    "FORMATS",
+    "RAVEN_COLUMNS",
+    "FileResult",
+    "error_message",
+    "events_csv",
+    "events_json",
+    "events_table",
+    "format_events",
+    "output_names",
+    "raven_table",
+    "summary",
+]
 
 FORMATS = ("table", "csv", "json", "raven")
 RAVEN_COLUMNS = ("Selection", "View", "Channel", "Begin Time (s)", "End Time (s)",
@@ -161,3 +173,15 @@ def summary(results: Sequence[FileResult]) -> str:
                  f"{n_songs} song{'s' if n_songs != 1 else ''}), {len(failed)} failed")
     lines.extend(f"failed: {r.file}: {r.error}" for r in failed)
     return "\n".join(lines) + "\n"
+
+
+def error_message(path: str, exc: BaseException) -> str | None:
+    """The one-line error of a recording that failed with ``exc``; None for a bug."""
+    if isinstance(exc, SongnetError):
+        msg = " ".join(str(exc).split())
+        return msg.removeprefix(f"{path}: ").removeprefix(f"{path} ")
+    if isinstance(exc, (OSError, RuntimeError, ValueError, EOFError)):  # a decoder giving up
+        first = str(exc).splitlines()[0][:120] if str(exc) else ""
+        return (f"cannot be decoded ({type(exc).__name__}: {first}); "
+                "check that it is a complete audio file")
+    return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,7 +36,8 @@ from songnet.core.progress import ProgressCallback
 from songnet.features.npcqt import fit_window
 from songnet.features.params import FeatureParams
 
-__all__ = ["ClassifyParams", "classify_blocks", "classify_file", "score_blocks"]
+__all__ = ["ClassifyParams", "ScanPart", "classify_blocks", "classify_file", "join_parts",
+           "score_blocks"]
 
 @dataclasses.dataclass(frozen=True)
 class ClassifyParams:
@@ -192,6 +193,53 @@ def score_blocks(blocks: Iterable[audio.Block], *, model: Any,
     return scan.finish()
 
 
+@dataclasses.dataclass(frozen=True)
+class ScanPart:
+    """What scoring a run of consecutive blocks found, joined in order by :func:`join_parts`.
+
+    Attributes
+    ----------
+    starts_s : np.ndarray [shape=(w,)]
+        Window starts in seconds from the recording's start.
+    probs : np.ndarray [shape=(w, n_classes)] float32
+    activity : Activity
+        The frames these blocks own.
+    peak : float
+        Largest absolute sample seen.
+    duration_s : float
+        End of the last block, in seconds from the recording's start.
+    """
+
+    starts_s: np.ndarray
+    probs: np.ndarray
+    activity: Activity
+    peak: float
+    duration_s: float
+
+
+def join_parts(parts: Sequence[ScanPart], *, model: Any, source: str = "<array>"
+               ) -> tuple[WindowScores, Activity, float]:
+    """Join the parts of one recording, in order, into what :func:`score_blocks` gives."""
+    backend = as_backend(model, device="cpu")
+    return _joined(parts, source=source, window_s=backend.fp.n_samples / backend.fp.sr,
+                   classes=tuple(backend.classes))
+
+
+def _joined(parts: Sequence[ScanPart], *, source: str, window_s: float,
+            classes: tuple[str, ...]) -> tuple[WindowScores, Activity, float]:
+    duration = max((p.duration_s for p in parts), default=0.0)
+    if duration == 0.0:
+        raise SongnetError(f"{source}: no audio samples; the file is empty")
+    if max(p.peak for p in parts) == 0.0:
+        raise SongnetError(f"{source}: every sample is zero (a silent recording); "
+                           "check the recorder's input and gain")
+    frame_s = parts[0].activity.frame_s
+    starts = np.concatenate([p.starts_s for p in parts])
+    probs = np.concatenate([p.probs for p in parts]).astype(np.float32, copy=False)
+    scores = WindowScores(starts, probs, window_s, classes)
+    return scores, Activity.concatenate([p.activity for p in parts], frame_s=frame_s), duration
+
+
 class _Scan:
     """The state of :func:`score_blocks` between blocks, on one grid of global frames.
 
@@ -234,6 +282,20 @@ class _Scan:
         self.owned = g0 + own_hi
         self.reached_s = self.duration if last else (g0 + hi) * self.frame_s
 
+    def skip(self, block: audio.Block) -> None:
+        """Advance the grid past a block (not the last) as :meth:`add` would, unscored:
+        where a range of blocks scored on its own starts (:mod:`songnet.classify.ranges`)."""
+        fp = self.fp
+        start_n = round(block.start_s * fp.sr)
+        skip = -start_n % fp.hop_length
+        g0 = (start_n + skip) // fp.hop_length
+        hi = (block.samples.shape[0] - skip) // fp.hop_length + 1 - self.margin  # power.shape[1]
+        past = g0 + hi - fp.n_frames  # windows starting at or before this fit in the block
+        if past >= 0:
+            self.next_win = max(self.next_win, (past // self.hop_frames + 1) * self.hop_frames)
+        self.owned = g0 + hi
+        self.done_s = self.reached_s = (g0 + hi) * self.frame_s
+
     def take_progress(self) -> float:
         """Seconds of audio finished since the last call."""
         step = max(0.0, self.reached_s - self.done_s)
@@ -243,17 +305,18 @@ class _Scan:
     def finish(self) -> tuple[WindowScores, Activity, float]:
         """Score the windows still queued; the recording's window scores and activity."""
         self.pending.flush()
-        if self.duration == 0.0:
-            raise SongnetError(f"{self.source}: no audio samples; the file is empty")
-        if self.peak == 0.0:
-            raise SongnetError(f"{self.source}: every sample is zero (a silent recording); "
-                               "check the recorder's input and gain")
-        classes = self.backend.classes
+        return _joined([self.part()], source=self.source,
+                       window_s=self.fp.n_samples / self.fp.sr, classes=self.backend.classes)
+
+    def part(self) -> ScanPart:
+        """Score the windows still queued; what this scan found, to join with others."""
+        self.pending.flush()
         starts = np.concatenate(self.win_starts) if self.win_starts else np.zeros(0)
         probs = (np.concatenate(self.win_probs) if self.win_probs
-                 else np.zeros((0, len(classes)), dtype=np.float32))
-        scores = WindowScores(starts, probs, self.fp.n_samples / self.fp.sr, classes)
-        return scores, Activity.concatenate(self.acts, frame_s=self.frame_s), self.duration
+                 else np.zeros((0, len(self.backend.classes)), dtype=np.float32))
+        return ScanPart(starts, probs, Activity.concatenate(self.acts, frame_s=self.frame_s),
+                        self.peak, self.duration)
+
 
     def _checked(self, block: audio.Block) -> np.ndarray:
         y = np.asarray(block.samples, dtype=np.float32)

@@ -16,13 +16,22 @@ import dataclasses
 import gc
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from songnet.classify.backends import Backend, open_model
+from songnet.classify.journal import Journal, journal_path
 from songnet.classify.recordings import find_recordings
-from songnet.classify.report import FORMATS, FileResult, format_events, output_names, summary
+from songnet.classify.report import (
+    FORMATS,
+    FileResult,
+    error_message,
+    format_events,
+    output_names,
+    summary,
+)
 from songnet.classify.windows import ClassifyParams, classify_file
 from songnet.cli.common import (
     STATE,
@@ -32,6 +41,7 @@ from songnet.cli.common import (
     one_line_warnings,
     out_option,
 )
+from songnet.core.cluster import connect, parse_scheduler
 from songnet.core.errors import SongnetError
 from songnet.core.files import check_output_dir, check_output_file, inside, write_text
 from songnet.core.params import check_workers, load_params, read_params_file
@@ -57,10 +67,21 @@ __all__ = ["command"]
                    "the CPUs, and about 1 GB of memory each.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Threads for the network (per worker) [default: the cores / workers].")
+@click.option("--scheduler", default=None, metavar="ADDRESS|local[:N]",
+              help="Run on a Dask cluster: the address of a running scheduler, or local:N "
+                   "for N local worker processes (needs songnet[cluster]).")
+@click.option("--split-s", type=click.FloatRange(min=1.0), default=600.0, show_default=True,
+              help="With --scheduler: recordings longer than this are split into ranges of "
+                   "about this many seconds, scored on different workers.")
+@click.option("--resume", is_flag=True,
+              help="Keep a journal beside the output (OUT.journal.jsonl) and skip the "
+                   "recordings it holds unchanged; rerun the same command after an "
+                   "interruption.")
 @device_option()
 @common_options
 def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str | None,
-            min_confidence: float | None, workers: int, threads: int | None, device: str,
+            min_confidence: float | None, workers: int, threads: int | None,
+            scheduler: str | None, split_s: float, resume: bool, device: str,
             params_file: Path, quiet: bool) -> int:
     """Find chingolo songs in PATH... (files, folders searched recursively, globs).
 
@@ -81,7 +102,11 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str 
                            "pass -o FOLDER")
     _check_outputs(output, folder_out, files=files, fmt=fmt,
                    inputs=[*files, params_file] + ([model_path] if model_path else []))
-    if workers > 1 and len(files) > 1:
+    if resume and output is None:
+        raise SongnetError("--resume keeps its journal beside the output; pass -o OUT")
+    if scheduler is not None:
+        parse_scheduler(scheduler)  # a bad local:N fails before any work
+    if workers > 1 and len(files) > 1 and scheduler is None:
         check_workers(workers, per_worker_mb=WORKER_MB)
     if threads is None and workers > 1:
         threads = max(1, (os.cpu_count() or 1) // workers)
@@ -92,14 +117,30 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str 
     failed = {path: msg for path, msg in missing}
     for path, msg in missing:
         _say(f"error: {path}: {msg}")
-    done = _run(files, model=model, model_path=model_path, params=params,
-                device=device, workers=workers, threads=threads, quiet=quiet)
+    names = output_names(files, fmt=fmt) if folder_out else {}
+    journal = None
+    if resume:
+        key = {"params": dataclasses.asdict(params), "model": str(model_path or "default")}
+        journal = Journal(journal_path(output), key=key)
+    before = {f: r for f in files if journal is not None and (r := journal.done(f))}
+    stats = {f: _stat(f) for f in files if f not in before}
+
+    def arrived(r: FileResult) -> None:
+        if journal is not None and stats.get(r.file) is not None:
+            journal.record(r, stat=stats[r.file])
+        if folder_out and r.ok:
+            write_text(inside(output, names[r.file]), format_events([r], fmt=fmt))
+
+    done = _run([f for f in files if f not in before], model=model, model_path=model_path,
+                params=params, device=device, workers=workers, threads=threads,
+                scheduler=scheduler, split_s=split_s, quiet=quiet, arrived=arrived)
+    done.update(before)
     results = [done[f] for f in files] + [FileResult(p, error=m) for p, m in failed.items()]
     good = [r for r in results if r.ok]
     if folder_out:
-        names = output_names([r.file for r in good], fmt=fmt)
         for r in good:
-            write_text(inside(output, names[r.file]), format_events([r], fmt=fmt))
+            if r.file in before:
+                write_text(inside(output, names[r.file]), format_events([r], fmt=fmt))
     elif output is not None:
         if good or fmt != "raven":
             write_text(output, format_events(good, fmt=fmt))
@@ -141,26 +182,30 @@ def _say(line: str, *, quiet: bool = True) -> None:
     tqdm.write(" ".join(line.split()), file=sys.stderr)
 
 
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
 def _one(path: str, *, model: Backend, params: ClassifyParams, progress=None) -> FileResult:
     """Classify one file; any problem with the file becomes its error line."""
     try:
         events, duration = classify_file(path, model=model, params=params,
                                          progress=progress)
-    except SongnetError as exc:
-        msg = " ".join(str(exc).split())
-        return FileResult(path, error=msg.removeprefix(f"{path}: ").removeprefix(f"{path} "))
-    except (OSError, RuntimeError, ValueError, EOFError) as exc:  # a decoder giving up
-        if STATE.verbose:
+    except Exception as exc:
+        msg = error_message(path, exc)
+        if msg is None or (STATE.verbose and not isinstance(exc, SongnetError)):
             raise
-        return FileResult(path, error=f"cannot be decoded ({type(exc).__name__}: "
-                                      f"{str(exc).splitlines()[0][:120] if str(exc) else ''}); "
-                                      "check that it is a complete audio file")
+        return FileResult(path, error=msg)
     return FileResult(path, tuple(events), duration)
 
 
 def _run(files: list[str], *, model: Backend, model_path: Path | None, params: ClassifyParams,
-         device: str, workers: int, threads: int | None,
-         quiet: bool) -> dict[str, FileResult]:
+         device: str, workers: int, threads: int | None, scheduler: str | None,
+         split_s: float, quiet: bool,
+         arrived: Callable[[FileResult], None]) -> dict[str, FileResult]:
     """Classify every file, with a progress bar over seconds of audio; report failures."""
     from songnet.core.audio import info
     lengths = {}
@@ -171,22 +216,35 @@ def _run(files: list[str], *, model: Backend, model_path: Path | None, params: C
             lengths[f] = 0.0  # it will fail with its own error below
     total = round(sum(lengths.values()), 1)
     done: dict[str, FileResult] = {}
-    with bar(total, desc="classify", unit="s", quiet=quiet) as pbar:
+    hours = scheduler is not None  # an archive: the bar counts hours of audio
+    with bar(round(total / 3600, 3) if hours else total, desc="classify",
+             unit="h" if hours else "s", quiet=quiet) as pbar:
         seconds = [0.0]  # audio finished so far, files done + the current one
 
         def show(s: float) -> None:
             seconds[0] += s
-            pbar.n = min(round(seconds[0], 1), total)
+            pbar.n = (min(round(seconds[0] / 3600, 3), pbar.total) if hours
+                      else min(round(seconds[0], 1), total))
             pbar.refresh()
 
         def finish(i: int, r: FileResult) -> None:
             done[r.file] = r
+            arrived(r)
             seconds[0] = sum(lengths[f] for f in done)
             show(0.0)
             pbar.set_postfix_str(f"file {i}/{len(files)}")
             if not r.ok:
                 _say(f"error: {r.file}: {r.error}", quiet=quiet)
 
+        if scheduler is not None:
+            from songnet.classify.cluster import classify_on
+            with connect(scheduler) as client:
+                for i, r in enumerate(classify_on(
+                        client, files, model=model, model_path=model_path, params=params,
+                        device=device, threads=threads, split_s=split_s, lengths=lengths,
+                        progress=show), start=1):
+                    finish(i, r)
+            return done
         if workers == 1 or len(files) < 2:
             for i, f in enumerate(files, start=1):
                 pbar.set_postfix_str(f"file {i}/{len(files)}", refresh=False)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
 
 from songnet.cli.common import catalog_option, common_options, out_option
+from songnet.core.cluster import connect
 from songnet.core.files import atomic_dir, check_output_dir
 from songnet.core.params import check_workers, load_params
 from songnet.core.progress import bar
@@ -24,8 +26,12 @@ from songnet.surrogates.themes import load_catalog
 @catalog_option
 @out_option("Output folder (wavs/ + manifest.csv), replaced as a whole when complete.",
             default=Path("data/surrogates"))
+@click.option("--scheduler", default=None, metavar="ADDRESS|local[:N]",
+              help="Render the clips on a Dask cluster: a scheduler's address, or local:N "
+                   "worker processes (needs songnet[cluster]); the same bytes as without.")
 @common_options
-def command(catalog_dir: Path | None, out: Path, params_file: Path, quiet: bool) -> None:
+def command(catalog_dir: Path | None, out: Path, scheduler: str | None, params_file: Path,
+            quiet: bool) -> None:
     """Build the surrogate song dataset: N songs per theme from simulated birds.
 
     Splits train/val/test/stress by bird; a no_song class of background and clutter in
@@ -34,15 +40,19 @@ def command(catalog_dir: Path | None, out: Path, params_file: Path, quiet: bool)
     """
     params = load_params(params_file, "synthesize", SynthesizeParams)
     check_output_dir(out, inputs=[params_file] + ([catalog_dir] if catalog_dir else []))
-    check_workers(params.workers, option=f"{params_file}: [synthesize] workers", floor=2)
+    if scheduler is None:
+        check_workers(params.workers, option=f"{params_file}: [synthesize] workers", floor=2)
     themes = load_catalog(catalog_dir)
     rows = []
-    with atomic_dir(out) as tmp, bar(n_clips(themes, params), desc="synthesize",
-                                     unit="clip", quiet=quiet) as pbar:
-        for clip in synthesize(themes, params=params, progress=pbar.update):
-            write_clip(tmp, clip)
-            rows.append(clip.row)
-        save_manifest(rows, tmp)
+    with contextlib.ExitStack() as stack:
+        client = None if scheduler is None else stack.enter_context(connect(scheduler))
+        with atomic_dir(out) as tmp, bar(n_clips(themes, params), desc="synthesize",
+                                         unit="clip", quiet=quiet) as pbar:
+            for clip in synthesize(themes, params=params, progress=pbar.update,
+                                   executor=client):
+                write_clip(tmp, clip)
+                rows.append(clip.row)
+            save_manifest(rows, tmp)
     if not quiet:
         click.echo(f"wrote {out}: {len(rows)} clips of {params.clip_s:g} s, "
                    f"{len(themes)} themes + no_song", err=True)

@@ -16,6 +16,7 @@ workers.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -303,7 +304,8 @@ def n_clips(themes: Sequence[Theme], params: SynthesizeParams) -> int:
 
 
 def synthesize(themes: Sequence[Theme], *, params: SynthesizeParams,
-               progress: ProgressCallback | None = None) -> Iterator[Clip]:
+               progress: ProgressCallback | None = None,
+               executor: Any = None) -> Iterator[Clip]:
     """Generate the dataset's clips, in a fixed order, rendered by ``params.workers`` threads.
 
     Parameters
@@ -313,6 +315,10 @@ def synthesize(themes: Sequence[Theme], *, params: SynthesizeParams,
     params : SynthesizeParams
     progress : callable, optional
         Called with the number of clips finished.
+    executor : optional
+        Renders the chunks of clips instead of ``params.workers`` threads: anything with
+        ``submit(fn, *args)`` giving futures with ``result()``, e.g. a
+        ``distributed.Client``. The clips are the same (each keeps its own seed).
 
     Yields
     ------
@@ -323,9 +329,11 @@ def synthesize(themes: Sequence[Theme], *, params: SynthesizeParams,
         raise SongnetError("the theme catalog is empty; give at least one theme")
     specs = _plan(themes, params)
     chunks = [specs[i:i + CHUNK] for i in range(0, len(specs), CHUNK)]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=params.workers) as pool:
-        pending: list[concurrent.futures.Future] = []
-        ahead = 2 * params.workers
+    with contextlib.ExitStack() as stack:
+        pool = executor if executor is not None else stack.enter_context(
+            concurrent.futures.ThreadPoolExecutor(max_workers=params.workers))
+        pending: list[Any] = []
+        ahead = 2 * (_n_workers(executor) if executor is not None else params.workers)
         for chunk in chunks:  # bounded look-ahead keeps memory flat
             pending.append(pool.submit(_render_chunk, chunk, params))
             if len(pending) > ahead:
@@ -334,7 +342,15 @@ def synthesize(themes: Sequence[Theme], *, params: SynthesizeParams,
             yield from _drain(fut, progress)
 
 
-def _drain(fut: concurrent.futures.Future, progress: ProgressCallback | None) -> Iterator[Clip]:
+def _n_workers(executor: Any) -> int:
+    """Workers of a Dask client (its look-ahead), else 2."""
+    try:
+        return max(1, len(executor.scheduler_info().get("workers", {})))
+    except AttributeError:
+        return 2
+
+
+def _drain(fut: Any, progress: ProgressCallback | None) -> Iterator[Clip]:
     clips = fut.result()
     yield from clips
     if progress is not None:
