@@ -458,15 +458,33 @@ def test_writes_stay_atomic_on_a_device_sink(tmp_path):
 # --- memory of the bombs, measured in a child ------------------------------------------------
 
 
-def _peak_mb(args: list[str], cwd: Path) -> tuple[int, str]:
-    """Run `songnet ARGS` in a child; its exit status, peak RSS (MiB) and stderr."""
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen([sys.executable, "-m", "songnet", *args], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss // 1024, err
+_HWM = """
+import atexit, os, runpy, sys
+def _report():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            with open(os.environ["SONGNET_TEST_HWM"], "w") as fh:
+                fh.write(line.split()[1])
+atexit.register(_report)
+sys.argv = ["songnet", *sys.argv[1:]]
+runpy.run_module("songnet", run_name="__main__")
+"""
+
+
+def _peak_mb(args: list[str], cwd: Path) -> tuple[int, int, str]:
+    """Run `songnet ARGS` in a child; its exit status, peak RSS (MiB) and stderr.
+
+    The peak is the child's own high-water mark (``VmHWM`` of its address space, read at
+    exit), not ``ru_maxrss``: that one keeps the RSS of the forking parent (this test
+    process, large late in a full run) across ``exec``.
+    """
+    hwm = cwd / "hwm.txt"
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "SONGNET_TEST_HWM": str(hwm)}
+    proc = subprocess.run([sys.executable, "-c", _HWM, *args], cwd=cwd, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          check=False)
+    return proc.returncode, int(hwm.read_text()) // 1024, proc.stderr
 
 
 def test_bombs_stay_in_bounded_memory(tmp_path):
