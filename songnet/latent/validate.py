@@ -108,7 +108,8 @@ class Validation:
         then per rule ``nearest``, ``distance``, ``threshold``, ``status`` in long form
         with ``pooling`` and ``quantile`` columns.
     test_lost : dict
-        Held-out theme -> the share of its 2020 test songs beyond the chosen threshold.
+        Held-out theme -> {(pooling, quantile): the share of its 2020 test songs beyond that
+        rule's threshold}, for every rule of the grid.
     rules : pd.DataFrame
         :data:`RULE_COLUMNS`, one row per rule.
     """
