@@ -24,6 +24,7 @@ from songnet.model.checkpoint import (
 )
 from songnet.model.export import export_checkpoint, export_onnx, onnx_metadata
 from songnet.model.network import ModelConfig, ThemeCNN
+from songnet.model.openset import OPEN_SET_KEY, ThemeMatcher
 from songnet.model.runtime import default_onnx_path, load_onnx
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,9 +61,12 @@ def tiny_ckpt(tmp_path_factory):
     model = ThemeCNN(ModelConfig(n_bins=FP.n_bins, n_frames=FP.n_frames, n_classes=4,
                                  channels=(4, 8), embed_dim=8))
     path = tmp_path_factory.mktemp("m") / "tiny.pt"
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(c, 1.0, (10, 8)) for c in (0.0, 5.0, 10.0)])
+    matcher = ThemeMatcher(threshold_quantile=0.9).fit(X, ["A"] * 10 + ["B"] * 10 + ["C"] * 10)
     save_checkpoint(path, model, classes=["A", "B", "C", "no_song"],
                     feature_params=params_to_dict(FP), train_params={"seed": 1},
-                    meta={"open_set_threshold": 0.42, "best_epoch": 3})
+                    meta={OPEN_SET_KEY: matcher.to_dict(), "best_epoch": 3})
     return path
 
 
@@ -91,17 +95,23 @@ def test_the_shipped_onnx_is_the_export_of_the_shipped_checkpoint():
     assert onnx.classes == ckpt.classes and onnx.feature_params == ckpt.feature_params
 
 
-def test_metadata_carries_classes_params_and_the_open_set_threshold(tiny_ckpt, tmp_path):
+def test_metadata_carries_classes_params_and_the_open_set_matcher(tiny_ckpt, tmp_path):
     ckpt = load_checkpoint(tiny_ckpt)
     model = load_onnx(export_checkpoint(tiny_ckpt, tmp_path / "tiny.onnx"))
     assert model.classes == ["A", "B", "C", "no_song"]
-    assert model.features() == FP and model.open_set_threshold == pytest.approx(0.42)
-    assert model.meta["best_epoch"] == 3
+    assert model.features() == FP and model.meta["best_epoch"] == 3
+    want = ThemeMatcher.from_dict(ckpt.meta[OPEN_SET_KEY])
+    assert list(model.open_set.themes_) == ["A", "B", "C"]
+    np.testing.assert_allclose(model.open_set.thresholds_, want.thresholds_)
+    probe = np.full((2, 8), 5.0)
+    probe[1] = 40.0  # far from every theme
+    idx, dist, thr = model.open_set.nearest(probe)
+    assert model.open_set.themes_[idx[0]] == "B" and dist[0] <= thr[0] and dist[1] > thr[1]
     assert model.checkpoint_sha256 == hashlib.sha256(tiny_ckpt.read_bytes()).hexdigest()
-    ckpt.meta.pop("open_set_threshold")
-    assert "open_set_threshold" not in onnx_metadata(ckpt)
+    ckpt.meta.pop(OPEN_SET_KEY)
+    assert OPEN_SET_KEY not in onnx_metadata(ckpt)
     export_onnx(ckpt, tmp_path / "plain.onnx")
-    assert load_onnx(tmp_path / "plain.onnx").open_set_threshold is None
+    assert load_onnx(tmp_path / "plain.onnx").open_set is None
 
 
 def test_same_checkpoint_gives_the_same_bytes(tiny_ckpt, tmp_path):

@@ -28,6 +28,9 @@ def event(file: str, start: float, theme: str, conf: float) -> Event:
                  top=top, low_hz=3100.0, high_hz=6400.0)
 
 
+UNKNOWN_EVENT = Event(file="a.wav", start_s=30.0, end_s=32.0, theme="unknown", confidence=0.7,
+                      top=(("T02", 0.7), ("unknown", 0.2)), low_hz=3000.0, high_hz=7000.0,
+                      nearest="T02", distance=5.25, threshold=4.5)
 RESULTS = [
     FileResult("a.wav", (event("a.wav", 1.5, "T01", 0.91), event("a.wav", 20.25, "T03", 0.8)),
                60.0),
@@ -39,11 +42,26 @@ RESULTS = [
 def test_json_has_exactly_the_agreed_keys():
     data = json.loads(events_json(RESULTS))
     assert len(data) == 2
-    assert set(data[0]) == {"file", "start_s", "end_s", "theme", "confidence", "top"}
+    assert set(data[0]) == {"file", "start_s", "end_s", "theme", "confidence", "top",
+                            "nearest", "distance", "threshold"}
+    assert data[0]["distance"] is None and data[0]["nearest"] == ""  # no open-set matcher
     assert data[0]["file"] == "a.wav" and data[0]["theme"] == "T01"
     assert data[0]["start_s"] == 1.5 and data[0]["end_s"] == 3.5
     assert data[1]["top"][0] == {"theme": "T03", "p": 0.8}
     assert [set(t) for t in data[1]["top"]] == [{"theme", "p"}] * 3
+
+
+def test_unknown_events_keep_their_nearest_theme_and_distance_in_every_format():
+    res = [FileResult("a.wav", (UNKNOWN_EVENT,), 60.0)]
+    (js,) = json.loads(events_json(res))
+    assert (js["theme"], js["nearest"], js["distance"], js["threshold"]) == \
+        ("unknown", "T02", 5.25, 4.5)
+    (row,) = csv.DictReader(io.StringIO(events_csv(res)))
+    assert (row["theme"], row["nearest"], float(row["distance"])) == ("unknown", "T02", 5.25)
+    raven = dict(zip(RAVEN_COLUMNS, raven_table(res[0]).splitlines()[1].split("\t"),
+                     strict=True))
+    assert (raven["Theme"], raven["Nearest"], raven["Distance"]) == ("unknown", "T02", "5.2500")
+    assert "unknown×1" in summary(res)
 
 
 def test_csv_rows_round_trip():
@@ -68,7 +86,7 @@ def test_raven_selection_table_is_tab_separated_with_raven_columns():
     assert first[:3] == ["1", "Spectrogram 1", "1"]
     assert float(first[3]) == 1.5 and float(first[4]) == 3.5
     assert (float(first[5]), float(first[6])) == (3100.0, 6400.0)
-    assert first[7:] == ["T01", "0.9100"]
+    assert first[7:] == ["T01", "0.9100", "", ""]
     assert lines[2].split("\t")[0] == "2"
     assert raven_table(RESULTS[1]).splitlines() == ["\t".join(RAVEN_COLUMNS)]
 

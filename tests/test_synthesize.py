@@ -41,11 +41,16 @@ def _digest(clips):
 
 
 def test_counts_shapes_and_no_song_in_every_split(clips, themes):
-    assert len(clips) == n_clips(themes, TINY) == (4 + 1 + 1 + 1) * 3
+    # per split: each theme's songs, no_song (factor 1) and unknown (factor 2) clips
+    assert len(clips) == n_clips(themes, TINY) == (4 + 1 + 1 + 1) * (2 + 1 + 2)
     rows = pd.DataFrame([c.row for c in clips])
     assert set(rows.split) == {"train", "val", "test", "stress"}
     for split, group in rows.groupby("split"):
-        assert "no_song" in set(group.theme), split
+        assert {"no_song", "unknown"} <= set(group.theme), split
+    foreign = rows[rows.theme == "unknown"]
+    assert foreign.bird_id.is_unique  # each foreign song its own bird (and theme)
+    assert set(foreign.foreign_of) <= {"", *[t.name for t in themes]}
+    assert (rows[rows.theme != "unknown"].foreign_of == "").all()
     for c in clips:
         assert c.samples.shape == (round(TINY.clip_s * SR),) and c.samples.dtype == np.float32
         assert np.all(np.isfinite(c.samples)) and np.abs(c.samples).max() <= 1.0

@@ -37,6 +37,8 @@ class Backend(Protocol):
     fp: FeatureParams
     classes: tuple[str, ...]
     name: str
+    embed_dim: int
+    open_set: Any  # the model's ThemeMatcher, or None
 
     def power(self, y: np.ndarray) -> Any:
         """CQT power ``(n_bins, n // hop + 1)`` of one block, in the engine's array type."""
@@ -50,8 +52,9 @@ class Backend(Protocol):
     def concat(self, images: list[Any]) -> Any:
         """Join image batches along the first axis."""
 
-    def predict(self, images: Any) -> np.ndarray:
-        """Class probabilities ``(b, n_classes)`` float32."""
+    def predict(self, images: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities ``(b, n_classes)`` and embeddings ``(b, embed_dim)``,
+        float32, in one run of the network."""
 
 
 class OnnxBackend:
@@ -69,6 +72,8 @@ class OnnxBackend:
         self.model = model
         self.fp = model.features()
         self.classes = tuple(model.classes)
+        self.embed_dim = int(model.model_config["embed_dim"])
+        self.open_set = model.open_set
         self._db_of: tuple[np.ndarray, np.ndarray] | None = None  # last power, its dB
 
     def power(self, y: np.ndarray) -> np.ndarray:
@@ -85,8 +90,8 @@ class OnnxBackend:
     def concat(self, images: list[np.ndarray]) -> np.ndarray:
         return np.concatenate(images) if len(images) > 1 else images[0]
 
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        return self.model.predict_proba(images, batch_size=max(1, images.shape[0]))
+    def predict(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.model.predict_and_embed(images)
 
 
 class TorchBackend:
@@ -103,10 +108,13 @@ class TorchBackend:
 
     def __init__(self, checkpoint: Any, *, device: str = "auto") -> None:
         from songnet.core.device import resolve_device
-
+        from songnet.model.openset import OPEN_SET_KEY, ThemeMatcher
         self.checkpoint = checkpoint
         self.fp = checkpoint.features()
         self.classes = tuple(checkpoint.classes)
+        self.embed_dim = int(checkpoint.config.embed_dim)
+        fitted = checkpoint.meta.get(OPEN_SET_KEY)
+        self.open_set = None if fitted is None else ThemeMatcher.from_dict(fitted)
         self.device = resolve_device(device)
 
     def power(self, y: np.ndarray) -> Any:
@@ -129,16 +137,19 @@ class TorchBackend:
         import torch
         return torch.cat(images) if len(images) > 1 else images[0]
 
-    def predict(self, images: Any) -> np.ndarray:
+    def predict(self, images: Any) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
-        from songnet.model.checkpoint import predict_proba
         n = images.shape[0]
         # a short batch is padded to a power of two: few distinct shapes, so the CNN
         # backend's per-shape caches stay small
         size = 1 << max(0, (n - 1).bit_length())
         batch = torch.cat([images, images[-1:].expand(size - n, -1, -1)])
-        return predict_proba(self.checkpoint, batch, batch_size=size)[:n]
+        model = self.checkpoint.model.eval()
+        with torch.no_grad():
+            emb = model.embed(batch.float().to(self.checkpoint.device)[:, None])
+            probs = torch.softmax(model.classifier(emb), dim=1)
+        return (probs[:n].float().cpu().numpy(), emb[:n].float().cpu().numpy())
 
 
 def as_backend(model: Any, *, device: str = "auto") -> Backend:

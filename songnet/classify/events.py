@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from songnet.core.errors import SongnetError
+from songnet.core.labels import UNKNOWN
 
 __all__ = ["Activity", "Event", "WindowScores", "find_events", "frame_activity",
            "holding_windows", "loud_segments"]
@@ -35,14 +37,25 @@ class Event:
     start_s, end_s : float
         Onset and offset in seconds from the start of the recording.
     theme : str
-        The most probable theme.
+        The most probable theme, or ``unknown``: the network's ``unknown`` class (songs of
+        themes it was taught are not in the catalog) is the most probable, or the song's
+        embedding lies farther from every theme's centroid than the model's open-set
+        threshold.
     confidence : float
-        The probability of ``theme``: the mean over the windows holding the song,
-        weighted by how sure each window is that it holds a song. In [0, 1].
+        The probability of the most probable class (a theme or ``unknown``): the mean over
+        the windows holding the song, weighted by how sure each window is that it holds a
+        song. In [0, 1].
     top : tuple of (str, float)
-        The ``top_k`` most probable themes with their probabilities, best first.
+        The ``top_k`` most probable classes with their probabilities, best first.
     low_hz, high_hz : float
         The frequency band the song occupies (for a Raven selection box).
+    nearest : str
+        The catalog theme whose centroid is nearest to the song's embedding ("" when the
+        model has no open-set matcher).
+    distance : float
+        The distance to that centroid, in the matcher's units (NaN without a matcher).
+    threshold : float
+        The open-set threshold of ``nearest``: farther is ``unknown`` (NaN without one).
     """
 
     file: str
@@ -53,6 +66,9 @@ class Event:
     top: tuple[tuple[str, float], ...]
     low_hz: float
     high_hz: float
+    nearest: str = ""
+    distance: float = float("nan")
+    threshold: float = float("nan")
 
     @property
     def duration_s(self) -> float:
@@ -74,12 +90,15 @@ class WindowScores:
         Window length in seconds.
     classes : tuple of str
         Class names, ``no_song`` last.
+    embeddings : np.ndarray [shape=(n, embed_dim), dtype=float32], optional
+        Per-window embeddings (zeros for windows the network did not run on).
     """
 
     starts_s: np.ndarray
     probs: np.ndarray
     window_s: float
     classes: tuple[str, ...]
+    embeddings: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         starts = np.asarray(self.starts_s, dtype=np.float64).reshape(-1)
@@ -95,6 +114,12 @@ class WindowScores:
         object.__setattr__(self, "starts_s", starts)
         object.__setattr__(self, "probs", probs)
         object.__setattr__(self, "classes", tuple(self.classes))
+        if self.embeddings is not None:
+            emb = np.asarray(self.embeddings, dtype=np.float32)
+            if emb.ndim != 2 or emb.shape[0] != starts.shape[0]:
+                raise SongnetError(f"window embeddings of shape {emb.shape} do not match "
+                                   f"{starts.shape[0]} window starts")
+            object.__setattr__(self, "embeddings", emb)
 
     def __len__(self) -> int:
         return int(self.starts_s.shape[0])
@@ -221,7 +246,7 @@ def _moving_mean(x: np.ndarray, size: int) -> np.ndarray:
 def find_events(scores: WindowScores, *, activity: Activity | None = None,
                 detect_threshold: float = 0.5, min_confidence: float = 0.0,
                 split_gap_s: float = 0.5, min_event_s: float = 0.2, top_k: int = 3,
-                band_hz: tuple[float, float] = (0.0, 0.0),
+                band_hz: tuple[float, float] = (0.0, 0.0), open_set: Any = None,
                 source: str = "<array>") -> list[Event]:
     """Merge window probabilities into song events.
 
@@ -251,6 +276,10 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
         How many themes each event lists in ``top``.
     band_hz : (float, float)
         Fallback (low, high) band in Hz for events without activity information.
+    open_set : ThemeMatcher, optional
+        The model's open-set matcher (:mod:`songnet.model.openset`); with it and window
+        ``embeddings``, each event gets its nearest theme and distance, and is ``unknown``
+        beyond the threshold.
     source : str
         The recording's name, copied into each event.
 
@@ -281,7 +310,7 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
     events = []
     for seg, holding in sorted(candidates, key=lambda c: c[0]):
         event = _score_segment(scores, holding, p_song, seg, activity=activity,
-                               top_k=top_k, band_hz=band_hz, source=source)
+                               top_k=top_k, band_hz=band_hz, open_set=open_set, source=source)
         if event.confidence >= min_confidence:
             events.append(event)
     return events
@@ -347,8 +376,9 @@ def loud_segments(activity: Activity, *, split_gap_s: float,
 
 def _score_segment(scores: WindowScores, holding: np.ndarray, p_song: np.ndarray,
                    seg: tuple[float, float], *, activity: Activity | None, top_k: int,
-                   band_hz: tuple[float, float], source: str) -> Event:
-    """Theme probabilities of one song: its holding windows weighted by p(song)."""
+                   band_hz: tuple[float, float], open_set: Any, source: str) -> Event:
+    """Theme probabilities of one song: its holding windows weighted by p(song); with an
+    open-set matcher, the nearest theme of their equally weighted mean embedding."""
     start, end = seg
     weights = p_song[holding] + 1e-9  # (h,)
     probs = (weights[:, None] * scores.probs[holding]).sum(axis=0) / weights.sum()  # (C,)
@@ -363,6 +393,15 @@ def _score_segment(scores: WindowScores, holding: np.ndarray, p_song: np.ndarray
         if np.isfinite(lows).any():  # percentiles: a click's broadband frame does not count
             low = float(np.nanpercentile(lows, 5))
             high = float(np.nanpercentile(activity.high_hz[j0:j1], 95))
+    theme, nearest, distance, threshold = top[0][0], "", float("nan"), float("nan")
+    if open_set is not None and scores.embeddings is not None:
+        emb = (weights[:, None] * scores.embeddings[holding]).sum(axis=0) / weights.sum()
+        idx, dist, thr = open_set.nearest(emb[None])
+        nearest, distance, threshold = str(open_set.themes_[idx[0]]), float(dist[0]), \
+            float(thr[0])
+        if distance > threshold:
+            theme = UNKNOWN
     return Event(file=source, start_s=round(start, 3), end_s=round(end, 3),
-                 theme=top[0][0], confidence=top[0][1], top=top,
-                 low_hz=round(low, 1), high_hz=round(high, 1))
+                 theme=theme, confidence=top[0][1], top=top,
+                 low_hz=round(low, 1), high_hz=round(high, 1), nearest=nearest,
+                 distance=round(distance, 4), threshold=round(threshold, 4))

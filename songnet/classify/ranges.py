@@ -112,5 +112,6 @@ def events_of_parts(parts: Sequence[ScanPart | None], *, model: Any,
     events = find_events(scores, activity=activity, detect_threshold=params.detect_threshold,
                          min_confidence=params.min_confidence, split_gap_s=params.split_gap_s,
                          min_event_s=params.min_event_s,
-                         band_hz=(float(freqs[0]), float(freqs[-1])), source=source)
+                         band_hz=(float(freqs[0]), float(freqs[-1])),
+                         open_set=backend.open_set, source=source)
     return events, duration

@@ -34,9 +34,10 @@ __all__ = [
 
 FORMATS = ("table", "csv", "json", "raven")
 RAVEN_COLUMNS = ("Selection", "View", "Channel", "Begin Time (s)", "End Time (s)",
-                 "Low Freq (Hz)", "High Freq (Hz)", "Theme", "Confidence")
+                 "Low Freq (Hz)", "High Freq (Hz)", "Theme", "Confidence", "Nearest",
+                 "Distance")
 CSV_COLUMNS = ("file", "start_s", "end_s", "theme", "confidence", "theme_2", "p_2",
-               "theme_3", "p_3", "low_hz", "high_hz")
+               "theme_3", "p_3", "low_hz", "high_hz", "nearest", "distance", "threshold")
 SUFFIX = {"table": ".events.txt", "csv": ".events.csv", "json": ".events.json",
           "raven": ".Table.1.selections.txt"}
 
@@ -102,14 +103,25 @@ def events_csv(results: Sequence[FileResult]) -> str:
         runners += [""] * (4 - len(runners))
         writer.writerow([ev.file, f"{ev.start_s:.3f}", f"{ev.end_s:.3f}", ev.theme,
                          f"{ev.confidence:.4f}", *runners, f"{ev.low_hz:.1f}",
-                         f"{ev.high_hz:.1f}"])
+                         f"{ev.high_hz:.1f}", ev.nearest, _num(ev.distance),
+                         _num(ev.threshold)])
     return buf.getvalue()
 
 
+def _num(x: float) -> str:
+    """A distance for a text table: 4 decimals, empty when there is none (NaN)."""
+    return "" if x != x else f"{x:.4f}"
+
+
 def events_json(results: Sequence[FileResult]) -> str:
-    """A JSON list of ``{file, start_s, end_s, theme, confidence, top: [{theme, p}]}``."""
+    """A JSON list of ``{file, start_s, end_s, theme, confidence, top: [{theme, p}],
+    nearest, distance, threshold}`` (``distance`` and ``threshold`` null without an
+    open-set matcher)."""
     data = [{"file": ev.file, "start_s": ev.start_s, "end_s": ev.end_s, "theme": ev.theme,
-             "confidence": ev.confidence, "top": [{"theme": t, "p": p} for t, p in ev.top]}
+             "confidence": ev.confidence, "top": [{"theme": t, "p": p} for t, p in ev.top],
+             "nearest": ev.nearest,
+             "distance": None if ev.distance != ev.distance else ev.distance,
+             "threshold": None if ev.threshold != ev.threshold else ev.threshold}
             for ev in _all_events(results)]
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
@@ -120,7 +132,8 @@ def raven_table(result: FileResult) -> str:
     for i, ev in enumerate(result.events, start=1):
         lines.append("\t".join([str(i), "Spectrogram 1", "1", f"{ev.start_s:.3f}",
                                 f"{ev.end_s:.3f}", f"{ev.low_hz:.1f}", f"{ev.high_hz:.1f}",
-                                ev.theme, f"{ev.confidence:.4f}"]))
+                                ev.theme, f"{ev.confidence:.4f}", ev.nearest,
+                                _num(ev.distance)]))
     return "\n".join(lines) + "\n"
 
 

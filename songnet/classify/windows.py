@@ -146,7 +146,8 @@ def classify_blocks(blocks: Iterable[audio.Block], *, model: Any,
     events = find_events(scores, activity=activity, detect_threshold=params.detect_threshold,
                          min_confidence=params.min_confidence, split_gap_s=params.split_gap_s,
                          min_event_s=params.min_event_s,
-                         band_hz=(float(freqs[0]), float(freqs[-1])), source=source)
+                         band_hz=(float(freqs[0]), float(freqs[-1])),
+                         open_set=backend.open_set, source=source)
     return events, duration
 
 
@@ -215,6 +216,7 @@ class ScanPart:
     activity: Activity
     peak: float
     duration_s: float
+    embeddings: np.ndarray | None = None
 
 
 def join_parts(parts: Sequence[ScanPart], *, model: Any, source: str = "<array>"
@@ -222,11 +224,12 @@ def join_parts(parts: Sequence[ScanPart], *, model: Any, source: str = "<array>"
     """Join the parts of one recording, in order, into what :func:`score_blocks` gives."""
     backend = as_backend(model, device="cpu")
     return _joined(parts, source=source, window_s=backend.fp.n_samples / backend.fp.sr,
-                   classes=tuple(backend.classes))
+                   classes=tuple(backend.classes), embed_dim=backend.embed_dim)
 
 
 def _joined(parts: Sequence[ScanPart], *, source: str, window_s: float,
-            classes: tuple[str, ...]) -> tuple[WindowScores, Activity, float]:
+            classes: tuple[str, ...], embed_dim: int = 0
+            ) -> tuple[WindowScores, Activity, float]:
     duration = max((p.duration_s for p in parts), default=0.0)
     if duration == 0.0:
         raise SongnetError(f"{source}: no audio samples; the file is empty")
@@ -236,7 +239,10 @@ def _joined(parts: Sequence[ScanPart], *, source: str, window_s: float,
     frame_s = parts[0].activity.frame_s
     starts = np.concatenate([p.starts_s for p in parts])
     probs = np.concatenate([p.probs for p in parts]).astype(np.float32, copy=False)
-    scores = WindowScores(starts, probs, window_s, classes)
+    emb = np.concatenate([p.embeddings if p.embeddings is not None
+                          else np.zeros((len(p.starts_s), embed_dim), dtype=np.float32)
+                          for p in parts])
+    scores = WindowScores(starts, probs, window_s, classes, embeddings=emb)
     return scores, Activity.concatenate([p.activity for p in parts], frame_s=frame_s), duration
 
 
@@ -260,6 +266,7 @@ class _Scan:
                       + int(np.ceil(params.split_gap_s / self.frame_s)) + 1)
         self.win_starts: list[np.ndarray] = []
         self.win_probs: list[np.ndarray] = []
+        self.win_emb: list[np.ndarray] = []
         self.acts: list[Activity] = []
         self.next_win = self.owned = 0  # global frames: next window start, activity done to
         self.pending = _PendingWindows(backend, batch_size=params.batch_size)
@@ -306,7 +313,8 @@ class _Scan:
         """Score the windows still queued; the recording's window scores and activity."""
         self.pending.flush()
         return _joined([self.part()], source=self.source,
-                       window_s=self.fp.n_samples / self.fp.sr, classes=self.backend.classes)
+                       window_s=self.fp.n_samples / self.fp.sr, classes=self.backend.classes,
+                       embed_dim=self.backend.embed_dim)
 
     def part(self) -> ScanPart:
         """Score the windows still queued; what this scan found, to join with others."""
@@ -314,8 +322,10 @@ class _Scan:
         starts = np.concatenate(self.win_starts) if self.win_starts else np.zeros(0)
         probs = (np.concatenate(self.win_probs) if self.win_probs
                  else np.zeros((0, len(self.backend.classes)), dtype=np.float32))
+        emb = (np.concatenate(self.win_emb) if self.win_emb
+               else np.zeros((0, self.backend.embed_dim), dtype=np.float32))
         return ScanPart(starts, probs, Activity.concatenate(self.acts, frame_s=self.frame_s),
-                        self.peak, self.duration)
+                        self.peak, self.duration, emb)
 
 
     def _checked(self, block: audio.Block) -> np.ndarray:
@@ -364,14 +374,16 @@ class _Scan:
         """Windows default to no_song; those events can use go to the CNN."""
         probs = np.zeros((idx.size, len(self.backend.classes)), dtype=np.float32)
         probs[:, -1] = 1.0  # no_song, unless the CNN says otherwise
+        emb = np.zeros((idx.size, self.backend.embed_dim), dtype=np.float32)
         loud = (_windows_needed(act, idx, n_frames=self.fp.n_frames, params=self.params,
                                 guard_frames=self.guard, guard_start=g0 > 0,
                                 guard_end=not last)
                 if self.params.skip_quiet else np.ones(idx.size, dtype=bool))
         if loud.any():
-            self.pending.add(power, idx[loud], probs, np.flatnonzero(loud))
+            self.pending.add(power, idx[loud], (probs, emb), np.flatnonzero(loud))
         self.win_starts.append((idx + g0) * self.frame_s)
         self.win_probs.append(probs)
+        self.win_emb.append(emb)
 
 
 class _PendingWindows:
@@ -382,14 +394,16 @@ class _PendingWindows:
     def __init__(self, backend: Backend, *, batch_size: int) -> None:
         self.backend, self.batch_size = backend, batch_size
         self.images: list[Any] = []  # (b, n_bins, n_frames) each, the backend's arrays
-        self.rows: list[tuple[np.ndarray, int]] = []  # (probs array, row) per image
+        # per image: (probs array, embeddings array, row)
+        self.rows: list[tuple[np.ndarray, np.ndarray, int]] = []
 
-    def add(self, power: Any, idx: np.ndarray, probs: np.ndarray,
+    def add(self, power: Any, idx: np.ndarray, dest: tuple[np.ndarray, np.ndarray],
             rows: np.ndarray) -> None:
         """Queue the windows at frames ``idx`` of ``power`` (n_bins, T); their class
-        probabilities go to ``probs[rows]`` once scored (by :meth:`flush` at the latest)."""
+        probabilities and embeddings go to ``dest[0][rows]`` and ``dest[1][rows]`` once
+        scored (by :meth:`flush` at the latest)."""
         self.images.append(self.backend.window_images(power, idx))  # (b, n_bins, n_frames)
-        self.rows.extend((probs, int(r)) for r in rows)
+        self.rows.extend((dest[0], dest[1], int(r)) for r in rows)
         while len(self.rows) >= self.batch_size:
             self._score(self.batch_size)
 
@@ -400,9 +414,10 @@ class _PendingWindows:
     def _score(self, n: int) -> None:
         imgs = self.backend.concat(self.images)
         batch, self.images = imgs[:n], [imgs[n:]]
-        probs = self.backend.predict(batch)
-        for (dest, row), p in zip(self.rows[:n], probs, strict=True):
-            dest[row] = p
+        probs, emb = self.backend.predict(batch)
+        for (p_dest, e_dest, row), p, e in zip(self.rows[:n], probs, emb, strict=True):
+            p_dest[row] = p
+            e_dest[row] = e
         del self.rows[:n]
 
 

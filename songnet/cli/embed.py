@@ -16,7 +16,7 @@ from songnet.cli.common import (
 )
 from songnet.core.audio import load
 from songnet.core.files import atomic_dir, check_output_dir
-from songnet.core.labels import NO_SONG
+from songnet.core.labels import theme_classes
 from songnet.core.params import load_params, params_to_dict
 from songnet.core.progress import bar
 from songnet.features.featureset import load_meta, load_split, split_ids
@@ -72,7 +72,7 @@ def command(model_path: Path, features_dir: Path, resynth_dir: Path,
     split = load_split(features_dir, params.split)
     manifest = load_manifest(resynth_dir)
     real = find_theme_recordings(recordings_dir) if recordings_dir is not None else []
-    catalog = [c for c in meta["classes"] if c != NO_SONG]
+    catalog = theme_classes(meta["classes"])
     real = [(recording_theme(t, catalog=catalog, merge=merge_themes), p) for t, p in real]
     if resynth_recordings and real:
         resynth_params = load_params(params_file, "resynthesize", ResynthesizeParams)
@@ -82,7 +82,7 @@ def command(model_path: Path, features_dir: Path, resynth_dir: Path,
     else:
         recordings = [(theme, load(path, sr=sr)) for theme, path in real]
     resynth_sounds = [load(resynth_dir / p, sr=sr) for p in manifest["path"]]
-    n_songs = sum(meta["classes"][i] != NO_SONG for i in split.labels) \
+    n_songs = sum(meta["classes"][i] in catalog for i in split.labels) \
         + len(recordings) + len(resynth_sounds)
     with bar(n_songs, desc="embed", unit="song", quiet=quiet) as pbar:
         emb = embed_song_set(ckpt, surrogates=split,

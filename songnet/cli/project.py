@@ -53,8 +53,11 @@ def command(emb_dir: Path, out: Path, params_file: Path, quiet: bool) -> None:
     matcher = ThemeMatcher(threshold_quantile=params.threshold_quantile,
                            threshold_scale=params.threshold_scale,
                            pooling=params.threshold_pooling).fit(new.vectors, new.songs.theme)
+    flags = (old.songs["unknown_top"].astype(bool).to_numpy()
+             if params.threshold_decision == "either" and "unknown_top" in old.songs.columns
+             else None)
     table = persistence_table(matcher, old.vectors, song_ids=old.songs.song_id,
-                              themes_1966=old.songs.theme)
+                              themes_1966=old.songs.theme, unknown=flags)
     songs = pd.concat([new.songs, old.songs], ignore_index=True)
     coords = pd.DataFrame(np.concatenate([coords_new, coords_old]), columns=list(MAP_COLUMNS))
     maps = pd.concat([songs, coords], axis=1)

@@ -16,6 +16,7 @@ from songnet.core.params import load_params, params_to_dict
 from songnet.core.progress import bar
 from songnet.features.featureset import load_meta, load_split
 from songnet.model.checkpoint import save_checkpoint
+from songnet.model.openset import OPEN_SET_KEY
 from songnet.model.train import TrainParams, save_history, train_model, training_date
 
 
@@ -63,6 +64,8 @@ def command(features_dir: Path, out: Path, resume: bool, device: str | None,
     info = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
             "val_loss": result.best_val_loss, "val_acc": result.best_val_acc,
             "n_train": len(train), "n_val": len(val), "trained": training_date()}
+    if result.open_set is not None:
+        info[OPEN_SET_KEY] = result.open_set
     save_checkpoint(out / "model.pt", result.model, classes=meta["classes"],
                     feature_params=meta["params"], train_params=params_to_dict(params),
                     meta=info)

@@ -17,11 +17,18 @@ from songnet.cli.common import (
 )
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_dir, check_output_dir
+from songnet.core.labels import theme_classes
 from songnet.core.params import load_params, params_from_mapping
 from songnet.core.progress import bar
 from songnet.features.featureset import load_meta, load_split
 from songnet.features.params import FeatureParams
-from songnet.latent.validate import ValidateParams, drifted_songs, leave_one_out, save_validation
+from songnet.latent.validate import (
+    ValidateParams,
+    drifted_songs,
+    foreign_origins,
+    leave_one_out,
+    save_validation,
+)
 from songnet.model.train import TrainParams
 from songnet.resynth.resynthesize import ResynthesizeParams
 from songnet.surrogates.themes import load_catalog
@@ -54,9 +61,9 @@ def command(features_dir: Path, catalog_dir: Path | None, out: Path, device: str
     meta = load_meta(features_dir)
     fp = params_from_mapping(FeatureParams, meta["params"], where=f"{features_dir} params")
     themes = [t for t in load_catalog(catalog_dir) if t.name in meta["classes"]]
-    if len(themes) != len(meta["classes"]) - 1:
+    if len(themes) != len(theme_classes(meta["classes"])):
         raise SongnetError(f"the catalog's themes do not match the classes of {features_dir} "
-                           f"({', '.join(meta['classes'][:-1])}); pass the catalog the "
+                           f"({', '.join(theme_classes(meta['classes']))}); pass the catalog the "
                            "features were made from with --catalog")
     splits = {s: load_split(features_dir, s) for s in ("train", "val", "test")}
     torch.set_num_threads(train_params.num_threads)
@@ -69,7 +76,7 @@ def command(features_dir: Path, catalog_dir: Path | None, out: Path, device: str
         result = leave_one_out(train=splits["train"], val=splits["val"], test=splits["test"],
                                classes=meta["classes"], feature_params=meta["params"],
                                train_params=train_params, variants=variants, params=params,
-                               progress=pbar.update)
+                               origins=foreign_origins(meta), progress=pbar.update)
     with atomic_dir(out) as tmp:
         summary = save_validation(result, tmp, params=params)["validation"]
     if not quiet:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["NO_SONG", "SPLITS", "class_names"]
+__all__ = ["NO_SONG", "SPLITS", "UNKNOWN", "class_names", "theme_classes"]
 
 SPLITS = ("train", "val", "test", "stress")
 """Dataset splits, by bird: ``test`` birds never sing in ``train``; ``stress`` birds sing
@@ -15,6 +15,21 @@ NO_SONG = "no_song"
 take this name, and it is always the network's last output."""
 
 
+UNKNOWN = "unknown"
+"""A chingolo song of a theme the catalog does not hold. Reserved: no theme may take this
+name. As a class it holds the dataset's foreign themes (:mod:`songnet.surrogates.foreign`)
+and comes just before :data:`NO_SONG`; as an event's theme it also means the song lies
+farther from every theme than the open-set threshold."""
+
+
 def class_names(themes: Iterable[str]) -> list[str]:
-    """Theme names sorted, then :data:`NO_SONG` last (added when absent)."""
-    return [*sorted(set(themes) - {NO_SONG}), NO_SONG]
+    """Theme names sorted, then :data:`UNKNOWN` (when given), then :data:`NO_SONG` last
+    (added when absent)."""
+    names = set(themes)
+    unknown = [UNKNOWN] if UNKNOWN in names else []
+    return [*sorted(names - {NO_SONG, UNKNOWN}), *unknown, NO_SONG]
+
+
+def theme_classes(classes: Iterable[str]) -> list[str]:
+    """The catalog themes among a model's classes (without ``unknown`` and ``no_song``)."""
+    return [c for c in classes if c not in (NO_SONG, UNKNOWN)]

@@ -23,12 +23,12 @@ import pandas as pd
 
 from songnet.core.audio import audio_files, resample
 from songnet.core.errors import SongnetError
-from songnet.core.labels import NO_SONG
+from songnet.core.labels import theme_classes
 from songnet.core.progress import ProgressCallback
 from songnet.core.sound import Sound
 from songnet.features.featureset import FeatureSplit
 from songnet.features.images import fit_window, images
-from songnet.model.checkpoint import Checkpoint, embed_images
+from songnet.model.checkpoint import Checkpoint, embed_images, unknown_top
 from songnet.resynth.resynthesize import ResynthesizeParams, resynthesize_recording
 from songnet.synth import SR
 
@@ -187,7 +187,8 @@ def embed_song_set(ckpt: Checkpoint, *, surrogates: FeatureSplit, surrogate_ids:
     Embeddings
         2020 surrogates, then 2020 recordings, then the 1966 songs.
     """
-    keep = np.flatnonzero(np.array([classes[i] != NO_SONG for i in surrogates.labels],
+    themes = set(theme_classes(classes))  # foreign (unknown) songs and no_song left out
+    keep = np.flatnonzero(np.array([classes[i] in themes for i in surrogates.labels],
                                    dtype=bool))
     vec = embed_images_batched(ckpt, surrogates.images[keep], batch_size=params.batch_size,
                                progress=progress)
@@ -207,7 +208,9 @@ def embed_song_set(ckpt: Checkpoint, *, surrogates: FeatureSplit, surrogate_ids:
         "song_id": resynth["id"].to_list(), "era": "1966",
         "theme": resynth["theme"].to_list(), "source": resynth["kind"].to_list(),
         "split": ""})))
-    return Embeddings.concat(parts)
+    out = Embeddings.concat(parts)
+    out.songs["unknown_top"] = unknown_top(ckpt, out.vectors)
+    return out
 
 
 def recording_theme(name: str, *, catalog: Sequence[str], merge: bool = False) -> str:
@@ -268,7 +271,8 @@ def save_embeddings(emb: Embeddings, folder: str | os.PathLike, *, info: dict) -
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     np.save(folder / "embeddings.npy", emb.vectors)
-    emb.songs.loc[:, list(SONG_COLUMNS)].to_csv(folder / "songs.csv", index=False)
+    extra = ["unknown_top"] if "unknown_top" in emb.songs.columns else []
+    emb.songs.loc[:, [*SONG_COLUMNS, *extra]].to_csv(folder / "songs.csv", index=False)
     (folder / "embed.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return folder
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from songnet.core.errors import SongnetError
+from songnet.model.openset import ThemeMatcher, check_matrix
 
 __all__ = ["MAP_COLUMNS", "LatentMap", "LatentOutputs", "ProjectParams", "ThemeMatcher", "load",
            "persistence_table", "save"]
@@ -48,6 +49,10 @@ class ProjectParams:
         The match threshold (see :class:`ThemeMatcher`).
     threshold_pooling : {"pooled", "per_theme"}
         One spread for all themes, or one per theme (see :class:`ThemeMatcher`).
+    threshold_decision : {"either", "distance"}
+        ``distance``: a 1966 song is ``lost`` beyond the threshold; ``either``: also when
+        the network's most probable class for it is ``unknown`` (the embed stage's
+        ``unknown_top`` column; a model without that class never says so).
     """
 
     n_neighbors: int = 15
@@ -56,26 +61,17 @@ class ProjectParams:
     threshold_quantile: float = 0.98
     threshold_scale: float = 1.0
     threshold_pooling: Literal["pooled", "per_theme"] = "pooled"
+    threshold_decision: Literal["either", "distance"] = "either"
 
     def __post_init__(self) -> None:
+        if self.threshold_decision not in ("either", "distance"):
+            raise ValueError(f"threshold_decision={self.threshold_decision!r} must be "
+                             "'either' or 'distance'")
         if self.n_neighbors < 2 or not 0 <= self.min_dist:
             raise ValueError(f"n_neighbors={self.n_neighbors} must be ≥ 2 and min_dist ≥ 0")
         if not 0 < self.threshold_quantile <= 1 or self.threshold_scale <= 0:
             raise ValueError(f"threshold_quantile={self.threshold_quantile} must lie in (0, 1] "
                              f"and threshold_scale={self.threshold_scale} be positive")
-
-
-def _check_matrix(X: np.ndarray, *, what: str, n_features: int | None = None) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[0] == 0:
-        raise SongnetError(f"{what}: expected embeddings of shape (n_songs, embed_dim), "
-                           f"got {X.shape}")
-    if n_features is not None and X.shape[1] != n_features:
-        raise SongnetError(f"{what}: embeddings have {X.shape[1]} dimensions, the map was "
-                           f"fitted on {n_features}; embed them with the same model")
-    if not np.all(np.isfinite(X)):
-        raise SongnetError(f"{what}: embeddings contain NaN or inf")
-    return X
 
 
 class LatentMap:
@@ -111,7 +107,7 @@ class LatentMap:
         import umap  # slow import (numba); only when a map is fitted
         from sklearn.decomposition import PCA
 
-        X = _check_matrix(X, what="2020 embeddings")
+        X = check_matrix(X, what="2020 embeddings")
         if X.shape[0] < 4:
             raise SongnetError(f"2020 embeddings: {X.shape[0]} songs are too few for a map; "
                                "embed at least 4 songs")
@@ -132,7 +128,7 @@ class LatentMap:
         np.ndarray [shape=(n_songs, 4)]
             Columns ``umap_1, umap_2, pca_1, pca_2`` (see :data:`MAP_COLUMNS`).
         """
-        X = _check_matrix(X, what="embeddings", n_features=self.mean_.shape[0])
+        X = check_matrix(X, what="embeddings", n_features=self.mean_.shape[0])
         Z = (X - self.mean_) / self.scale_
         return np.column_stack([self.umap_.transform(Z), self.pca_.transform(Z)])
 
@@ -143,86 +139,9 @@ class LatentMap:
         return np.column_stack([self.umap_.embedding_, self.pca_.transform(Z)])
 
 
-class ThemeMatcher:
-    """Nearest 2020 theme for any song, with a threshold learned from within-theme spread.
-
-    Parameters
-    ----------
-    threshold_quantile : float
-        Quantile of the 2020 song-to-own-centroid distances that sets the spread.
-    threshold_scale : float
-        The threshold is ``threshold_scale`` × that spread: a 1966 song farther than it
-        from its nearest theme's centroid is ``lost``.
-    pooling : {"pooled", "per_theme"}
-        ``pooled``: one spread from the distances of all 2020 songs to their own theme's
-        centroid (stable with few songs per theme); ``per_theme``: each theme's own.
-
-    Attributes
-    ----------
-    themes_ : np.ndarray [shape=(n_themes,)]
-        The 2020 theme names, sorted.
-    centroids_ : np.ndarray [shape=(n_themes, embed_dim)]
-        Theme centroids in the standardised embedding space.
-    thresholds_ : np.ndarray [shape=(n_themes,)]
-        Match threshold per theme (same units as the distances; all equal when pooled).
-    """
-
-    def __init__(self, *, threshold_quantile: float = 0.98, threshold_scale: float = 1.0,
-                 pooling: str = "pooled") -> None:
-        self.threshold_quantile = threshold_quantile
-        self.threshold_scale = threshold_scale
-        self.pooling = pooling
-
-    def fit(self, X: np.ndarray, themes: Sequence[str]) -> ThemeMatcher:
-        """Learn centroids and thresholds from 2020 embeddings ``X`` and their theme labels."""
-        X = _check_matrix(X, what="2020 embeddings")
-        themes = np.asarray(themes, dtype=str)
-        if themes.shape != (X.shape[0],):
-            raise SongnetError(f"2020 embeddings: {X.shape[0]} songs but {themes.size} labels")
-        if not 0 < self.threshold_quantile <= 1 or self.threshold_scale <= 0:
-            raise SongnetError(f"threshold_quantile={self.threshold_quantile} must be in (0, 1] "
-                               f"and threshold_scale={self.threshold_scale} positive")
-        self.mean_ = X.mean(axis=0)
-        self.scale_ = np.where(X.std(axis=0) > 1e-12, X.std(axis=0), 1.0)
-        Z = (X - self.mean_) / self.scale_
-        self.themes_ = np.unique(themes)
-        self.centroids_ = np.stack([Z[themes == t].mean(axis=0) for t in self.themes_])
-        if self.pooling not in ("pooled", "per_theme"):
-            raise SongnetError(f"pooling={self.pooling!r} must be 'pooled' or 'per_theme'")
-        within = [np.linalg.norm(Z[themes == t] - self.centroids_[i], axis=1)
-                  for i, t in enumerate(self.themes_)]
-        if all(d.size < 2 for d in within):
-            raise SongnetError("2020 embeddings: every theme has a single song, so no "
-                               "within-theme spread can be learned; embed more songs per theme")
-        if self.pooling == "pooled":
-            pooled = np.concatenate([d for d in within if d.size > 1])
-            spread = np.full(len(within), np.quantile(pooled, self.threshold_quantile))
-        else:
-            spread = np.array([np.quantile(d, self.threshold_quantile) if d.size > 1
-                               else np.nan for d in within])
-            spread = np.where(np.isnan(spread), np.nanmedian(spread), spread)
-        self.thresholds_ = self.threshold_scale * spread
-        return self
-
-    def distances(self, X: np.ndarray) -> np.ndarray:
-        """Distances [shape=(n_songs, n_themes)] from each song to each theme centroid."""
-        X = _check_matrix(X, what="embeddings", n_features=self.mean_.shape[0])
-        Z = (X - self.mean_) / self.scale_
-        return np.linalg.norm(Z[:, None, :] - self.centroids_[None, :, :], axis=2)
-
-    def match(self, X: np.ndarray) -> pd.DataFrame:
-        """Nearest theme per song: columns ``theme_2020, distance, threshold, status``."""
-        D = self.distances(X)
-        nearest = D.argmin(axis=1)
-        dist = D[np.arange(len(D)), nearest]
-        thr = self.thresholds_[nearest]
-        return pd.DataFrame({"theme_2020": self.themes_[nearest], "distance": dist,
-                             "threshold": thr,
-                             "status": np.where(dist <= thr, "persists", "lost")})
-
-
 def persistence_table(matcher: ThemeMatcher, X1966: np.ndarray, *, song_ids: Sequence[str],
-                      themes_1966: Sequence[str] | None = None) -> pd.DataFrame:
+                      themes_1966: Sequence[str] | None = None,
+                      unknown: Sequence[bool] | None = None) -> pd.DataFrame:
     """Which 1966 songs persist in 2020, which are lost, and which 2020 themes are new.
 
     Parameters
@@ -235,6 +154,9 @@ def persistence_table(matcher: ThemeMatcher, X1966: np.ndarray, *, song_ids: Seq
         One id per 1966 song.
     themes_1966 : sequence of str, optional
         The 1966 theme label of each song where known (``""`` where not).
+    unknown : sequence of bool, optional
+        Per 1966 song, whether the network's most probable class is ``unknown`` (the
+        ``either`` decision): such a song is ``lost`` whatever its distance.
 
     Returns
     -------
@@ -254,6 +176,12 @@ def persistence_table(matcher: ThemeMatcher, X1966: np.ndarray, *, song_ids: Seq
         raise SongnetError(f"1966 embeddings: {np.asarray(X1966).shape[0]} songs, "
                            f"{len(song_ids)} ids and {len(labels)} labels; they must agree")
     old = matcher.match(X1966)
+    if unknown is not None:
+        flags = np.asarray(unknown, dtype=bool)
+        if flags.shape != (len(song_ids),):
+            raise SongnetError(f"1966 embeddings: {len(song_ids)} songs but {flags.size} "
+                               "unknown flags")
+        old["status"] = np.where(flags, "lost", old.status)
     old.insert(0, "theme_1966", labels)
     old.insert(0, "song_id", song_ids)
     counts = pd.Series(labels).value_counts()

@@ -19,7 +19,8 @@ sum, then the higher quantile), is the one the ``project`` stage should use.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import itertools
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,14 @@ import pandas as pd
 from songnet.core.audio import resample
 from songnet.core.errors import SongnetError
 from songnet.core.files import write_json
-from songnet.core.labels import NO_SONG
+from songnet.core.labels import theme_classes
 from songnet.core.params import params_to_dict
 from songnet.core.progress import ProgressCallback
 from songnet.core.sound import Sound
 from songnet.features.featureset import FeatureSplit
 from songnet.latent.embed import embed_images_batched, embed_sounds
 from songnet.latent.project import ThemeMatcher
-from songnet.model.checkpoint import Checkpoint
+from songnet.model.checkpoint import Checkpoint, unknown_top
 from songnet.model.train import TrainParams, train_model
 from songnet.resynth.resynthesize import ResynthesizeParams, resynthesize_sketch
 from songnet.resynth.sketch import parse_sketch
@@ -44,10 +45,14 @@ from songnet.resynth.variants import drift_variant, sketch_text
 from songnet.surrogates.themes import Theme
 from songnet.synth import SR
 
-__all__ = ["RULE_COLUMNS", "ValidateParams", "Validation", "choose_rule", "drifted_songs",
-           "leave_one_out", "save_validation", "score_rules"]
+__all__ = ["DECISIONS", "RULE_COLUMNS", "ValidateParams", "Validation", "choose_rule",
+           "drifted_songs", "foreign_origins", "leave_one_out", "save_validation", "score_rules"]
 
-RULE_COLUMNS = ("pooling", "quantile", "lost_rate", "persist_rate", "chosen")
+RULE_COLUMNS = ("decision", "pooling", "quantile", "lost_rate", "persist_rate", "chosen")
+DECISIONS = ("distance", "either")
+"""How a song is called ``lost``: ``distance``, farther from its nearest theme's centroid
+than the threshold; ``either``, that or the network's ``unknown`` class is its most
+probable class (among themes and ``unknown``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,9 +124,10 @@ class Validation:
     rules: pd.DataFrame
 
     @property
-    def chosen(self) -> tuple[str, float]:
+    def chosen(self) -> tuple[str, str, float]:
+        """The chosen rule: (decision, pooling, quantile)."""
         row = self.rules[self.rules.chosen].iloc[0]
-        return str(row["pooling"]), float(row["quantile"])
+        return str(row["decision"]), str(row["pooling"]), float(row["quantile"])
 
 
 def drifted_songs(themes: Sequence[Theme], *, n: int, seed: int, sr: int,
@@ -153,19 +159,42 @@ def drifted_songs(themes: Sequence[Theme], *, n: int, seed: int, sr: int,
     return pd.DataFrame(rows)
 
 
-def _without(split: FeatureSplit, classes: list[str], theme: str) -> tuple[FeatureSplit, list[str]]:
-    """The split without ``theme``'s images, labels re-indexed to the remaining classes."""
+def _without(split: FeatureSplit, classes: list[str], theme: str,
+             origins: np.ndarray | None = None) -> tuple[FeatureSplit, list[str]]:
+    """The split without ``theme``'s images (nor the foreign near misses made from it,
+    when ``origins`` gives each image's ``foreign_of``), labels re-indexed to the
+    remaining classes."""
     kept = [c for c in classes if c != theme]
     index = np.array([kept.index(c) if c != theme else -1 for c in classes])
     keep = split.labels != classes.index(theme)
+    if origins is not None:
+        keep &= np.asarray(origins, dtype=str) != theme
     return FeatureSplit(split.images[keep], index[split.labels[keep]], name=split.name), kept
+
+
+def foreign_origins(meta: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Per split of a feature set (its ``features.json``), each image's ``foreign_of``
+    column of the synthesize manifest ("" where absent, or for a manifest without it)."""
+    path = Path(str(meta.get("manifest", "")))
+    if not path.is_file():
+        return {}
+    table = pd.read_csv(path, dtype=str, usecols=lambda c: c == "foreign_of")
+    if "foreign_of" not in table.columns:
+        return {}
+    col = table["foreign_of"].fillna("").to_numpy(dtype=str)
+    return {s: col[np.asarray(rows, dtype=np.int64)] for s, rows in meta["rows"].items()}
 
 
 def leave_one_out(*, train: FeatureSplit, val: FeatureSplit, test: FeatureSplit,
                   classes: list[str], feature_params: dict[str, Any], train_params: TrainParams,
                   variants: pd.DataFrame, params: ValidateParams,
+                  origins: Mapping[str, np.ndarray] | None = None,
                   progress: ProgressCallback | None = None) -> Validation:
     """Train one network per held-out theme and score every threshold rule.
+
+    ``origins`` gives, per split (``train``, ``val``), each image's ``foreign_of`` (the
+    catalog theme a near-miss foreign song was made from, "" otherwise): the near misses of
+    the held-out theme leave training with it.
 
     Parameters
     ----------
@@ -184,7 +213,7 @@ def leave_one_out(*, train: FeatureSplit, val: FeatureSplit, test: FeatureSplit,
     progress : callable, optional
         Called with 1 after each held-out model.
     """
-    themes = [c for c in classes if c != NO_SONG]
+    themes = theme_classes(classes)
     held = list(params.themes) or themes[::params.every]
     unknown = sorted(set(held) - set(themes))
     if unknown:
@@ -193,8 +222,9 @@ def leave_one_out(*, train: FeatureSplit, val: FeatureSplit, test: FeatureSplit,
     tp = dataclasses.replace(train_params, epochs=params.epochs, patience=params.epochs)
     rows, test_lost = [], {}
     for k in held:
-        tr, kept = _without(train, classes, k)
-        va, _ = _without(val, classes, k)
+        origins = origins or {}
+        tr, kept = _without(train, classes, k, origins.get("train"))
+        va, _ = _without(val, classes, k, origins.get("val"))
         result = train_model(tr, va, classes=kept, feature_params=feature_params, params=tp)
         ckpt = Checkpoint(model=result.model, config=result.model.config, classes=kept,
                           feature_params=dict(feature_params),
@@ -207,22 +237,25 @@ def leave_one_out(*, train: FeatureSplit, val: FeatureSplit, test: FeatureSplit,
         X_v = embed_sounds(ckpt, list(variants.sound), batch_size=params.batch_size,
                            device=train_params.device)
         test_lost[k] = {}
-        for pooling in params.poolings:
-            for q in params.quantiles:
-                matcher = ThemeMatcher(threshold_quantile=q, pooling=pooling).fit(
-                    X_ref, ref_themes)
-                test_lost[k][(pooling, q)] = float(
-                    (matcher.match(X_k).status == "lost").mean())
-                m = matcher.match(X_v)
-                for i, row in enumerate(variants.itertuples()):
-                    rows.append({"held_out": k, "theme": row.theme, "variant": row.variant,
-                                 "description": row.description,
-                                 "expected": "lost" if row.theme == k else "persists",
-                                 "pooling": pooling, "quantile": q,
-                                 "nearest": m.theme_2020.iloc[i],
-                                 "distance": float(m.distance.iloc[i]),
-                                 "threshold": float(m.threshold.iloc[i]),
-                                 "status": m.status.iloc[i]})
+        top_k, top_v = unknown_top(ckpt, X_k), unknown_top(ckpt, X_v)
+        for decision, pooling, q in itertools.product(DECISIONS, params.poolings,
+                                                      params.quantiles):
+            matcher = ThemeMatcher(threshold_quantile=q, pooling=pooling).fit(X_ref, ref_themes)
+            either = decision == "either"
+            lost_k = matcher.match(X_k).status.to_numpy() == "lost"
+            test_lost[k][(decision, pooling, q)] = float((lost_k | (either & top_k)).mean())
+            m = matcher.match(X_v)
+            lost_v = (m.status.to_numpy() == "lost") | (either & top_v)
+            for i, row in enumerate(variants.itertuples()):
+                rows.append({"held_out": k, "theme": row.theme, "variant": row.variant,
+                             "description": row.description,
+                             "expected": "lost" if row.theme == k else "persists",
+                             "decision": decision, "pooling": pooling, "quantile": q,
+                             "nearest": m.theme_2020.iloc[i],
+                             "distance": float(m.distance.iloc[i]),
+                             "threshold": float(m.threshold.iloc[i]),
+                             "unknown_top": bool(top_v[i]),
+                             "status": "lost" if lost_v[i] else "persists"})
         if progress is not None:
             progress(1)
     songs = pd.DataFrame(rows)
@@ -235,7 +268,8 @@ def score_rules(songs: pd.DataFrame) -> pd.DataFrame:
     ok = np.where(songs.expected == "lost", songs.status == "lost",
                   (songs.status == "persists") & (songs.nearest == songs.theme))
     scored = songs.assign(ok=ok)
-    rules = (scored.groupby(["pooling", "quantile", "expected"]).ok.mean().unstack("expected")
+    rules = (scored.groupby(["decision", "pooling", "quantile", "expected"]).ok.mean()
+             .unstack("expected")
              .rename(columns={"lost": "lost_rate", "persists": "persist_rate"}).reset_index())
     rules["chosen"] = False
     rules.loc[choose_rule(rules), "chosen"] = True
@@ -257,8 +291,9 @@ def save_validation(result: Validation, folder: Path, *, params: ValidateParams)
 
     Returns the ``metrics.json`` content.
     """
-    pooling, q = result.chosen
-    at = result.songs[(result.songs.pooling == pooling) & (result.songs["quantile"] == q)]
+    decision, pooling, q = result.chosen
+    at = result.songs[(result.songs.decision == decision) & (result.songs.pooling == pooling)
+                      & (result.songs["quantile"] == q)]
     held = at[at.expected == "lost"]
     loo = (held.groupby("held_out", sort=True)
            .agg(nearest=("nearest", lambda s: s.mode().iloc[0]),
@@ -266,24 +301,26 @@ def save_validation(result: Validation, folder: Path, *, params: ValidateParams)
                 lost_share=("status", lambda s: float((s == "lost").mean())))
            .reset_index().rename(columns={"held_out": "theme"}))
     loo["status"] = np.where(loo.lost_share >= 0.5, "lost", "persists")
-    loo["test_songs_lost"] = [result.test_lost[t][(pooling, q)] for t in loo.theme]
+    loo["test_songs_lost"] = [result.test_lost[t][(decision, pooling, q)] for t in loo.theme]
     loo.round(4).to_csv(folder / "leave_one_out.csv", index=False)
-    drift = at[at.expected == "persists"].drop(columns=["expected", "pooling", "quantile"])
+    drift = at[at.expected == "persists"].drop(columns=["expected", "decision", "pooling",
+                                                         "quantile"])
     drift.round(4).to_csv(folder / "drift.csv", index=False)
     result.rules.round(4).to_csv(folder / "rules.csv", index=False)
     chosen = result.rules[result.rules.chosen].iloc[0]
     summary = {"validation": {
         "lost_rate": float(chosen.lost_rate), "persist_rate": float(chosen.persist_rate),
         "themes_lost": f"{int((loo.status == 'lost').sum())}/{len(loo)}",
-        "rule": {"threshold_pooling": pooling, "threshold_quantile": q},
+        "rule": {"decision": decision, "threshold_pooling": pooling,
+                 "threshold_quantile": q},
         "params": params_to_dict(params)}}
     write_json(folder / "metrics.json", summary)
-    _figure(at, rules=result.rules, chosen=(pooling, q)).savefig(
+    _figure(at, rules=result.rules, chosen=(decision, pooling, q)).savefig(
         folder / "validation.png", dpi=110, bbox_inches="tight")
     return summary
 
 
-def _figure(at: pd.DataFrame, *, rules: pd.DataFrame, chosen: tuple[str, float]) -> Any:
+def _figure(at: pd.DataFrame, *, rules: pd.DataFrame, chosen: tuple[str, str, float]) -> Any:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 4), layout="constrained")
@@ -296,14 +333,15 @@ def _figure(at: pd.DataFrame, *, rules: pd.DataFrame, chosen: tuple[str, float])
     ax.axvline(1.0, color="k", lw=1)
     ax.set_xlabel("distance / threshold (chosen rule)")
     ax.set_ylabel("variants")
-    ax.set_title(f"threshold: {chosen[0]}, quantile {chosen[1]:g}", fontsize=10)
+    ax.set_title(f"rule: {chosen[0]}, {chosen[1]}, quantile {chosen[2]:g}", fontsize=10)
     ax.legend(fontsize=8)
-    for pooling, marker in (("pooled", "o"), ("per_theme", "s")):
-        r = rules[rules.pooling == pooling]
-        bx.plot(r["quantile"], r.lost_rate, marker=marker, color="tab:red",
-                label=f"lost rate, {pooling}")
-        bx.plot(r["quantile"], r.persist_rate, marker=marker, color="tab:blue", ls="--",
-                label=f"persist rate, {pooling}")
+    for (decision, pooling), r in rules.groupby(["decision", "pooling"], sort=True):
+        marker = "o" if pooling == "pooled" else "s"
+        ls = "-" if decision == "either" else ":"
+        bx.plot(r["quantile"], r.lost_rate, marker=marker, color="tab:red", ls=ls,
+                label=f"lost rate, {decision}, {pooling}")
+        bx.plot(r["quantile"], r.persist_rate, marker=marker, color="tab:blue", ls=ls,
+                mfc="none", label=f"persist rate, {decision}, {pooling}")
     bx.set_xlabel("spread quantile")
     bx.set_ylim(-0.02, 1.02)
     bx.set_title("leave-one-theme-out: every rule", fontsize=10)

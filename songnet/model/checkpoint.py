@@ -28,11 +28,12 @@ import torch
 from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path
+from songnet.core.labels import UNKNOWN
 from songnet.model.network import ModelConfig, ThemeCNN
 
 __all__ = ["CHECKPOINT_FORMAT", "Checkpoint", "check_features", "checkpoint_payload",
            "default_model_path", "embed_images", "load_checkpoint", "payload_checksum",
-           "predict_proba", "read_payload", "save_checkpoint", "write_payload"]
+           "predict_proba", "read_payload", "save_checkpoint", "unknown_top", "write_payload"]
 
 CHECKPOINT_FORMAT = "songnet-theme-cnn/1"
 
@@ -306,6 +307,18 @@ def embed_images(ckpt: Checkpoint, images: np.ndarray | torch.Tensor, *,
                  batch_size: int = 64) -> np.ndarray:
     """Penultimate-layer embeddings (B, embed_dim) float32 of images (B, n_bins, n_frames)."""
     return _batched(ckpt, images, "embed", batch_size)
+
+
+def unknown_top(ckpt: Checkpoint, X: np.ndarray) -> np.ndarray:
+    """Per embedding ``(n, embed_dim)``: whether the network's most probable class among
+    the themes and ``unknown`` is ``unknown`` (all False for a model without that class)."""
+    X = np.asarray(X, dtype=np.float32)
+    if UNKNOWN not in ckpt.classes or X.shape[0] == 0:
+        return np.zeros(X.shape[0], dtype=bool)
+    model = ckpt.model.eval()
+    with torch.no_grad():
+        logits = model.classifier(torch.from_numpy(X).to(ckpt.device))[:, :-1]
+    return logits.argmax(dim=1).cpu().numpy() == list(ckpt.classes).index(UNKNOWN)
 
 
 def _plain(obj: Any) -> Any:

@@ -5,7 +5,8 @@ The ONNX graph maps images ``(B, n_bins, n_frames)`` in [0, 1] to the class prob
 model needs travels in the file's metadata (``metadata_props``, JSON strings): the
 format tag, the class names, the feature params, the model config, the training params and
 metadata, the SHA-256 of the checkpoint it came from and, when the checkpoint's metadata
-records one, the open-set threshold.
+records one, the open-set matcher (theme centroids and thresholds,
+:mod:`songnet.model.openset`).
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path
 from songnet.model.checkpoint import Checkpoint, load_checkpoint
 from songnet.model.network import ThemeCNN
+from songnet.model.openset import OPEN_SET_KEY
 from songnet.model.runtime import (
     INPUT_NAME,
     ONNX_FORMAT,
-    OPEN_SET_KEY,
     OUTPUT_NAMES,
 )
 
@@ -58,12 +59,13 @@ def onnx_metadata(ckpt: Checkpoint, *, checkpoint_sha256: str = "") -> dict[str,
         "feature_params": json.dumps(ckpt.feature_params, sort_keys=True),
         "model_config": json.dumps(ckpt.config.to_dict(), sort_keys=True),
         "train_params": json.dumps(ckpt.train_params, sort_keys=True),
-        "meta": json.dumps(ckpt.meta, sort_keys=True, default=str),
+        "meta": json.dumps({k: v for k, v in ckpt.meta.items() if k != OPEN_SET_KEY},
+                           sort_keys=True, default=str),
         "checkpoint_sha256": checkpoint_sha256,
     }
-    threshold = ckpt.meta.get(OPEN_SET_KEY)
-    if threshold is not None:
-        meta[OPEN_SET_KEY] = json.dumps(float(threshold))
+    matcher = ckpt.meta.get(OPEN_SET_KEY)
+    if matcher is not None:
+        meta[OPEN_SET_KEY] = json.dumps(matcher, sort_keys=True)
     return meta
 
 

@@ -19,15 +19,14 @@ from typing import Any
 import numpy as np
 
 from songnet.core.errors import SongnetError
+from songnet.model.openset import OPEN_SET_KEY, ThemeMatcher
 
-__all__ = ["INPUT_NAME", "ONNX_FORMAT", "OPEN_SET_KEY", "OUTPUT_NAMES", "OnnxModel",
+__all__ = ["INPUT_NAME", "ONNX_FORMAT", "OUTPUT_NAMES", "OnnxModel",
            "default_onnx_path", "load_onnx"]
 
 ONNX_FORMAT = "songnet-theme-cnn-onnx/1"
 INPUT_NAME = "images"
 OUTPUT_NAMES = ("probabilities", "embedding")
-OPEN_SET_KEY = "open_set_threshold"
-"""Metadata key of the open-set (unknown theme) threshold, when the model has one."""
 
 
 def default_onnx_path() -> Path:
@@ -50,7 +49,8 @@ class OnnxModel:
     model_config : dict
     meta : dict
         The checkpoint's metadata.
-    open_set_threshold : float or None
+    open_set : ThemeMatcher or None
+        The open-set matcher (theme centroids and thresholds) when the model has one.
     checkpoint_sha256 : str
         SHA-256 of the checkpoint file it was exported from ("" when unknown).
     """
@@ -61,7 +61,7 @@ class OnnxModel:
     feature_params: dict[str, Any]
     model_config: dict[str, Any]
     meta: dict[str, Any]
-    open_set_threshold: float | None
+    open_set: ThemeMatcher | None
     checkpoint_sha256: str
 
     def features(self) -> Any:
@@ -84,13 +84,27 @@ class OnnxModel:
         """Penultimate-layer embeddings ``(B, embed_dim)`` float32."""
         return self._run(images, 1, batch_size)
 
-    def _run(self, images: np.ndarray, output: int, batch_size: int) -> np.ndarray:
+    def predict_and_embed(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities ``(B, n_classes)`` and embeddings ``(B, embed_dim)`` of one batch,
+        in one run of the network."""
+        x = self._checked(images)
+        if x.shape[0] == 0:
+            return (np.zeros((0, len(self.classes)), dtype=np.float32),
+                    np.zeros((0, int(self.model_config["embed_dim"])), dtype=np.float32))
+        probs, emb = self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: np.ascontiguousarray(x)})
+        return probs, emb
+
+    def _checked(self, images: np.ndarray) -> np.ndarray:
         x = np.asarray(images, dtype=np.float32)
         if x.ndim == 2:
             x = x[None]
         if x.ndim != 3 or x.shape[1:] != self.image_shape:
             raise SongnetError(f"images must have shape (B, {self.image_shape[0]}, "
                                f"{self.image_shape[1]}) for this model, got {x.shape}")
+        return x
+
+    def _run(self, images: np.ndarray, output: int, batch_size: int) -> np.ndarray:
+        x = self._checked(images)
         if batch_size < 1:
             raise SongnetError(f"batch_size={batch_size} must be >= 1")
         name = OUTPUT_NAMES[output]
@@ -151,8 +165,8 @@ def load_onnx(path: str | os.PathLike | None = None, *, threads: int | None = No
             feature_params=dict(json.loads(props["feature_params"])),
             model_config=dict(json.loads(props["model_config"])),
             meta=dict(json.loads(props.get("meta", "{}"))),
-            open_set_threshold=(float(json.loads(props[OPEN_SET_KEY]))
-                                if OPEN_SET_KEY in props else None),
+            open_set=(ThemeMatcher.from_dict(json.loads(props[OPEN_SET_KEY]))
+                      if OPEN_SET_KEY in props else None),
             checkpoint_sha256=props.get("checkpoint_sha256", ""))
     except (KeyError, TypeError, ValueError) as exc:
         raise SongnetError(f"{path}: its songnet metadata is incomplete or corrupt ({exc}); "

@@ -19,7 +19,7 @@ import datetime
 import io
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +32,15 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
 from songnet.core.files import write_text
-from songnet.core.labels import NO_SONG
+from songnet.core.labels import NO_SONG, theme_classes
 from songnet.core.params import params_to_dict
 from songnet.features.featureset import FeatureSplit
 from songnet.model.checkpoint import checkpoint_payload, read_payload, write_payload
 from songnet.model.network import ModelConfig, ThemeCNN
+from songnet.model.openset import ThemeMatcher
 
-__all__ = ["HISTORY_COLUMNS", "TrainParams", "TrainResult", "augment", "save_history",
-           "train_model", "training_date"]
+__all__ = ["HISTORY_COLUMNS", "TrainParams", "TrainResult", "augment", "fit_open_set",
+           "save_history", "train_model", "training_date"]
 
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
@@ -77,6 +78,9 @@ class TrainParams:
     time_mask: int = 40
     num_threads: int = 2
     device: str = "auto"
+    open_set_quantile: float = 0.98
+    open_set_scale: float = 1.0
+    open_set_pooling: str = "pooled"
 
     def __post_init__(self) -> None:
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
@@ -92,17 +96,26 @@ class TrainParams:
             raise ValueError(f"stretch={self.stretch} must lie in [0, 1)")
         if not 0.0 <= self.noise_prob <= 1.0:
             raise ValueError(f"noise_prob={self.noise_prob} must lie in [0, 1]")
+        if not 0.0 < self.open_set_quantile <= 1.0 or self.open_set_scale <= 0:
+            raise ValueError(f"open_set_quantile={self.open_set_quantile} must lie in (0, 1] "
+                             f"and open_set_scale={self.open_set_scale} be positive")
+        if self.open_set_pooling not in ("pooled", "per_theme"):
+            raise ValueError(f"open_set_pooling={self.open_set_pooling!r} must be 'pooled' or "
+                             "'per_theme'")
 
 
 @dataclasses.dataclass
 class TrainResult:
-    """The best model (lowest validation loss) and the per-epoch history."""
+    """The best model (lowest validation loss), the per-epoch history, and the open-set
+    matcher fitted on the validation birds' theme songs (:meth:`ThemeMatcher.to_dict`; None
+    when the validation split has too few songs per theme)."""
 
     model: ThemeCNN
     history: list[dict[str, float]]
     best_epoch: int
     best_val_loss: float
     best_val_acc: float
+    open_set: dict[str, Any] | None = None
 
 
 class _Batches(Dataset):
@@ -281,7 +294,42 @@ def train_model(train: FeatureSplit, val: FeatureSplit, *, classes: list[str],
     return TrainResult(model=run.model, history=run.history,
                        best_epoch=int(run.early["best_epoch"]),
                        best_val_loss=float(run.early["best_val_loss"]),
-                       best_val_acc=float(run.early["best_val_acc"]))
+                       best_val_acc=float(run.early["best_val_acc"]),
+                       open_set=fit_open_set(run.model, val, classes=classes, params=params,
+                                             device=run.device))
+
+
+def fit_open_set(model: ThemeCNN, split: FeatureSplit, *, classes: Sequence[str],
+                 params: TrainParams, device: torch.device | str = "cpu"
+                 ) -> dict[str, Any] | None:
+    """The open-set matcher of a trained model: theme centroids and thresholds from the
+    embeddings of ``split``'s theme songs (``unknown`` and ``no_song`` left out), with the
+    ``open_set_*`` rule of ``params``.
+
+    Returns
+    -------
+    dict or None
+        :meth:`ThemeMatcher.to_dict`; None when no theme has two songs in ``split``.
+    """
+    themes = theme_classes(classes)
+    keep = np.flatnonzero(np.isin(split.labels, [list(classes).index(t) for t in themes]))
+    if keep.size < 2:
+        return None
+    model.eval()
+    chunks = []
+    with torch.no_grad():
+        for start in range(0, keep.size, params.batch_size):
+            xb = torch.from_numpy(split.images[keep[start:start + params.batch_size]])
+            chunks.append(model.embed(xb.float().to(device)[:, None]).cpu().numpy())
+    labels = [classes[i] for i in split.labels[keep]]
+    try:
+        matcher = ThemeMatcher(threshold_quantile=params.open_set_quantile,
+                               threshold_scale=params.open_set_scale,
+                               pooling=params.open_set_pooling).fit(np.concatenate(chunks),
+                                                                    labels)
+    except SongnetError:  # every theme with a single song: no spread to learn
+        return None
+    return matcher.to_dict()
 
 
 def _check_splits(train: FeatureSplit, val: FeatureSplit, *, n_classes: int) -> tuple[int, int]:

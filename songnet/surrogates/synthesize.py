@@ -8,7 +8,9 @@ conditions (:mod:`songnet.conditions`): distance, coloured background noise, win
 
 Splits ``train``, ``val``, ``test`` and ``stress`` (harder: low SNR, wider bird variation,
 heavy clutter) are made **by bird**: no bird sings in two splits. ``no_song`` clips
-(background and clutter only) appear in every split. Every clip has its own seed, derived
+(background and clutter only) appear in every split, and so do ``unknown`` clips: songs of
+foreign themes (:mod:`songnet.surrogates.foreign`), each its own random theme sung by its
+own bird, new in every split. Every clip has its own seed, derived
 from the stage seed and the clip's index, so the bytes do not depend on the number of
 workers.
 """
@@ -31,6 +33,7 @@ from songnet.core.errors import SongnetError
 from songnet.core.labels import NO_SONG, SPLITS
 from songnet.core.progress import ProgressCallback
 from songnet.surrogates import conditions as cond
+from songnet.surrogates.foreign import MAX_SONG_S, foreign_themes
 from songnet.surrogates.themes import Theme, contour
 from songnet.synth import SR, Gesture, Tract, gestures_from_contour, render_batch
 
@@ -71,6 +74,10 @@ class SynthesizeParams:
     reflection: tuple[float, float] = (0.05, 0.15)
     clutter_prob: float = 0.5
     reverb_prob: float = 0.3
+    unknown_factor: float = 2.0
+    unknown_distance: float = 2.0
+    unknown_own_trill: float = 0.25
+    unknown_near: float = 0.5
     workers: int = 2
 
     def __post_init__(self) -> None:
@@ -92,6 +99,14 @@ class SynthesizeParams:
                 raise ValueError(f"{name}={getattr(self, name)} must lie in [0, 1]")
         if self.workers < 1:
             raise ValueError(f"workers={self.workers} must be at least 1")
+        if not 0 <= self.unknown_factor <= 10:
+            raise ValueError(f"unknown_factor={self.unknown_factor} must lie in [0, 10]")
+        if not 0.5 <= self.unknown_distance <= 6:
+            raise ValueError(f"unknown_distance={self.unknown_distance} must lie in [0.5, 6] "
+                             "(notes' worth of difference)")
+        for name in ("unknown_own_trill", "unknown_near"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name}={getattr(self, name)} must lie in [0, 1]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,6 +192,7 @@ class _Spec:
     bird: Bird | None
     bird_id: str
     seed: int
+    origin: str = ""  # a near-miss foreign theme: the catalog theme it was mutated from
 
 
 def _plan(themes: Sequence[Theme], params: SynthesizeParams) -> list[_Spec]:
@@ -194,6 +210,7 @@ def _plan(themes: Sequence[Theme], params: SynthesizeParams) -> list[_Spec]:
                 bird = draw_bird(theme, bird_id=bird_id, rng=np.random.default_rng(seq),
                                  params=params, spread=spread)
                 specs += [_Spec(0, split, theme, bird, bird_id, 0) for _ in range(n_songs)]
+        specs += _foreign_specs(themes, params, split, s, spread, bird_root)
         n_bg = round(params.no_song_factor * n_birds * n_songs)
         specs += [_Spec(0, split, None, None, f"{NO_SONG}-{split}-{k:04d}", 0)
                   for k in range(n_bg)]
@@ -202,6 +219,31 @@ def _plan(themes: Sequence[Theme], params: SynthesizeParams) -> list[_Spec]:
         seed = int(np.random.SeedSequence(clip_root.entropy, spawn_key=(i,)).generate_state(1)[0])
         out.append(dataclasses.replace(sp, index=i, seed=seed))
     return out
+
+
+def _n_unknown(params: SynthesizeParams, split: str) -> int:
+    """``unknown`` clips in ``split``: ``unknown_factor`` x one theme's songs there."""
+    return round(params.unknown_factor * getattr(params, f"{split}_birds")
+                 * getattr(params, f"{split}_songs_per_bird"))
+
+
+def _foreign_specs(themes: Sequence[Theme], params: SynthesizeParams, split: str, s: int,
+                   spread: float, bird_root: np.random.SeedSequence) -> list[_Spec]:
+    """One song per foreign theme, each by its own bird (split ``s``'s own themes)."""
+    n = _n_unknown(params, split)
+    if n == 0:
+        return []
+    seq = np.random.SeedSequence(bird_root.entropy, spawn_key=(s, len(themes) + 1000))
+    rng = np.random.default_rng(seq)
+    specs = []
+    foreign = foreign_themes(themes, n, rng=rng, min_distance=params.unknown_distance,
+                             own_trill=params.unknown_own_trill, near=params.unknown_near,
+                             max_s=min(MAX_SONG_S, params.clip_s / 1.25))  # room for tempo
+    for k, (theme, origin) in enumerate(foreign):
+        bird_id = f"{theme.name}-{split}-b{k:04d}"
+        bird = draw_bird(theme, bird_id=bird_id, rng=rng, params=params, spread=spread)
+        specs.append(_Spec(0, split, theme, bird, bird_id, 0, origin))
+    return specs
 
 
 def _render_chunk(specs: Sequence[_Spec], params: SynthesizeParams) -> list[Clip]:
@@ -241,7 +283,8 @@ def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
                            "onset_s": np.nan, "offset_s": np.nan, "pitch_factor": np.nan,
                            "tempo": np.nan, "trill_interval_factor": np.nan,
                            "trill_count": -1, "gamma": np.nan, "tract_length_cm": np.nan,
-                           "reflection": np.nan, "distance_m": np.nan}
+                           "reflection": np.nan, "distance_m": np.nan,
+                           "foreign_of": sp.origin}
     song_rms = 0.0
     if song is not None:
         gesture, info = song_info
@@ -300,6 +343,7 @@ def n_clips(themes: Sequence[Theme], params: SynthesizeParams) -> int:
     for split in SPLITS:
         per_theme = getattr(params, f"{split}_birds") * getattr(params, f"{split}_songs_per_bird")
         total += per_theme * len(themes) + round(params.no_song_factor * per_theme)
+        total += _n_unknown(params, split)
     return total
 
 

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from songnet.core.errors import SongnetError
-from songnet.core.labels import NO_SONG
+from songnet.core.labels import NO_SONG, UNKNOWN
 from songnet.core.params import read_yaml, short_repr
 from songnet.surrogates.fields import TRILL_KEYS, FieldReader, spread_fields, trill_fields
 from songnet.synth import SR, TONAL_BETA, f0_for_beta, note_contour, trill_contour
@@ -263,9 +263,10 @@ def load_catalog(folder: str | os.PathLike | None = None) -> list[Theme]:
     if dup:
         raise SongnetError(f"{folder}: theme name {dup[0]!r} is used by more than one file; "
                            "give each theme its own name")
-    if NO_SONG in names:
-        raise SongnetError(f"{folder}: {NO_SONG!r} is reserved for the background class; "
-                           "rename that theme")
+    for reserved in (NO_SONG, UNKNOWN):
+        if reserved in names:
+            raise SongnetError(f"{folder}: {reserved!r} is reserved (a class of its own); "
+                               "rename that theme")
     return sorted(themes, key=lambda t: t.name)
 
 
