@@ -169,3 +169,30 @@ def test_row_median_is_numpys_bit_for_bit(frames):
     got, want = _median_rows(x), np.median(x, axis=1, keepdims=True)
     assert got.dtype == want.dtype and np.array_equal(got, want)
 
+
+
+def test_a_song_far_from_every_theme_centroid_is_unknown_and_keeps_its_nearest():
+    from songnet.model.openset import ThemeMatcher
+
+    rng = np.random.default_rng(0)
+    centres = {"A": 0.0, "B": 6.0, "C": 12.0, "D": 18.0}
+    X = np.concatenate([rng.normal(c, 1.0, (20, 4)) for c in centres.values()])
+    matcher = ThemeMatcher(threshold_quantile=0.98).fit(X, np.repeat(list(centres), 20))
+    base = scores_for([(10.0, 12.0, "B"), (30.0, 32.0, "B")])
+    emb = np.zeros((len(base), 4), dtype=np.float32)
+    for i, s in enumerate(base.starts_s):
+        if s <= 10.0 and 12.0 <= s + WINDOW_S:
+            emb[i] = 6.0  # at B's centre
+        if s <= 30.0 and 32.0 <= s + WINDOW_S:
+            emb[i] = 40.0  # far beyond every theme
+    scores = WindowScores(base.starts_s, base.probs, WINDOW_S, CLASSES, embeddings=emb)
+    known, new = find_events(scores, activity=activity_for([(10.0, 12.0), (30.0, 32.0)]),
+                             open_set=matcher)
+    assert (known.theme, known.nearest) == ("B", "B") and known.distance <= known.threshold
+    assert (new.theme, new.nearest) == ("unknown", "D") and new.distance > new.threshold
+    assert new.top[0][0] == "B"  # the network's own ranking is kept beside the decision
+    plain = find_events(base, activity=activity_for([(10.0, 12.0), (30.0, 32.0)]),
+                        open_set=matcher)  # no embeddings: no open-set decision
+    assert [e.theme for e in plain] == ["B", "B"] and np.isnan(plain[1].distance)
+    with pytest.raises(SongnetError, match="embeddings"):
+        WindowScores(base.starts_s, base.probs, WINDOW_S, CLASSES, embeddings=emb[:-1])

@@ -219,3 +219,15 @@ def test_n_1966_given_counts_songs_per_1966_theme():
     table = persistence_table(m, old, song_ids=["a", "b", "c", "d"],
                               themes_1966=["T0", "T0", "X", ""])
     assert list(table.n_1966_given[:4]) == [2, 2, 1, 1]
+
+
+def test_a_song_the_network_calls_unknown_is_lost_whatever_its_distance():
+    X, labels, old = planted()
+    m = ThemeMatcher().fit(X, labels)
+    plain = persistence_table(m, old, song_ids=["a", "b", "c", "d"])
+    flagged = persistence_table(m, old, song_ids=["a", "b", "c", "d"],
+                                unknown=[True, False, False, False])
+    assert flagged.status[0] == "lost" and list(flagged.status[1:4]) == list(plain.status[1:4])
+    assert flagged.distance[0] == plain.distance[0]  # the nearest theme and distance are kept
+    with pytest.raises(SongnetError, match="unknown flags"):
+        persistence_table(m, old, song_ids=["a", "b", "c", "d"], unknown=[True])

@@ -74,10 +74,10 @@ class SynthesizeParams:
     reflection: tuple[float, float] = (0.05, 0.15)
     clutter_prob: float = 0.5
     reverb_prob: float = 0.3
-    unknown_factor: float = 2.0
+    unknown_factor: float = 1.0
     unknown_distance: float = 2.0
     unknown_own_trill: float = 0.25
-    unknown_near: float = 0.5
+    unknown_near: float = 0.0
     workers: int = 2
 
     def __post_init__(self) -> None:
