@@ -22,8 +22,8 @@ import numpy as np
 from songnet.core.errors import SongnetError
 from songnet.core.labels import UNKNOWN
 
-__all__ = ["Activity", "Event", "WindowScores", "find_events", "frame_activity",
-           "holding_windows", "loud_segments"]
+__all__ = ["Activity", "Candidates", "Event", "WindowScores", "find_events", "frame_activity",
+           "holding_windows", "loud_segments", "song_candidates"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +123,82 @@ class WindowScores:
 
     def __len__(self) -> int:
         return int(self.starts_s.shape[0])
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Candidates:
+    """Stretches of sound that may be songs, each scored by the network *alone*.
+
+    A candidate is a run of loud frames (:func:`song_candidates`); its image is the analysis
+    window around it with every frame outside it held down to the noise floor, so the
+    network judges that sound and not its neighbours (another bird a second away, or the
+    next song).
+
+    Attributes
+    ----------
+    start_s, end_s : np.ndarray [shape=(k,)]
+        Onset and offset in seconds, in time order.
+    probs : np.ndarray [shape=(k, n_classes), dtype=float32]
+        Class probabilities of each candidate's image (``no_song`` last).
+    embeddings : np.ndarray [shape=(k, embed_dim), dtype=float32]
+    """
+
+    start_s: np.ndarray
+    end_s: np.ndarray
+    probs: np.ndarray
+    embeddings: np.ndarray
+
+    def __post_init__(self) -> None:
+        k = np.asarray(self.start_s).shape[0]
+        if not (np.asarray(self.end_s).shape[0] == np.asarray(self.probs).shape[0]
+                == np.asarray(self.embeddings).shape[0] == k):
+            raise SongnetError("candidates: starts, ends, probabilities and embeddings "
+                               "disagree in number")
+
+    def __len__(self) -> int:
+        return int(np.asarray(self.start_s).shape[0])
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[Candidates], *, n_classes: int,
+                    embed_dim: int) -> Candidates:
+        """Join candidates of consecutive stretches, in time order."""
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls(np.zeros(0), np.zeros(0), np.zeros((0, n_classes), np.float32),
+                       np.zeros((0, embed_dim), np.float32))
+        return cls(*(np.concatenate([getattr(p, f) for p in parts])
+                     for f in ("start_s", "end_s", "probs", "embeddings")))
+
+
+def song_candidates(active: np.ndarray, *, frame_s: float, split_gap_s: float,
+                    min_event_s: float, max_song_s: float) -> list[tuple[int, int]]:
+    """Runs of active frames that may each be one song: ``[(first, end)]`` frame indices.
+
+    Gaps shorter than ``split_gap_s`` are bridged (a song's notes are closer than that: the
+    themes stage's own song gap is 0.25 s); runs shorter than ``min_event_s`` are dropped; a
+    run longer than ``max_song_s`` (a chorus, or songs with other sounds too close to them)
+    is cut at its widest silence, again and again, until every piece fits, so no candidate
+    is longer than a song can be.
+    """
+    idx = np.flatnonzero(np.asarray(active, dtype=bool))
+    if idx.size == 0:
+        return []
+    max_gap = max(1, round(split_gap_s / frame_s))
+    longest = max(1, int(max_song_s / frame_s))
+    shortest = min_event_s / frame_s
+    out: list[tuple[int, int]] = []
+    stack = np.split(idx, np.flatnonzero(np.diff(idx) > max_gap) + 1)[::-1]
+    while stack:
+        run = stack.pop()
+        if run[-1] + 1 - run[0] <= longest:
+            if run[-1] + 1 - run[0] >= shortest:
+                out.append((int(run[0]), int(run[-1]) + 1))
+            continue
+        gaps = np.diff(run)
+        cut = int(np.argmax(gaps)) + 1 if gaps.max() > 1 else \
+            int(np.searchsorted(run, run[0] + longest))  # no silence at all: cut by length
+        stack += [run[cut:], run[:cut]]
+    return sorted(out)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -247,6 +323,7 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
                 detect_threshold: float = 0.5, min_confidence: float = 0.0,
                 split_gap_s: float = 0.5, min_event_s: float = 0.2, top_k: int = 3,
                 band_hz: tuple[float, float] = (0.0, 0.0), open_set: Any = None,
+                candidates: Candidates | None = None,
                 source: str = "<array>") -> list[Event]:
     """Merge window probabilities into song events.
 
@@ -280,6 +357,12 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
         The model's open-set matcher (:mod:`songnet.model.openset`); with it and window
         ``embeddings``, each event gets its nearest theme and distance, and is ``unknown``
         beyond the threshold.
+    candidates : Candidates, optional
+        Song candidates scored alone (what :mod:`songnet.classify.windows` gives). When
+        given, they replace the loud stretches and their holding windows: a candidate is a
+        song when its own ``1 - p(no_song)`` reaches ``detect_threshold``, and its
+        probabilities and embedding are its own. Windows still give the events of song
+        windows with no candidate in them (a song too faint to be loud).
     source : str
         The recording's name, copied into each event.
 
@@ -293,27 +376,47 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
     if not 0.0 <= min_confidence <= 1.0:
         raise SongnetError(f"min_confidence={min_confidence} must be in [0, 1]")
     p_song = 1.0 - scores.probs[:, -1].astype(np.float64)  # (n,)
-    candidates: list[tuple[tuple[float, float], np.ndarray]] = []
-    loud = (loud_segments(activity, split_gap_s=split_gap_s, min_event_s=min_event_s)
-            if activity is not None else [])
-    for seg in loud:
-        holding = holding_windows(scores.starts_s, seg, window_s=scores.window_s)
-        if holding.size and p_song[holding].mean() >= detect_threshold:
-            candidates.append((seg, holding))
+    found: list[tuple[tuple[float, float], np.ndarray, np.ndarray | None]] = []
+    if candidates is not None:
+        loud = list(zip(np.asarray(candidates.start_s, dtype=float).tolist(),
+                        np.asarray(candidates.end_s, dtype=float).tolist(), strict=True))
+        for i, seg in enumerate(loud):
+            if 1.0 - float(candidates.probs[i, -1]) >= detect_threshold:
+                found.append((seg, candidates.probs[i].astype(np.float64),
+                              candidates.embeddings[i]))
+    else:
+        loud = (loud_segments(activity, split_gap_s=split_gap_s, min_event_s=min_event_s)
+                if activity is not None else [])
+        for seg in loud:
+            holding = holding_windows(scores.starts_s, seg, window_s=scores.window_s)
+            if holding.size and p_song[holding].mean() >= detect_threshold:
+                found.append((seg, *_pooled(scores, holding, p_song)))
     for run in _runs(np.flatnonzero(p_song >= detect_threshold)):
         first, last = float(scores.starts_s[run[0]]), float(scores.starts_s[run[-1]])
         union = (first, last + scores.window_s)
         if any(a < union[1] and b > union[0] for a, b in loud):
             continue
         common = (last, first + scores.window_s)
-        candidates.append((common if common[1] > common[0] else union, run))
+        found.append((common if common[1] > common[0] else union,
+                      *_pooled(scores, run, p_song)))
     events = []
-    for seg, holding in sorted(candidates, key=lambda c: c[0]):
-        event = _score_segment(scores, holding, p_song, seg, activity=activity,
-                               top_k=top_k, band_hz=band_hz, open_set=open_set, source=source)
+    for seg, probs, emb in sorted(found, key=lambda c: c[0]):
+        event = _event(scores.classes, probs, emb, seg, activity=activity, top_k=top_k,
+                       band_hz=band_hz, open_set=open_set, source=source)
         if event.confidence >= min_confidence:
             events.append(event)
     return events
+
+
+def _pooled(scores: WindowScores, holding: np.ndarray, p_song: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Probabilities and embedding of a song from its holding windows, each weighted by
+    its song probability."""
+    weights = p_song[holding] + 1e-9  # (h,)
+    probs = (weights[:, None] * scores.probs[holding]).sum(axis=0) / weights.sum()  # (C,)
+    emb = None if scores.embeddings is None else \
+        (weights[:, None] * scores.embeddings[holding]).sum(axis=0) / weights.sum()
+    return probs, emb
 
 
 def holding_windows(starts_s: np.ndarray, seg: tuple[float, float], *,
@@ -374,17 +477,14 @@ def loud_segments(activity: Activity, *, split_gap_s: float,
     return segments
 
 
-def _score_segment(scores: WindowScores, holding: np.ndarray, p_song: np.ndarray,
-                   seg: tuple[float, float], *, activity: Activity | None, top_k: int,
-                   band_hz: tuple[float, float], open_set: Any, source: str) -> Event:
-    """Theme probabilities of one song: its holding windows weighted by p(song); with an
-    open-set matcher, the nearest theme of their equally weighted mean embedding."""
+def _event(classes: Sequence[str], probs: np.ndarray, emb: np.ndarray | None,
+           seg: tuple[float, float], *, activity: Activity | None, top_k: int,
+           band_hz: tuple[float, float], open_set: Any, source: str) -> Event:
+    """One song's event from its class probabilities (``no_song`` last) and embedding."""
     start, end = seg
-    weights = p_song[holding] + 1e-9  # (h,)
-    probs = (weights[:, None] * scores.probs[holding]).sum(axis=0) / weights.sum()  # (C,)
     themes = probs[:-1]
     order = np.argsort(-themes, kind="stable")[:max(1, top_k)]
-    top = tuple((scores.classes[i], round(float(themes[i]), 4)) for i in order)
+    top = tuple((classes[i], round(float(themes[i]), 4)) for i in order)
     low, high = band_hz
     if activity is not None:
         j0 = int(np.floor(start / activity.frame_s))
@@ -394,9 +494,8 @@ def _score_segment(scores: WindowScores, holding: np.ndarray, p_song: np.ndarray
             low = float(np.nanpercentile(lows, 5))
             high = float(np.nanpercentile(activity.high_hz[j0:j1], 95))
     theme, nearest, distance, threshold = top[0][0], "", float("nan"), float("nan")
-    if open_set is not None and scores.embeddings is not None:
-        emb = (weights[:, None] * scores.embeddings[holding]).sum(axis=0) / weights.sum()
-        idx, dist, thr = open_set.nearest(emb[None])
+    if open_set is not None and emb is not None:
+        idx, dist, thr = open_set.nearest(np.asarray(emb, dtype=np.float64)[None])
         nearest, distance, threshold = str(open_set.themes_[idx[0]]), float(dist[0]), \
             float(thr[0])
         if distance > threshold:

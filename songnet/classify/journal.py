@@ -99,10 +99,21 @@ class Journal:
 def _event_dict(ev: Event) -> dict[str, Any]:
     return {"start_s": ev.start_s, "end_s": ev.end_s, "theme": ev.theme,
             "confidence": ev.confidence, "top": [list(t) for t in ev.top],
-            "low_hz": ev.low_hz, "high_hz": ev.high_hz, "file": ev.file}
+            "low_hz": ev.low_hz, "high_hz": ev.high_hz, "file": ev.file,
+            "nearest": ev.nearest, "distance": _finite_or_none(ev.distance),
+            "threshold": _finite_or_none(ev.threshold)}
+
+
+def _finite_or_none(x: float) -> float | None:
+    return None if x != x else float(x)
 
 
 def _event(d: dict[str, Any]) -> Event:
     return Event(d["file"], float(d["start_s"]), float(d["end_s"]), d["theme"],
                  float(d["confidence"]), tuple((str(t), float(p)) for t, p in d["top"]),
-                 float(d["low_hz"]), float(d["high_hz"]))
+                 float(d["low_hz"]), float(d["high_hz"]), str(d.get("nearest", "")),
+                 _nan_if_none(d.get("distance")), _nan_if_none(d.get("threshold")))
+
+
+def _nan_if_none(x: Any) -> float:
+    return float("nan") if x is None else float(x)

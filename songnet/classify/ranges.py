@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from songnet.classify.backends import as_backend
-from songnet.classify.events import Event, find_events
+from songnet.classify.events import Candidates, Event
 from songnet.classify.recordings import read_ahead
 from songnet.classify.windows import (
     ClassifyParams,
@@ -25,6 +25,7 @@ from songnet.classify.windows import (
     _flag_last,
     _overlap_s,
     _Scan,
+    events_of,
     join_parts,
 )
 from songnet.core import audio
@@ -106,12 +107,10 @@ def events_of_parts(parts: Sequence[ScanPart | None], *, model: Any,
                     params: ClassifyParams, source: str) -> tuple[list[Event], float]:
     """Events and duration of a recording from its ranges' parts, in order."""
     backend = as_backend(model, device="cpu")
-    scores, activity, duration = join_parts([p for p in parts if p is not None],
-                                            model=backend, source=source)
-    freqs = backend.fp.frequencies
-    events = find_events(scores, activity=activity, detect_threshold=params.detect_threshold,
-                         min_confidence=params.min_confidence, split_gap_s=params.split_gap_s,
-                         min_event_s=params.min_event_s,
-                         band_hz=(float(freqs[0]), float(freqs[-1])),
-                         open_set=backend.open_set, source=source)
-    return events, duration
+    scored = [p for p in parts if p is not None]
+    scores, activity, duration = join_parts(scored, model=backend, source=source)
+    candidates = Candidates.concatenate([p.candidates for p in scored if p.candidates is not None],
+                                        n_classes=len(backend.classes),
+                                        embed_dim=backend.embed_dim)
+    return events_of(scores, activity, candidates, backend=backend, params=params,
+                     source=source), duration

@@ -22,12 +22,12 @@ import numpy as np
 from songnet.classify.backends import Backend, as_backend
 from songnet.classify.events import (
     Activity,
+    Candidates,
     Event,
     WindowScores,
     find_events,
     frame_activity,
-    holding_windows,
-    loud_segments,
+    song_candidates,
 )
 from songnet.classify.recordings import read_ahead
 from songnet.core import audio
@@ -38,6 +38,11 @@ from songnet.features.params import FeatureParams
 
 __all__ = ["ClassifyParams", "ScanPart", "classify_blocks", "classify_file", "join_parts",
            "score_blocks"]
+
+CANDIDATE_SLACK_S = 1.0
+"""Extra block overlap (s), so that a song candidate ending where a block hands over to the
+next, and the silence that ends it (``split_gap_s``), lie whole in the next block."""
+
 
 @dataclasses.dataclass(frozen=True)
 class ClassifyParams:
@@ -56,15 +61,19 @@ class ClassifyParams:
     min_confidence : float
         Events whose theme probability is below this are not reported, in [0, 1].
     split_gap_s : float
-        Quiet gaps at least this long separate two songs (seconds).
+        Quiet gaps at least this long separate two sounds: two song candidates (seconds).
     min_event_s : float
         Loud stretches shorter than this (seconds) are not songs.
+    max_song_s : float
+        Longest song candidate (seconds, at most ``features.window_s``): a longer loud
+        stretch is cut at its widest silences (:func:`songnet.classify.events.song_candidates`).
     activity_db : float
         A frame is loud when a CQT bin rises this many dB above its noise floor.
     skip_quiet : bool
-        Run the CNN only on the windows that events can use: those holding a loud stretch
-        of the recording (see :func:`songnet.events.find_events`); the rest, most of a
-        field recording, are ``no_song``. A large speed-up with the same events.
+        Run the CNN only on the song candidates, each alone (the analysis window around
+        it, everything else held at the noise floor); the sliding windows, most of a field
+        recording, are then ``no_song`` without the CNN. False also scores every sliding
+        window, which finds songs too faint to be loud.
     """
 
     hop_s: float = 0.5
@@ -72,8 +81,9 @@ class ClassifyParams:
     batch_size: int = 32
     detect_threshold: float = 0.5
     min_confidence: float = 0.0
-    split_gap_s: float = 0.5
+    split_gap_s: float = 0.25
     min_event_s: float = 0.3
+    max_song_s: float = 3.0
     activity_db: float = 12.0
     skip_quiet: bool = True
 
@@ -88,6 +98,12 @@ class ClassifyParams:
         if self.split_gap_s < 0 or self.min_event_s < 0:
             raise ValueError(f"split_gap_s={self.split_gap_s} and min_event_s="
                              f"{self.min_event_s} must be >= 0")
+        if self.split_gap_s > 0.8 * CANDIDATE_SLACK_S:
+            raise ValueError(f"split_gap_s={self.split_gap_s} must be at most "
+                             f"{0.8 * CANDIDATE_SLACK_S:g} s")
+        if not self.min_event_s < self.max_song_s:
+            raise ValueError(f"max_song_s={self.max_song_s} must exceed min_event_s="
+                             f"{self.min_event_s}")
 
 
 def classify_file(path: str | os.PathLike, *, model: Any,
@@ -139,16 +155,27 @@ def classify_blocks(blocks: Iterable[audio.Block], *, model: Any,
     duration_s : float
     """
     backend = as_backend(model, device=device)
-    fp = backend.fp
-    scores, activity, duration = score_blocks(blocks, model=backend, params=params,
-                                              source=source, progress=progress)
-    freqs = fp.frequencies
-    events = find_events(scores, activity=activity, detect_threshold=params.detect_threshold,
-                         min_confidence=params.min_confidence, split_gap_s=params.split_gap_s,
-                         min_event_s=params.min_event_s,
-                         band_hz=(float(freqs[0]), float(freqs[-1])),
-                         open_set=backend.open_set, source=source)
-    return events, duration
+    scan = _Scan(backend, params=params, source=source)
+    for block, last in _flag_last(blocks):
+        scan.add(block, last=last)
+        if progress is not None:
+            progress(scan.take_progress())
+    part = scan.part()
+    scores, activity, duration = _joined([part], source=source, window_s=scan.window_s,
+                                         classes=backend.classes, embed_dim=backend.embed_dim)
+    return events_of(scores, activity, part.candidates, backend=backend, params=params,
+                     source=source), duration
+
+
+def events_of(scores: WindowScores, activity: Activity, candidates: Candidates, *,
+              backend: Backend, params: ClassifyParams, source: str) -> list[Event]:
+    """The events of a scanned recording (:func:`songnet.classify.events.find_events`)."""
+    freqs = backend.fp.frequencies
+    return find_events(scores, activity=activity, detect_threshold=params.detect_threshold,
+                       min_confidence=params.min_confidence, split_gap_s=params.split_gap_s,
+                       min_event_s=params.min_event_s,
+                       band_hz=(float(freqs[0]), float(freqs[-1])),
+                       open_set=backend.open_set, candidates=candidates, source=source)
 
 
 def score_blocks(blocks: Iterable[audio.Block], *, model: Any,
@@ -217,6 +244,7 @@ class ScanPart:
     peak: float
     duration_s: float
     embeddings: np.ndarray | None = None
+    candidates: Candidates | None = None
 
 
 def join_parts(parts: Sequence[ScanPart], *, model: Any, source: str = "<array>"
@@ -259,14 +287,21 @@ class _Scan:
         self.backend, self.params, self.source = backend, params, source
         self.fp = fp = backend.fp
         self.frame_s = fp.hop_length / fp.sr
+        self.window_s = fp.n_samples / fp.sr
         self.hop_frames = max(1, round(params.hop_s / self.frame_s))
         self.margin = _margin_frames(fp)
-        # windows this close to a block's inner edges may see loud stretches cut by the edge
-        self.guard = (fp.n_frames + 2 * self.margin
-                      + int(np.ceil(params.split_gap_s / self.frame_s)) + 1)
+        if params.max_song_s > fp.n_samples / fp.sr + 1e-9:
+            raise SongnetError(f"max_song_s={params.max_song_s} is longer than the model's "
+                               f"window of {fp.n_samples / fp.sr:g} s; lower it")
+        # a candidate is judged in the block where it ends this far before the inner edge
+        self.gap_frames = int(np.ceil(params.split_gap_s / self.frame_s)) + 1
         self.win_starts: list[np.ndarray] = []
         self.win_probs: list[np.ndarray] = []
         self.win_emb: list[np.ndarray] = []
+        self.cand_spans: list[tuple[float, float]] = []
+        self.cand_probs: list[np.ndarray] = []
+        self.cand_emb: list[np.ndarray] = []
+        self.cand_done = 0  # global frame: candidates ending before it are scored
         self.acts: list[Activity] = []
         self.next_win = self.owned = 0  # global frames: next window start, activity done to
         self.pending = _PendingWindows(backend, batch_size=params.batch_size)
@@ -283,8 +318,9 @@ class _Scan:
         act = frame_activity(self.backend.activity_power(power), frequencies=fp.frequencies,
                              frame_s=self.frame_s, threshold_db=self.params.activity_db)
         if idx.size:
-            self._queue(power, idx, act, g0=g0, last=last)
+            self._queue(power, idx, g0=g0)
         own_hi = min(n_real, power.shape[1]) if last else hi
+        self._candidates(power, act, g0=g0, lo=lo, hi=hi, last=last)
         self.acts.append(_slice_activity(act, self.owned - g0, own_hi))
         self.owned = g0 + own_hi
         self.reached_s = self.duration if last else (g0 + hi) * self.frame_s
@@ -301,6 +337,7 @@ class _Scan:
         if past >= 0:
             self.next_win = max(self.next_win, (past // self.hop_frames + 1) * self.hop_frames)
         self.owned = g0 + hi
+        self.cand_done = g0 + hi - self.gap_frames
         self.done_s = self.reached_s = (g0 + hi) * self.frame_s
 
     def take_progress(self) -> float:
@@ -312,9 +349,8 @@ class _Scan:
     def finish(self) -> tuple[WindowScores, Activity, float]:
         """Score the windows still queued; the recording's window scores and activity."""
         self.pending.flush()
-        return _joined([self.part()], source=self.source,
-                       window_s=self.fp.n_samples / self.fp.sr, classes=self.backend.classes,
-                       embed_dim=self.backend.embed_dim)
+        return _joined([self.part()], source=self.source, window_s=self.window_s,
+                       classes=self.backend.classes, embed_dim=self.backend.embed_dim)
 
     def part(self) -> ScanPart:
         """Score the windows still queued; what this scan found, to join with others."""
@@ -324,8 +360,15 @@ class _Scan:
                  else np.zeros((0, len(self.backend.classes)), dtype=np.float32))
         emb = (np.concatenate(self.win_emb) if self.win_emb
                else np.zeros((0, self.backend.embed_dim), dtype=np.float32))
+        n_classes, dim = len(self.backend.classes), self.backend.embed_dim
+        spans = np.asarray(self.cand_spans, dtype=np.float64).reshape(-1, 2)
+        cands = Candidates(spans[:, 0], spans[:, 1],
+                           np.stack(self.cand_probs) if self.cand_probs
+                           else np.zeros((0, n_classes), np.float32),
+                           np.stack(self.cand_emb) if self.cand_emb
+                           else np.zeros((0, dim), np.float32))
         return ScanPart(starts, probs, Activity.concatenate(self.acts, frame_s=self.frame_s),
-                        self.peak, self.duration, emb)
+                        self.peak, self.duration, emb, cands)
 
 
     def _checked(self, block: audio.Block) -> np.ndarray:
@@ -369,21 +412,46 @@ class _Scan:
             local.append(n_power - n_frames)  # one more window flush with the end
         return np.asarray(local, dtype=np.int64)
 
-    def _queue(self, power: Any, idx: np.ndarray, act: Activity, *, g0: int,
-               last: bool) -> None:
-        """Windows default to no_song; those events can use go to the CNN."""
+    def _queue(self, power: Any, idx: np.ndarray, *, g0: int) -> None:
+        """Sliding windows default to no_song; with ``skip_quiet`` off they go to the CNN."""
         probs = np.zeros((idx.size, len(self.backend.classes)), dtype=np.float32)
         probs[:, -1] = 1.0  # no_song, unless the CNN says otherwise
         emb = np.zeros((idx.size, self.backend.embed_dim), dtype=np.float32)
-        loud = (_windows_needed(act, idx, n_frames=self.fp.n_frames, params=self.params,
-                                guard_frames=self.guard, guard_start=g0 > 0,
-                                guard_end=not last)
-                if self.params.skip_quiet else np.ones(idx.size, dtype=bool))
-        if loud.any():
-            self.pending.add(power, idx[loud], (probs, emb), np.flatnonzero(loud))
+        if not self.params.skip_quiet:
+            self.pending.add(self.backend.window_images(power, idx), (probs, emb),
+                             np.arange(idx.size))
         self.win_starts.append((idx + g0) * self.frame_s)
         self.win_probs.append(probs)
         self.win_emb.append(emb)
+
+    def _candidates(self, power: Any, act: Activity, *, g0: int, lo: int, hi: int,
+                    last: bool) -> None:
+        """Queue the song candidates that end in this block's part of the recording, each
+        as its own image: the window around it, every other frame held at the noise floor."""
+        p, fp = self.params, self.fp
+        limit = power.shape[1] if last else hi - self.gap_frames
+        spans = [(j0, j1) for j0, j1 in song_candidates(
+                     act.active[:limit if last else hi], frame_s=self.frame_s,
+                     split_gap_s=p.split_gap_s, min_event_s=p.min_event_s,
+                     max_song_s=p.max_song_s)
+                 if self.cand_done <= g0 + j1 - 1 < g0 + limit and (j0 >= lo or g0 == 0)]
+        self.cand_done = g0 + limit
+        if not spans:
+            return
+        n = fp.n_frames
+        starts = np.array([min(max(0, (j0 + j1 - n) // 2), power.shape[1] - n)
+                           for j0, j1 in spans], dtype=np.int64)
+        pad = max(1, round(0.02 / self.frame_s))  # the onsets' and offsets' own frames
+        keep = [(j0 - pad, j1 + pad) for j0, j1 in spans]
+        k = len(spans)
+        probs = np.zeros((k, len(self.backend.classes)), dtype=np.float32)
+        emb = np.zeros((k, self.backend.embed_dim), dtype=np.float32)
+        self.pending.add(self.backend.masked_images(power, starts, keep), (probs, emb),
+                         np.arange(k))
+        self.cand_spans += [((g0 + j0) * self.frame_s, (g0 + j1) * self.frame_s)
+                            for j0, j1 in spans]
+        self.cand_probs += list(probs)  # rows of the arrays the CNN fills (views)
+        self.cand_emb += list(emb)
 
 
 class _PendingWindows:
@@ -397,12 +465,11 @@ class _PendingWindows:
         # per image: (probs array, embeddings array, row)
         self.rows: list[tuple[np.ndarray, np.ndarray, int]] = []
 
-    def add(self, power: Any, idx: np.ndarray, dest: tuple[np.ndarray, np.ndarray],
-            rows: np.ndarray) -> None:
-        """Queue the windows at frames ``idx`` of ``power`` (n_bins, T); their class
-        probabilities and embeddings go to ``dest[0][rows]`` and ``dest[1][rows]`` once
-        scored (by :meth:`flush` at the latest)."""
-        self.images.append(self.backend.window_images(power, idx))  # (b, n_bins, n_frames)
+    def add(self, images: Any, dest: tuple[np.ndarray, np.ndarray], rows: np.ndarray) -> None:
+        """Queue images ``(b, n_bins, n_frames)``; their class probabilities and embeddings
+        go to ``dest[0][rows]`` and ``dest[1][rows]`` once scored (by :meth:`flush` at the
+        latest)."""
+        self.images.append(images)
         self.rows.extend((dest[0], dest[1], int(r)) for r in rows)
         while len(self.rows) >= self.batch_size:
             self._score(self.batch_size)
@@ -419,34 +486,6 @@ class _PendingWindows:
             p_dest[row] = p
             e_dest[row] = e
         del self.rows[:n]
-
-
-def _windows_needed(act: Activity, idx: np.ndarray, *, n_frames: int,
-                    params: ClassifyParams, guard_frames: int, guard_start: bool,
-                    guard_end: bool) -> np.ndarray:
-    """Which windows (first frames ``idx`` in this block) events can use.
-
-    :func:`songnet.events.find_events` reads only the *holding windows* of loud stretches;
-    every other window is ``no_song`` for it. A stretch cut by the block's start or end may
-    hold differently in the whole recording, so near those edges every window with a loud
-    frame is scored.
-    """
-    frame_s = act.frame_s
-    starts_s = idx * frame_s
-    need = np.zeros(idx.size, dtype=bool)
-    for seg in loud_segments(act, split_gap_s=params.split_gap_s,
-                             min_event_s=params.min_event_s):
-        need[holding_windows(starts_s, seg, window_s=n_frames * frame_s)] = True
-    edge = np.zeros(idx.size, dtype=bool)
-    if guard_start:
-        edge |= idx < guard_frames
-    if guard_end:
-        edge |= idx + n_frames > act.active.shape[0] - guard_frames
-    if edge.any():
-        counts = np.concatenate([[0], np.cumsum(act.active, dtype=np.int64)])  # (T + 1,)
-        ends = np.minimum(idx + n_frames, act.active.shape[0])
-        need |= edge & (counts[ends] > counts[idx])
-    return need
 
 
 def _slice_activity(act: Activity, lo: int, hi: int) -> Activity:
@@ -468,8 +507,10 @@ def _flag_last(items: Iterable[audio.Block]) -> Iterator[tuple[audio.Block, bool
 
 
 def _overlap_s(fp: FeatureParams) -> float:
-    """Block overlap: one window plus a CQT filter length of margin on each side."""
-    return fp.n_samples / fp.sr + 2 * _margin_frames(fp) * fp.hop_length / fp.sr
+    """Block overlap: one window plus a CQT filter length of margin on each side, plus
+    :data:`CANDIDATE_SLACK_S`."""
+    return (fp.n_samples / fp.sr + 2 * _margin_frames(fp) * fp.hop_length / fp.sr
+            + CANDIDATE_SLACK_S)
 
 
 def _margin_frames(fp: FeatureParams) -> int:

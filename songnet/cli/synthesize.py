@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from pathlib import Path
 
 import click
@@ -14,6 +15,7 @@ from songnet.core.params import check_workers, load_params
 from songnet.core.progress import bar
 from songnet.surrogates.synthesize import (
     SynthesizeParams,
+    load_negatives,
     n_clips,
     save_manifest,
     synthesize,
@@ -26,12 +28,17 @@ from songnet.surrogates.themes import load_catalog
 @catalog_option
 @out_option("Output folder (wavs/ + manifest.csv), replaced as a whole when complete.",
             default=Path("data/surrogates"))
+@click.option("--negatives", "negatives_dir", default=None,
+              type=click.Path(path_type=Path, file_okay=False),
+              help="A folder of your own recordings without chingolo song (the place's other "
+                   "birds, insects, noise): mixed into no_song clips and song backgrounds. "
+                   "Overrides [synthesize] negatives.")
 @click.option("--scheduler", default=None, metavar="ADDRESS|local[:N]",
               help="Render the clips on a Dask cluster: a scheduler's address, or local:N "
                    "worker processes (needs songnet[cluster]); the same bytes as without.")
 @common_options
-def command(catalog_dir: Path | None, out: Path, scheduler: str | None, params_file: Path,
-            quiet: bool) -> None:
+def command(catalog_dir: Path | None, out: Path, negatives_dir: Path | None,
+            scheduler: str | None, params_file: Path, quiet: bool) -> None:
     """Build the surrogate song dataset: N songs per theme from simulated birds.
 
     Splits train/val/test/stress by bird; a no_song class of background and clutter in
@@ -39,7 +46,11 @@ def command(catalog_dir: Path | None, out: Path, scheduler: str | None, params_f
     duration_s, snr_db and every variation parameter.
     """
     params = load_params(params_file, "synthesize", SynthesizeParams)
-    check_output_dir(out, inputs=[params_file] + ([catalog_dir] if catalog_dir else []))
+    if negatives_dir is not None:
+        params = dataclasses.replace(params, negatives=str(negatives_dir))
+    check_output_dir(out, inputs=[params_file] + ([catalog_dir] if catalog_dir else [])
+                     + ([Path(params.negatives)] if params.negatives else []))
+    negatives = load_negatives(params.negatives) if params.negatives else []
     if scheduler is None:
         check_workers(params.workers, option=f"{params_file}: [synthesize] workers", floor=2)
     themes = load_catalog(catalog_dir)
@@ -49,10 +60,12 @@ def command(catalog_dir: Path | None, out: Path, scheduler: str | None, params_f
         with atomic_dir(out) as tmp, bar(n_clips(themes, params), desc="synthesize",
                                          unit="clip", quiet=quiet) as pbar:
             for clip in synthesize(themes, params=params, progress=pbar.update,
-                                   executor=client):
+                                   executor=client, negatives=negatives):
                 write_clip(tmp, clip)
                 rows.append(clip.row)
             save_manifest(rows, tmp)
     if not quiet:
+        mixed = (f"; {len(negatives)} recordings of {params.negatives} mixed in"
+                 if negatives else "")
         click.echo(f"wrote {out}: {len(rows)} clips of {params.clip_s:g} s, "
-                   f"{len(themes)} themes + no_song", err=True)
+                   f"{len(themes)} themes + unknown + no_song{mixed}", err=True)

@@ -33,6 +33,7 @@ from songnet.core.errors import SongnetError
 from songnet.core.labels import NO_SONG, SPLITS
 from songnet.core.progress import ProgressCallback
 from songnet.surrogates import conditions as cond
+from songnet.surrogates import others
 from songnet.surrogates.foreign import MAX_SONG_S, foreign_themes
 from songnet.surrogates.themes import Theme, contour
 from songnet.synth import SR, Gesture, Tract, gestures_from_contour, render_batch
@@ -62,7 +63,7 @@ class SynthesizeParams:
     stress_birds: int = 3
     stress_songs_per_bird: int = 6
     no_song_factor: float = 1.0
-    snr_db: tuple[float, float] = (0.0, 30.0)
+    snr_db: tuple[float, float] = (-6.0, 30.0)
     stress_snr_db: tuple[float, float] = (-6.0, 6.0)
     distance_m: tuple[float, float] = (5.0, 40.0)
     bird_pitch_sd: float = 0.03
@@ -78,6 +79,10 @@ class SynthesizeParams:
     unknown_distance: float = 2.0
     unknown_own_trill: float = 0.25
     unknown_near: float = 0.0
+    world_prob: float = 0.8
+    fragment_prob: float = 0.2
+    negatives: str = ""
+    negatives_prob: float = 0.5
     workers: int = 2
 
     def __post_init__(self) -> None:
@@ -104,7 +109,8 @@ class SynthesizeParams:
         if not 0.5 <= self.unknown_distance <= 6:
             raise ValueError(f"unknown_distance={self.unknown_distance} must lie in [0.5, 6] "
                              "(notes' worth of difference)")
-        for name in ("unknown_own_trill", "unknown_near"):
+        for name in ("unknown_own_trill", "unknown_near", "world_prob", "fragment_prob",
+                     "negatives_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name}={getattr(self, name)} must lie in [0, 1]")
 
@@ -193,6 +199,7 @@ class _Spec:
     bird_id: str
     seed: int
     origin: str = ""  # a near-miss foreign theme: the catalog theme it was mutated from
+    fragment: bool = False  # a no_song clip holding a piece of a chingolo song
 
 
 def _plan(themes: Sequence[Theme], params: SynthesizeParams) -> list[_Spec]:
@@ -212,13 +219,37 @@ def _plan(themes: Sequence[Theme], params: SynthesizeParams) -> list[_Spec]:
                 specs += [_Spec(0, split, theme, bird, bird_id, 0) for _ in range(n_songs)]
         specs += _foreign_specs(themes, params, split, s, spread, bird_root)
         n_bg = round(params.no_song_factor * n_birds * n_songs)
-        specs += [_Spec(0, split, None, None, f"{NO_SONG}-{split}-{k:04d}", 0)
-                  for k in range(n_bg)]
+        frag_rng = np.random.default_rng(np.random.SeedSequence(bird_root.entropy,
+                                                                spawn_key=(s, 99_999)))
+        for k in range(n_bg):
+            bird_id = f"{NO_SONG}-{split}-{k:04d}"
+            if frag_rng.uniform() < params.fragment_prob:  # a song cut to a piece: no song
+                theme = _fragment(themes[int(frag_rng.integers(len(themes)))], frag_rng)
+                bird = draw_bird(theme, bird_id=bird_id, rng=frag_rng, params=params,
+                                 spread=spread)
+                specs.append(_Spec(0, split, theme, bird, bird_id, 0, fragment=True))
+            else:
+                specs.append(_Spec(0, split, None, None, bird_id, 0))
     out = []
     for i, sp in enumerate(specs):
         seed = int(np.random.SeedSequence(clip_root.entropy, spawn_key=(i,)).generate_state(1)[0])
         out.append(dataclasses.replace(sp, index=i, seed=seed))
     return out
+
+
+def _fragment(theme: Theme, rng: np.random.Generator) -> Theme:
+    """A piece of a chingolo song that is not a song: the introduction with at most one
+    trill syllable, one introductory note, or two to four trill syllables alone."""
+    kind = int(rng.integers(3))
+    if kind == 0:
+        return dataclasses.replace(theme, trill=dataclasses.replace(theme.trill, count=1))
+    if kind == 1:
+        note = theme.notes[int(rng.integers(len(theme.notes)))]
+        return dataclasses.replace(theme, notes=(note,),
+                                   trill=dataclasses.replace(theme.trill, count=1,
+                                                             loudness=(0.05, 0.05, 0.05)))
+    return dataclasses.replace(theme, notes=(), trill=dataclasses.replace(
+        theme.trill, count=int(rng.integers(2, 5))))
 
 
 def _n_unknown(params: SynthesizeParams, split: str) -> int:
@@ -246,7 +277,8 @@ def _foreign_specs(themes: Sequence[Theme], params: SynthesizeParams, split: str
     return specs
 
 
-def _render_chunk(specs: Sequence[_Spec], params: SynthesizeParams) -> list[Clip]:
+def _render_chunk(specs: Sequence[_Spec], params: SynthesizeParams,
+                  negatives: Sequence[np.ndarray] = ()) -> list[Clip]:
     rngs = [np.random.default_rng(sp.seed) for sp in specs]
     songs: dict[int, tuple[Gesture, dict[str, Any]]] = {}
     for j, sp in enumerate(specs):
@@ -269,12 +301,13 @@ def _render_chunk(specs: Sequence[_Spec], params: SynthesizeParams) -> list[Clip
         out = render_batch(alpha, beta, env, gamma=gamma,
                            tracts=[specs[j].bird.tract for j in idx], parallel=False)
         rendered = {j: out[r, :songs[j][0].n_samples] for r, j in enumerate(idx)}
-    return [_finish(sp, rngs[j], rendered.get(j), songs.get(j), params)
+    return [_finish(sp, rngs[j], rendered.get(j), songs.get(j), params, negatives)
             for j, sp in enumerate(specs)]
 
 
 def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
-            song_info: tuple[Gesture, dict[str, Any]] | None, params: SynthesizeParams) -> Clip:
+            song_info: tuple[Gesture, dict[str, Any]] | None, params: SynthesizeParams,
+            negatives: Sequence[np.ndarray] = ()) -> Clip:
     n = round(params.clip_s * SR)
     stress = sp.split == "stress"
     clip = np.zeros(n)
@@ -300,6 +333,8 @@ def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
         on = np.flatnonzero(voiced)
         row.update(info, theme=sp.theme.name, distance_m=distance,
                    onset_s=(start + on[0]) / SR, offset_s=(start + on[-1]) / SR)
+        if sp.fragment:  # a piece of a song is no song; its times stay in the manifest
+            row["theme"] = NO_SONG
     reverb_p = min(1.0, params.reverb_prob * (2.0 if stress else 1.0))
     t60, wet = 0.0, 0.0
     if rng.uniform() < reverb_p:
@@ -321,6 +356,19 @@ def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
         if rng.uniform() < 0.5:
             insect = float(rng.uniform(0.2, 1.0))
             background = background + insect * cond.insect_tone(n, rng=rng)
+    world = ""
+    if rng.uniform() < params.world_prob * (1.0 if song is None or sp.fragment else 0.5):
+        sounds, kinds = others.world_mix(n, rng=rng)
+        background = background / max(cond.rms(background), 1e-12) \
+            + float(rng.uniform(0.5, 3.0)) * sounds
+        world = "+".join(kinds)
+    negative = ""
+    if negatives and rng.uniform() < params.negatives_prob * (
+            1.0 if song is None or sp.fragment else 0.5):
+        k = int(rng.integers(len(negatives)))
+        background = background / max(cond.rms(background), 1e-12) \
+            + float(rng.uniform(0.5, 3.0)) * _excerpt(negatives[k], n, rng)
+        negative = str(k)
     background /= max(cond.rms(background), 1e-12)
     if song is not None:
         lo, hi = params.stress_snr_db if stress else params.snr_db
@@ -331,10 +379,58 @@ def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
         clip = background
     clip *= float(rng.uniform(0.3, 0.9)) / max(np.abs(clip).max(), 1e-12)
     row.update(noise_exponent=exponent, wind_level=wind, clutter_calls=n_calls,
-               insect_level=insect, reverb_t60_s=t60, reverb_wet=wet)
+               insect_level=insect, reverb_t60_s=t60, reverb_wet=wet, world=world,
+               negative=negative)
     theme = row["theme"]
     path = f"wavs/{sp.split}/{theme}/{sp.split}-{theme}-{sp.index:05d}.wav"
     return Clip(path=path, samples=clip.astype(np.float32), row={"path": path, **row})
+
+
+def _excerpt(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of ``y`` from a random start (tiled when ``y`` is shorter), unit RMS."""
+    if y.size < n:
+        y = np.tile(y, n // max(y.size, 1) + 1)
+    start = int(rng.integers(0, y.size - n + 1))
+    piece = y[start:start + n].astype(np.float64)
+    return piece / max(cond.rms(piece), 1e-12)
+
+
+MAX_NEGATIVES_S = 1800.0
+"""Most seconds of user negatives held in memory (the first files, in sorted order)."""
+
+
+def load_negatives(folder: str | os.PathLike) -> list[np.ndarray]:
+    """The recordings of a folder of sounds without chingolo songs, mono at :data:`SR`.
+
+    Raises
+    ------
+    SongnetError
+        For a missing folder, one without audio, or a file that cannot be read (naming
+        it and what to do).
+    """
+    from songnet.core.audio import audio_files, load
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SongnetError(f"negatives folder {folder} not found; pass a folder of recordings "
+                           "without chingolo songs")
+    files = audio_files(folder)
+    if not files:
+        raise SongnetError(f"negatives folder {folder} holds no audio files (WAV, FLAC, OGG, "
+                           "MP3, AIFF)")
+    out, total = [], 0.0
+    for f in files:
+        y = load(f, sr=SR).samples
+        if y.size < SR // 10 or not np.any(y):
+            continue  # too short or silent: nothing to learn from
+        out.append(np.asarray(y, dtype=np.float32))
+        total += y.size / SR
+        if total >= MAX_NEGATIVES_S:
+            break
+    if not out:
+        raise SongnetError(f"negatives folder {folder}: every file is shorter than 0.1 s or "
+                           "silent; give recordings of the place without chingolo songs")
+    return out
 
 
 def n_clips(themes: Sequence[Theme], params: SynthesizeParams) -> int:
@@ -349,7 +445,8 @@ def n_clips(themes: Sequence[Theme], params: SynthesizeParams) -> int:
 
 def synthesize(themes: Sequence[Theme], *, params: SynthesizeParams,
                progress: ProgressCallback | None = None,
-               executor: Any = None) -> Iterator[Clip]:
+               executor: Any = None, negatives: Sequence[np.ndarray] | None = None
+               ) -> Iterator[Clip]:
     """Generate the dataset's clips, in a fixed order, rendered by ``params.workers`` threads.
 
     Parameters
@@ -363,6 +460,10 @@ def synthesize(themes: Sequence[Theme], *, params: SynthesizeParams,
         Renders the chunks of clips instead of ``params.workers`` threads: anything with
         ``submit(fn, *args)`` giving futures with ``result()``, e.g. a
         ``distributed.Client``. The clips are the same (each keeps its own seed).
+    negatives : sequence of np.ndarray, optional
+        Recordings without chingolo song at :data:`SR` (:func:`load_negatives`); default:
+        those of ``params.negatives`` when set. Mixed into ``no_song`` clips (chance
+        ``negatives_prob``) and into song clips' backgrounds (half that chance).
 
     Yields
     ------
@@ -371,6 +472,8 @@ def synthesize(themes: Sequence[Theme], *, params: SynthesizeParams,
     """
     if not themes:
         raise SongnetError("the theme catalog is empty; give at least one theme")
+    if negatives is None:
+        negatives = load_negatives(params.negatives) if params.negatives else []
     specs = _plan(themes, params)
     chunks = [specs[i:i + CHUNK] for i in range(0, len(specs), CHUNK)]
     with contextlib.ExitStack() as stack:
@@ -379,7 +482,7 @@ def synthesize(themes: Sequence[Theme], *, params: SynthesizeParams,
         pending: list[Any] = []
         ahead = 2 * (_n_workers(executor) if executor is not None else params.workers)
         for chunk in chunks:  # bounded look-ahead keeps memory flat
-            pending.append(pool.submit(_render_chunk, chunk, params))
+            pending.append(pool.submit(_render_chunk, chunk, params, negatives))
             if len(pending) > ahead:
                 yield from _drain(pending.pop(0), progress)
         for fut in pending:
