@@ -137,6 +137,16 @@ def test_cli_embed(tmp_path, tiny_model, repo_root):
     as_recorded = emb2.vectors[emb2.songs.source == "recording"][0]
     assert not np.allclose(resung, as_recorded)  # the two channels really differ
 
+    empty = tmp_path / "no-recordings"
+    empty.mkdir()
+    (empty / "README.md").write_text("put theme folders here")
+    args = ["embed", "--model", str(tiny_model), "--features", str(feats), "--resynth",
+            str(resynth), "--recordings", str(empty), "--params", str(repo_root / "params.yaml"),
+            "-q"]
+    assert main([*args, "-o", str(tmp_path / "e3")]) == 2  # a folder given: it must hold some
+    assert main([*args, "-o", str(tmp_path / "e4"), "--recordings-optional"]) == 0
+    assert set(load_embeddings(tmp_path / "e4").songs.source) == {"surrogate", "sketch"}
+
 
 def test_cli_embed_missing_resynth(tmp_path, tiny_model, repo_root, capsys):
     feats, _, _ = make_inputs(tmp_path, n_per=1)

@@ -196,3 +196,40 @@ def test_a_song_far_from_every_theme_centroid_is_unknown_and_keeps_its_nearest()
     assert [e.theme for e in plain] == ["B", "B"] and np.isnan(plain[1].distance)
     with pytest.raises(SongnetError, match="embeddings"):
         WindowScores(base.starts_s, base.probs, WINDOW_S, CLASSES, embeddings=emb[:-1])
+
+
+def test_song_candidates_bridge_short_gaps_and_split_what_is_too_long():
+    from songnet.classify.events import song_candidates
+
+    t = np.arange(round(30.0 / FRAME_S)) * FRAME_S
+    active = np.zeros(t.size, dtype=bool)
+    for a, b in [(1.0, 1.3), (1.4, 2.5),            # one song: a 0.1 s gap inside
+                 (5.0, 5.1),                        # a click: too short
+                 (8.0, 9.8), (10.2, 11.0), (11.1, 12.9),  # 4.9 s of sound, widest gap 0.4 s
+                 (20.0, 27.0)]:                     # 7 s without any silence
+        active |= (t >= a) & (t < b)
+    kw = dict(frame_s=FRAME_S, split_gap_s=0.25, min_event_s=0.3, max_song_s=3.0)
+    got = [(round(a * FRAME_S, 2), round(b * FRAME_S, 2)) for a, b in
+           song_candidates(active, **kw)]
+    assert got[0] == (1.0, 2.5)
+    assert (8.0, 9.8) in got and (10.2, 12.9) in got  # cut at the widest silence
+    long = [g for g in got if g[0] >= 20.0]
+    assert len(long) == 3 and long[0][0] == 20.0 and long[-1][1] == 27.0
+    assert all(b - a <= 3.0 + 1e-9 for a, b in got)
+    assert song_candidates(np.zeros(10, dtype=bool), **kw) == []
+
+
+def test_candidates_replace_loud_stretches_each_judged_on_its_own_image():
+    from songnet.classify.events import Candidates
+
+    base = scores_for([(10.0, 12.0, "B")])
+    probs = np.array([[0.0, 0.9, 0.0, 0.0, 0.1],   # a song, B
+                      [0.0, 0.0, 0.0, 0.0, 1.0],   # another bird right after it: no song
+                      [0.8, 0.0, 0.1, 0.0, 0.1]], dtype=np.float32)  # a faint A
+    cands = Candidates(np.array([10.0, 12.5, 40.0]), np.array([12.0, 13.5, 41.5]), probs,
+                       np.zeros((3, 2), np.float32))
+    events = find_events(base, activity=activity_for([(10.0, 13.5), (40.0, 41.5)]),
+                         candidates=cands)
+    assert [(e.start_s, e.end_s, e.theme) for e in events] == [(10.0, 12.0, "B"),
+                                                                (40.0, 41.5, "A")]
+    assert events[0].confidence == pytest.approx(0.9)

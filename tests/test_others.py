@@ -82,7 +82,7 @@ def test_bad_negatives_folders_are_one_line_errors(tmp_path, capsys):
         load_negatives(tmp_path / "empty")
     (tmp_path / "short").mkdir()
     sf.write(tmp_path / "short" / "a.wav", np.zeros(100, dtype=np.float32), SR)
-    with pytest.raises(SongnetError, match="shorter than 0.1 s or silent"):
+    with pytest.raises(SongnetError, match=r"shorter than 0\.1 s or silent"):
         load_negatives(tmp_path / "short")
     assert main(["synthesize", "--negatives", str(tmp_path / "nope"),
                  "-o", str(tmp_path / "out"), "-q"]) == 2

@@ -46,6 +46,9 @@ from songnet.synth import SR
               show_default=True,
               help="Resing the recordings through the syrinx model first, as the 1966 songs "
                    "are (one channel for both eras); --no-resynthesize embeds them as recorded.")
+@click.option("--recordings-optional", is_flag=True,
+              help="A --recordings folder without theme subfolders (the pipeline's data/2020 "
+                   "before you add recordings) embeds no recordings instead of stopping.")
 @click.option("--merge-themes", is_flag=True,
               help="A recordings folder named like a catalog theme IS that theme (pool their "
                    "songs); by default it stays apart as rec/<name>.")
@@ -54,8 +57,9 @@ from songnet.synth import SR
 @device_option(default=None)
 @common_options
 def command(model_path: Path, features_dir: Path, resynth_dir: Path,
-            recordings_dir: Path | None, resynth_recordings: bool, merge_themes: bool,
-            out: Path, device: str | None, params_file: Path, quiet: bool) -> None:
+            recordings_dir: Path | None, resynth_recordings: bool, recordings_optional: bool,
+            merge_themes: bool, out: Path, device: str | None, params_file: Path,
+            quiet: bool) -> None:
     """Embed the 2020 songs (surrogates, and real recordings if given) and the 1966 songs.
 
     Every song goes through the training feature path (Constant-Q image of one window)
@@ -71,7 +75,10 @@ def command(model_path: Path, features_dir: Path, resynth_dir: Path,
     sr = ckpt.features().sr
     split = load_split(features_dir, params.split)
     manifest = load_manifest(resynth_dir)
-    real = find_theme_recordings(recordings_dir) if recordings_dir is not None else []
+    real = []
+    if recordings_dir is not None and not (recordings_optional and recordings_dir.is_dir() and
+                                           not any(d.is_dir() for d in recordings_dir.iterdir())):
+        real = find_theme_recordings(recordings_dir)
     catalog = theme_classes(meta["classes"])
     real = [(recording_theme(t, catalog=catalog, merge=merge_themes), p) for t, p in real]
     if resynth_recordings and real:
