@@ -57,7 +57,7 @@ def test_dvc_repro_learns_the_catalog_from_data_2020(tmp_path, repo_root):
     assert (learned / "learn_report.png").is_file()
     assert "Learned by `songnet themes learn`" in (learned / "T04.yaml").read_text()
     rows = list(csv.DictReader((repo / "data" / "surrogates" / "manifest.csv").open()))
-    assert {r["theme"] for r in rows} == {"T01", "T04", "T08", "no_song"}
+    assert {r["theme"] for r in rows} == {"T01", "T04", "T08", "unknown", "no_song"}
     info = json.loads((repo / "experiments" / "metrics.json").read_text())
     assert "accuracy" in info["test"]
     themes = list(csv.DictReader((repo / "experiments" / "themes.csv").open()))

@@ -55,13 +55,13 @@ def test_tiny_pipeline_end_to_end(tmp_path, repo_root):
 
     songnet("synthesize", "--catalog", str(catalog), "--out", str(surrogates), "--params", params)
     rows = list(csv.DictReader((surrogates / "manifest.csv").open()))
-    assert {r["theme"] for r in rows} == {*THEMES, "no_song"}
+    assert {r["theme"] for r in rows} == {*THEMES, "unknown", "no_song"}
     assert {r["split"] for r in rows} == {"train", "val", "test", "stress"}
 
     songnet("features", "--manifest", str(surrogates / "manifest.csv"), "--out", str(features),
             "--params", params)
     info = json.loads((features / "features.json").read_text())
-    assert info["classes"] == [*THEMES, "no_song"]
+    assert info["classes"] == [*THEMES, "unknown", "no_song"]
 
     songnet("train", "--features", str(features), "--out", str(model_dir), "--params", params)
     assert (model_dir / "model.pt").is_file()
