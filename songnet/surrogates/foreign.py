@@ -79,13 +79,14 @@ def _random_note(kind: str, rng: np.random.Generator) -> Note:
 
 
 def _random_trill(rng: np.random.Generator, like: Trill) -> Trill:
-    """A trill of another dialect: a fast downsweep (or chevron) at another rate."""
+    """A trill of another dialect: still the species' fast downsweeps (DESIGN.md, "Real
+    songs": 25–50 ms from 6.0–6.5 kHz to 3.3–4.0 kHz), at another pitch, length and rate.
+    Other syllable shapes are other species' trills (:mod:`songnet.surrogates.others`)."""
     u = rng.uniform
     note_s = u(0.022, 0.05)
-    shape = "sweep" if u() < 0.8 else "chevron"
+    shape = "sweep"
     low = u(3.3, 4.3)  # a syllable sings at one gamma: a ratio of at most ~1.9
-    pitch = (low * u(1.4, 1.9) * 1e3, low * 1e3) if shape == "sweep" else \
-        (low * 1e3, low * u(1.2, 1.5) * 1e3)
+    pitch = (low * u(1.4, 1.9) * 1e3, low * 1e3)
     interval = note_s + u(0.015, 0.08)
     count = int(rng.integers(8, 22))
     return dataclasses.replace(like, shape=shape, pitch_hz=pitch, note_s=note_s,

@@ -30,7 +30,7 @@ import numpy as np
 
 from songnet.synth import SR
 
-__all__ = ["KINDS", "chatter", "chorus", "harmonic_stack", "human_noise", "other_trill",
+__all__ = ["KINDS", "WEIGHTS", "chatter", "chorus", "harmonic_stack", "human_noise", "other_trill",
            "rain", "tonal_calls", "world_mix"]
 
 
@@ -180,12 +180,20 @@ KINDS: dict[str, Callable[..., np.ndarray]] = {
 """Every kind of other sound, by name."""
 
 
+WEIGHTS = {"tonal_calls": 1.0, "harmonic_stack": 1.0, "chatter": 1.0, "other_trill": 2.0,
+           "chorus": 2.0, "rain": 0.5, "human_noise": 0.5}
+"""How often :func:`world_mix` picks each kind: other species' trills and choruses twice as
+often as the rest (they are what a chingolo detector most easily takes for a song)."""
+
+
 def world_mix(n: int, *, rng: np.random.Generator, sr: int = SR,
               max_kinds: int = 3) -> tuple[np.ndarray, list[str]]:
-    """A random mixture of 1–``max_kinds`` kinds at random levels, unit RMS, and their names."""
+    """A random mixture of 1–``max_kinds`` kinds (drawn with :data:`WEIGHTS`) at random
+    levels, unit RMS, and their names."""
     names = list(KINDS)
+    w = np.array([WEIGHTS[k] for k in names])
     picked = [names[i] for i in rng.choice(len(names), int(rng.integers(1, max_kinds + 1)),
-                                           replace=False)]
+                                           replace=False, p=w / w.sum())]
     out = np.zeros(n)
     for name in picked:
         out += rng.uniform(0.3, 1.0) * KINDS[name](n, rng=rng, sr=sr)

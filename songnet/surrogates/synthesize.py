@@ -75,9 +75,9 @@ class SynthesizeParams:
     reflection: tuple[float, float] = (0.05, 0.15)
     clutter_prob: float = 0.5
     reverb_prob: float = 0.3
-    unknown_factor: float = 1.0
+    unknown_factor: float = 2.0
     unknown_distance: float = 2.0
-    unknown_own_trill: float = 0.25
+    unknown_own_trill: float = 0.0
     unknown_near: float = 0.0
     world_prob: float = 0.8
     fragment_prob: float = 0.2
@@ -357,7 +357,10 @@ def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
             insect = float(rng.uniform(0.2, 1.0))
             background = background + insect * cond.insect_tone(n, rng=rng)
     world = ""
-    if rng.uniform() < params.world_prob * (1.0 if song is None or sp.fragment else 0.5):
+    # a fragment clip holds the fragment alone (other birds' notes before a piece of trill
+    # would make a song of an unknown theme look like no song)
+    if rng.uniform() < params.world_prob * (1.0 if song is None else 0.0 if sp.fragment
+                                            else 0.5):
         sounds, kinds = others.world_mix(n, rng=rng)
         background = background / max(cond.rms(background), 1e-12) \
             + float(rng.uniform(0.5, 3.0)) * sounds
