@@ -76,7 +76,7 @@ class SynthesizeParams:
     clutter_prob: float = 0.5
     reverb_prob: float = 0.3
     unknown_factor: float = 2.0
-    unknown_distance: float = 2.0
+    unknown_distance: float = 3.0
     unknown_own_trill: float = 0.0
     unknown_near: float = 0.0
     world_prob: float = 0.8
