@@ -233,3 +233,22 @@ def test_candidates_replace_loud_stretches_each_judged_on_its_own_image():
     assert [(e.start_s, e.end_s, e.theme) for e in events] == [(10.0, 12.0, "B"),
                                                                 (40.0, 41.5, "A")]
     assert events[0].confidence == pytest.approx(0.9)
+
+
+def test_weak_evidence_of_an_unknown_theme_is_no_song():
+    from songnet.classify.events import Candidates
+
+    classes = ("A", "B", "unknown", "no_song")
+    base = WindowScores(np.arange(0.0, 20.0, 0.5), np.tile([0.0, 0.0, 0.0, 1.0], (40, 1)),
+                        WINDOW_S, classes)
+    probs = np.array([[0.1, 0.1, 0.45, 0.35],   # ranked unknown, but weakly
+                      [0.0, 0.05, 0.9, 0.05],   # a clear song of an unknown theme
+                      [0.5, 0.1, 0.3, 0.1]],    # a known theme: the rule does not apply
+                     dtype=np.float32)
+    cands = Candidates(np.array([1.0, 5.0, 9.0]), np.array([2.5, 6.5, 10.5]), probs,
+                       np.zeros((3, 2), np.float32))
+    act = activity_for([(1.0, 2.5), (5.0, 6.5), (9.0, 10.5)])
+    loose = find_events(base, activity=act, candidates=cands)
+    strict = find_events(base, activity=act, candidates=cands, unknown_min_p=0.6)
+    assert [e.theme for e in loose] == ["unknown", "unknown", "A"]
+    assert [(e.start_s, e.theme) for e in strict] == [(5.0, "unknown"), (9.0, "A")]

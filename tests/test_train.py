@@ -206,3 +206,24 @@ def test_training_date_is_today_or_source_date_epoch():
     assert training_date({"SOURCE_DATE_EPOCH": "1767312000"}) == "2026-01-02"
     with pytest.raises(SongnetError, match="SOURCE_DATE_EPOCH='soon'"):
         training_date({"SOURCE_DATE_EPOCH": "soon"})
+
+
+def test_the_unknown_evidence_threshold_is_a_quantile_of_the_validation_foreign_songs():
+    from songnet.model.network import ModelConfig, ThemeCNN
+    from songnet.model.train import fit_unknown_min_p
+
+    classes = ["A", "B", "unknown", "no_song"]
+    torch.manual_seed(0)
+    model = ThemeCNN(ModelConfig(n_bins=16, n_frames=32, n_classes=4, channels=(4, 8),
+                                 embed_dim=8))
+    head = model.classifier
+    with torch.no_grad():  # output = softmax(bias): a known answer whatever the image
+        head.weight.zero_()
+        head.bias.copy_(torch.log(torch.tensor([0.1, 0.1, 0.7, 0.1])))
+    images = np.random.default_rng(0).random((6, 16, 32)).astype(np.float32)
+    labels = np.array([2, 2, 2, 0, 1, 3])
+    split = FeatureSplit(images, labels, name="val")
+    got = fit_unknown_min_p(model, split, classes=classes, params=TrainParams())
+    assert got == pytest.approx(0.7, abs=1e-5)
+    assert fit_unknown_min_p(model, split, classes=["A", "B", "C", "no_song"],
+                             params=TrainParams()) == 0.0  # no unknown class: no rule

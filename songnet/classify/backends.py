@@ -39,6 +39,7 @@ class Backend(Protocol):
     name: str
     embed_dim: int
     open_set: Any  # the model's ThemeMatcher, or None
+    unknown_min_p: float  # least p(unknown) of a song ranked unknown (0: no such rule)
 
     def power(self, y: np.ndarray) -> Any:
         """CQT power ``(n_bins, n // hop + 1)`` of one block, in the engine's array type."""
@@ -80,6 +81,7 @@ class OnnxBackend:
         self.classes = tuple(model.classes)
         self.embed_dim = int(model.model_config["embed_dim"])
         self.open_set = model.open_set
+        self.unknown_min_p = float(model.meta.get("unknown_min_p", 0.0))
         self._db_of: tuple[np.ndarray, np.ndarray] | None = None  # last power, its dB
 
     def power(self, y: np.ndarray) -> np.ndarray:
@@ -126,13 +128,14 @@ class TorchBackend:
 
     def __init__(self, checkpoint: Any, *, device: str = "auto") -> None:
         from songnet.core.device import resolve_device
-        from songnet.model.openset import OPEN_SET_KEY, ThemeMatcher
+        from songnet.model.openset import OPEN_SET_KEY, UNKNOWN_MIN_P_KEY, ThemeMatcher
         self.checkpoint = checkpoint
         self.fp = checkpoint.features()
         self.classes = tuple(checkpoint.classes)
         self.embed_dim = int(checkpoint.config.embed_dim)
         fitted = checkpoint.meta.get(OPEN_SET_KEY)
         self.open_set = None if fitted is None else ThemeMatcher.from_dict(fitted)
+        self.unknown_min_p = float(checkpoint.meta.get(UNKNOWN_MIN_P_KEY, 0.0))
         self.device = resolve_device(device)
 
     def power(self, y: np.ndarray) -> Any:

@@ -323,7 +323,7 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
                 detect_threshold: float = 0.5, min_confidence: float = 0.0,
                 split_gap_s: float = 0.5, min_event_s: float = 0.2, top_k: int = 3,
                 band_hz: tuple[float, float] = (0.0, 0.0), open_set: Any = None,
-                candidates: Candidates | None = None,
+                candidates: Candidates | None = None, unknown_min_p: float = 0.0,
                 source: str = "<array>") -> list[Event]:
     """Merge window probabilities into song events.
 
@@ -363,6 +363,10 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
         song when its own ``1 - p(no_song)`` reaches ``detect_threshold``, and its
         probabilities and embedding are its own. Windows still give the events of song
         windows with no candidate in them (a song too faint to be loud).
+    unknown_min_p : float
+        A song whose most probable class is ``unknown`` (when the classes hold it) needs at
+        least this probability of it; weaker ones are not songs (the model's
+        ``unknown_min_p``, fitted by ``train`` on the validation birds).
     source : str
         The recording's name, copied into each event.
 
@@ -400,7 +404,10 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
         found.append((common if common[1] > common[0] else union,
                       *_pooled(scores, run, p_song)))
     events = []
+    iu = scores.classes.index(UNKNOWN) if UNKNOWN in scores.classes else -1
     for seg, probs, emb in sorted(found, key=lambda c: c[0]):
+        if iu >= 0 and int(np.argmax(probs[:-1])) == iu and probs[iu] < unknown_min_p:
+            continue  # weaker evidence of an unknown theme than the model's own songs give
         event = _event(scores.classes, probs, emb, seg, activity=activity, top_k=top_k,
                        band_hz=band_hz, open_set=open_set, source=source)
         if event.confidence >= min_confidence:

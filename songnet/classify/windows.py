@@ -175,7 +175,8 @@ def events_of(scores: WindowScores, activity: Activity, candidates: Candidates, 
                        min_confidence=params.min_confidence, split_gap_s=params.split_gap_s,
                        min_event_s=params.min_event_s,
                        band_hz=(float(freqs[0]), float(freqs[-1])),
-                       open_set=backend.open_set, candidates=candidates, source=source)
+                       open_set=backend.open_set, candidates=candidates,
+                       unknown_min_p=backend.unknown_min_p, source=source)
 
 
 def score_blocks(blocks: Iterable[audio.Block], *, model: Any,

@@ -16,7 +16,7 @@ from songnet.core.params import load_params, params_to_dict
 from songnet.core.progress import bar
 from songnet.features.featureset import load_meta, load_split
 from songnet.model.checkpoint import save_checkpoint
-from songnet.model.openset import OPEN_SET_KEY
+from songnet.model.openset import OPEN_SET_KEY, UNKNOWN_MIN_P_KEY
 from songnet.model.train import TrainParams, save_history, train_model, training_date
 
 
@@ -66,6 +66,8 @@ def command(features_dir: Path, out: Path, resume: bool, device: str | None,
             "n_train": len(train), "n_val": len(val), "trained": training_date()}
     if result.open_set is not None:
         info[OPEN_SET_KEY] = result.open_set
+    if "unknown" in meta["classes"]:
+        info[UNKNOWN_MIN_P_KEY] = result.unknown_min_p
     save_checkpoint(out / "model.pt", result.model, classes=meta["classes"],
                     feature_params=meta["params"], train_params=params_to_dict(params),
                     meta=info)

@@ -16,11 +16,14 @@ import numpy as np
 
 from songnet.core.errors import SongnetError
 
-__all__ = ["OPEN_SET_KEY", "ThemeMatcher", "check_matrix"]
+__all__ = ["OPEN_SET_KEY", "UNKNOWN_MIN_P_KEY", "ThemeMatcher", "check_matrix"]
 
 OPEN_SET_KEY = "open_set"
 """Key of the fitted :class:`ThemeMatcher` (:meth:`ThemeMatcher.to_dict`) in a checkpoint's
 metadata and in an ONNX file's metadata (JSON)."""
+UNKNOWN_MIN_P_KEY = "unknown_min_p"
+"""Key, in a checkpoint's metadata, of the least ``p(unknown)`` a sound ranked ``unknown``
+needs to be a song (:func:`songnet.model.train.fit_unknown_min_p`)."""
 
 
 def check_matrix(X: np.ndarray, *, what: str, n_features: int | None = None) -> np.ndarray:

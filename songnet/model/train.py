@@ -32,7 +32,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
 from songnet.core.files import write_text
-from songnet.core.labels import NO_SONG, theme_classes
+from songnet.core.labels import NO_SONG, UNKNOWN, theme_classes
 from songnet.core.params import params_to_dict
 from songnet.features.featureset import FeatureSplit
 from songnet.model.checkpoint import checkpoint_payload, read_payload, write_payload
@@ -40,7 +40,7 @@ from songnet.model.network import ModelConfig, ThemeCNN
 from songnet.model.openset import ThemeMatcher
 
 __all__ = ["HISTORY_COLUMNS", "TrainParams", "TrainResult", "augment", "fit_open_set",
-           "save_history", "train_model", "training_date"]
+           "fit_unknown_min_p", "save_history", "train_model", "training_date"]
 
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
@@ -81,6 +81,7 @@ class TrainParams:
     open_set_quantile: float = 0.98
     open_set_scale: float = 1.0
     open_set_pooling: str = "pooled"
+    unknown_quantile: float = 0.05
 
     def __post_init__(self) -> None:
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
@@ -99,6 +100,8 @@ class TrainParams:
         if not 0.0 < self.open_set_quantile <= 1.0 or self.open_set_scale <= 0:
             raise ValueError(f"open_set_quantile={self.open_set_quantile} must lie in (0, 1] "
                              f"and open_set_scale={self.open_set_scale} be positive")
+        if not 0.0 <= self.unknown_quantile < 1.0:
+            raise ValueError(f"unknown_quantile={self.unknown_quantile} must lie in [0, 1)")
         if self.open_set_pooling not in ("pooled", "per_theme"):
             raise ValueError(f"open_set_pooling={self.open_set_pooling!r} must be 'pooled' or "
                              "'per_theme'")
@@ -116,6 +119,7 @@ class TrainResult:
     best_val_loss: float
     best_val_acc: float
     open_set: dict[str, Any] | None = None
+    unknown_min_p: float = 0.0
 
 
 class _Batches(Dataset):
@@ -296,7 +300,38 @@ def train_model(train: FeatureSplit, val: FeatureSplit, *, classes: list[str],
                        best_val_loss=float(run.early["best_val_loss"]),
                        best_val_acc=float(run.early["best_val_acc"]),
                        open_set=fit_open_set(run.model, val, classes=classes, params=params,
-                                             device=run.device))
+                                             device=run.device),
+                       unknown_min_p=fit_unknown_min_p(run.model, val, classes=classes,
+                                                       params=params, device=run.device))
+
+
+def fit_unknown_min_p(model: ThemeCNN, split: FeatureSplit, *, classes: Sequence[str],
+                      params: TrainParams, device: torch.device | str = "cpu") -> float:
+    """The least ``p(unknown)`` an event needs to be a song of an unknown theme: the
+    ``unknown_quantile`` quantile of ``p(unknown)`` over ``split``'s ``unknown`` songs that
+    the network ranks ``unknown`` first among the song classes (0 without such songs).
+
+    A sound the network ranks ``unknown`` with less than that is weaker evidence than all
+    but ``unknown_quantile`` of the foreign songs it knows: classify takes it for no song.
+    """
+    if UNKNOWN not in classes:
+        return 0.0
+    iu = list(classes).index(UNKNOWN)
+    pick = np.flatnonzero(split.labels == iu)
+    if pick.size == 0:
+        return 0.0
+    model.eval()
+    probs = []
+    with torch.no_grad():
+        for start in range(0, pick.size, params.batch_size):
+            xb = torch.from_numpy(split.images[pick[start:start + params.batch_size]])
+            probs.append(torch.softmax(model(xb.float().to(device)[:, None]), dim=1)
+                         .cpu().numpy())
+    p = np.concatenate(probs)
+    top = p[:, :-1].argmax(axis=1) == iu
+    if not top.any():
+        return 0.0
+    return float(np.quantile(p[top, iu], params.unknown_quantile))
 
 
 def fit_open_set(model: ThemeCNN, split: FeatureSplit, *, classes: Sequence[str],
