@@ -20,29 +20,30 @@ from songnet.classify.cluster import classify_on
 from songnet.classify.ranges import events_of_parts, plan_ranges, score_range
 from songnet.classify.windows import ClassifyParams, classify_file
 from songnet.cli import main
+from songnet.core.audio import resample
 from songnet.core.cluster import connect, parse_scheduler
 from songnet.core.errors import SongnetError
+from songnet.surrogates.fieldsim import plan_songs, render_recording
+from songnet.surrogates.themes import load_catalog
 
-SR = 22050
+SR = 44100
 PARAMS = ClassifyParams(block_s=10.0, detect_threshold=0.2)  # short blocks: many per file
 
 
 def songs(seconds: float, *, seed: int = 0) -> np.ndarray:
-    """Down-swept 6 → 3 kHz syllables, six per 1.5 s song, a song every 4 s, in noise."""
+    """Model songs of the catalog's themes, one every 4 s, in field noise (15 dB SNR)."""
     rng = np.random.default_rng(seed)
-    t = np.arange(round(seconds * SR)) / SR
-    phase = t % 4.0
-    on = (phase < 1.5) & ((phase * 6) % 1.0 < 0.6)
-    f = 6000.0 - 3000.0 * ((phase * 6) % 1.0) / 0.6
-    y = 0.01 * rng.standard_normal(t.size) + on * 0.3 * np.sin(2 * np.pi * np.cumsum(f) / SR)
-    return y.astype(np.float32)
+    plan = plan_songs(load_catalog(), duration_s=seconds, interval_s=4.0, rng=rng)
+    blocks, _ = render_recording(plan, duration_s=seconds, snr_db=15.0, rng=rng)
+    return np.concatenate(list(blocks)).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("archive")
     sf.write(d / "long.wav", songs(95.0), SR, subtype="PCM_16")
-    sf.write(d / "short.wav", songs(12.0, seed=1), 44100 // 2, subtype="PCM_16")
+    short = resample(songs(12.0, seed=1), orig_sr=SR, sr=SR // 2)  # another rate
+    sf.write(d / "short.wav", short, SR // 2, subtype="PCM_16")
     sf.write(d / "other.flac", songs(17.0, seed=2), SR)
     return d
 

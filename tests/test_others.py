@@ -44,7 +44,7 @@ def test_no_song_clips_hold_other_sounds_and_song_fragments():
     clips = list(synthesize(load_catalog()[:2], params=SMALL))
     rows = pd.DataFrame([c.row for c in clips])
     bg = rows[rows.theme == "no_song"]
-    assert (bg.world != "").mean() > 0.5  # world_prob 0.8
+    assert (bg.world != "").mean() > 0.4  # world_prob 0.8, fragments alone
     kinds = {k for w in bg.world for k in w.split("+") if k}
     assert kinds <= set(others.KINDS) and len(kinds) >= 4
     fragments = bg[bg.onset_s.notna()]  # a piece of a song, labelled no_song

@@ -258,6 +258,15 @@ def _n_unknown(params: SynthesizeParams, split: str) -> int:
                  * getattr(params, f"{split}_songs_per_bird"))
 
 
+def _foreign_max_s(params: SynthesizeParams, spread: float) -> float:
+    """The longest foreign theme whose songs always fit a clip: the slowest bird (tempo and
+    rendition 2.5 s.d. slow), its notes 2.5 s.d. long, plus lead-in and one more trill
+    syllable (0.2 s); at most :data:`MAX_SONG_S`."""
+    slow = ((1 - 2.5 * params.bird_tempo_sd * spread) * (1 - 2.5 * params.rendition_sd * spread)
+            / (1 + 2.5 * 0.06 * spread))
+    return min(MAX_SONG_S, max(0.3, (params.clip_s - 0.2) * slow))
+
+
 def _foreign_specs(themes: Sequence[Theme], params: SynthesizeParams, split: str, s: int,
                    spread: float, bird_root: np.random.SeedSequence) -> list[_Spec]:
     """One song per foreign theme, each by its own bird (split ``s``'s own themes)."""
@@ -269,7 +278,7 @@ def _foreign_specs(themes: Sequence[Theme], params: SynthesizeParams, split: str
     specs = []
     foreign = foreign_themes(themes, n, rng=rng, min_distance=params.unknown_distance,
                              own_trill=params.unknown_own_trill, near=params.unknown_near,
-                             max_s=min(MAX_SONG_S, params.clip_s / 1.25))  # room for tempo
+                             max_s=_foreign_max_s(params, spread))
     for k, (theme, origin) in enumerate(foreign):
         bird_id = f"{theme.name}-{split}-b{k:04d}"
         bird = draw_bird(theme, bird_id=bird_id, rng=rng, params=params, spread=spread)
