@@ -50,11 +50,12 @@ class Backend(Protocol):
     def window_images(self, power: Any, idx: np.ndarray) -> Any:
         """Images ``(b, n_bins, n_frames)`` of the windows starting at frames ``idx``."""
 
-    def masked_images(self, power: Any, idx: np.ndarray,
-                      keep: list[tuple[int, int]]) -> Any:
+    def masked_images(self, power: Any, idx: np.ndarray, keep: list[tuple[int, int]],
+                      floor: np.ndarray) -> Any:
         """Images of the windows starting at frames ``idx`` in which every frame outside
         ``keep[i] = (first, end)`` (block frames) is held down to the block's noise floor
-        (each bin's median): one sound, alone in its recording's background."""
+        ``floor`` (``(n_bins, 1)``, :func:`songnet.classify.events.noise_floor`): one sound,
+        alone in its recording's background."""
 
     def concat(self, images: list[Any]) -> Any:
         """Join image batches along the first axis."""
@@ -95,12 +96,11 @@ class OnnxBackend:
             self._db_of = (power, npcqt.power_to_db(power))  # once per block
         return npcqt.db_windows(self._db_of[1], idx, params=self.fp)
 
-    def masked_images(self, power: np.ndarray, idx: np.ndarray,
-                      keep: list[tuple[int, int]]) -> np.ndarray:
+    def masked_images(self, power: np.ndarray, idx: np.ndarray, keep: list[tuple[int, int]],
+                      floor: np.ndarray) -> np.ndarray:
         n = self.fp.n_frames
         cols = np.asarray(idx, dtype=np.int64)[:, None] + np.arange(n)
         win = np.ascontiguousarray(np.moveaxis(power[:, cols], 1, 0))  # (b, n_bins, n)
-        floor = _block_floor(power)  # (n_bins, 1)
         for i, (a, b) in enumerate(keep):
             outside = np.ones(n, dtype=bool)
             outside[max(0, a - int(idx[i])):max(0, b - int(idx[i]))] = False
@@ -154,7 +154,8 @@ class TorchBackend:
         windows = power[:, cols].permute(1, 0, 2)  # (b, n_bins, n_frames)
         return features.power_to_images(windows, params=self.fp)
 
-    def masked_images(self, power: Any, idx: np.ndarray, keep: list[tuple[int, int]]) -> Any:
+    def masked_images(self, power: Any, idx: np.ndarray, keep: list[tuple[int, int]],
+                      floor: np.ndarray) -> Any:
         import torch
 
         from songnet.features import images as features
@@ -162,11 +163,11 @@ class TorchBackend:
         cols = (torch.as_tensor(idx, device=power.device)[:, None]
                 + torch.arange(n, device=power.device))
         win = power[:, cols].permute(1, 0, 2).clone()  # (b, n_bins, n)
-        floor = torch.from_numpy(_block_floor(power.float().cpu().numpy())).to(power.device)
+        low = torch.from_numpy(floor).to(device=power.device, dtype=win.dtype)
         for i, (a, b) in enumerate(keep):
             outside = torch.ones(n, dtype=torch.bool, device=power.device)
             outside[max(0, a - int(idx[i])):max(0, b - int(idx[i]))] = False
-            win[i][:, outside] = torch.minimum(win[i][:, outside], floor.to(win.dtype))
+            win[i][:, outside] = torch.minimum(win[i][:, outside], low)
         return features.power_to_images(win, params=self.fp)
 
     def concat(self, images: list[Any]) -> Any:
@@ -186,15 +187,6 @@ class TorchBackend:
             emb = model.embed(batch.float().to(self.checkpoint.device)[:, None])
             probs = torch.softmax(model.classifier(emb), dim=1)
         return (probs[:n].float().cpu().numpy(), emb[:n].float().cpu().numpy())
-
-
-def _block_floor(power: np.ndarray) -> np.ndarray:
-    """Each bin's noise floor over a block: its median over (up to ~2000 of) its frames,
-    ``(n_bins, 1)`` float32 (as :func:`songnet.classify.events.frame_activity`)."""
-    step = max(1, power.shape[1] // 2000)
-    sub = np.asarray(power[:, ::step], dtype=np.float32)
-    k = sub.shape[1] // 2
-    return np.partition(sub, k, axis=1)[:, k:k + 1].copy()
 
 
 def as_backend(model: Any, *, device: str = "auto") -> Backend:

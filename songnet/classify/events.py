@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from songnet.core.errors import SongnetError
-from songnet.core.labels import UNKNOWN
+from songnet.core.labels import UNKNOWN, ranks_unknown_first
 
 __all__ = ["Activity", "Candidates", "Event", "WindowScores", "find_events", "frame_activity",
-           "holding_windows", "loud_segments", "song_candidates"]
+           "holding_windows", "loud_segments", "noise_floor", "song_candidates"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +69,12 @@ class Event:
     nearest: str = ""
     distance: float = float("nan")
     threshold: float = float("nan")
+
+    def open_set_fields(self) -> dict[str, str | float | None]:
+        """``nearest``, ``distance`` and ``threshold`` as JSON takes them (None for NaN)."""
+        return {"nearest": self.nearest,
+                "distance": None if self.distance != self.distance else self.distance,
+                "threshold": None if self.threshold != self.threshold else self.threshold}
 
     @property
     def duration_s(self) -> float:
@@ -231,9 +237,17 @@ class Activity:
                    np.concatenate([p.high_hz for p in parts]), frame_s)
 
 
+def noise_floor(power: np.ndarray) -> np.ndarray:
+    """Each CQT bin's noise floor over a stretch: its median over (up to ~2000 of) the
+    stretch's frames, ``(n_bins, 1)`` float32, never zero."""
+    power = np.asarray(power, dtype=np.float32)
+    step = max(1, power.shape[1] // 2000)  # the median of ~2000 frames is floor enough
+    return _median_rows(power[:, ::step]) + np.float32(1e-12)
+
+
 def frame_activity(power: np.ndarray, *, frequencies: np.ndarray, frame_s: float,
                    threshold_db: float = 12.0, smooth_frames: int = 5,
-                   band_db: float = 25.0) -> Activity:
+                   band_db: float = 25.0, floor: np.ndarray | None = None) -> Activity:
     """Mark the frames of a CQT that rise above each bin's noise floor.
 
     Parameters
@@ -252,6 +266,8 @@ def frame_activity(power: np.ndarray, *, frequencies: np.ndarray, frame_s: float
     band_db : float
         A frame's band (``low_hz``, ``high_hz``) spans its loud bins within this many dB
         of its loudest bin.
+    floor : np.ndarray [shape=(n_bins, 1)], optional
+        :func:`noise_floor` of ``power``, when the caller has it already.
 
     Returns
     -------
@@ -262,9 +278,7 @@ def frame_activity(power: np.ndarray, *, frequencies: np.ndarray, frame_s: float
     if power.ndim != 2 or power.shape[0] != len(frequencies):
         raise SongnetError(f"CQT power of shape {power.shape} does not match "
                            f"{len(frequencies)} frequencies")
-    tiny = np.float32(1e-12)
-    step = max(1, power.shape[1] // 2000)  # the median of ~2000 frames is floor enough
-    floor = _median_rows(power[:, ::step]) + tiny  # (n_bins, 1)
+    floor = noise_floor(power) if floor is None else floor  # (n_bins, 1)
     smooth = _moving_mean(power, max(1, smooth_frames))
     loud = smooth > floor * np.float32(10.0 ** (threshold_db / 10.0))  # (n_bins, T)
     active = loud.any(axis=0)
@@ -404,9 +418,9 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
         found.append((common if common[1] > common[0] else union,
                       *_pooled(scores, run, p_song)))
     events = []
-    iu = scores.classes.index(UNKNOWN) if UNKNOWN in scores.classes else -1
     for seg, probs, emb in sorted(found, key=lambda c: c[0]):
-        if iu >= 0 and int(np.argmax(probs[:-1])) == iu and probs[iu] < unknown_min_p:
+        if (ranks_unknown_first(probs[None], scores.classes)[0]
+                and probs[scores.classes.index(UNKNOWN)] < unknown_min_p):
             continue  # weaker evidence of an unknown theme than the model's own songs give
         event = _event(scores.classes, probs, emb, seg, activity=activity, top_k=top_k,
                        band_hz=band_hz, open_set=open_set, source=source)

@@ -100,12 +100,7 @@ def _event_dict(ev: Event) -> dict[str, Any]:
     return {"start_s": ev.start_s, "end_s": ev.end_s, "theme": ev.theme,
             "confidence": ev.confidence, "top": [list(t) for t in ev.top],
             "low_hz": ev.low_hz, "high_hz": ev.high_hz, "file": ev.file,
-            "nearest": ev.nearest, "distance": _finite_or_none(ev.distance),
-            "threshold": _finite_or_none(ev.threshold)}
-
-
-def _finite_or_none(x: float) -> float | None:
-    return None if x != x else float(x)
+            **ev.open_set_fields()}
 
 
 def _event(d: dict[str, Any]) -> Event:

@@ -119,9 +119,7 @@ def events_json(results: Sequence[FileResult]) -> str:
     open-set matcher)."""
     data = [{"file": ev.file, "start_s": ev.start_s, "end_s": ev.end_s, "theme": ev.theme,
              "confidence": ev.confidence, "top": [{"theme": t, "p": p} for t, p in ev.top],
-             "nearest": ev.nearest,
-             "distance": None if ev.distance != ev.distance else ev.distance,
-             "threshold": None if ev.threshold != ev.threshold else ev.threshold}
+             **ev.open_set_fields()}
             for ev in _all_events(results)]
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 

@@ -27,6 +27,7 @@ from songnet.classify.events import (
     WindowScores,
     find_events,
     frame_activity,
+    noise_floor,
     song_candidates,
 )
 from songnet.classify.recordings import read_ahead
@@ -155,11 +156,7 @@ def classify_blocks(blocks: Iterable[audio.Block], *, model: Any,
     duration_s : float
     """
     backend = as_backend(model, device=device)
-    scan = _Scan(backend, params=params, source=source)
-    for block, last in _flag_last(blocks):
-        scan.add(block, last=last)
-        if progress is not None:
-            progress(scan.take_progress())
+    scan = _scanned(blocks, backend=backend, params=params, source=source, progress=progress)
     part = scan.part()
     scores, activity, duration = _joined([part], source=source, window_s=scan.window_s,
                                          classes=backend.classes, embed_dim=backend.embed_dim)
@@ -214,12 +211,19 @@ def score_blocks(blocks: Iterable[audio.Block], *, model: Any,
     SongnetError
         For an empty recording, NaN or infinite samples, or one that is all zeros.
     """
-    scan = _Scan(as_backend(model, device=device), params=params, source=source)
+    return _scanned(blocks, backend=as_backend(model, device=device), params=params,
+                    source=source, progress=progress).finish()
+
+
+def _scanned(blocks: Iterable[audio.Block], *, backend: Backend, params: ClassifyParams,
+             source: str, progress: ProgressCallback | None) -> _Scan:
+    """A :class:`_Scan` that has taken every block, reporting progress after each."""
+    scan = _Scan(backend, params=params, source=source)
     for block, last in _flag_last(blocks):
         scan.add(block, last=last)
         if progress is not None:
             progress(scan.take_progress())
-    return scan.finish()
+    return scan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,9 +295,9 @@ class _Scan:
         self.window_s = fp.n_samples / fp.sr
         self.hop_frames = max(1, round(params.hop_s / self.frame_s))
         self.margin = _margin_frames(fp)
-        if params.max_song_s > fp.n_samples / fp.sr + 1e-9:
+        if params.max_song_s > self.window_s + 1e-9:
             raise SongnetError(f"max_song_s={params.max_song_s} is longer than the model's "
-                               f"window of {fp.n_samples / fp.sr:g} s; lower it")
+                               f"window of {self.window_s:g} s; lower it")
         # a candidate is judged in the block where it ends this far before the inner edge
         self.gap_frames = int(np.ceil(params.split_gap_s / self.frame_s)) + 1
         self.win_starts: list[np.ndarray] = []
@@ -316,12 +320,14 @@ class _Scan:
         lo = 0 if g0 == 0 else self.margin
         hi = power.shape[1] if last else power.shape[1] - self.margin
         idx = self._windows(g0, lo=lo, hi=hi, n_power=power.shape[1], last=last)
-        act = frame_activity(self.backend.activity_power(power), frequencies=fp.frequencies,
-                             frame_s=self.frame_s, threshold_db=self.params.activity_db)
+        act_power = self.backend.activity_power(power)
+        floor = noise_floor(act_power)  # one per block: for the activity and the candidates
+        act = frame_activity(act_power, frequencies=fp.frequencies, frame_s=self.frame_s,
+                             threshold_db=self.params.activity_db, floor=floor)
         if idx.size:
             self._queue(power, idx, g0=g0)
         own_hi = min(n_real, power.shape[1]) if last else hi
-        self._candidates(power, act, g0=g0, lo=lo, hi=hi, last=last)
+        self._candidates(power, act, floor, g0=g0, lo=lo, hi=hi, last=last)
         self.acts.append(_slice_activity(act, self.owned - g0, own_hi))
         self.owned = g0 + own_hi
         self.reached_s = self.duration if last else (g0 + hi) * self.frame_s
@@ -425,14 +431,14 @@ class _Scan:
         self.win_probs.append(probs)
         self.win_emb.append(emb)
 
-    def _candidates(self, power: Any, act: Activity, *, g0: int, lo: int, hi: int,
-                    last: bool) -> None:
+    def _candidates(self, power: Any, act: Activity, floor: np.ndarray, *, g0: int, lo: int,
+                    hi: int, last: bool) -> None:
         """Queue the song candidates that end in this block's part of the recording, each
         as its own image: the window around it, every other frame held at the noise floor."""
         p, fp = self.params, self.fp
         limit = power.shape[1] if last else hi - self.gap_frames
         spans = [(j0, j1) for j0, j1 in song_candidates(
-                     act.active[:limit if last else hi], frame_s=self.frame_s,
+                     act.active[:hi], frame_s=self.frame_s,
                      split_gap_s=p.split_gap_s, min_event_s=p.min_event_s,
                      max_song_s=p.max_song_s)
                  if self.cand_done <= g0 + j1 - 1 < g0 + limit and (j0 >= lo or g0 == 0)]
@@ -447,7 +453,7 @@ class _Scan:
         k = len(spans)
         probs = np.zeros((k, len(self.backend.classes)), dtype=np.float32)
         emb = np.zeros((k, self.backend.embed_dim), dtype=np.float32)
-        self.pending.add(self.backend.masked_images(power, starts, keep), (probs, emb),
+        self.pending.add(self.backend.masked_images(power, starts, keep, floor), (probs, emb),
                          np.arange(k))
         self.cand_spans += [((g0 + j0) * self.frame_s, (g0 + j1) * self.frame_s)
                             for j0, j1 in spans]
