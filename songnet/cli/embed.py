@@ -76,9 +76,10 @@ def command(model_path: Path, features_dir: Path, resynth_dir: Path,
     split = load_split(features_dir, params.split)
     manifest = load_manifest(resynth_dir)
     real = []
-    if recordings_dir is not None and not (recordings_optional and recordings_dir.is_dir() and
-                                           not any(d.is_dir() for d in recordings_dir.iterdir())):
-        real = find_theme_recordings(recordings_dir)
+    if recordings_dir is not None:
+        none_yet = recordings_optional and recordings_dir.is_dir() and not any(
+            d.is_dir() for d in recordings_dir.iterdir())  # e.g. data/2020 with its README
+        real = [] if none_yet else find_theme_recordings(recordings_dir)
     catalog = theme_classes(meta["classes"])
     real = [(recording_theme(t, catalog=catalog, merge=merge_themes), p) for t, p in real]
     if resynth_recordings and real:

@@ -53,7 +53,7 @@ def command(emb_dir: Path, out: Path, params_file: Path, quiet: bool) -> None:
     matcher = ThemeMatcher(threshold_quantile=params.threshold_quantile,
                            threshold_scale=params.threshold_scale,
                            pooling=params.threshold_pooling).fit(new.vectors, new.songs.theme)
-    flags = (old.songs["unknown_top"].astype(str).str.lower().isin(["true", "1"]).to_numpy()
+    flags = (old.songs["unknown_top"].to_numpy(dtype=bool)
              if params.threshold_decision == "either" and "unknown_top" in old.songs.columns
              else None)
     table = persistence_table(matcher, old.vectors, song_ids=old.songs.song_id,

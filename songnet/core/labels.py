@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-__all__ = ["NO_SONG", "SPLITS", "UNKNOWN", "class_names", "theme_classes"]
+import numpy as np
+
+__all__ = ["NO_SONG", "SPLITS", "UNKNOWN", "class_names", "ranks_unknown_first",
+           "theme_classes"]
 
 SPLITS = ("train", "val", "test", "stress")
 """Dataset splits, by bird: ``test`` birds never sing in ``train``; ``stress`` birds sing
@@ -28,6 +31,16 @@ def class_names(themes: Iterable[str]) -> list[str]:
     names = set(themes)
     unknown = [UNKNOWN] if UNKNOWN in names else []
     return [*sorted(names - {NO_SONG, UNKNOWN}), *unknown, NO_SONG]
+
+
+def ranks_unknown_first(scores: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+    """Per row of class scores ``(n, n_classes)`` (probabilities or logits, ``no_song``
+    last): whether :data:`UNKNOWN` scores highest among the song classes (everything but
+    ``no_song``). All False when ``classes`` lack it."""
+    scores = np.asarray(scores)
+    if UNKNOWN not in classes:
+        return np.zeros(scores.shape[0], dtype=bool)
+    return scores[:, :-1].argmax(axis=1) == list(classes).index(UNKNOWN)
 
 
 def theme_classes(classes: Iterable[str]) -> list[str]:

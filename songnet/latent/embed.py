@@ -296,4 +296,6 @@ def load_embeddings(folder: str | os.PathLike) -> Embeddings:
         raise SongnetError(f"{folder / 'embeddings.npy'}: expected {len(songs)} finite float "
                            f"vectors (one per songs.csv row), got {vectors.dtype} "
                            f"{vectors.shape}; rerun `songnet embed`")
+    if "unknown_top" in songs.columns:  # written as True/False
+        songs["unknown_top"] = songs["unknown_top"].str.lower().isin(["true", "1"])
     return Embeddings(vectors, songs)

@@ -28,7 +28,7 @@ import torch
 from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path
-from songnet.core.labels import UNKNOWN
+from songnet.core.labels import UNKNOWN, ranks_unknown_first
 from songnet.model.network import ModelConfig, ThemeCNN
 
 __all__ = ["CHECKPOINT_FORMAT", "Checkpoint", "check_features", "checkpoint_payload",
@@ -317,8 +317,8 @@ def unknown_top(ckpt: Checkpoint, X: np.ndarray) -> np.ndarray:
         return np.zeros(X.shape[0], dtype=bool)
     model = ckpt.model.eval()
     with torch.no_grad():
-        logits = model.classifier(torch.from_numpy(X).to(ckpt.device))[:, :-1]
-    return logits.argmax(dim=1).cpu().numpy() == list(ckpt.classes).index(UNKNOWN)
+        logits = model.classifier(torch.from_numpy(X).to(ckpt.device)).cpu().numpy()
+    return ranks_unknown_first(logits, ckpt.classes)
 
 
 def _plain(obj: Any) -> Any:

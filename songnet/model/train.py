@@ -32,7 +32,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
 from songnet.core.files import write_text
-from songnet.core.labels import NO_SONG, UNKNOWN, theme_classes
+from songnet.core.labels import NO_SONG, UNKNOWN, ranks_unknown_first, theme_classes
 from songnet.core.params import params_to_dict
 from songnet.features.featureset import FeatureSplit
 from songnet.model.checkpoint import checkpoint_payload, read_payload, write_payload
@@ -320,18 +320,26 @@ def fit_unknown_min_p(model: ThemeCNN, split: FeatureSplit, *, classes: Sequence
     pick = np.flatnonzero(split.labels == iu)
     if pick.size == 0:
         return 0.0
-    model.eval()
-    probs = []
-    with torch.no_grad():
-        for start in range(0, pick.size, params.batch_size):
-            xb = torch.from_numpy(split.images[pick[start:start + params.batch_size]])
-            probs.append(torch.softmax(model(xb.float().to(device)[:, None]), dim=1)
-                         .cpu().numpy())
-    p = np.concatenate(probs)
-    top = p[:, :-1].argmax(axis=1) == iu
+    p = _eval_batches(model, split.images, pick, batch_size=params.batch_size, device=device,
+                      fn=lambda m, x: torch.softmax(m(x), dim=1))
+    top = ranks_unknown_first(p, classes)
     if not top.any():
         return 0.0
     return float(np.quantile(p[top, iu], params.unknown_quantile))
+
+
+def _eval_batches(model: ThemeCNN, images: np.ndarray, rows: np.ndarray, *, batch_size: int,
+                  device: torch.device | str, fn: Callable[[ThemeCNN, torch.Tensor],
+                                                           torch.Tensor]) -> np.ndarray:
+    """``fn(model, x)`` of ``images[rows]`` (``x``: ``(b, 1, n_bins, n_frames)``), batch by
+    batch, in eval mode without gradients, as one NumPy array."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, rows.size, batch_size):
+            xb = torch.from_numpy(images[rows[start:start + batch_size]])
+            out.append(fn(model, xb.float().to(device)[:, None]).cpu().numpy())
+    return np.concatenate(out)
 
 
 def fit_open_set(model: ThemeCNN, split: FeatureSplit, *, classes: Sequence[str],
@@ -350,18 +358,13 @@ def fit_open_set(model: ThemeCNN, split: FeatureSplit, *, classes: Sequence[str]
     keep = np.flatnonzero(np.isin(split.labels, [list(classes).index(t) for t in themes]))
     if keep.size < 2:
         return None
-    model.eval()
-    chunks = []
-    with torch.no_grad():
-        for start in range(0, keep.size, params.batch_size):
-            xb = torch.from_numpy(split.images[keep[start:start + params.batch_size]])
-            chunks.append(model.embed(xb.float().to(device)[:, None]).cpu().numpy())
+    emb = _eval_batches(model, split.images, keep, batch_size=params.batch_size,
+                        device=device, fn=lambda m, x: m.embed(x))
     labels = [classes[i] for i in split.labels[keep]]
     try:
         matcher = ThemeMatcher(threshold_quantile=params.open_set_quantile,
                                threshold_scale=params.open_set_scale,
-                               pooling=params.open_set_pooling).fit(np.concatenate(chunks),
-                                                                    labels)
+                               pooling=params.open_set_pooling).fit(emb, labels)
     except SongnetError:  # every theme with a single song: no spread to learn
         return None
     return matcher.to_dict()
