@@ -47,7 +47,7 @@ from songnet.core.files import check_output_dir, check_output_file, inside, writ
 from songnet.core.params import check_workers, load_params, read_params_file
 from songnet.core.progress import bar
 
-__all__ = ["command"]
+__all__ = ["command", "load_classify_params"]
 
 
 @click.command(name="classify")
@@ -90,7 +90,7 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str 
     file that cannot be read gives `error: FILE: …`, the others are still processed, and
     the status is 2.
     """
-    params = _load_params(params_file, click.get_current_context())
+    params = load_classify_params(params_file, click.get_current_context())
     if min_confidence is not None:
         params = dataclasses.replace(params, min_confidence=min_confidence)
     files, missing = find_recordings(paths)
@@ -167,7 +167,9 @@ def _check_outputs(output: Path | None, folder_out: bool, *, files: list[str], f
         check_output_file(inside(output, name), inputs=inputs)
 
 
-def _load_params(params_file: Path, ctx: click.Context) -> ClassifyParams:
+def load_classify_params(params_file: Path, ctx: click.Context) -> ClassifyParams:
+    """The ``classify`` section when ``--params`` was given or its file has one, else the
+    defaults."""
     explicit = ctx.get_parameter_source("params_file") is not click.core.ParameterSource.DEFAULT
     if explicit or (params_file.is_file() and "classify" in read_params_file(params_file)):
         return load_params(params_file, "classify", ClassifyParams)

@@ -34,7 +34,7 @@ from songnet.core.errors import SongnetError, SongnetWarning
 from songnet.core.sound import Sound
 
 __all__ = ["AUDIO_SUFFIXES", "MAX_ABS_SAMPLE", "MIN_SR", "AudioError", "AudioInfo", "Block",
-           "audio_files", "info", "load", "resample", "stream"]
+           "audio_files", "info", "load", "read_range", "resample", "stream"]
 
 MIN_SR = 8000
 """Lowest native sample rate read (Hz): below it the songs (up to 8 kHz) are lost above
@@ -209,6 +209,58 @@ def load(path: str | os.PathLike, *, sr: int = 22050) -> Sound:
     _check_length(meta, data.shape[0])
     y = resample(y, orig_sr=meta.sr, sr=sr)
     return Sound(y, sr, source=str(path))
+
+
+def read_range(path: str | os.PathLike, *, sr: int = 22050, start_s: float | None = None,
+               end_s: float | None = None, max_s: float = 600.0) -> tuple[np.ndarray, float]:
+    """Mono samples at ``sr`` of ``[start_s, end_s]`` of a recording, in bounded memory.
+
+    The file is streamed (:func:`stream`), so only the stretch is ever held whole.
+
+    Parameters
+    ----------
+    path : path-like
+        Any file :func:`load` reads.
+    sr : int
+        Output sample rate in Hz.
+    start_s, end_s : float, optional
+        The stretch, in seconds from the start (default: the whole file).
+    max_s : float
+        Longest stretch accepted, s.
+
+    Returns
+    -------
+    samples : np.ndarray [shape=(n,), dtype=float32]
+    start_s : float
+        Time of the first sample (``start_s``, or 0).
+
+    Raises
+    ------
+    AudioError
+        For an unreadable file (as :func:`load`), a stretch outside it, an empty one, or
+        one longer than ``max_s``.
+    """
+    duration = info(path).duration
+    t0 = 0.0 if start_s is None else float(start_s)
+    t1 = duration if end_s is None else min(float(end_s), duration)
+    if not (np.isfinite(t0) and np.isfinite(t1)) or t0 < 0 or t0 >= t1:
+        raise AudioError(f"{path}: the stretch {t0:g}-{t1:g} s is empty or outside the "
+                         f"recording ({duration:.2f} s); give 0 <= --start < --end")
+    if t1 - t0 > max_s:
+        raise AudioError(f"{path}: the stretch {t0:g}-{t1:g} s is longer than {max_s:g} s; "
+                         "give --start and --end around the songs to look at")
+    a, b = round(t0 * sr), round(t1 * sr)
+    parts = []
+    for block in stream(path, sr=sr, block_s=60.0, overlap_s=0.0):
+        first = round(block.start_s * sr)
+        lo, hi = max(a, first), min(b, first + block.samples.shape[0])
+        if lo < hi:
+            parts.append(block.samples[lo - first:hi - first])
+        if first + block.samples.shape[0] >= b:
+            break
+    if not parts:
+        raise AudioError(f"{path}: holds no audio between {t0:g} and {t1:g} s")
+    return np.concatenate(parts).astype(np.float32, copy=False), a / sr
 
 
 def resample(y: np.ndarray, *, orig_sr: int, sr: int) -> np.ndarray:
