@@ -14,7 +14,8 @@ from tests.test_featureset import ROWS, write_manifest
 
 def params_file(tmp_path, **features):
     section = {"sr": 22050, "fmin": 1000.0, "bins_per_octave": 24, "n_bins": 80,
-               "hop_length": 128, "window_s": 0.5, "db_floor": -80.0, "normalize": "max"}
+               "hop_length": 128, "window_s": 0.5, "db_floor": -80.0, "normalize": "max",
+               "frontend": "cqt"}
     section.update(features)
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump({"features": section}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +106,21 @@ def test_preview_has_a_row_per_class(tmp_path):
     fig = preview_figure(fs, per_class=2)
     assert len(fig.axes) == 3 * 2
     assert sum(len(ax.images) for ax in fig.axes) == 5  # A: 2, B: 2, no_song: only 1
+
+
+@pytest.mark.parametrize("frontend", ["stft", "mel"])
+def test_other_frontends_give_images_of_the_same_shape_and_record_it(tmp_path, frontend):
+    path = write_manifest(tmp_path, ROWS)
+    params = dataclasses.replace(P, frontend=frontend)
+    fs = compute_features(read_manifest(path), root=tmp_path, params=params, device="cpu")
+    train = fs.splits["train"]
+    assert train.images.shape[1:] == (P.n_bins, P.n_frames)
+    meta = fs.meta()
+    assert meta["params"]["frontend"] == frontend and meta["shape"] == [P.n_bins, P.n_frames]
+    for img, label in zip(train.images, train.labels, strict=True):
+        theme = fs.classes[int(label)]
+        if theme in THEME_HZ:  # the tone's band is the brightest row
+            row = int(np.argmax(np.asarray(img, dtype=np.float32).mean(axis=1)))
+            assert abs(params.frequencies[row] - THEME_HZ[theme]) < 150
+    fig = preview_figure(fs, per_class=2)
+    assert ("Mel" if frontend == "mel" else "Linear") in fig.texts[0].get_text()

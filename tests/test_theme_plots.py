@@ -19,3 +19,18 @@ def test_theme_image_shows_the_whistle_at_its_pitch():
     assert abs(np.log2(peak_hz / 4500)) < 0.15  # within ~2 semitones (bird transposition)
     fig = image_grid([img, img], ["a", "b"], params=params, durations_s=[1.0, 2.0])
     assert len(fig.axes) == 2
+
+
+def test_theme_images_follow_the_frontend():
+    params = FeatureParams(frontend="mel")
+    theme = load_catalog()[0]
+    (img,) = theme_images([theme], params=params)
+    assert img.shape == (params.n_bins, params.n_frames)
+    frames = slice(int(0.09 / params.frame_s), int(0.16 / params.frame_s))
+    peak_hz = params.frequencies[np.argmax(img[:, frames].mean(axis=1))]
+    assert abs(np.log2(peak_hz / 4500)) < 0.15
+    fig = image_grid([img], ["a"], params=params)
+    ax = fig.axes[0]
+    ticks = dict(zip([t.get_text() for t in ax.get_yticklabels()], ax.get_yticks(),
+                     strict=True))
+    assert abs(params.frequencies[round(ticks["4"])] - 4000) < 60  # mel rows, not log rows

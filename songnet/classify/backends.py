@@ -1,8 +1,9 @@
 """The two engines of ``songnet classify``: ONNX Runtime + NumPy, or torch.
 
-Both give :mod:`songnet.classify.windows` the same four steps: a block's CQT power, its
-frames as a NumPy array for the activity, the images of chosen windows, and the class
-probabilities of a batch of images.
+Both give :mod:`songnet.classify.windows` the same four steps: a block's power (the CQT,
+or the STFT bands of the model's ``features.frontend``), its frames as a NumPy array for
+the activity, the images of chosen windows, and the class probabilities of a batch of
+images.
 
 - :class:`OnnxBackend` (the default; the base install): the CQT as NumPy matrix products
   (:mod:`songnet.features.npcqt`) and the CNN on ONNX Runtime (:mod:`songnet.model.runtime`).
@@ -42,7 +43,8 @@ class Backend(Protocol):
     unknown_min_p: float  # least p(unknown) of a song ranked unknown (0: no such rule)
 
     def power(self, y: np.ndarray) -> Any:
-        """CQT power ``(n_bins, n // hop + 1)`` of one block, in the engine's array type."""
+        """Power ``(n_bins, n // hop + 1)`` of one block (the model's ``features.frontend``),
+        in the engine's array type."""
 
     def activity_power(self, power: Any) -> np.ndarray:
         """The same power as a float32 NumPy array."""
@@ -86,7 +88,7 @@ class OnnxBackend:
         self._db_of: tuple[np.ndarray, np.ndarray] | None = None  # last power, its dB
 
     def power(self, y: np.ndarray) -> np.ndarray:
-        return npcqt.cqt_power(y, params=self.fp)
+        return npcqt.power(y, params=self.fp)
 
     def activity_power(self, power: np.ndarray) -> np.ndarray:
         return power
@@ -140,7 +142,7 @@ class TorchBackend:
 
     def power(self, y: np.ndarray) -> Any:
         from songnet.features import images as features
-        return features.cqt_power(y, params=self.fp, device=self.device)
+        return features.power(y, params=self.fp, device=self.device)
 
     def activity_power(self, power: Any) -> np.ndarray:
         return power.float().cpu().numpy()

@@ -34,6 +34,7 @@ from songnet.classify.recordings import read_ahead
 from songnet.core import audio
 from songnet.core.errors import SongnetError
 from songnet.core.progress import ProgressCallback
+from songnet.features.frontends import stft_n_fft
 from songnet.features.npcqt import fit_window
 from songnet.features.params import FeatureParams
 
@@ -521,7 +522,9 @@ def _overlap_s(fp: FeatureParams) -> float:
 
 
 def _margin_frames(fp: FeatureParams) -> int:
-    """Frames at a block edge that the zero padding of the CQT disturbs."""
+    """Frames at a block edge that the zero padding of the CQT (or the STFT) disturbs."""
     q = 1.0 / (2.0 ** (1.0 / fp.bins_per_octave) - 1.0)
     longest_filter_s = 1.5 * q / fp.fmin  # the lowest bin's filter, with room to spare
+    if fp.frontend != "cqt":  # the CQT's margin, or the STFT window if that is longer
+        longest_filter_s = max(longest_filter_s, stft_n_fft(fp.sr) / fp.sr)
     return int(np.ceil(longest_filter_s / 2 * fp.sr / fp.hop_length)) + 1

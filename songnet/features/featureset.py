@@ -25,6 +25,7 @@ from songnet.core.files import write_json
 from songnet.core.labels import SPLITS, class_names
 from songnet.core.params import params_to_dict
 from songnet.core.progress import ProgressCallback
+from songnet.features.frontends import frequency_rows, stft_n_fft, top_frequency
 from songnet.features.images import fit_window, images
 from songnet.features.params import FeatureParams
 
@@ -205,7 +206,7 @@ def preview_figure(features: FeatureSet, *, per_class: int = 4) -> Any:
     axes = fig.subplots(n_rows, per_class, squeeze=False, sharex=True, sharey=True)
     extent = (0.0, p.n_frames * p.frame_s, -0.5, p.n_bins - 0.5)
     khz = [k for k in (1, 2, 4, 8, 16) if p.fmin <= k * 1e3 <= p.frequencies[-1]]
-    ticks = [p.bins_per_octave * np.log2(k * 1e3 / p.fmin) for k in khz]  # log axis
+    ticks = frequency_rows(np.asarray(khz, dtype=float) * 1e3, params=p)
     for i, name in enumerate(features.classes):
         for j in range(per_class):
             ax = axes[i, j]
@@ -218,8 +219,11 @@ def preview_figure(features: FeatureSet, *, per_class: int = 4) -> Any:
                 ax.set_xlabel("s", fontsize=8)
             ax.set_yticks(ticks, [str(k) for k in khz])
             ax.tick_params(labelsize=7)
-    fig.suptitle(f"Constant-Q images ({p.n_bins} bins from {p.fmin:.0f} Hz, "
-                 f"{p.bins_per_octave}/octave, hop {p.frame_s * 1e3:.1f} ms)", fontsize=9)
+    bands = (f"Constant-Q images ({p.n_bins} bins from {p.fmin:.0f} Hz, "
+             f"{p.bins_per_octave}/octave" if p.frontend == "cqt" else
+             f"{'Linear' if p.frontend == 'stft' else 'Mel'} STFT images ({p.n_bins} bands, "
+             f"{p.fmin:.0f}-{top_frequency(p):.0f} Hz, n_fft {stft_n_fft(p.sr)}")
+    fig.suptitle(f"{bands}, hop {p.frame_s * 1e3:.1f} ms)", fontsize=9)
     return fig
 
 def save_features(features: FeatureSet, folder: Path, *, manifest: str,

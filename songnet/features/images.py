@@ -16,10 +16,17 @@ Two paths compute the transform: :func:`image_reference` (``librosa.cqt``, one c
 :mod:`songnet.cqt`). They agree to a correlation above 0.99 on the dB images.
 For long recordings, :func:`cqt_power` transforms a whole block at once and
 :func:`power_to_images` normalises any run of its frames as an image.
+
+``features.frontend="stft"`` or ``"mel"`` replaces the CQT by band power of a Hann STFT
+(:mod:`songnet.features.frontends`; ``torch.stft`` here, ``np.fft`` on the classify path,
+``librosa.stft``/``librosa.feature.melspectrogram`` in :func:`image_reference`), with the
+same frames, image shape and normalisation (``fixed``: a full-scale sine at the lowest
+band's centre). :func:`power` and :func:`batch_power` pick the transform.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import TypeVar
 
 import numpy as np
@@ -27,11 +34,12 @@ import torch
 
 from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
-from songnet.features import cqt, npcqt
+from songnet.features import cqt, frontends, npcqt
 from songnet.features.npcqt import fit_window
 from songnet.features.params import FeatureParams
 
-__all__ = ["cqt_power", "fit_window", "image_reference", "images", "power_to_images"]
+__all__ = ["batch_power", "cqt_power", "fit_window", "image_reference", "images", "power",
+           "power_to_images"]
 
 ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
@@ -89,9 +97,61 @@ def cqt_power(y: np.ndarray | torch.Tensor, *, params: FeatureParams,
     return cqt.batch_power(x[None], params=params, device=device)[0]
 
 
+def power(y: np.ndarray | torch.Tensor, *, params: FeatureParams,
+          device: str | torch.device = "auto") -> torch.Tensor:
+    """Power of the ``params.frontend`` transform of a whole signal, every frame.
+
+    As :func:`cqt_power` (same shape, frames and device) for any front end.
+    """
+    x = torch.as_tensor(np.asarray(y, dtype=np.float32) if isinstance(y, np.ndarray) else y)
+    if x.ndim != 1:
+        raise SongnetError(f"power needs one mono signal of shape (n,), got {tuple(x.shape)}")
+    return batch_power(x[None], params=params, device=device)[0]
+
+
+def batch_power(x: torch.Tensor, *, params: FeatureParams,
+                device: str | torch.device = "auto") -> torch.Tensor:
+    """Power of the ``params.frontend`` transform of a batch of signals, on ``device``.
+
+    Parameters
+    ----------
+    x : torch.Tensor [shape=(B, n), dtype=float32]
+        Signals at ``params.sr`` (any device).
+
+    Returns
+    -------
+    torch.Tensor [shape=(B, n_bins, n // hop_length + 1), dtype=float32]
+        :func:`songnet.features.cqt.batch_power` for ``"cqt"``; for ``"stft"`` and
+        ``"mel"`` the band power of ``torch.stft`` (Hann window of
+        :func:`songnet.features.frontends.stft_n_fft` samples, centred frames, zero
+        padding), equal to :func:`songnet.features.frontends.spectral_power`.
+    """
+    if params.frontend == "cqt":
+        return cqt.batch_power(x, params=params, device=device)
+    if x.ndim != 2:
+        raise SongnetError(f"expected signals of shape (B, n), got {tuple(x.shape)}")
+    dev = resolve_device(device)
+    bank, window, lo, hi = _stft_filters(params, dev)
+    with torch.inference_mode():
+        spec = torch.stft(x.to(dev, dtype=torch.float32), window.shape[0],
+                          hop_length=params.hop_length, window=window, center=True,
+                          pad_mode="constant", return_complex=True)[:, lo:hi]  # (B, F, T)
+        spec = torch.view_as_real(spec).square_().sum(dim=-1)  # (B, F, T), F = hi - lo
+        return torch.matmul(bank, spec)  # (B, n_bins, T)
+
+
+@functools.lru_cache(maxsize=16)
+def _stft_filters(params: FeatureParams, device: torch.device
+                  ) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+    """The band filters, the Hann window and the FFT bins used, on ``device`` (cached)."""
+    bank, lo, hi = frontends.filterbank(params)
+    window = torch.hann_window(frontends.stft_n_fft(params.sr), periodic=True, device=device)
+    return torch.from_numpy(bank.copy()).to(device), window, lo, hi
+
+
 def images(batch: np.ndarray | torch.Tensor, *, params: FeatureParams,
            device: str | torch.device = "auto", batch_size: int = 64) -> np.ndarray:
-    """Constant-Q images of a batch of clips: the fast, batched PyTorch path.
+    """Images of a batch of clips (``params.frontend``): the fast, batched PyTorch path.
 
     Parameters
     ----------
@@ -120,13 +180,16 @@ def images(batch: np.ndarray | torch.Tensor, *, params: FeatureParams,
     dev = resolve_device(device)
     out = np.empty((x.shape[0], params.n_bins, params.n_frames), dtype=np.float32)
     for b in range(0, x.shape[0], batch_size):
-        power = cqt.batch_power(torch.from_numpy(x[b:b + batch_size]), params=params, device=dev)
-        out[b:b + batch_size] = power_to_images(power, params=params).cpu().numpy()
+        p = batch_power(torch.from_numpy(x[b:b + batch_size]), params=params, device=dev)
+        out[b:b + batch_size] = power_to_images(p, params=params).cpu().numpy()
     return out
 
 
 def image_reference(y: np.ndarray, *, params: FeatureParams) -> np.ndarray:
-    """Constant-Q image of one clip with ``librosa.cqt``: the reference path.
+    """Image of one clip with ``librosa.cqt`` (or ``librosa.stft``): the reference path.
+
+    For ``frontend="stft"`` the band filters of :mod:`songnet.features.frontends` applied
+    to ``librosa.stft``'s power; for ``"mel"``, ``librosa.feature.melspectrogram``.
 
     Parameters
     ----------
@@ -145,7 +208,21 @@ def image_reference(y: np.ndarray, *, params: FeatureParams) -> np.ndarray:
     import librosa  # the reference only: the fast path never imports librosa
 
     y = fit_window(y, params=params)
-    c = librosa.cqt(y, sr=params.sr, hop_length=params.hop_length, fmin=params.fmin,
-                    n_bins=params.n_bins, bins_per_octave=params.bins_per_octave)
-    power = (np.abs(c) ** 2).astype(np.float32)[:, : params.n_frames]
-    return power_to_images(power, params=params)
+    if params.frontend == "cqt":
+        c = librosa.cqt(y, sr=params.sr, hop_length=params.hop_length, fmin=params.fmin,
+                        n_bins=params.n_bins, bins_per_octave=params.bins_per_octave)
+        p = np.abs(c) ** 2
+    else:
+        n_fft = frontends.stft_n_fft(params.sr)
+        if params.frontend == "mel":
+            p = librosa.feature.melspectrogram(
+                y=y, sr=params.sr, n_fft=n_fft, hop_length=params.hop_length, window="hann",
+                center=True, pad_mode="constant", power=2.0, n_mels=params.n_bins,
+                fmin=params.fmin, fmax=frontends.top_frequency(params), htk=False,
+                norm="slaney")
+        else:
+            s = librosa.stft(y, n_fft=n_fft, hop_length=params.hop_length, window="hann",
+                             center=True, pad_mode="constant")
+            bank, lo, hi = frontends.filterbank(params)
+            p = bank @ (np.abs(s[lo:hi]) ** 2)
+    return power_to_images(p.astype(np.float32)[:, : params.n_frames], params=params)

@@ -19,6 +19,8 @@ multiplications. Either way the result equals the torch convolution to float32 r
 :func:`fit_window` (crop or pad a clip to one window) and the normalisation of power into
 images (:func:`power_to_images`, :func:`power_to_db` + :func:`db_windows`) live here too,
 so that classifying never imports torch; :mod:`songnet.features.images` uses them.
+:func:`power` is the NumPy power of any ``features.frontend``: this CQT, or the STFT
+bands of :mod:`songnet.features.frontends`.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ import functools
 import numpy as np
 
 from songnet.core.errors import SongnetError
+from songnet.features import frontends
 from songnet.features.kernels import octave_bases, octave_kernels
 from songnet.features.params import FeatureParams, cached_wavelet_lengths
 
-__all__ = ["AMIN", "CQTPlan", "cqt_power", "db_windows", "fit_window", "plan",
+__all__ = ["AMIN", "CQTPlan", "cqt_power", "db_windows", "fit_window", "plan", "power",
            "power_to_db", "power_to_images", "reference_db"]
 
 AMIN = 1e-20
@@ -208,6 +211,28 @@ def cqt_power(y: np.ndarray, *, params: FeatureParams) -> np.ndarray:
     return out
 
 
+def power(y: np.ndarray, *, params: FeatureParams) -> np.ndarray:
+    """Power of the ``params.frontend`` transform of a whole signal, every frame, in NumPy.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Samples at ``params.sr``.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_bins, n // hop_length + 1), dtype=float32]
+        :func:`cqt_power` for ``"cqt"``, :func:`songnet.features.frontends.spectral_power`
+        for ``"stft"`` and ``"mel"``; frame ``t`` centred on sample ``t * hop_length``.
+    """
+    if params.frontend == "cqt":
+        return cqt_power(y, params=params)
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1:
+        raise SongnetError(f"power needs one mono signal of shape (n,), got {y.shape}")
+    return frontends.spectral_power(y, params=params)
+
+
 def _spectral_power(g: SpectralGroup, chunks: np.ndarray, out: np.ndarray) -> None:
     """``out[g.lo:g.hi]`` = the power of a :class:`SpectralGroup` from the chunks."""
     n_chunks, n_frames = chunks.shape[0], out.shape[1]
@@ -229,9 +254,15 @@ def _spectral_power(g: SpectralGroup, chunks: np.ndarray, out: np.ndarray) -> No
 
 
 def reference_db(params: FeatureParams) -> float | None:
-    """The fixed dB reference (``normalize="fixed"``), or None (each image's maximum)."""
+    """The fixed dB reference (``normalize="fixed"``), or None (each image's maximum).
+
+    The power of a full-scale sine: at ``fmin`` for ``cqt``, at the lowest band's centre
+    for ``stft`` and ``mel`` (:func:`songnet.features.frontends.reference_power`).
+    """
     if params.normalize == "max":
         return None
+    if params.frontend != "cqt":
+        return float(10.0 * np.log10(frontends.reference_power(params)))
     lengths, _ = cached_wavelet_lengths(params.sr, params.fmin, params.bins_per_octave,
                                         params.n_bins)
     return float(10.0 * np.log10(float(lengths[0]) / 4.0))  # a full-scale sine at fmin

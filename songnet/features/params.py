@@ -1,4 +1,4 @@
-"""The ``features`` params: how audio becomes a Constant-Q image.
+"""The ``features`` params: how audio becomes an image (Constant-Q, linear or mel).
 
 Every model and feature set records these; a model used with other values is refused by
 :func:`check_compatible`, with a message naming the first differing key.
@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 from songnet.core.errors import ParamsError, SongnetError
+from songnet.features import frontends
 from songnet.features.kernels import cqt_frequencies, wavelet_lengths
 
 __all__ = ["FeatureParams", "FeatureParamsError", "cached_wavelet_lengths", "check_compatible"]
@@ -24,7 +25,7 @@ class FeatureParamsError(ParamsError, ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class FeatureParams:
-    """The ``features`` section of params.yaml: how audio becomes a Constant-Q image.
+    """The ``features`` section of params.yaml: how audio becomes an image.
 
     Attributes
     ----------
@@ -43,7 +44,13 @@ class FeatureParams:
     db_floor : float
         Lowest level kept, in dB below the reference (negative); maps to 0 in the image.
     normalize : {"max", "fixed"}
-        dB reference: each image's own maximum, or a full-scale sine at ``fmin``.
+        dB reference: each image's own maximum, or a full-scale sine (at ``fmin`` for
+        ``cqt``, at the lowest band's centre for ``stft`` and ``mel``).
+    frontend : {"cqt", "stft", "mel"}
+        The transform (:mod:`songnet.features.frontends`): the Constant-Q transform, or a
+        power spectrogram in ``n_bins`` equal-width (``stft``) or mel (``mel``) bands
+        from ``fmin`` to the top CQT bin's centre; every one gives ``(n_bins, n_frames)``
+        images. Feature params stored without it (older models) read as ``cqt``.
     """
 
     sr: int = 22050
@@ -54,6 +61,7 @@ class FeatureParams:
     window_s: float = 3.0
     db_floor: float = -80.0
     normalize: Literal["max", "fixed"] = "max"
+    frontend: Literal["cqt", "stft", "mel"] = "cqt"
 
     def __post_init__(self) -> None:
         for name in ("sr", "bins_per_octave", "n_bins", "hop_length"):
@@ -71,7 +79,17 @@ class FeatureParams:
             raise FeatureParamsError(f"db_floor={self.db_floor} must be negative (dB)")
         if self.normalize not in ("max", "fixed"):
             raise FeatureParamsError(f"normalize={self.normalize!r} must be 'max' or 'fixed'")
-        fmax = self.fmin * 2.0 ** ((self.n_bins - 1) / self.bins_per_octave)
+        if self.frontend not in frontends.FRONTENDS:
+            raise FeatureParamsError(f"frontend={self.frontend!r} must be one of "
+                                     f"{', '.join(map(repr, frontends.FRONTENDS))}")
+        fmax = frontends.top_frequency(self)
+        if self.frontend != "cqt":
+            problem = frontends.band_problem(frontend=self.frontend, sr=self.sr,
+                                             fmin=self.fmin, fmax=fmax, n_bins=self.n_bins,
+                                             hop_length=self.hop_length)
+            if problem:
+                raise FeatureParamsError(problem)
+            return
         _, cutoff = cached_wavelet_lengths(self.sr, self.fmin, self.bins_per_octave, self.n_bins)
         if cutoff > self.sr / 2:
             raise FeatureParamsError(
@@ -95,7 +113,9 @@ class FeatureParams:
 
     @property
     def frequencies(self) -> np.ndarray:
-        """Bin centre frequencies in Hz, shape ``(n_bins,)``, lowest first."""
+        """Bin (band) centre frequencies in Hz, shape ``(n_bins,)``, lowest first."""
+        if self.frontend != "cqt":
+            return frontends.band_frequencies(self)
         return cqt_frequencies(self.n_bins, self.fmin, self.bins_per_octave)
 
 

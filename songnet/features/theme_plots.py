@@ -1,4 +1,5 @@
-"""Constant-Q images of themes, for ``songnet themes --plot`` and the README comparison."""
+"""Images of themes (the ``features.frontend``: Constant-Q by default), for ``songnet themes
+--plot`` and the README comparison."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import librosa
 import numpy as np
 from matplotlib.figure import Figure
 
+from songnet.features.frontends import frequency_rows
 from songnet.features.images import image_reference
 from songnet.features.params import FeatureParams
 from songnet.surrogates.synthesize import sing
@@ -19,7 +21,7 @@ __all__ = ["image_grid", "theme_images"]
 
 def theme_images(themes: Sequence[Theme], *, seed: int = 0,
                  params: FeatureParams | None = None) -> list[np.ndarray]:
-    """One clean song per theme (its own bird, from ``seed``) as a CQT image.
+    """One clean song per theme (its own bird, from ``seed``) as an image (CQT by default).
 
     Returns
     -------
@@ -37,7 +39,7 @@ def theme_images(themes: Sequence[Theme], *, seed: int = 0,
 
 def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], *, params: FeatureParams,
                durations_s: Sequence[float] | None = None, ncols: int = 4) -> Figure:
-    """A grid of CQT images with time (s) and frequency (kHz) axes.
+    """A grid of images with time (s) and frequency (kHz) axes.
 
     ``durations_s`` crops each image to its first seconds (default: the whole window).
     """
@@ -55,7 +57,7 @@ def image_grid(images: Sequence[np.ndarray], titles: Sequence[str], *, params: F
                   extent=(0, t_end, -0.5, img.shape[0] - 0.5), vmin=0, vmax=1,
                   interpolation="nearest")
         ticks = [k for k in (1, 2, 3, 4, 6, 8) if freqs[0] <= k <= freqs[-1]]
-        ax.set_yticks([np.log2(k / freqs[0]) * params.bins_per_octave for k in ticks])
+        ax.set_yticks(frequency_rows(np.asarray(ticks, dtype=float) * 1000, params=params))
         ax.set_yticklabels([str(k) for k in ticks])
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("s", fontsize=8)
