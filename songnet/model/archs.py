@@ -46,8 +46,8 @@ def _check_map(config: NetworkConfig, f: int, t: int) -> None:
     """ValueError when the last feature map ``f x t`` would be empty."""
     if f < 1 or t < 1:
         raise ValueError(f"image {config.n_bins}x{config.n_frames} is too small for the "
-                         f"{config.arch} network's {len(config.channels)} stages; use fewer "
-                         "channels")
+                         f"{config.arch} network's {len(config.channels)} stages; list fewer "
+                         "stages in channels")
 
 
 @dataclasses.dataclass(frozen=True)
