@@ -1,6 +1,9 @@
-"""The theme CNN and the ``train``, ``evaluate`` and ``release`` stages.
+"""The theme networks and the ``train``, ``evaluate`` and ``release`` stages.
 
-- :mod:`songnet.model.network`: ``ModelConfig``, ``ThemeCNN``.
+- :mod:`songnet.model.network`: ``ModelConfig``, ``ThemeCNN`` (the default network), the
+  ``Network`` interface.
+- :mod:`songnet.model.archs`: the networks ``train.arch`` chooses from (``ARCHS``,
+  ``build_model``), ``count_params``, ``count_flops``.
 - :mod:`songnet.model.checkpoint`: checkpoints, the shipped default model, batched inference.
 - :mod:`songnet.model.train`: ``TrainParams``, the training loop.
 - :mod:`songnet.model.evaluate`: metrics, confusion matrices, calibration, their files.

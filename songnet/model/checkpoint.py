@@ -1,11 +1,12 @@
-"""Checkpoints of the theme CNN, and batched inference with them.
+"""Checkpoints of the theme networks, and batched inference with them.
 
 A checkpoint is a ``torch.save`` of plain types plus tensors (never pickled objects), read
-back with ``weights_only=True``: the model config, the class names, the feature params the
-images were made with, the training params and free-form metadata. It carries a SHA-256
-``checksum`` of its weights, config, classes and feature params, and the zip archive's
-CRCs; either mismatch is "checkpoint is damaged". A file without a checksum (written
-before it existed) still loads, checked by its CRCs alone.
+back with ``weights_only=True``: the model config (with the network's name, ``"arch"``; a
+config without it, written before ``train.arch``, is ``songnet``), the class names, the
+feature params the images were made with, the training params and free-form metadata.
+It carries a SHA-256 ``checksum`` of its weights, config, classes and feature params, and
+the zip archive's CRCs; either mismatch is "checkpoint is damaged". A file without a
+checksum (written before it existed) still loads, checked by its CRCs alone.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path
 from songnet.core.labels import UNKNOWN, ranks_unknown_first
-from songnet.model.network import ModelConfig, ThemeCNN
+from songnet.model.archs import DEFAULT_ARCH, build_model, config_from_dict
+from songnet.model.network import Network, NetworkConfig
 
 __all__ = ["CHECKPOINT_FORMAT", "Checkpoint", "check_features", "checkpoint_payload",
            "default_model_path", "embed_images", "load_checkpoint", "payload_checksum",
@@ -43,9 +45,10 @@ class Checkpoint:
 
     Attributes
     ----------
-    model : ThemeCNN
+    model : Network
         In eval mode, on the device it was loaded to.
-    config : ModelConfig
+    config : NetworkConfig
+        The network's config (``config.arch`` names the network).
     classes : list of str
         Class names, index = output unit (themes sorted, ``no_song`` last).
     feature_params : dict
@@ -56,12 +59,17 @@ class Checkpoint:
         Free-form metadata (epoch, validation figures, date, ...).
     """
 
-    model: ThemeCNN
-    config: ModelConfig
+    model: Network
+    config: NetworkConfig
     classes: list[str]
     feature_params: dict[str, Any]
     train_params: dict[str, Any]
     meta: dict[str, Any]
+
+    @property
+    def arch(self) -> str:
+        """The network's name (``train.arch``)."""
+        return self.config.arch
 
     @property
     def device(self) -> torch.device:
@@ -80,7 +88,7 @@ def default_model_path() -> Path:
     return Path(__file__).resolve().parents[1] / "models" / "default.pt"
 
 
-def checkpoint_payload(model: ThemeCNN, *, classes: list[str], feature_params: Mapping,
+def checkpoint_payload(model: Network, *, classes: list[str], feature_params: Mapping,
                        train_params: Mapping, meta: Mapping | None = None) -> dict[str, Any]:
     """The plain dict that :func:`save_checkpoint` writes (extendable with training state)."""
     if len(classes) != model.config.n_classes:
@@ -117,7 +125,7 @@ def payload_checksum(payload: Mapping[str, Any]) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def save_checkpoint(path: str | os.PathLike, model: ThemeCNN, *, classes: list[str],
+def save_checkpoint(path: str | os.PathLike, model: Network, *, classes: list[str],
                     feature_params: Mapping, train_params: Mapping,
                     meta: Mapping | None = None, extra: Mapping | None = None) -> Path:
     """Write a checkpoint atomically.
@@ -126,7 +134,7 @@ def save_checkpoint(path: str | os.PathLike, model: ThemeCNN, *, classes: list[s
     ----------
     path : path-like
         Output ``.pt`` file.
-    model : ThemeCNN
+    model : Network
     classes : list of str
     feature_params, train_params, meta : mapping
         Plain data (stored as dicts, lists, numbers, strings).
@@ -214,8 +222,9 @@ def load_checkpoint(path: str | os.PathLike | None = None, *, device: str | torc
     path = default_model_path() if path is None else Path(path)
     payload = read_payload(path)
     try:
-        config = ModelConfig.from_dict(payload["model_config"])
-        model = ThemeCNN(config)
+        arch = dict(payload["model_config"]).get("arch", DEFAULT_ARCH)
+        config = config_from_dict(arch, payload["model_config"])
+        model = build_model(arch, config)
         model.load_state_dict(payload["state_dict"])
         ckpt = Checkpoint(model=model, config=config, classes=list(payload["classes"]),
                           feature_params=dict(payload["feature_params"]),
@@ -254,7 +263,7 @@ def check_features(expected: Mapping, actual: Mapping, *, what: str) -> None:
     check_compatible(exp, act, what=what)
 
 
-def _as_images(images: np.ndarray | torch.Tensor, config: ModelConfig) -> torch.Tensor:
+def _as_images(images: np.ndarray | torch.Tensor, config: NetworkConfig) -> torch.Tensor:
     x = torch.as_tensor(images)
     if x.ndim == 2:
         x = x[None]

@@ -25,7 +25,7 @@ from torch import nn
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path
 from songnet.model.checkpoint import Checkpoint, load_checkpoint
-from songnet.model.network import ThemeCNN
+from songnet.model.network import Network
 from songnet.model.openset import OPEN_SET_KEY
 from songnet.model.runtime import (
     INPUT_NAME,
@@ -41,7 +41,7 @@ OPSET = 17
 class _Exported(nn.Module):
     """Images (B, n_bins, n_frames) -> (probabilities (B, n_classes), embedding (B, E))."""
 
-    def __init__(self, model: ThemeCNN) -> None:
+    def __init__(self, model: Network) -> None:
         super().__init__()
         self.model = model
 

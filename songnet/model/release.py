@@ -69,7 +69,7 @@ def model_card(ckpt: Checkpoint, *, metrics: Mapping[str, Any], counts: Mapping[
         "",
         "## Network",
         "",
-        f"- ThemeCNN: channels {_fmt(cfg.channels)}, embedding {cfg.embed_dim}, "
+        f"- {type(ckpt.model).__name__}: channels {_fmt(cfg.channels)}, embedding {cfg.embed_dim}, "
         f"dropout {cfg.dropout}; {n_params:,} parameters, file {size_bytes / 1e6:.2f} MB",
         f"- trained {ckpt.meta.get('epochs_run', '?')} epochs, best (kept) epoch "
         f"{ckpt.meta.get('best_epoch', '?')}, validation accuracy "

@@ -35,8 +35,9 @@ from songnet.core.files import write_text
 from songnet.core.labels import NO_SONG, UNKNOWN, ranks_unknown_first, theme_classes
 from songnet.core.params import params_to_dict
 from songnet.features.featureset import FeatureSplit
+from songnet.model.archs import DEFAULT_ARCH, build_model, check_arch, config_from_dict
 from songnet.model.checkpoint import checkpoint_payload, read_payload, write_payload
-from songnet.model.network import ModelConfig, ThemeCNN
+from songnet.model.network import Network
 from songnet.model.openset import ThemeMatcher
 
 __all__ = ["HISTORY_COLUMNS", "TrainParams", "TrainResult", "augment", "fit_open_set",
@@ -57,6 +58,9 @@ class TrainParams:
     learning-rate schedule; training stops earlier only after ``patience`` epochs without a
     lower validation loss, so ``patience >= epochs`` (the default) always runs the whole
     schedule and keeps the epoch with the lowest validation loss.
+
+    ``arch`` names the network (:data:`songnet.model.archs.ARCHS`); ``channels`` (the
+    widths of its stages), ``embed_dim`` and ``dropout`` apply to every network.
     """
 
     seed: int = 0
@@ -65,6 +69,7 @@ class TrainParams:
     lr: float = 3e-3
     weight_decay: float = 1e-2
     patience: int = 40
+    arch: str = DEFAULT_ARCH
     channels: tuple[int, ...] = (16, 32, 64, 128)
     embed_dim: int = 64
     dropout: float = 0.2
@@ -102,6 +107,7 @@ class TrainParams:
                              f"and open_set_scale={self.open_set_scale} be positive")
         if not 0.0 <= self.unknown_quantile < 1.0:
             raise ValueError(f"unknown_quantile={self.unknown_quantile} must lie in [0, 1)")
+        check_arch(self.arch)
         if self.open_set_pooling not in ("pooled", "per_theme"):
             raise ValueError(f"open_set_pooling={self.open_set_pooling!r} must be 'pooled' or "
                              "'per_theme'")
@@ -113,7 +119,7 @@ class TrainResult:
     matcher fitted on the validation birds' theme songs (:meth:`ThemeMatcher.to_dict`; None
     when the validation split has too few songs per theme)."""
 
-    model: ThemeCNN
+    model: Network
     history: list[dict[str, float]]
     best_epoch: int
     best_val_loss: float
@@ -195,7 +201,7 @@ def augment(x: torch.Tensor, *, params: TrainParams,
 
 
 @torch.no_grad()
-def _evaluate(model: ThemeCNN, split: FeatureSplit, device: torch.device,
+def _evaluate(model: Network, split: FeatureSplit, device: torch.device,
               batch_size: int) -> tuple[float, float]:
     """Mean cross-entropy and accuracy on a split, in eval mode."""
     model.eval()
@@ -228,7 +234,7 @@ def _set_rng_state(state: Mapping[str, Any], sampler_gen: torch.Generator) -> No
 class _Session:
     """Everything one training run updates, epoch after epoch (and saves for resume)."""
 
-    model: ThemeCNN
+    model: Network
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     loader: DataLoader
@@ -246,7 +252,7 @@ def train_model(train: FeatureSplit, val: FeatureSplit, *, classes: list[str],
                 checkpoint: str | os.PathLike | None = None, resume: bool = False,
                 progress: Callable[[int], object] | None = None,
                 on_epoch: Callable[[dict[str, float]], object] | None = None) -> TrainResult:
-    """Train a :class:`ThemeCNN` with early stopping on the validation loss.
+    """Train the network ``params.arch`` with early stopping on the validation loss.
 
     Parameters
     ----------
@@ -305,7 +311,7 @@ def train_model(train: FeatureSplit, val: FeatureSplit, *, classes: list[str],
                                                        params=params, device=run.device))
 
 
-def fit_unknown_min_p(model: ThemeCNN, split: FeatureSplit, *, classes: Sequence[str],
+def fit_unknown_min_p(model: Network, split: FeatureSplit, *, classes: Sequence[str],
                       params: TrainParams, device: torch.device | str = "cpu") -> float:
     """The least ``p(unknown)`` an event needs to be a song of an unknown theme: the
     ``unknown_quantile`` quantile of ``p(unknown)`` over ``split``'s ``unknown`` songs that
@@ -328,8 +334,8 @@ def fit_unknown_min_p(model: ThemeCNN, split: FeatureSplit, *, classes: Sequence
     return float(np.quantile(p[top, iu], params.unknown_quantile))
 
 
-def _eval_batches(model: ThemeCNN, images: np.ndarray, rows: np.ndarray, *, batch_size: int,
-                  device: torch.device | str, fn: Callable[[ThemeCNN, torch.Tensor],
+def _eval_batches(model: Network, images: np.ndarray, rows: np.ndarray, *, batch_size: int,
+                  device: torch.device | str, fn: Callable[[Network, torch.Tensor],
                                                            torch.Tensor]) -> np.ndarray:
     """``fn(model, x)`` of ``images[rows]`` (``x``: ``(b, 1, n_bins, n_frames)``), batch by
     batch, in eval mode without gradients, as one NumPy array."""
@@ -342,7 +348,7 @@ def _eval_batches(model: ThemeCNN, images: np.ndarray, rows: np.ndarray, *, batc
     return np.concatenate(out)
 
 
-def fit_open_set(model: ThemeCNN, split: FeatureSplit, *, classes: Sequence[str],
+def fit_open_set(model: Network, split: FeatureSplit, *, classes: Sequence[str],
                  params: TrainParams, device: torch.device | str = "cpu"
                  ) -> dict[str, Any] | None:
     """The open-set matcher of a trained model: theme centroids and thresholds from the
@@ -393,10 +399,10 @@ def _start(train: FeatureSplit, *, classes: list[str], image_shape: tuple[int, i
     device = resolve_device(params.device)
     torch.manual_seed(params.seed)
     sampler_gen = torch.Generator().manual_seed(params.seed)
-    config = ModelConfig(n_bins=image_shape[0], n_frames=image_shape[1],
-                         n_classes=len(classes), channels=params.channels,
-                         embed_dim=params.embed_dim, dropout=params.dropout)
-    model = ThemeCNN(config).to(device)
+    config = config_from_dict(params.arch, {
+        "n_bins": image_shape[0], "n_frames": image_shape[1], "n_classes": len(classes),
+        "channels": params.channels, "embed_dim": params.embed_dim, "dropout": params.dropout})
+    model = build_model(params.arch, config).to(device)
     drop_last = len(train) > params.batch_size
     loader = DataLoader(_Batches(train), batch_size=None, sampler=BatchSampler(
         RandomSampler(range(len(train)), generator=sampler_gen),
@@ -482,7 +488,7 @@ def _load_state(path: str | os.PathLike, train_params: dict, classes: list[str],
     if "optimizer" not in state:
         raise SongnetError(f"{path}: holds a model but no training state; "
                            "run without --resume to start afresh")
-    saved = state["train_params"]
+    saved = {"arch": DEFAULT_ARCH, **state["train_params"]}  # no arch: made before it
     for key, value in train_params.items():
         if saved.get(key) != value:
             raise SongnetError(f"{path}: made with train.{key}={saved.get(key)!r}, params say "
