@@ -133,7 +133,7 @@ def song_parts(runs: Sequence[tuple[int, int]], *, frame_s: float,
     return parts
 
 
-def explain_sound(y: np.ndarray, *, checkpoint: Any, params: ClassifyParams = ClassifyParams(),
+def explain_sound(y: np.ndarray, *, checkpoint: Any, params: ClassifyParams | None = None,
                   offset_s: float = 0.0, source: str = "<array>", method: str = "hirescam"
                   ) -> list[Explanation]:
     """Events of a stretch of audio, each with its Grad-CAM.
@@ -144,8 +144,8 @@ def explain_sound(y: np.ndarray, *, checkpoint: Any, params: ClassifyParams = Cl
         Mono samples at the checkpoint's feature rate.
     checkpoint : Checkpoint
         A torch model (:func:`songnet.model.checkpoint.load_checkpoint`).
-    params : ClassifyParams
-        As ``songnet classify`` uses them.
+    params : ClassifyParams, optional
+        As ``songnet classify`` uses them (default: its defaults).
     offset_s : float
         Time of ``y``'s first sample in its recording; event and note times include it.
     source : str
@@ -158,6 +158,7 @@ def explain_sound(y: np.ndarray, *, checkpoint: Any, params: ClassifyParams = Cl
     list of Explanation
         One per event, in time order.
     """
+    params = ClassifyParams() if params is None else params
     backend = TorchBackend(checkpoint, device="cpu")
     fp = backend.fp
     y = np.asarray(y, dtype=np.float32).reshape(-1)
@@ -172,8 +173,8 @@ def explain_sound(y: np.ndarray, *, checkpoint: Any, params: ClassifyParams = Cl
     pad = max(1, round(0.02 / frame_s))  # as classify keeps a candidate's edge frames
     out = []
     for ev in events:
-        j0 = max(0, int(round(ev.start_s / frame_s)))
-        j1 = min(loud.shape[1], int(round(ev.end_s / frame_s)) + 1)
+        j0 = max(0, round(ev.start_s / frame_s))
+        j1 = min(loud.shape[1], round(ev.end_s / frame_s) + 1)
         start = min(max(0, (j0 + j1 - n) // 2), loud.shape[1] - n)
         image = backend.masked_images(power, np.array([start]), [(j0 - pad, j1 + pad)], floor)
         explained = _explained(ev, classes)

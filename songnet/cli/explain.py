@@ -2,9 +2,9 @@
 
 Finds the song events of the recording (or of ``--start``/``--end``) as ``songnet
 classify`` does, with a torch checkpoint, and draws for each one the image the network
-scored beside its class activation map (HiResCAM, or Grad-CAM) for the event's theme (for an ``unknown`` event: its nearest
-theme), with the notes' boundaries. A table of each note's weight goes to standard output
-(or ``--csv``).
+scored beside its class activation map (HiResCAM or Grad-CAM) for the event's theme (for
+an ``unknown`` event: its nearest theme), with the notes' boundaries. A table of each
+note's weight goes to standard output (or ``--csv``).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def command(recording: Path, out: Path, start_s: float | None, end_s: float | No
     inputs = [recording, params_file] + ([model_path] if model_path else [])
     check_output_file(out, inputs=inputs)
     if csv_path is not None:
-        check_output_file(csv_path, inputs=inputs + [out], what="--csv")
+        check_output_file(csv_path, inputs=[*inputs, out], what="--csv")
     params = load_classify_params(params_file, click.get_current_context())
     ckpt = load_checkpoint(model_path)
     y, t0 = audio.read_range(recording, sr=ckpt.features().sr, start_s=start_s, end_s=end_s,
