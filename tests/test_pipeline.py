@@ -97,3 +97,32 @@ def test_tiny_pipeline_end_to_end(tmp_path, repo_root):
     for event in events:
         assert event["file"] == str(wav) and event["theme"] in info["classes"][:-1]
         assert 0.0 <= event["start_s"] < event["end_s"] <= duration + 1e-6
+
+    # songnet compare: each (arch, frontend) pair trained and scored on the same surrogates
+    with open(params) as f:
+        p = yaml.safe_load(f)
+    p["compare"].update(archs=["songnet", "lenet"], frontends=["cqt", "mel"], epochs=2)
+    p["train"]["channels"] = [8, 16, 32]
+    Path(params).write_text(yaml.safe_dump(p))
+    script = tmp_path / "soundscape.py"  # stands in for benchmarks/soundscape.py
+    script.write_text("import sys\nassert sys.argv[1] == '--model'\n"
+                      "print('scenes...')\nprint('precision=0.900 recall=0.800 boundary_ms=9')\n")
+    comparison = tmp_path / "comparison"
+    songnet("compare", "--manifest", str(surrogates / "manifest.csv"), "-o", str(comparison),
+            "--params", params, "--soundscape", str(script))
+    rows = list(csv.DictReader((comparison / "comparison.csv").open()))
+    assert [(r["arch"], r["frontend"]) for r in rows] == [
+        ("songnet", "cqt"), ("lenet", "cqt"), ("songnet", "mel"), ("lenet", "mel")]
+    for r in rows:
+        assert int(r["params"]) > 0 and float(r["mflops"]) > 0 and float(r["images_per_s"]) > 0
+        assert 0 <= float(r["test_accuracy"]) <= 1 and 0 <= float(r["stress_accuracy"]) <= 1
+        assert (float(r["soundscape_precision"]), float(r["soundscape_recall"])) == (0.9, 0.8)
+        assert (comparison / "models" / f"{r['arch']}-{r['frontend']}.pt").is_file()
+    assert (comparison / "comparison.png").read_bytes()[:4] == b"\x89PNG"
+    # a rerun trains nothing (each pair's row is kept), and gives the same table
+    before = (comparison / "comparison.csv").read_text()
+    stamps = {q: q.stat().st_mtime_ns for q in (comparison / "models").iterdir()}
+    songnet("compare", "--manifest", str(surrogates / "manifest.csv"), "-o", str(comparison),
+            "--params", params)
+    assert (comparison / "comparison.csv").read_text() == before
+    assert {q: q.stat().st_mtime_ns for q in (comparison / "models").iterdir()} == stamps

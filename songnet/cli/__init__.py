@@ -48,6 +48,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "Map embeddings to 2-D and decide which 1966 themes persist."),
     "classify": ("songnet.cli.classify",
                  "Find chingolo songs in field recordings and name their themes."),
+    "compare": ("songnet.cli.compare",
+                "Train every (arch, frontend) pair on the same surrogates and tabulate them."),
     "explain": ("songnet.cli.explain",
                 "Draw what made the network name each song's theme (Grad-CAM per event)."),
 }
