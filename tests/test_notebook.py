@@ -8,8 +8,13 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 
+from songnet.core import audio
 from songnet.latent.project import LatentOutputs, save
+from songnet.surrogates.synthesize import sing
+from songnet.surrogates.themes import load_catalog
+from songnet.synth import SR
 
 nbclient = pytest.importorskip("nbclient")
 nbformat = pytest.importorskip("nbformat")
@@ -43,6 +48,14 @@ def test_notebook_executes_on_tiny_outputs(tmp_path, repo_root, monkeypatch):
         "display_name": "songnet test", "language": "python"}))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     monkeypatch.setenv("SONGNET_LATENT_DIR", str(tmp_path / "latent"))
+    # the explain cell: one catalog song in faint noise
+    themes = {t.name: t for t in load_catalog()}
+    song = audio.resample(sing(themes["T04"], rng=np.random.default_rng(0)), orig_sr=SR,
+                          sr=22050)
+    y = np.concatenate([np.zeros(22050, np.float32), 0.3 * song, np.zeros(22050, np.float32)])
+    y += 0.003 * np.random.default_rng(1).standard_normal(y.size).astype(np.float32)
+    sf.write(tmp_path / "song.wav", y, 22050)
+    monkeypatch.setenv("SONGNET_EXPLAIN_RECORDING", str(tmp_path / "song.wav"))
     path = repo_root / "experiments" / "notebooks" / "latent_space.ipynb"
     nb = nbformat.read(path, as_version=4)
     # no logic of its own: the notebook defines no function or class
@@ -55,4 +68,5 @@ def test_notebook_executes_on_tiny_outputs(tmp_path, repo_root, monkeypatch):
     texts = " ".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "persists" in texts and "1966-b" in texts
     pngs = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(pngs) == 2  # dim 1 vs 2 of UMAP, and of PCA
+    assert len(pngs) == 3  # dim 1 vs 2 of UMAP, and of PCA; the explained song
+    assert "T04 ['1: " in texts or any("T04 ['1: " in str(o.get("text", "")) for o in outputs)

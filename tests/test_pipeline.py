@@ -126,3 +126,10 @@ def test_tiny_pipeline_end_to_end(tmp_path, repo_root):
             "--params", params)
     assert (comparison / "comparison.csv").read_text() == before
     assert {q: q.stat().st_mtime_ns for q in (comparison / "models").iterdir()} == stamps
+    # --retime: only the speed column is measured again
+    songnet("compare", "--manifest", str(surrogates / "manifest.csv"), "-o", str(comparison),
+            "--params", params, "--retime")
+    again = list(csv.DictReader((comparison / "comparison.csv").open()))
+    assert [{k: v for k, v in r.items() if k != "images_per_s"} for r in again] == [
+        {k: v for k, v in r.items() if k != "images_per_s"} for r in rows]
+    assert all(float(r["images_per_s"]) > 0 for r in again)

@@ -220,15 +220,13 @@ def explain_figure(explanations: Sequence[Explanation], *, title: str = "") -> A
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     if not explanations:
         raise SongnetError("no events to draw")
     rows = len(explanations)
-    fig, axes = plt.subplots(rows, 2, figsize=(12, 2.6 * rows + 0.6), squeeze=False,
-                             constrained_layout=True)
+    fig = Figure(figsize=(12, 2.6 * rows + 0.6), layout="constrained")
+    axes = fig.subplots(rows, 2, squeeze=False)
     for (left, right), ex in zip(axes, explanations, strict=True):
         # rows are log-spaced: draw them as rows, label a few frequencies where they lie
         n_rows = ex.image.shape[0]

@@ -27,12 +27,13 @@ from songnet.core.params import load_params, params_to_dict
 from songnet.core.progress import bar
 from songnet.features.featureset import FeatureSplit, compute_features
 from songnet.features.params import FeatureParams
-from songnet.model.checkpoint import save_checkpoint
+from songnet.model.checkpoint import load_checkpoint, save_checkpoint
 from songnet.model.compare import (
     COLUMNS,
     CompareParams,
     compare_pair,
     comparison_figure,
+    images_per_second,
     load_rows,
     pair_key,
     save_row,
@@ -55,9 +56,12 @@ _LAST_LINE = re.compile(r"precision=([0-9.]+) recall=([0-9.]+)")
               default=None,
               help="benchmarks/soundscape.py of a songnet checkout: also score each model on "
                    "its scenes (recall, precision; [compare] soundscape_* set the size).")
+@click.option("--retime", is_flag=True,
+              help="Time every pair's saved model again, one after another (run it on an "
+                   "otherwise idle machine: timings taken while other work runs are low).")
 @common_options
-def command(manifest_path: Path, out: Path, soundscape: Path | None, params_file: Path,
-            quiet: bool) -> None:
+def command(manifest_path: Path, out: Path, soundscape: Path | None, retime: bool,
+            params_file: Path, quiet: bool) -> None:
     """Train every (arch, frontend) pair of [compare] on the same surrogates; tabulate
     parameters, MFLOPs, CPU speed, test and stress accuracy (and soundscape figures)."""
     params = load_params(params_file, "compare", CompareParams)
@@ -108,6 +112,16 @@ def command(manifest_path: Path, out: Path, soundscape: Path | None, params_file
             if not quiet:
                 click.echo(_line(row), err=True)
         del fs, splits
+        torch.set_num_threads(train_params.num_threads)
+    if retime:
+        for (arch, frontend), row in rows.items():
+            model = load_checkpoint(out / "models" / f"{arch}-{frontend}.pt").model
+            row["images_per_s"] = round(images_per_second(
+                model, n_bins=base.n_bins, n_frames=base.n_frames, batch=params.speed_batch,
+                threads=params.speed_threads), 1)
+            save_row(runs, row, key=pair_key(arch, frontend, train_params=train_params,
+                                             feature_params=params_to_dict(dataclasses.replace(
+                                                 base, frontend=frontend)), data=data))
         torch.set_num_threads(train_params.num_threads)
     table = pd.DataFrame([rows[(a, f)] for f in params.frontends for a in params.archs],
                          columns=list(COLUMNS))

@@ -204,15 +204,15 @@ def comparison_figure(rows: Sequence[Mapping[str, Any]]) -> Any:
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
     if not rows:
         raise SongnetError("no comparison rows to draw")
     markers = dict(zip(ARCHS, "osD^", strict=True))
     colours = dict(zip(FRONTENDS, ("tab:blue", "tab:orange", "tab:green"), strict=True))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True, constrained_layout=True)
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
     for ax, split in zip(axes, ("test", "stress"), strict=True):
         for r in rows:
             ax.scatter(r["mflops"], r[f"{split}_accuracy"], marker=markers[r["arch"]],
@@ -222,9 +222,9 @@ def comparison_figure(rows: Sequence[Mapping[str, Any]]) -> Any:
         ax.set_title(f"{split} accuracy", fontsize=10)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("accuracy")
-    handles = ([plt.Line2D([], [], marker=m, ls="", color="grey", label=a)
+    handles = ([Line2D([], [], marker=m, ls="", color="grey", label=a)
                 for a, m in markers.items() if any(r["arch"] == a for r in rows)]
-               + [plt.Line2D([], [], marker="o", ls="", color=c, label=f)
+               + [Line2D([], [], marker="o", ls="", color=c, label=f)
                   for f, c in colours.items() if any(r["frontend"] == f for r in rows)])
     axes[1].legend(handles=handles, fontsize=8, loc="lower right")
     return fig
