@@ -111,6 +111,7 @@ def _stage_params_classes():
     from songnet.latent.embed import EmbedParams
     from songnet.latent.project import ProjectParams
     from songnet.latent.validate import ValidateParams
+    from songnet.model.compare import CompareParams
     from songnet.model.evaluate import EvaluateParams
     from songnet.model.train import TrainParams
     from songnet.resynth.resynthesize import ResynthesizeParams
@@ -119,7 +120,7 @@ def _stage_params_classes():
     return {"themes": LearnParams, "synthesize": SynthesizeParams, "features": FeatureParams,
             "train": TrainParams, "evaluate": EvaluateParams, "resynthesize": ResynthesizeParams,
             "embed": EmbedParams, "project": ProjectParams, "classify": ClassifyParams,
-            "validate": ValidateParams}
+            "validate": ValidateParams, "compare": CompareParams}
 
 
 def test_every_params_yaml_section_equals_its_class_defaults():

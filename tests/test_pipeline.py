@@ -126,6 +126,13 @@ def test_tiny_pipeline_end_to_end(tmp_path, repo_root):
             "--params", params)
     assert (comparison / "comparison.csv").read_text() == before
     assert {q: q.stat().st_mtime_ns for q in (comparison / "models").iterdir()} == stamps
+    # another schedule is another experiment: every pair is trained again
+    p["compare"]["epochs"] = 3
+    Path(params).write_text(yaml.safe_dump(p))
+    songnet("compare", "--manifest", str(surrogates / "manifest.csv"), "-o", str(comparison),
+            "--params", params)
+    assert all(q.stat().st_mtime_ns > stamps[q] for q in stamps)
+    rows = list(csv.DictReader((comparison / "comparison.csv").open()))
     # --retime: only the speed column is measured again
     songnet("compare", "--manifest", str(surrogates / "manifest.csv"), "-o", str(comparison),
             "--params", params, "--retime")

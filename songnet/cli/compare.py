@@ -74,36 +74,39 @@ def command(manifest_path: Path, out: Path, soundscape: Path | None, retime: boo
     manifest = load_manifest(manifest_path)
     data = hashlib.sha256(manifest_path.read_bytes()).hexdigest()[:16]
     runs = out / "runs"
-    rows: dict[tuple[str, str], dict] = {}
+    epochs = params.epochs or train_params.epochs
+    # what every pair is trained with (arch aside): part of each pair's key
+    train_params = dataclasses.replace(train_params, epochs=epochs,
+                                       patience=max(train_params.patience, epochs))
+    plain = {f: params_to_dict(dataclasses.replace(base, frontend=f)) for f in params.frontends}
+    keys = {(a, f): pair_key(a, f, train_params=train_params, feature_params=plain[f],
+                             data=data)
+            for f in params.frontends for a in params.archs}
+    rows = load_rows(runs, keys)
     for frontend in params.frontends:
-        fp = dataclasses.replace(base, frontend=frontend)
-        plain = params_to_dict(fp)
-        keys = {(a, frontend): pair_key(a, frontend, train_params=train_params,
-                                        feature_params=plain, data=data)
-                for a in params.archs}
-        rows |= load_rows(runs, keys)
         todo = [a for a in params.archs if (a, frontend) not in rows]
         if not todo:
             continue
         with bar(len(manifest), desc=f"features {frontend}", unit="clip", quiet=quiet) as pb:
-            fs = compute_features(manifest, root=manifest_path.parent, params=fp,
+            fs = compute_features(manifest, root=manifest_path.parent,
+                                  params=dataclasses.replace(base, frontend=frontend),
                                   progress=pb.update)
         splits = {name: FeatureSplit(s.images, s.labels, name=name)
                   for name, s in fs.splits.items()}
         for arch in todo:
-            epochs = params.epochs or train_params.epochs
             with bar(epochs * len(splits["train"]), desc=f"{arch}/{frontend}", unit="img",
                      quiet=quiet) as pb:
                 row, result = compare_pair(
                     arch, frontend, train=splits["train"], val=splits["val"], scored=splits,
-                    classes=fs.classes, feature_params=plain, train_params=train_params,
+                    classes=fs.classes, feature_params=plain[frontend],
+                    train_params=train_params,
                     params=params, progress=pb.update)
             model_path = out / "models" / f"{arch}-{frontend}.pt"
             meta = {OPEN_SET_KEY: result.open_set, UNKNOWN_MIN_P_KEY: result.unknown_min_p}
             save_checkpoint(model_path, result.model, classes=fs.classes,
-                            feature_params=plain,
-                            train_params=params_to_dict(dataclasses.replace(
-                                train_params, arch=arch, epochs=epochs)),
+                            feature_params=plain[frontend],
+                            train_params=params_to_dict(dataclasses.replace(train_params,
+                                                                            arch=arch)),
                             meta={k: v for k, v in meta.items() if v is not None})
             if soundscape is not None:
                 row.update(_soundscape(soundscape, model_path, params))
@@ -113,15 +116,20 @@ def command(manifest_path: Path, out: Path, soundscape: Path | None, retime: boo
                 click.echo(_line(row), err=True)
         del fs, splits
         torch.set_num_threads(train_params.num_threads)
+    if soundscape is not None:  # rows kept from a run without --soundscape
+        for (arch, frontend), row in rows.items():
+            if not math.isnan(float(row["soundscape_recall"])):
+                continue
+            row.update(_soundscape(soundscape, out / "models" / f"{arch}-{frontend}.pt",
+                                   params))
+            save_row(runs, row, key=keys[(arch, frontend)])
     if retime:
         for (arch, frontend), row in rows.items():
             model = load_checkpoint(out / "models" / f"{arch}-{frontend}.pt").model
             row["images_per_s"] = round(images_per_second(
                 model, n_bins=base.n_bins, n_frames=base.n_frames, batch=params.speed_batch,
                 threads=params.speed_threads), 1)
-            save_row(runs, row, key=pair_key(arch, frontend, train_params=train_params,
-                                             feature_params=params_to_dict(dataclasses.replace(
-                                                 base, frontend=frontend)), data=data))
+            save_row(runs, row, key=keys[(arch, frontend)])
         torch.set_num_threads(train_params.num_threads)
     table = pd.DataFrame([rows[(a, f)] for f in params.frontends for a in params.archs],
                          columns=list(COLUMNS))

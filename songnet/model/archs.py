@@ -75,7 +75,10 @@ class LeNetConfig(NetworkConfig):
 
 
 class LeNet(Network):
-    """LeNet-style: (5x5 conv, ReLU, max pool) per stage, then fully connected layers.
+    """LeNet-style: (5x5 conv, BatchNorm, ReLU, max pool) per stage, then fully connected
+    layers. Without the BatchNorm (LeNet-5 had none) the network stayed at chance under the
+    shared training recipe (AdamW, one-cycle to 3e-3): test accuracy 0.143 in the first
+    comparison run; with it, every network trains with the same recipe.
 
     The first stage strides (2, 4) and pools (2, 4), later stages pool 2x2: on the
     80 x 517 image the stages run at 40 x 130, 20 x 32, 10 x 16 and 5 x 8 and leave 2 x 4.
@@ -87,10 +90,11 @@ class LeNet(Network):
     def __init__(self, config: LeNetConfig) -> None:
         super().__init__(config)
         c = config.channels
-        layers: list[nn.Module] = [nn.Conv2d(1, c[0], 5, stride=(2, 4), padding=2), nn.ReLU(),
-                                   nn.MaxPool2d((2, 4))]
+        layers: list[nn.Module] = [nn.Conv2d(1, c[0], 5, stride=(2, 4), padding=2, bias=False),
+                                   nn.BatchNorm2d(c[0]), nn.ReLU(), nn.MaxPool2d((2, 4))]
         for a, b in itertools.pairwise(c):
-            layers += [nn.Conv2d(a, b, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2)]
+            layers += [nn.Conv2d(a, b, 5, padding=2, bias=False), nn.BatchNorm2d(b), nn.ReLU(),
+                       nn.MaxPool2d(2)]
         self.features = nn.Sequential(*layers)
         f, t = config.feature_map
         self.fc = nn.Sequential(nn.Linear(c[-1] * f * t, 2 * config.embed_dim), nn.ReLU(),
