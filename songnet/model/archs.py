@@ -173,25 +173,21 @@ class _Basic(nn.Module):
         return torch.relu(self.body(x) + self.shortcut(x))
 
 
-class ResNet(Network):
-    """A small ResNet: stem, ``depth`` basic blocks per stage, global average pooling,
-    a fully connected embedding."""
+class _Pooled(Network):
+    """A stem, ``stages`` (the last 4-D map, Grad-CAM's layer), global average pooling and
+    a fully connected embedding: the head ResNet and MobileNet share."""
 
-    arch: ClassVar[str] = "resnet"
-    config_class: ClassVar[type[NetworkConfig]] = ResNetConfig
-
-    def __init__(self, config: ResNetConfig) -> None:
+    def __init__(self, config: NetworkConfig) -> None:
         super().__init__(config)
         c = config.channels
-        self.stem = nn.Sequential(*_stem(c[0]))
-        blocks = []
-        for i, b in enumerate(c):  # stage 0 keeps the stem's size, the others halve it
-            blocks += [_Basic(c[max(i - 1, 0)], b, 1 if i == 0 else 2)]
-            blocks += [_Basic(b, b, 1) for _ in range(config.depth - 1)]
-        self.stages = nn.Sequential(*blocks)
+        self.stem = nn.Sequential(*_stem(c[0]))  # built in this order: same seed, same weights
+        self.stages = nn.Sequential(*self._stages(config))
         self.embedding = nn.Linear(c[-1], config.embed_dim)
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(config.embed_dim, config.n_classes)
+
+    def _stages(self, config: Any) -> list[nn.Module]:
+        raise NotImplementedError
 
     @property
     def cam_layer(self) -> nn.Module:
@@ -202,6 +198,22 @@ class ResNet(Network):
         h = self.stages(self.stem(x))  # (B, C, F, T)
         h = h.mean(dim=(2, 3))  # (B, C)
         return torch.relu(self.embedding(h))  # (B, E)
+
+
+class ResNet(_Pooled):
+    """A small ResNet: stem, ``depth`` basic blocks per stage, global average pooling,
+    a fully connected embedding."""
+
+    arch: ClassVar[str] = "resnet"
+    config_class: ClassVar[type[NetworkConfig]] = ResNetConfig
+
+    def _stages(self, config: ResNetConfig) -> list[nn.Module]:
+        c = config.channels
+        blocks = []
+        for i, b in enumerate(c):  # stage 0 keeps the stem's size, the others halve it
+            blocks += [_Basic(c[max(i - 1, 0)], b, 1 if i == 0 else 2)]
+            blocks += [_Basic(b, b, 1) for _ in range(config.depth - 1)]
+        return blocks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,37 +263,22 @@ class _Inverted(nn.Module):
         return x + y if self.residual else y
 
 
-class MobileNet(Network):
+class MobileNet(_Pooled):
     """MobileNetV2-style: stem, inverted residual stages, a 1x1 conv + ReLU6, global
     average pooling, a fully connected embedding."""
 
     arch: ClassVar[str] = "mobilenet"
     config_class: ClassVar[type[NetworkConfig]] = MobileNetConfig
 
-    def __init__(self, config: MobileNetConfig) -> None:
-        super().__init__(config)
+    def _stages(self, config: MobileNetConfig) -> list[nn.Module]:
         c, t = config.channels, config.expansion
-        self.stem = nn.Sequential(*_stem(c[0]))
         blocks = []
         for a, b in itertools.pairwise(c):
             blocks += [_Inverted(a, b, stride=2, expansion=t)]
             blocks += [_Inverted(b, b, stride=1, expansion=t) for _ in range(config.depth - 1)]
         # the projections are linear: a last 1x1 conv + ReLU6 gives the map Grad-CAM reads
         blocks += [nn.Conv2d(c[-1], c[-1], 1, bias=False), nn.BatchNorm2d(c[-1]), nn.ReLU6()]
-        self.stages = nn.Sequential(*blocks)
-        self.embedding = nn.Linear(c[-1], config.embed_dim)
-        self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(config.embed_dim, config.n_classes)
-
-    @property
-    def cam_layer(self) -> nn.Module:
-        return self.stages
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        self._check(x)
-        h = self.stages(self.stem(x))  # (B, C, F, T)
-        h = h.mean(dim=(2, 3))  # (B, C)
-        return torch.relu(self.embedding(h))  # (B, E)
+        return blocks
 
 
 ARCHS: dict[str, type[Network]] = {
