@@ -3,16 +3,23 @@ on the shipped model and songs of the default catalog."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from songnet.classify.explain import explain_sound, note_runs, song_parts
 from songnet.cli import main
 from songnet.core import audio
 from songnet.core.errors import SongnetError
+from songnet.features import npcqt
+from songnet.features.featureset import FeatureSplit
+from songnet.features.params import FeatureParams
 from songnet.model.cam import grad_cam
 from songnet.model.checkpoint import load_checkpoint
+from songnet.model.train import TrainParams, train_model
 from songnet.surrogates.synthesize import sing
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
@@ -115,3 +122,114 @@ def test_explain_command(scene, tmp_path, capsys):
     assert main(["explain", str(wav), "-o", str(tmp_path / "x.jpg")]) == 2
     assert "ending in .png" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+FP = FeatureParams()
+THEMES = ("up", "down", "other")  # what the differing note does in each theme
+
+
+def _sweep(*corners: float, dur: float, rng: np.random.Generator) -> np.ndarray:
+    """A note through the frequencies ``corners`` (Hz; log-linear between them) with a
+    rounded envelope."""
+    n = int(dur * FP.sr)
+    f = np.exp(np.interp(np.arange(n), np.linspace(0, n - 1, len(corners)), np.log(corners)))
+    phase = 2 * np.pi * np.cumsum(f) / FP.sr + rng.uniform(0, 2 * np.pi)
+    return np.sin(np.pi * np.arange(n) / n) ** 0.5 * np.sin(phase)
+
+
+def _differing_note(theme: str, lo: float, hi: float, rng: np.random.Generator
+                    ) -> tuple[float, ...]:
+    """The corners of the differing note: an up- or a down-sweep over the band, or (theme
+    ``other``) anything else in it: a whistle, a dip, an arch or no note at all."""
+    if theme != "other":
+        return (lo, hi) if theme == "up" else (hi, lo)
+    f = np.exp(rng.uniform(np.log(lo), np.log(hi), 2))
+    kind = rng.integers(4)
+    return ((f[0], f[0]), (hi, f[0], hi), (lo, f[0], lo), ())[kind]
+
+
+def _song(theme: str, differing: str, rng: np.random.Generator
+          ) -> tuple[np.ndarray, dict[str, tuple[float, float]]]:
+    """A 3 s window holding note 1 (a whistle), note 2 (a whistle) and a 10-syllable
+    trill, sung by a random bird (pitch, tempo, onset, level, noise), where note
+    ``differing`` is replaced by the theme's own (:func:`_differing_note`). Returns the
+    waveform and each part's span, s."""
+    k, tempo = 2 ** rng.uniform(-0.07, 0.07), 2 ** rng.uniform(-0.1, 0.1)
+    y = np.zeros(FP.n_samples)
+    spans: dict[str, tuple[float, float]] = {}
+
+    def put(name: str, x: np.ndarray, t: float) -> None:
+        i = int(t * FP.sr)
+        y[i:i + x.size] += x
+        spans[name] = (spans.get(name, (t, t))[0], t + x.size / FP.sr)
+
+    notes = {"1": (3000.0, 3000.0), "2": (4200.0, 4200.0)}
+    notes[differing] = _differing_note(
+        theme, *{"1": (2500.0, 3800.0), "2": (3400.0, 5200.0)}[differing], rng)
+    t = rng.uniform(0.15, 0.6)
+    for name in ("1", "2"):
+        if notes[name]:
+            put(name, _sweep(*(f * k for f in notes[name]), dur=0.22 * tempo, rng=rng), t)
+        t += 0.31 * tempo
+    for _ in range(10):
+        put("trill", _sweep(6500 * k, 4000 * k, dur=0.035 * tempo, rng=rng), t)
+        t += 0.065 * tempo
+    y = y * rng.uniform(0.2, 1.0) + rng.uniform(0.002, 0.02) * rng.standard_normal(y.size)
+    return y.astype(np.float32), spans
+
+
+def _split(n: int, differing: str, seed: int, name: str
+           ) -> tuple[FeatureSplit, list[dict[str, tuple[float, float]]]]:
+    """``n`` songs of random birds, the themes in turn, as CQT images; and their parts."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % len(THEMES)
+    songs = [_song(THEMES[i], differing, rng) for i in labels]
+    images = np.stack([npcqt.power_to_images(npcqt.power(y, params=FP)[None], params=FP)[0]
+                       for y, _ in songs])
+    return FeatureSplit(images, labels, name=name), [s for _, s in songs]
+
+
+def tiny_cam_run(differing: str, seed: int = 0, n_train: int = 192, epochs: int = 15):
+    """Train the tiny model and return (test accuracy, [(label, {part: mean CAM})])."""
+    torch.manual_seed(seed)
+    train, _ = _split(n_train, differing, seed, "train")
+    val, _ = _split(48, differing, seed + 1000, "val")
+    test, spans = _split(48, differing, seed + 2000, "test")
+    params = dataclasses.replace(TrainParams(), epochs=epochs, batch_size=16,
+                                 patience=epochs, channels=(8, 16, 32), embed_dim=16,
+                                 seed=seed)
+    model = train_model(train, val, classes=list(THEMES), feature_params=dataclasses.asdict(FP),
+                        params=params).model.cpu().eval()
+    with torch.no_grad():
+        predicted = model(torch.from_numpy(test.images[:, None])).argmax(1).numpy()
+    keep = test.labels < 2  # the up and down themes: "other" is anything else
+    cam = grad_cam(model, test.images[keep], test.labels[keep].tolist())
+    frame_s = FP.hop_length / FP.sr
+    out = []
+    kept = [s for s, k in zip(spans, keep, strict=True) if k]
+    for label, song_cam, parts in zip(test.labels[keep], cam, kept, strict=True):
+        over_time = song_cam.mean(axis=0)
+        out.append((int(label), {name: float(over_time[int(a / frame_s):int(b / frame_s) + 1]
+                                             .mean()) for name, (a, b) in parts.items()}))
+    return float(np.mean(predicted == test.labels)), out
+
+
+@pytest.mark.parametrize("differing", ["2", "1"])
+def test_cam_of_a_tiny_trained_model_lies_over_the_note_that_tells_themes_apart(differing):
+    """Three themes share a whistle, the other note's place and a trill; in theme ``up``
+    that note sweeps up, in ``down`` it sweeps down, in ``other`` it is anything else.
+    A small network trained by `train_model` on 192 songs of random birds tells them
+    apart, and on held-out birds of ``up`` and ``down`` its HiResCAM is highest over the
+    one note that differs, by far (a control: moving the difference from note 2 to note 1
+    moves the map). Without the ``other`` theme a two-class network may learn one note
+    and name the other theme by its absence, which no map can point at. Over 22 runs
+    (seeds 0-8, one and two torch threads) one song of 32 once missed and the median
+    ratio was never under 9; the bounds leave room for another CPU's rounding."""
+    accuracy, parts = tiny_cam_run(differing, seed=1, n_train=192, epochs=25)
+    assert accuracy >= 0.9
+    hits, ratios = [], []
+    for _, mean in parts:
+        hits.append(max(mean, key=mean.get) == differing)
+        ratios.append(mean[differing] / max(v for k, v in mean.items() if k != differing))
+    assert len(ratios) == 32
+    assert np.mean(hits) >= 0.9 and np.median(ratios) > 3.0, (hits, ratios)

@@ -59,7 +59,12 @@ def test_tiling_does_not_change_the_result(monkeypatch):
     y = noise_and_tones(12 * P.sr, seed=4)
     whole = npcqt.cqt_power(y, params=P)
     monkeypatch.setattr(npcqt, "_TILE_FRAMES", 100)
-    assert np.array_equal(npcqt.cqt_power(y, params=P), whole)
+    tiled = npcqt.cqt_power(y, params=P)
+    assert tiled.shape == whole.shape
+    # BLAS may sum a smaller product in another order (CPU-dependent kernels), so the
+    # tiles agree to float32 rounding, not bit for bit; a misplaced tile is off by O(1).
+    assert np.abs(tiled - whole).max() <= 1e-5 * whole.max()
+    assert np.allclose(tiled, whole, rtol=1e-4, atol=1e-6 * whole.max())
 
 
 @pytest.mark.parametrize("normalize", ["max", "fixed"])

@@ -23,6 +23,7 @@ import torch
 from songnet.cli.common import common_options, out_option
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path, check_output_dir, write_text
+from songnet.core.labels import class_names
 from songnet.core.params import load_params, params_to_dict
 from songnet.core.progress import bar
 from songnet.features.featureset import FeatureSplit, compute_features
@@ -39,7 +40,7 @@ from songnet.model.compare import (
     save_row,
 )
 from songnet.model.openset import OPEN_SET_KEY, UNKNOWN_MIN_P_KEY
-from songnet.model.train import TrainParams
+from songnet.model.train import TrainParams, new_network
 from songnet.surrogates.synthesize import load_manifest
 
 __all__ = ["command"]
@@ -124,8 +125,15 @@ def command(manifest_path: Path, out: Path, soundscape: Path | None, retime: boo
                                    params))
             save_row(runs, row, key=keys[(arch, frontend)])
     if retime:
+        # speed depends on the network's shape, not its weights: the saved model when it
+        # is there, else the same network built afresh (models/ is not kept in git)
+        classes = class_names(manifest["theme"].astype(str).tolist())
         for (arch, frontend), row in rows.items():
-            model = load_checkpoint(out / "models" / f"{arch}-{frontend}.pt").model
+            path = out / "models" / f"{arch}-{frontend}.pt"
+            model = (load_checkpoint(path).model if path.is_file() else
+                     new_network(dataclasses.replace(train_params, arch=arch),
+                                 image_shape=(base.n_bins, base.n_frames),
+                                 n_classes=len(classes)))
             row["images_per_s"] = round(images_per_second(
                 model, n_bins=base.n_bins, n_frames=base.n_frames, batch=params.speed_batch,
                 threads=params.speed_threads), 1)

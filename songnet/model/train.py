@@ -393,16 +393,22 @@ def _check_splits(train: FeatureSplit, val: FeatureSplit, *, n_classes: int) -> 
     return int(n_bins), int(n_frames)
 
 
+def new_network(params: TrainParams, *, image_shape: tuple[int, int], n_classes: int
+                ) -> Network:
+    """The untrained network ``params.arch`` that training starts from (from the global
+    torch RNG; ``train`` seeds it first)."""
+    return build_model(params.arch, config_from_dict(params.arch, {
+        "n_bins": image_shape[0], "n_frames": image_shape[1], "n_classes": n_classes,
+        "channels": params.channels, "embed_dim": params.embed_dim, "dropout": params.dropout}))
+
+
 def _start(train: FeatureSplit, *, classes: list[str], image_shape: tuple[int, int],
            params: TrainParams) -> _Session:
     """A fresh network, optimizer, one-cycle schedule and shuffled batches (all seeded)."""
     device = resolve_device(params.device)
     torch.manual_seed(params.seed)
     sampler_gen = torch.Generator().manual_seed(params.seed)
-    config = config_from_dict(params.arch, {
-        "n_bins": image_shape[0], "n_frames": image_shape[1], "n_classes": len(classes),
-        "channels": params.channels, "embed_dim": params.embed_dim, "dropout": params.dropout})
-    model = build_model(params.arch, config).to(device)
+    model = new_network(params, image_shape=image_shape, n_classes=len(classes)).to(device)
     drop_last = len(train) > params.batch_size
     loader = DataLoader(_Batches(train), batch_size=None, sampler=BatchSampler(
         RandomSampler(range(len(train)), generator=sampler_gen),
