@@ -184,14 +184,14 @@ def _split(n: int, differing: str, seed: int, name: str
     rng = np.random.default_rng(seed)
     labels = np.arange(n) % len(THEMES)
     songs = [_song(THEMES[i], differing, rng) for i in labels]
-    images = np.stack([npcqt.power_to_images(npcqt.power(y, params=FP)[None], params=FP)[0]
-                       for y, _ in songs])
+    images = npcqt.power_to_images(np.stack([npcqt.power(y, params=FP) for y, _ in songs]),
+                                   params=FP)
     return FeatureSplit(images, labels, name=name), [s for _, s in songs]
 
 
-def tiny_cam_run(differing: str, seed: int = 0, n_train: int = 192, epochs: int = 15):
-    """Train the tiny model and return (test accuracy, [(label, {part: mean CAM})])."""
-    torch.manual_seed(seed)
+def _tiny_cam_run(differing: str, *, seed: int, n_train: int, epochs: int):
+    """Train the tiny model (``train_model`` seeds it from ``seed``) and return (test
+    accuracy, [(label, {part: mean CAM})]) of the held-out ``up`` and ``down`` songs."""
     train, _ = _split(n_train, differing, seed, "train")
     val, _ = _split(48, differing, seed + 1000, "val")
     test, spans = _split(48, differing, seed + 2000, "test")
@@ -206,7 +206,7 @@ def tiny_cam_run(differing: str, seed: int = 0, n_train: int = 192, epochs: int 
     cam = grad_cam(model, test.images[keep], test.labels[keep].tolist())
     frame_s = FP.hop_length / FP.sr
     out = []
-    kept = [s for s, k in zip(spans, keep, strict=True) if k]
+    kept = [spans[i] for i in np.flatnonzero(keep)]
     for label, song_cam, parts in zip(test.labels[keep], cam, kept, strict=True):
         over_time = song_cam.mean(axis=0)
         out.append((int(label), {name: float(over_time[int(a / frame_s):int(b / frame_s) + 1]
@@ -226,7 +226,7 @@ def test_cam_of_a_tiny_trained_model_lies_over_the_note_that_tells_themes_apart(
     (seeds 0-8 on one and two torch threads, seed 1 also on four) one song of 32 once
     missed and the median ratio was never under 9; the bounds leave room for another
     CPU's rounding."""
-    accuracy, parts = tiny_cam_run(differing, seed=1, n_train=192, epochs=25)
+    accuracy, parts = _tiny_cam_run(differing, seed=1, n_train=192, epochs=25)
     assert accuracy >= 0.9
     hits, ratios = [], []
     for _, mean in parts:
