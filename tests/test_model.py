@@ -82,6 +82,21 @@ def test_checkpoint_round_trip(tmp_path):
         assert torch.equal(ckpt.model(x), model(x))
 
 
+def test_channels_last_layout_survives_loading_and_changes_no_number(tmp_path):
+    model, path = saved(tmp_path)
+    loaded = load_checkpoint(path).model
+    for m in (model, loaded):  # the fast layout, also after load_state_dict
+        assert m.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
+    plain = ThemeCNN(CFG).eval()
+    plain.load_state_dict(model.state_dict())
+    plain.to(memory_format=torch.contiguous_format)
+    assert plain.stem[0].weight.is_contiguous()
+    x = torch.rand(6, 1, 16, 64)
+    with torch.no_grad():
+        assert torch.allclose(plain(x), model(x), atol=1e-5)
+        assert torch.allclose(plain.embed(x), loaded.embed(x), atol=1e-5)
+
+
 def test_same_model_gives_same_bytes(tmp_path):
     _, path = saved(tmp_path)
     first = path.read_bytes()

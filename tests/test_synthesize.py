@@ -13,7 +13,7 @@ import soundfile as sf
 import yaml
 
 from songnet.cli import main
-from songnet.surrogates.synthesize import SynthesizeParams, n_clips, sing, synthesize
+from songnet.surrogates.synthesize import SynthesizeParams, _plan, n_clips, sing, synthesize
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR, measure_f0
 
@@ -69,6 +69,25 @@ def test_same_seed_same_bytes_other_seed_differs(clips, themes):
     assert _digest(again) == _digest(clips)
     other = list(synthesize(themes, params=dataclasses.replace(TINY, seed=1)))
     assert _digest(other) != _digest(clips)
+
+
+def test_wide_train_birds_vary_like_stress_birds_and_change_nothing_else(clips, themes):
+    wide = dataclasses.replace(TINY, train_wide_share=0.5)  # 1 of the 2 train birds per theme
+    plan = _plan(themes, wide)
+    spreads = {(sp.split, sp.bird_id): sp.spread for sp in plan if sp.theme is not None
+               and not sp.fragment and sp.bird_id.startswith(tuple(t.name for t in themes))}
+    for t in themes:
+        assert spreads[("train", f"{t.name}-train-b00")] == 1.0
+        assert spreads[("train", f"{t.name}-train-b01")] == TINY.stress_spread
+        assert spreads[("val", f"{t.name}-val-b00")] == 1.0
+        assert spreads[("stress", f"{t.name}-stress-b00")] == TINY.stress_spread
+    # the wide birds' own draws differ; every other clip is the same, byte for byte
+    changed = {c.path for c, d in zip(clips, synthesize(themes, params=wide), strict=True)
+               if not np.array_equal(c.samples, d.samples)}
+    assert changed == {c.path for c in clips
+                       if c.row["bird_id"] in {f"{t.name}-train-b01" for t in themes}}
+    with pytest.raises(ValueError, match="train_wide_share"):
+        dataclasses.replace(TINY, train_wide_share=1.5)
 
 
 def test_the_song_sits_where_the_manifest_says(clips):

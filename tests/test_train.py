@@ -62,6 +62,34 @@ def test_augment_transposes_along_frequency_and_stretches_time():
     assert length.max() - length.min() > 8
 
 
+def _affine_warp(x, params):
+    """The transform of ``_warp`` as one bilinear affine resampling (torch's grid_sample),
+    drawing its random numbers in the same order."""
+    b, f, t = x.shape
+    shift = torch.randint(-params.shift_frames, params.shift_frames + 1, (b,)).float()
+    pitch = torch.randint(-params.pitch_bins, params.pitch_bins + 1, (b,)).float()
+    scale = 1.0 + (torch.rand(b) * 2 - 1) * params.stretch
+    theta = torch.zeros(b, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 2] = 1.0 / scale, -2.0 * shift / t
+    theta[:, 1, 1], theta[:, 1, 2] = 1.0, -2.0 * pitch / f
+    grid = torch.nn.functional.affine_grid(theta, [b, 1, f, t], align_corners=False)
+    return torch.nn.functional.grid_sample(x[:, None], grid, mode="bilinear",
+                                           padding_mode="zeros", align_corners=False)[:, 0]
+
+
+@pytest.mark.parametrize("shape", [(16, 80, 517), (8, 16, 64)])
+def test_warp_equals_the_bilinear_affine_resampling(shape):
+    params = dataclasses.replace(NO_AUG, shift_frames=60, pitch_bins=3, stretch=0.1)
+    x = torch.rand(*shape)
+    torch.manual_seed(7)
+    expected = _affine_warp(x, params)
+    torch.manual_seed(7)
+    got = augment(x, params=params)
+    assert got.shape == x.shape
+    assert (got - expected).abs().max() < 2e-4  # float32 rounding of the grid's coordinates
+    assert not torch.allclose(got, x, atol=1e-2)
+
+
 def test_augment_range_and_seed():
     x = torch.rand(8, 16, 64)
     noise = torch.rand(5, 16, 64)

@@ -147,21 +147,34 @@ def _warp(x: torch.Tensor, params: TrainParams) -> torch.Tensor:
     """Per-image time shift (frames), transposition (bins) and tempo change, zero-filled.
 
     On a Constant-Q image a transposition is a shift along frequency and a tempo change a
-    stretch along time: one affine resampling does all three.
+    stretch along time (about the image's centre). The transposition is a whole number of
+    bins, so it is an exact shift; time is resampled linearly: output frame ``u`` reads the
+    input at ``(u + 0.5 - T/2) / scale + (T - 1)/2 - shift``, zero outside the image (the
+    bilinear ``affine_grid`` + ``grid_sample`` of the same transform gives the same image
+    to float rounding, 3-4 times slower on a CPU).
     """
     b, f, t = x.shape
     shift = torch.randint(-params.shift_frames, params.shift_frames + 1, (b,)).float()
-    pitch = torch.randint(-params.pitch_bins, params.pitch_bins + 1, (b,)).float()
+    pitch = torch.randint(-params.pitch_bins, params.pitch_bins + 1, (b,))
     scale = 1.0 + (torch.rand(b) * 2 - 1) * params.stretch  # > 1: a slower song
-    theta = torch.zeros(b, 2, 3)
-    theta[:, 0, 0] = 1.0 / scale  # output time u samples the input at u / scale - shift
-    theta[:, 0, 2] = -2.0 * shift / t
-    theta[:, 1, 1] = 1.0
-    theta[:, 1, 2] = -2.0 * pitch / f
-    grid = nn.functional.affine_grid(theta, [b, 1, f, t], align_corners=False)
-    out = nn.functional.grid_sample(x[:, None], grid, mode="bilinear", padding_mode="zeros",
-                                    align_corners=False)  # (B, 1, n_bins, n_frames)
-    return out[:, 0]
+    moved = torch.zeros_like(x)
+    for p in pitch.unique().tolist():  # output bin v reads input bin v - p
+        rows = pitch == p
+        if p >= 0:
+            moved[rows, p:] = x[rows, :f - p]
+        else:
+            moved[rows, :f + p] = x[rows, -p:]
+    u = torch.arange(t, dtype=torch.float32) + 0.5 - t / 2
+    src = u[None, :] / scale[:, None] + (t - 1) / 2 - shift[:, None]  # (B, T)
+    i0 = src.floor()
+    w1 = src - i0
+    i0 = i0.long()
+    out = torch.zeros_like(x)
+    for i, w in ((i0, 1.0 - w1), (i0 + 1, w1)):
+        w = torch.where((i >= 0) & (i < t), w, 0.0)  # zero padding outside the image
+        idx = i.clamp(0, t - 1)[:, None, :].expand(b, f, t)
+        out += moved.gather(2, idx) * w[:, None, :]
+    return out
 
 
 def augment(x: torch.Tensor, *, params: TrainParams,

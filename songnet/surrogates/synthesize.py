@@ -70,6 +70,7 @@ class SynthesizeParams:
     bird_tempo_sd: float = 0.05
     rendition_sd: float = 0.015
     stress_spread: float = 2.0
+    train_wide_share: float = 0.0
     gamma_jitter: float = 0.015
     tract_length_cm: tuple[float, float] = (3.3, 4.0)
     reflection: tuple[float, float] = (0.05, 0.15)
@@ -110,7 +111,7 @@ class SynthesizeParams:
             raise ValueError(f"unknown_distance={self.unknown_distance} must lie in [0.5, 6] "
                              "(notes' worth of difference)")
         for name in ("unknown_own_trill", "unknown_near", "world_prob", "fragment_prob",
-                     "negatives_prob"):
+                     "negatives_prob", "train_wide_share"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name}={getattr(self, name)} must lie in [0, 1]")
 
@@ -200,6 +201,7 @@ class _Spec:
     seed: int
     origin: str = ""  # a near-miss foreign theme: the catalog theme it was mutated from
     fragment: bool = False  # a no_song clip holding a piece of a chingolo song
+    spread: float = 1.0  # the bird's variation, in units of the params' (stress: wider)
 
 
 def _plan(themes: Sequence[Theme], params: SynthesizeParams) -> list[_Spec]:
@@ -210,13 +212,17 @@ def _plan(themes: Sequence[Theme], params: SynthesizeParams) -> list[_Spec]:
         n_birds = getattr(params, f"{split}_birds")
         n_songs = getattr(params, f"{split}_songs_per_bird")
         spread = params.stress_spread if split == "stress" else 1.0
+        n_wide = _n_wide(params, split)
         for ti, theme in enumerate(themes):
             for b in range(n_birds):
                 bird_id = f"{theme.name}-{split}-b{b:02d}"
                 seq = np.random.SeedSequence(bird_root.entropy, spawn_key=(s, ti, b))
+                # the last n_wide train birds of each theme vary like stress birds
+                b_spread = params.stress_spread if b >= n_birds - n_wide else spread
                 bird = draw_bird(theme, bird_id=bird_id, rng=np.random.default_rng(seq),
-                                 params=params, spread=spread)
-                specs += [_Spec(0, split, theme, bird, bird_id, 0) for _ in range(n_songs)]
+                                 params=params, spread=b_spread)
+                specs += [_Spec(0, split, theme, bird, bird_id, 0, spread=b_spread)
+                          for _ in range(n_songs)]
         specs += _foreign_specs(themes, params, split, s, spread, bird_root)
         n_bg = round(params.no_song_factor * n_birds * n_songs)
         frag_rng = np.random.default_rng(np.random.SeedSequence(bird_root.entropy,
@@ -227,7 +233,8 @@ def _plan(themes: Sequence[Theme], params: SynthesizeParams) -> list[_Spec]:
                 theme = _fragment(themes[int(frag_rng.integers(len(themes)))], frag_rng)
                 bird = draw_bird(theme, bird_id=bird_id, rng=frag_rng, params=params,
                                  spread=spread)
-                specs.append(_Spec(0, split, theme, bird, bird_id, 0, fragment=True))
+                specs.append(_Spec(0, split, theme, bird, bird_id, 0, fragment=True,
+                                   spread=spread))
             else:
                 specs.append(_Spec(0, split, None, None, bird_id, 0))
     out = []
@@ -250,6 +257,13 @@ def _fragment(theme: Theme, rng: np.random.Generator) -> Theme:
                                                              loudness=(0.05, 0.05, 0.05)))
     return dataclasses.replace(theme, notes=(), trill=dataclasses.replace(
         theme.trill, count=int(rng.integers(2, 5))))
+
+
+def _n_wide(params: SynthesizeParams, split: str) -> int:
+    """Birds per theme of ``split`` that vary ``stress_spread`` times more than the
+    params say: ``train_wide_share`` of the train birds (stress-like variation in training),
+    none elsewhere (val and test birds stay ordinary, stress birds are all wide)."""
+    return round(params.train_wide_share * params.train_birds) if split == "train" else 0
 
 
 def _n_unknown(params: SynthesizeParams, split: str) -> int:
@@ -282,7 +296,7 @@ def _foreign_specs(themes: Sequence[Theme], params: SynthesizeParams, split: str
     for k, (theme, origin) in enumerate(foreign):
         bird_id = f"{theme.name}-{split}-b{k:04d}"
         bird = draw_bird(theme, bird_id=bird_id, rng=rng, params=params, spread=spread)
-        specs.append(_Spec(0, split, theme, bird, bird_id, 0, origin))
+        specs.append(_Spec(0, split, theme, bird, bird_id, 0, origin, spread=spread))
     return specs
 
 
@@ -292,7 +306,7 @@ def _render_chunk(specs: Sequence[_Spec], params: SynthesizeParams,
     songs: dict[int, tuple[Gesture, dict[str, Any]]] = {}
     for j, sp in enumerate(specs):
         if sp.theme is not None:
-            sd = params.rendition_sd * (params.stress_spread if sp.split == "stress" else 1.0)
+            sd = params.rendition_sd * sp.spread
             songs[j] = _song_gesture(sp.theme, sp.bird, rng=rngs[j], sd=sd)
     rendered: dict[int, np.ndarray] = {}
     if songs:
