@@ -28,28 +28,14 @@ import time
 import torch
 from torch import nn
 
-from songnet.model.train import TrainParams, augment, new_network
-
-
-def affine_warp(x: torch.Tensor, params: TrainParams) -> torch.Tensor:
-    """The reference warp: shift, transposition and tempo as one bilinear resampling."""
-    b, f, t = x.shape
-    shift = torch.randint(-params.shift_frames, params.shift_frames + 1, (b,)).float()
-    pitch = torch.randint(-params.pitch_bins, params.pitch_bins + 1, (b,)).float()
-    scale = 1.0 + (torch.rand(b) * 2 - 1) * params.stretch
-    theta = torch.zeros(b, 2, 3)
-    theta[:, 0, 0], theta[:, 0, 2] = 1.0 / scale, -2.0 * shift / t
-    theta[:, 1, 1], theta[:, 1, 2] = 1.0, -2.0 * pitch / f
-    grid = nn.functional.affine_grid(theta, [b, 1, f, t], align_corners=False)
-    return nn.functional.grid_sample(x[:, None], grid, mode="bilinear", padding_mode="zeros",
-                                     align_corners=False)[:, 0]
+from songnet.model.train import TrainParams, augment, new_network, warp_reference
 
 
 def reference_augment(x: torch.Tensor, params: TrainParams,
                       noise: torch.Tensor) -> torch.Tensor:
     """:func:`augment` with the reference warp (everything after the warp is shared)."""
     no_warp = dataclasses.replace(params, shift_frames=0, pitch_bins=0, stretch=0.0)
-    return augment(affine_warp(x, params), params=no_warp, noise=noise)
+    return augment(warp_reference(x, params), params=no_warp, noise=noise)
 
 
 def main() -> None:
@@ -68,7 +54,7 @@ def main() -> None:
     labels = torch.randint(0, 13, (args.batch,))
 
     torch.manual_seed(1)
-    a = affine_warp(images, params)
+    a = warp_reference(images, params)
     torch.manual_seed(1)
     b = augment(images, params=dataclasses.replace(params, gain=0.0, noise_prob=0.0,
                                                    freq_mask=0, time_mask=0))

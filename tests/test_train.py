@@ -13,7 +13,7 @@ from songnet.cli import main
 from songnet.core.errors import SongnetError
 from songnet.features.featureset import FeatureSplit
 from songnet.model.checkpoint import load_checkpoint
-from songnet.model.train import TrainParams, augment, train_model
+from songnet.model.train import TrainParams, augment, train_model, warp_reference
 from tests.tiny_features import CLASSES, FEATURE_PARAMS, make_split, write_features
 
 TINY = TrainParams(seed=3, epochs=12, batch_size=25, lr=1e-2, patience=20, channels=(8, 16),
@@ -62,27 +62,12 @@ def test_augment_transposes_along_frequency_and_stretches_time():
     assert length.max() - length.min() > 8
 
 
-def _affine_warp(x, params):
-    """The transform of ``_warp`` as one bilinear affine resampling (torch's grid_sample),
-    drawing its random numbers in the same order."""
-    b, f, t = x.shape
-    shift = torch.randint(-params.shift_frames, params.shift_frames + 1, (b,)).float()
-    pitch = torch.randint(-params.pitch_bins, params.pitch_bins + 1, (b,)).float()
-    scale = 1.0 + (torch.rand(b) * 2 - 1) * params.stretch
-    theta = torch.zeros(b, 2, 3)
-    theta[:, 0, 0], theta[:, 0, 2] = 1.0 / scale, -2.0 * shift / t
-    theta[:, 1, 1], theta[:, 1, 2] = 1.0, -2.0 * pitch / f
-    grid = torch.nn.functional.affine_grid(theta, [b, 1, f, t], align_corners=False)
-    return torch.nn.functional.grid_sample(x[:, None], grid, mode="bilinear",
-                                           padding_mode="zeros", align_corners=False)[:, 0]
-
-
 @pytest.mark.parametrize("shape", [(16, 80, 517), (8, 16, 64)])
 def test_warp_equals_the_bilinear_affine_resampling(shape):
     params = dataclasses.replace(NO_AUG, shift_frames=60, pitch_bins=3, stretch=0.1)
     x = torch.rand(*shape)
     torch.manual_seed(7)
-    expected = _affine_warp(x, params)
+    expected = warp_reference(x, params)
     torch.manual_seed(7)
     got = augment(x, params=params)
     assert got.shape == x.shape

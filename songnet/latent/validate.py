@@ -84,7 +84,7 @@ class ValidateParams:
 
     themes: tuple[str, ...] = ()
     every: int = 4
-    epochs: int = 12
+    epochs: int = 24
     variants: int = 3
     seed: int = 0
     quantiles: tuple[float, ...] = (0.9, 0.95, 0.98, 0.99, 1.0)

@@ -41,7 +41,8 @@ from songnet.model.network import Network
 from songnet.model.openset import ThemeMatcher
 
 __all__ = ["HISTORY_COLUMNS", "TrainParams", "TrainResult", "augment", "fit_open_set",
-           "fit_unknown_min_p", "save_history", "train_model", "training_date"]
+           "fit_unknown_min_p", "new_network", "save_history", "train_model", "training_date",
+           "warp_reference"]
 
 
 HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
@@ -175,6 +176,22 @@ def _warp(x: torch.Tensor, params: TrainParams) -> torch.Tensor:
         idx = i.clamp(0, t - 1)[:, None, :].expand(b, f, t)
         out += moved.gather(2, idx) * w[:, None, :]
     return out
+
+
+def warp_reference(x: torch.Tensor, params: TrainParams) -> torch.Tensor:
+    """The transform of the augmentation's warp as one bilinear affine resampling
+    (``affine_grid`` + ``grid_sample``), drawing its random numbers in the same order: the
+    reference the tests and ``benchmarks/train_step.py`` hold :func:`augment` to."""
+    b, f, t = x.shape
+    shift = torch.randint(-params.shift_frames, params.shift_frames + 1, (b,)).float()
+    pitch = torch.randint(-params.pitch_bins, params.pitch_bins + 1, (b,)).float()
+    scale = 1.0 + (torch.rand(b) * 2 - 1) * params.stretch
+    theta = torch.zeros(b, 2, 3)
+    theta[:, 0, 0], theta[:, 0, 2] = 1.0 / scale, -2.0 * shift / t
+    theta[:, 1, 1], theta[:, 1, 2] = 1.0, -2.0 * pitch / f
+    grid = nn.functional.affine_grid(theta, [b, 1, f, t], align_corners=False)
+    return nn.functional.grid_sample(x[:, None], grid, mode="bilinear", padding_mode="zeros",
+                                     align_corners=False)[:, 0]
 
 
 def augment(x: torch.Tensor, *, params: TrainParams,
