@@ -41,8 +41,8 @@ def _digest(clips):
 
 
 def test_counts_shapes_and_no_song_in_every_split(clips, themes):
-    # per split: each theme's songs, no_song (factor 1) and unknown (factor 2) clips
-    assert len(clips) == n_clips(themes, TINY) == (4 + 1 + 1 + 1) * (2 + 1 + 2)
+    # per split: each theme's songs, no_song (factor 2) and unknown (factor 2) clips
+    assert len(clips) == n_clips(themes, TINY) == (4 + 1 + 1 + 1) * (2 + 2 + 2)
     rows = pd.DataFrame([c.row for c in clips])
     assert set(rows.split) == {"train", "val", "test", "stress"}
     for split, group in rows.groupby("split"):

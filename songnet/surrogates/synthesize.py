@@ -62,7 +62,7 @@ class SynthesizeParams:
     test_songs_per_bird: int = 6
     stress_birds: int = 3
     stress_songs_per_bird: int = 6
-    no_song_factor: float = 1.0
+    no_song_factor: float = 2.0
     snr_db: tuple[float, float] = (-6.0, 30.0)
     stress_snr_db: tuple[float, float] = (-6.0, 6.0)
     distance_m: tuple[float, float] = (5.0, 40.0)
