@@ -144,6 +144,15 @@ class _Batches(Dataset):
         return self.images[index].float(), self.labels[index]
 
 
+def _warp_draws(b: int, params: TrainParams) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per image, from the global torch RNG: the time shift (frames, float), the
+    transposition (whole bins, int64) and the tempo factor (> 1: a slower song)."""
+    shift = torch.randint(-params.shift_frames, params.shift_frames + 1, (b,)).float()
+    pitch = torch.randint(-params.pitch_bins, params.pitch_bins + 1, (b,))
+    scale = 1.0 + (torch.rand(b) * 2 - 1) * params.stretch
+    return shift, pitch, scale
+
+
 def _warp(x: torch.Tensor, params: TrainParams) -> torch.Tensor:
     """Per-image time shift (frames), transposition (bins) and tempo change, zero-filled.
 
@@ -155,9 +164,7 @@ def _warp(x: torch.Tensor, params: TrainParams) -> torch.Tensor:
     to float rounding, 3-4 times slower on a CPU).
     """
     b, f, t = x.shape
-    shift = torch.randint(-params.shift_frames, params.shift_frames + 1, (b,)).float()
-    pitch = torch.randint(-params.pitch_bins, params.pitch_bins + 1, (b,))
-    scale = 1.0 + (torch.rand(b) * 2 - 1) * params.stretch  # > 1: a slower song
+    shift, pitch, scale = _warp_draws(b, params)
     moved = torch.zeros_like(x)
     for p in pitch.unique().tolist():  # output bin v reads input bin v - p
         rows = pitch == p
@@ -180,15 +187,13 @@ def _warp(x: torch.Tensor, params: TrainParams) -> torch.Tensor:
 
 def warp_reference(x: torch.Tensor, params: TrainParams) -> torch.Tensor:
     """The transform of the augmentation's warp as one bilinear affine resampling
-    (``affine_grid`` + ``grid_sample``), drawing its random numbers in the same order: the
+    (``affine_grid`` + ``grid_sample``), from the same random draws (:func:`_warp_draws`): the
     reference the tests and ``benchmarks/train_step.py`` hold :func:`augment` to."""
     b, f, t = x.shape
-    shift = torch.randint(-params.shift_frames, params.shift_frames + 1, (b,)).float()
-    pitch = torch.randint(-params.pitch_bins, params.pitch_bins + 1, (b,)).float()
-    scale = 1.0 + (torch.rand(b) * 2 - 1) * params.stretch
+    shift, pitch, scale = _warp_draws(b, params)
     theta = torch.zeros(b, 2, 3)
     theta[:, 0, 0], theta[:, 0, 2] = 1.0 / scale, -2.0 * shift / t
-    theta[:, 1, 1], theta[:, 1, 2] = 1.0, -2.0 * pitch / f
+    theta[:, 1, 1], theta[:, 1, 2] = 1.0, -2.0 * pitch.float() / f
     grid = nn.functional.affine_grid(theta, [b, 1, f, t], align_corners=False)
     return nn.functional.grid_sample(x[:, None], grid, mode="bilinear", padding_mode="zeros",
                                      align_corners=False)[:, 0]

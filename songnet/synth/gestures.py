@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import scipy.signal
 
 from songnet.core.errors import SongnetError
 from songnet.synth.calibration import (
@@ -330,13 +331,12 @@ def gamma_profile(f0_hz: np.ndarray, *, sr: int = SR, low_beta: float = LOW_BETA
     run_min = np.repeat(windows.min(axis=1), step)[: f.size]
     run_max = np.repeat(windows.max(axis=1), step)[: f.size]
     path = np.maximum(run_min - log_ref["low"], run_max - log_ref["hi"])
-    from scipy.signal import oaconvolve  # the pipeline's synthesis only
-
     kernel = np.hanning(w + 2)[1:-1]
     kernel /= kernel.sum()
     for _ in range(4):  # overlap-add: np.convolve's values to 1e-13, 5x faster at 40 ms
         path = np.clip(path, lo_band, hi_band)
-        path = oaconvolve(np.pad(path, w, mode="edge"), kernel, mode="same")[w:-w]
+        path = scipy.signal.oaconvolve(np.pad(path, w, mode="edge"), kernel,
+                                       mode="same")[w:-w]
     return np.exp(np.clip(path, lo_band + 1e-9, hi_band - 1e-9))
 
 
