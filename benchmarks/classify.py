@@ -11,14 +11,19 @@ CQT, CNN, events, output), on both paths in the same run:
 - ``torch``: ``songnet classify FILE --model default.pt`` with this interpreter (the
   pipeline extras).
 
-Figures: start-up (the command on a 3-second clip, best of 3), the real-time factor of the
-whole command (audio seconds / wall seconds), the marginal rate after start-up, the
+Figures: start-up (the command on a 3-second clip, best of 3 after a warm-up run), the
+real-time factor of the whole command (audio seconds / wall seconds, the median of
+``--repeat`` runs, 3 by default), the marginal rate after start-up, the
 child's own peak resident memory, the size of each environment on disk, and whether the
 two paths print the same events. ``--one-core`` adds the ONNX command under
 ``taskset -c 0`` with ``--threads 1`` (the Raspberry Pi stand-in).
 
+The child runs with ``python -P`` in a temporary folder, so songnet comes from the measured
+environment (never from a source tree in the working folder), and with bytecode caching
+on, as in any user's environment.
+
 Run: ``.venv/bin/python benchmarks/classify.py [--minutes 10 60] [--python ENV/bin/python]
-[--one-core]``. Ends with the line ``realtime_factor=<x> peak_rss_mb=<y> startup_s=<z>
+[--one-core] [--repeat 3]``. Ends with the line ``realtime_factor=<x> peak_rss_mb=<y> startup_s=<z>
 install_mb=<w>`` for the ONNX path (real-time factor on the first length, peak memory on
 the longest).
 """
@@ -76,15 +81,27 @@ def run_command(python: str, *args: str, prefix: tuple[str, ...] = ()
         hwm = Path(tmp) / "hwm"
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        proc = subprocess.run([*prefix, python, "-c", _SONGNET, "classify", *args, "-q"],
-                              capture_output=True, text=True, check=False,
-                              env={**os.environ, "SONGNET_BENCH_HWM": str(hwm)})
+        # -P: songnet comes from the environment, never from a source tree in the working
+        # folder; bytecode is cached as in any user's environment
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        proc = subprocess.run([*prefix, python, "-P", "-c", _SONGNET, "classify", *args, "-q"],
+                              capture_output=True, text=True, check=False, cwd=tmp,
+                              env={**env, "SONGNET_BENCH_HWM": str(hwm)})
         wall = time.perf_counter() - t0
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0:
             sys.exit(f"songnet classify failed ({proc.returncode}): {proc.stderr}")
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         return wall, int(hwm.read_text()) / 1024, proc.stdout, cpu
+
+
+def median_run(python: str, *args: str, repeat: int, prefix: tuple[str, ...] = ()
+               ) -> tuple[float, float, str, float]:
+    """:func:`run_command` ``repeat`` times: the run of median wall time (this machine's
+    speed drifts from run to run)."""
+    runs = sorted((run_command(python, *args, prefix=prefix) for _ in range(repeat)),
+                  key=lambda r: r[0])
+    return runs[len(runs) // 2]
 
 
 def env_size_mb(python: str) -> float:
@@ -141,6 +158,8 @@ def main() -> None:
     parser.add_argument("--one-core", action="store_true",
                         help="also run the ONNX path on one core (taskset -c 0, --threads 1)")
     parser.add_argument("--no-torch", action="store_true", help="skip the torch path")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each long command; the median is reported")
     args = parser.parse_args()
     paths = {"onnx": (args.python, [])}
     if not args.no_torch:
@@ -160,13 +179,14 @@ def main() -> None:
             if k == 0:
                 sf.write(clip, sf.read(wav, frames=3 * SR)[0], SR)
                 for name, (python, extra) in paths.items():
+                    run_command(python, str(clip), *extra)  # warm-up: bytecode, disk cache
                     figures[name]["startup"] = min(run_command(python, str(clip), *extra)[0]
                                                    for _ in range(3))
             outs = {}
             duration = minutes * 60.0
             for name, (python, extra) in paths.items():
-                wall, peak, out, cpu = run_command(python, str(wav), "--format", "json",
-                                                   *extra)
+                wall, peak, out, cpu = median_run(python, str(wav), "--format", "json", *extra,
+                                                  repeat=args.repeat)
                 outs[name] = json.loads(out)
                 startup = figures[name]["startup"]
                 figures[name][minutes] = (wall, peak)
@@ -180,8 +200,9 @@ def main() -> None:
             if len(outs) == 2:
                 print(compare(outs["onnx"], outs["torch"]))
             if args.one_core and k == 0 and shutil.which("taskset"):
-                wall, peak, _, cpu = run_command(args.python, str(wav), "--threads", "1",
-                                                 prefix=("taskset", "-c", "0"))
+                wall, peak, _, cpu = median_run(args.python, str(wav), "--threads", "1",
+                                                prefix=("taskset", "-c", "0"),
+                                                repeat=args.repeat)
                 print(f"onnx  {minutes:3g} min on one core (taskset -c 0, --threads 1): "
                       f"{wall:.2f} s ({duration / wall:.0f}x real time), CPU {cpu:.2f} s, "
                       f"peak {peak:.0f} MB")

@@ -115,3 +115,38 @@ def test_open_model_picks_the_engine_by_suffix(tiny_model, tiny_pair, tmp_path):
     assert as_backend(backend) is backend
     with pytest.raises(SongnetError, match="runs on the CPU"):
         as_backend(tiny_pair[1], device="cuda")
+
+
+def test_blocks_prepared_on_several_threads_give_the_same_events(tiny_model, tmp_path,
+                                                                 field_recording):
+    """Several blocks transformed at once (the default on several cores) change nothing:
+    the same windows, activity and events as one block at a time."""
+    onnx = export_checkpoint(tiny_model, tmp_path / "t.onnx")
+    path, _ = field_recording
+    params = ClassifyParams(block_s=9.0, skip_quiet=False)  # several blocks, every window
+    one, three = open_model(onnx, threads=1), open_model(onnx, threads=3)
+    assert (one.block_threads, three.block_threads) == (1, 3)
+    fp = one.fp
+    y = whistles(50.0, fp.sr, seed=4)
+    n, step = round(9.0 * fp.sr), round((9.0 - _overlap_s(fp)) * fp.sr)
+    blocks = [Block(y[s:s + n], s / fp.sr, fp.sr) for s in range(0, y.size - n + step, step)]
+    a_scores, a_act, a_dur = score_blocks(blocks, model=one, params=params)
+    b_scores, b_act, b_dur = score_blocks(blocks, model=three, params=params)
+    assert len(blocks) > 3 and a_dur == b_dur
+    assert np.array_equal(a_scores.starts_s, b_scores.starts_s)
+    assert np.abs(a_scores.probs - b_scores.probs).max() < 1e-5
+    assert np.array_equal(a_act.active, b_act.active)
+    got, _ = classify_file(path, model=three, params=params)
+    want, _ = classify_file(path, model=one, params=params)
+    same_events(got, want)
+
+
+def test_a_bad_block_on_a_worker_thread_is_the_usual_error(tiny_model, tmp_path):
+    backend = open_model(export_checkpoint(tiny_model, tmp_path / "t.onnx"), threads=2)
+    fp = backend.fp
+    y = whistles(40.0, fp.sr, seed=5)
+    y[round(27.5 * fp.sr)] = np.nan  # in the third block
+    n, step = round(9.0 * fp.sr), round((9.0 - _overlap_s(fp)) * fp.sr)
+    blocks = [Block(y[s:s + n], s / fp.sr, fp.sr) for s in range(0, y.size - n + step, step)]
+    with pytest.raises(SongnetError, match=r"NaN or infinite samples \(first at 27.50 s\)"):
+        score_blocks(blocks, model=backend, params=ClassifyParams(block_s=9.0))

@@ -139,14 +139,18 @@ def test_frame_activity_of_pure_noise_is_quiet():
 
 @pytest.mark.parametrize("size", [1, 2, 5, 9])
 @pytest.mark.parametrize("frames", [0, 1, 3, 600])
-def test_moving_mean_is_scipys_uniform_filter_bit_for_bit(size, frames):
+def test_moving_mean_is_scipys_uniform_filter(size, frames):
     from scipy.ndimage import uniform_filter1d
 
     rng = np.random.default_rng(size * 1000 + frames)
     x = (rng.standard_normal((6, frames)) ** 2 * rng.uniform(0, 1e3, (6, 1))).astype(np.float32)
     got = _moving_mean(x, size)
     assert got.dtype == np.float32 and got.shape == x.shape
-    assert np.array_equal(got, uniform_filter1d(x, size=size, axis=1, mode="nearest"))
+    want = uniform_filter1d(x, size=size, axis=1, mode="nearest")
+    # a sum of `size` non-negative float32 values: within (size - 1) + 1 roundings of scipy's
+    np.testing.assert_allclose(got, want, rtol=(size + 1) * np.finfo(np.float32).eps, atol=0)
+    if size == 1:
+        assert np.array_equal(got, x)
 
 
 def test_activity_concatenate_joins_runs():

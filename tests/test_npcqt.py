@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
 import torch
 
+from songnet.core.errors import SongnetError
 from songnet.features import images, npcqt
 from songnet.features.cqt import batch_power
 from songnet.features.params import FeatureParams
@@ -116,3 +118,41 @@ def test_low_octaves_through_their_spectrum_equal_their_kernels(monkeypatch):
     finally:
         npcqt._plan.cache_clear()
     assert np.abs(spectral - direct).max() <= 1e-5 * direct.max()
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_do_not_change_the_result(monkeypatch, threads):
+    y = noise_and_tones(9 * P.sr + 301, seed=7)
+    one = npcqt.cqt_power(y, params=P)
+    split = npcqt.cqt_power(y, params=P, threads=threads)  # a tile per thread
+    monkeypatch.setattr(npcqt, "_TILE_FRAMES", 200)  # several tiles per thread
+    many = npcqt.cqt_power(y, params=P, threads=threads)
+    for got in (split, many):  # float32 rounding (as for tiles), not a misplaced tile
+        assert got.shape == one.shape
+        assert np.abs(got - one).max() <= 1e-5 * one.max()
+        assert np.allclose(got, one, rtol=1e-4, atol=1e-6 * one.max())
+    with pytest.raises(SongnetError, match="threads=0"):
+        npcqt.cqt_power(y, params=P, threads=0)
+
+
+@pytest.mark.parametrize("n_frames", [1, 7, 8, 100, 4096, 4097, 11026])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_tiles_cover_the_frames_aligned(n_frames, threads):
+    tiles = npcqt._tiles(n_frames, threads=threads, align=8)
+    assert tiles[0][0] == 0 and tiles[-1][1] == n_frames
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(tiles))  # no gap, no overlap
+    assert all(t0 % 8 == 0 and t1 > t0 and t1 - t0 <= npcqt._TILE_FRAMES + 8
+               for t0, t1 in tiles)
+    if threads > 1 and n_frames > npcqt._TILE_FRAMES:
+        assert len(tiles) % threads == 0  # no thread waits alone on a last tile
+
+
+def test_threads_asking_for_the_plan_at_once_share_one():
+    from concurrent.futures import ThreadPoolExecutor
+
+    params = FeatureParams(hop_length=96)  # not cached by another test
+    npcqt.plan_in_background(params)
+    with ThreadPoolExecutor(4) as pool:
+        plans = list(pool.map(lambda _: npcqt.plan(params), range(8)))
+    assert all(p is plans[0] for p in plans)
+    assert npcqt._plan.cache_info().currsize >= 1

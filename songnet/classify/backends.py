@@ -42,9 +42,9 @@ class Backend(Protocol):
     open_set: Any  # the model's ThemeMatcher, or None
     unknown_min_p: float  # least p(unknown) of a song ranked unknown (0: no such rule)
 
-    def power(self, y: np.ndarray) -> Any:
+    def power(self, y: np.ndarray, *, threads: int | None = None) -> Any:
         """Power ``(n_bins, n // hop + 1)`` of one block (the model's ``features.frontend``),
-        in the engine's array type."""
+        in the engine's array type; ``threads`` for a NumPy transform (None: its own)."""
 
     def activity_power(self, power: Any) -> np.ndarray:
         """The same power as a float32 NumPy array."""
@@ -74,21 +74,31 @@ class OnnxBackend:
     ----------
     model : OnnxModel
         From :func:`songnet.model.runtime.load_onnx`.
+    threads : int, optional
+        Threads for the CQT (None: one per core this process may run on).
     """
 
     name = "onnx"
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, *, threads: int | None = None) -> None:
         self.model = model
+        self.threads = usable_cores() if threads is None else max(1, int(threads))
         self.fp = model.features()
+        npcqt.plan_in_background(self.fp)  # the kernels, while the recording opens
         self.classes = tuple(model.classes)
         self.embed_dim = int(model.model_config["embed_dim"])
         self.open_set = model.open_set
         self.unknown_min_p = float(model.meta.get("unknown_min_p", 0.0))
         self._db_of: tuple[np.ndarray, np.ndarray] | None = None  # last power, its dB
 
-    def power(self, y: np.ndarray) -> np.ndarray:
-        return npcqt.power(y, params=self.fp)
+    @property
+    def block_threads(self) -> int:
+        """Blocks of a recording transformed at once (:func:`songnet.classify.windows`)."""
+        return self.threads
+
+    def power(self, y: np.ndarray, *, threads: int | None = None) -> np.ndarray:
+        return npcqt.power(y, params=self.fp, threads=self.threads if threads is None
+                           else threads)
 
     def activity_power(self, power: np.ndarray) -> np.ndarray:
         return power
@@ -140,7 +150,7 @@ class TorchBackend:
         self.unknown_min_p = float(checkpoint.meta.get(UNKNOWN_MIN_P_KEY, 0.0))
         self.device = resolve_device(device)
 
-    def power(self, y: np.ndarray) -> Any:
+    def power(self, y: np.ndarray, *, threads: int | None = None) -> Any:
         from songnet.features import images as features
         return features.power(y, params=self.fp, device=self.device)
 
@@ -191,16 +201,16 @@ class TorchBackend:
         return (probs[:n].float().cpu().numpy(), emb[:n].float().cpu().numpy())
 
 
-def as_backend(model: Any, *, device: str = "auto") -> Backend:
+def as_backend(model: Any, *, device: str = "auto", threads: int | None = None) -> Backend:
     """A :class:`Backend` for a loaded model: an ``OnnxModel``, a ``Checkpoint`` or a
-    backend already."""
+    backend already; ``threads`` for an ONNX model's CQT (None: one per core)."""
     if hasattr(model, "window_images"):
         return model
     if hasattr(model, "session"):
         if device not in ("auto", "cpu"):
             raise SongnetError(f"--device {device}: the ONNX model runs on the CPU; pass "
                                "--model FILE.pt (torch) to use a GPU")
-        return OnnxBackend(model)
+        return OnnxBackend(model, threads=threads)
     return TorchBackend(model, device=device)
 
 
@@ -237,4 +247,12 @@ def open_model(path: str | os.PathLike | None = None, *, device: str = "auto",
             torch.set_num_threads(threads)
         return TorchBackend(load_checkpoint(path, device=device), device=device)
     from songnet.model.runtime import load_onnx
-    return as_backend(load_onnx(path, threads=threads), device=device)
+    return as_backend(load_onnx(path, threads=threads), device=device, threads=threads)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, so ``taskset -c 0`` gives 1)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity on macOS and Windows
+        return max(1, os.cpu_count() or 1)

@@ -12,7 +12,10 @@ A recording without song gives no events: that is a result, not an error.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import dataclasses
+import functools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -220,11 +223,48 @@ def _scanned(blocks: Iterable[audio.Block], *, backend: Backend, params: Classif
              source: str, progress: ProgressCallback | None) -> _Scan:
     """A :class:`_Scan` that has taken every block, reporting progress after each."""
     scan = _Scan(backend, params=params, source=source)
-    for block, last in _flag_last(blocks):
-        scan.add(block, last=last)
+    for prep, last in _prepared(scan, blocks):
+        scan.take(prep, last=last)
         if progress is not None:
             progress(scan.take_progress())
     return scan
+
+
+def _prepared(scan: _Scan, blocks: Iterable[audio.Block]
+              ) -> Iterator[tuple[_Prepared, bool]]:
+    """``(scan.prepare(block), is_last)`` for every block, in order.
+
+    With a backend of ``block_threads > 1`` (the NumPy CQT) that many blocks are prepared at
+    once, each on its own thread with a one-thread transform: the transform, the noise
+    floor and the activity all release the GIL in NumPy, so every core works on the
+    recording. At most that many prepared blocks wait, so memory stays bounded.
+    """
+    n = int(getattr(scan.backend, "block_threads", 1))
+    flagged = _flag_last(blocks)
+    if n <= 1:
+        for block, last in flagged:
+            yield scan.prepare(block, last=last), last
+        return
+    pool = _block_pool(n)
+    waiting: collections.deque = collections.deque()
+    try:
+        for block, last in flagged:
+            waiting.append((pool.submit(scan.prepare, block, last=last, threads=1), last))
+            if len(waiting) >= n:
+                future, is_last = waiting.popleft()
+                yield future.result(), is_last
+        while waiting:
+            future, is_last = waiting.popleft()
+            yield future.result(), is_last
+    finally:
+        for future, _ in waiting:  # an error or an abandoned scan: drop what is queued
+            future.cancel()
+
+
+@functools.lru_cache(maxsize=4)
+def _block_pool(threads: int) -> concurrent.futures.ThreadPoolExecutor:
+    """One pool of ``threads`` block workers per process, reused by every recording."""
+    return concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="songnet-block")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -315,20 +355,39 @@ class _Scan:
 
     def add(self, block: audio.Block, *, last: bool) -> None:
         """Transform one block, queue its windows for the CNN, keep its activity."""
+        self.take(self.prepare(block, last=last), last=last)
+
+    def prepare(self, block: audio.Block, *, last: bool, threads: int | None = None
+                ) -> _Prepared:
+        """The block's checks, transform and frame activity: what :meth:`take` needs.
+
+        Reads only the scan's settings, never its state, so several blocks can be prepared
+        at once on other threads (:func:`_prepared`); ``threads`` for the transform (None:
+        the backend's own).
+        """
         fp = self.fp
-        y = self._checked(block)
-        power, g0, n_real = self._power(y, start_s=block.start_s, last=last)
-        lo = 0 if g0 == 0 else self.margin
-        hi = power.shape[1] if last else power.shape[1] - self.margin
-        idx = self._windows(g0, lo=lo, hi=hi, n_power=power.shape[1], last=last)
+        y, peak = self._checked(block)
+        power, g0, n_real = self._power(y, start_s=block.start_s, last=last, threads=threads)
         act_power = self.backend.activity_power(power)
         floor = noise_floor(act_power)  # one per block: for the activity and the candidates
         act = frame_activity(act_power, frequencies=fp.frequencies, frame_s=self.frame_s,
                              threshold_db=self.params.activity_db, floor=floor)
+        return _Prepared(power, g0, n_real, act, floor, peak,
+                         block.start_s + y.shape[0] / fp.sr)
+
+    def take(self, prep: _Prepared, *, last: bool) -> None:
+        """Queue a prepared block's windows and candidates for the CNN, keep its activity;
+        blocks are taken in order."""
+        power, g0, act = prep.power, prep.g0, prep.activity
+        self.peak = max(self.peak, prep.peak)
+        self.duration = prep.end_s
+        lo = 0 if g0 == 0 else self.margin
+        hi = power.shape[1] if last else power.shape[1] - self.margin
+        idx = self._windows(g0, lo=lo, hi=hi, n_power=power.shape[1], last=last)
         if idx.size:
             self._queue(power, idx, g0=g0)
-        own_hi = min(n_real, power.shape[1]) if last else hi
-        self._candidates(power, act, floor, g0=g0, lo=lo, hi=hi, last=last)
+        own_hi = min(prep.n_real, power.shape[1]) if last else hi
+        self._candidates(power, act, prep.floor, g0=g0, lo=lo, hi=hi, last=last)
         self.acts.append(_slice_activity(act, self.owned - g0, own_hi))
         self.owned = g0 + own_hi
         self.reached_s = self.duration if last else (g0 + hi) * self.frame_s
@@ -379,7 +438,9 @@ class _Scan:
                         self.peak, self.duration, emb, cands)
 
 
-    def _checked(self, block: audio.Block) -> np.ndarray:
+    def _checked(self, block: audio.Block) -> tuple[np.ndarray, float]:
+        """The block's samples as float32 and their peak; errors for a wrong rate or
+        NaN/inf samples."""
         y = np.asarray(block.samples, dtype=np.float32)
         if block.sr != self.fp.sr:
             raise SongnetError(f"{self.source}: block at {block.sr} Hz, the model needs "
@@ -389,11 +450,9 @@ class _Scan:
             bad = block.start_s + int(np.flatnonzero(~np.isfinite(y))[0]) / self.fp.sr
             raise SongnetError(f"{self.source}: NaN or infinite samples (first at {bad:.2f} s); "
                                "the file is corrupt or was written with invalid values")
-        self.peak = max(self.peak, peak)
-        self.duration = block.start_s + y.shape[0] / self.fp.sr
-        return y
+        return y, peak
 
-    def _power(self, y: np.ndarray, *, start_s: float, last: bool
+    def _power(self, y: np.ndarray, *, start_s: float, last: bool, threads: int | None = None
                ) -> tuple[Any, int, int]:
         """CQT power (n_bins, T) of the block from its first frame on the global grid;
         that frame's global index and the number of frames of real (unpadded) audio."""
@@ -405,7 +464,7 @@ class _Scan:
         n_real = 1 + y.shape[0] // fp.hop_length
         if g0 == 0 and last and y.shape[0] < fp.n_samples:
             y = fit_window(y, params=fp)  # a clip shorter than one window
-        return self.backend.power(y), g0, n_real
+        return self.backend.power(y, threads=threads), g0, n_real
 
     def _windows(self, g0: int, *, lo: int, hi: int, n_power: int, last: bool) -> np.ndarray:
         """Block-local first frames of the windows this block scores."""
@@ -460,6 +519,21 @@ class _Scan:
                             for j0, j1 in spans]
         self.cand_probs += list(probs)  # rows of the arrays the CNN fills (views)
         self.cand_emb += list(emb)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    """One block made ready by :meth:`_Scan.prepare`: its power ``(n_bins, T)`` from
+    global frame ``g0``, ``n_real`` frames of real audio, frame activity, per-bin noise
+    floor ``(n_bins, 1)``, peak sample and end (s from the recording's start)."""
+
+    power: Any
+    g0: int
+    n_real: int
+    activity: Activity
+    floor: np.ndarray
+    peak: float
+    end_s: float
 
 
 class _PendingWindows:

@@ -16,6 +16,7 @@ value by the CPUs and memory of the machine.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import types
@@ -23,8 +24,6 @@ import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
-
-import yaml
 
 from songnet.core.errors import ParamsError
 
@@ -41,21 +40,30 @@ MAX_YAML_BYTES = 1 << 20
 P = TypeVar("P")
 
 
-class _NoAliasLoader(yaml.SafeLoader):
+@functools.cache
+def _no_alias_loader() -> type:
     """``yaml.SafeLoader`` that refuses anchors and aliases (``&a`` / ``*a``, ``<<: *a``)."""
+    import yaml
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise _AliasRefused(event.start_mark.line + 1)
-        return super().compose_node(parent, index)
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise _AliasRefused(event.start_mark.line + 1)
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader
 
 
 def _load_plain(text: str) -> Any:
     """``yaml.safe_load`` refusing anchors and aliases; with libyaml (C) when present, which
-    parses a params file some 20 times faster (it matters to ``classify``'s start-up)."""
+    parses a params file some 20 times faster (it matters to ``classify``'s start-up).
+    PyYAML is imported here, not with the module: ``classify`` without a params file
+    never needs it (some 15 ms of its start-up)."""
+    import yaml
+
     if not getattr(yaml, "__with_libyaml__", False):
-        return yaml.load(text, Loader=_NoAliasLoader)
+        return yaml.load(text, Loader=_no_alias_loader())
     for event in yaml.parse(text, Loader=yaml.CSafeLoader):
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise _AliasRefused(event.start_mark.line + 1)
@@ -99,6 +107,8 @@ def read_yaml(path: str | os.PathLike, *, what: str = "params",
         raise error(f"{path}: not a text file; pass a YAML {what} file") from exc
     if len(text) > MAX_YAML_BYTES:  # a FIFO or a file still growing
         raise error(f"{path}: too large for a {what} file (limit {MAX_YAML_BYTES} bytes)")
+    import yaml
+
     try:
         return _load_plain(text)
     except _AliasRefused as exc:

@@ -25,8 +25,11 @@ bands of :mod:`songnet.features.frontends`.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import dataclasses
 import functools
+import threading
 
 import numpy as np
 
@@ -35,13 +38,25 @@ from songnet.features import frontends
 from songnet.features.kernels import octave_bases, octave_kernels
 from songnet.features.params import FeatureParams, cached_wavelet_lengths
 
-__all__ = ["AMIN", "CQTPlan", "cqt_power", "db_windows", "fit_window", "plan", "power",
-           "power_to_db", "power_to_images", "reference_db"]
+__all__ = [
+    "AMIN",
+    "CQTPlan",
+    "cqt_power",
+    "db_windows",
+    "fit_window",
+    "plan",
+    "plan_in_background",
+    "power",
+    "power_to_db",
+    "power_to_images",
+    "reference_db",
+]
 
 AMIN = 1e-20
 """Power floor before the logarithm (avoids log(0))."""
 
 _TILE_FRAMES = 4096  # frames per matrix product (bounds the memory of the partial sums)
+_PLAN_LOCK = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -162,19 +177,42 @@ def _spectral_group(lo: int, hi: int, basis: np.ndarray, lengths: np.ndarray, *,
 
 
 def plan(params: FeatureParams) -> CQTPlan:
-    """The cached :class:`CQTPlan` of ``params``."""
-    return _plan(params.sr, params.fmin, params.bins_per_octave, params.n_bins,
-                 params.hop_length)
+    """The cached :class:`CQTPlan` of ``params`` (threads that ask at once wait for one
+    computation)."""
+    with _PLAN_LOCK:
+        return _plan(params.sr, params.fmin, params.bins_per_octave, params.n_bins,
+                     params.hop_length)
 
 
-def cqt_power(y: np.ndarray, *, params: FeatureParams) -> np.ndarray:
+def plan_in_background(params: FeatureParams) -> None:
+    """Start computing ``plan(params)`` on a thread of its own (some 30 ms), so that it
+    overlaps what a command does before its first transform. An error is left for the
+    first :func:`plan` in the foreground to raise."""
+    if params.frontend != "cqt":
+        return
+
+    def warm() -> None:
+        with contextlib.suppress(Exception):
+            plan(params)
+
+    threading.Thread(target=warm, name="songnet-cqt-plan", daemon=True).start()
+
+
+def cqt_power(y: np.ndarray, *, params: FeatureParams, threads: int = 1) -> np.ndarray:
     """CQT power ``|C|**2`` of a whole (long) signal, every frame.
+
+    The frames are computed in tiles of at most ``_TILE_FRAMES`` (every octave of a tile
+    at once, so its partial products stay in cache), on ``threads`` threads: NumPy
+    releases the GIL in its products and loops, so the tiles of a long signal run on
+    several cores.
 
     Parameters
     ----------
     y : np.ndarray [shape=(n,)]
         Samples at ``params.sr``.
     params : FeatureParams
+    threads : int
+        Threads that compute tiles at once (1: the calling thread alone).
 
     Returns
     -------
@@ -185,6 +223,8 @@ def cqt_power(y: np.ndarray, *, params: FeatureParams) -> np.ndarray:
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1:
         raise SongnetError(f"cqt_power needs one mono signal of shape (n,), got {y.shape}")
+    if threads < 1:
+        raise SongnetError(f"threads={threads} must be at least 1")
     p = plan(params)
     hop = p.hop_length
     n_frames = y.shape[0] // hop + 1
@@ -194,30 +234,64 @@ def cqt_power(y: np.ndarray, *, params: FeatureParams) -> np.ndarray:
     padded[p.left * hop:p.left * hop + keep] = y[:keep]
     chunks = padded.reshape(n_chunks, hop)  # (n_chunks, hop)
     out = np.empty((p.n_bins, n_frames), dtype=np.float32)  # (n_bins, T)
-    for group in p.spectral:
-        _spectral_power(group, chunks, out)
-    span = p.left + p.right - 1  # extra chunks a tile of frames reads
-    for t0 in range(0, n_frames if p.groups else 0, _TILE_FRAMES):
-        t1 = min(n_frames, t0 + _TILE_FRAMES)
-        prod = p.weight @ chunks[t0:t1 + span].T  # (n_cols, t1 - t0 + span)
-        for lo, hi, terms in p.groups:
-            k2 = 2 * (hi - lo)
-            (off, row), *rest = terms
-            acc = prod[row:row + k2, off:off + t1 - t0].copy()  # (2k, tile)
-            for off, row in rest:
-                acc += prod[row:row + k2, off:off + t1 - t0]
-            np.square(acc, out=acc)
-            np.add(acc[: hi - lo], acc[hi - lo:], out=out[lo:hi, t0:t1])
+    tiles = _tiles(n_frames, threads=threads, align=max((g.span for g in p.spectral),
+                                                         default=1))
+
+    def run(tile: tuple[int, int]) -> None:
+        for group in p.spectral:
+            _spectral_power(group, chunks, out, *tile)
+        if p.groups:
+            _direct_power(p, chunks, out, *tile)
+
+    if threads == 1 or len(tiles) == 1:
+        for tile in tiles:
+            run(tile)
+    else:
+        list(_pool(threads).map(run, tiles))
     return out
 
 
-def power(y: np.ndarray, *, params: FeatureParams) -> np.ndarray:
+def _tiles(n_frames: int, *, threads: int, align: int) -> list[tuple[int, int]]:
+    """Frame ranges ``[t0, t1)`` covering ``n_frames``: at most ``_TILE_FRAMES`` each, a
+    multiple of ``threads`` of them when there are several (no thread waits on a last odd
+    tile), every start a multiple of ``align`` (a spectral group's chunk phases)."""
+    n_tiles = -(-n_frames // _TILE_FRAMES)
+    if threads > 1 and n_frames >= 2 * threads * align:
+        n_tiles = threads * -(-n_tiles // threads)
+    size = -(-n_frames // n_tiles)
+    size = -(-size // align) * align
+    return [(t0, min(n_frames, t0 + size)) for t0 in range(0, n_frames, size)]
+
+
+@functools.lru_cache(maxsize=4)
+def _pool(threads: int) -> concurrent.futures.ThreadPoolExecutor:
+    """One pool of ``threads`` workers per process, reused by every call."""
+    return concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="songnet-cqt")
+
+
+def _direct_power(p: CQTPlan, chunks: np.ndarray, out: np.ndarray, t0: int, t1: int) -> None:
+    """``out[:, t0:t1]`` of the octaves computed from their kernels (``p.groups``)."""
+    span = p.left + p.right - 1  # extra chunks a tile of frames reads
+    prod = p.weight @ chunks[t0:t1 + span].T  # (n_cols, t1 - t0 + span)
+    for lo, hi, terms in p.groups:
+        k2 = 2 * (hi - lo)
+        (off, row), *rest = terms
+        acc = prod[row:row + k2, off:off + t1 - t0].copy()  # (2k, tile)
+        for off, row in rest:
+            acc += prod[row:row + k2, off:off + t1 - t0]
+        np.square(acc, out=acc)
+        np.add(acc[: hi - lo], acc[hi - lo:], out=out[lo:hi, t0:t1])
+
+
+def power(y: np.ndarray, *, params: FeatureParams, threads: int = 1) -> np.ndarray:
     """Power of the ``params.frontend`` transform of a whole signal, every frame, in NumPy.
 
     Parameters
     ----------
     y : np.ndarray [shape=(n,)]
         Samples at ``params.sr``.
+    threads : int
+        Threads for :func:`cqt_power` (the STFT bands run on one).
 
     Returns
     -------
@@ -226,31 +300,35 @@ def power(y: np.ndarray, *, params: FeatureParams) -> np.ndarray:
         for ``"stft"`` and ``"mel"``; frame ``t`` centred on sample ``t * hop_length``.
     """
     if params.frontend == "cqt":
-        return cqt_power(y, params=params)
+        return cqt_power(y, params=params, threads=threads)
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1:
         raise SongnetError(f"power needs one mono signal of shape (n,), got {y.shape}")
     return frontends.spectral_power(y, params=params)
 
 
-def _spectral_power(g: SpectralGroup, chunks: np.ndarray, out: np.ndarray) -> None:
-    """``out[g.lo:g.hi]`` = the power of a :class:`SpectralGroup` from the chunks."""
-    n_chunks, n_frames = chunks.shape[0], out.shape[1]
-    dft = np.empty((n_chunks, g.analysis.shape[2]), dtype=np.float32)  # (chunks, 2 n_freqs)
-    for r in range(g.span):
-        dft[r::g.span] = chunks[r::g.span] @ g.analysis[r]
+def _spectral_power(g: SpectralGroup, chunks: np.ndarray, out: np.ndarray, t0: int,
+                    t1: int) -> None:
+    """``out[g.lo:g.hi, t0:t1]`` = the power of a :class:`SpectralGroup` from the chunks."""
+    span = g.span
+    c0 = g.first + t0  # the first chunk that frame t0 reads
+    sub = chunks[c0:g.first + t1 + span - 1]  # every chunk of frames t0 .. t1 - 1
+    dft = np.empty((sub.shape[0], g.analysis.shape[2]), dtype=np.float32)  # (chunks, 2 n_freqs)
+    for r in range(span):  # chunk phase r: absolute chunk index = r (mod span)
+        i0 = (r - c0) % span
+        dft[i0::span] = sub[i0::span] @ g.analysis[r]
     width = 1
-    while width < g.span:  # running sum over a frame's chunks, by doubling
+    while width < span:  # running sum over a frame's chunks, by doubling
         dft = dft[:-width] + dft[width:]
         width *= 2
-    dft = dft[g.first:g.first + n_frames]  # row t: the sum over frame t's chunks
-    resp = np.empty((n_frames, g.synthesis.shape[2]), dtype=np.float32)  # (T, 2k)
-    for r in range(g.span):
-        t0 = (r - g.first) % g.span  # frames whose phase is r
-        resp[t0::g.span] = dft[t0::g.span] @ g.synthesis[r]
+    n = t1 - t0  # row j of dft: the sum over frame t0 + j's chunks
+    resp = np.empty((n, g.synthesis.shape[2]), dtype=np.float32)  # (frames, 2k)
+    for r in range(span):
+        j0 = (r - g.first - t0) % span  # frames whose phase is r
+        resp[j0::span] = dft[j0:n:span] @ g.synthesis[r]
     np.square(resp, out=resp)
     k = g.hi - g.lo
-    out[g.lo:g.hi] = (resp[:, :k] + resp[:, k:]).T
+    out[g.lo:g.hi, t0:t1] = (resp[:, :k] + resp[:, k:]).T
 
 
 def reference_db(params: FeatureParams) -> float | None:

@@ -144,7 +144,10 @@ def load_onnx(path: str | os.PathLike | None = None, *, threads: int | None = No
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3
-    opts.enable_cpu_mem_arena = False  # memory back after each batch: a low, flat peak
+    # the arena keeps one batch's buffers for the next: without it every batch mallocs and
+    # frees them anew on its own threads, and glibc's heaps fragment, growing with the
+    # recording (a 2-hour file: 336-389 MB against 248 MB with the arena)
+    opts.enable_cpu_mem_arena = True
     # idle worker threads sleep instead of spinning: the audio decoder shares the cores
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
