@@ -249,7 +249,9 @@ def _prepared(scan: _Scan, blocks: Iterable[audio.Block]
     waiting: collections.deque = collections.deque()
     try:
         for block, last in flagged:
-            waiting.append((pool.submit(scan.prepare, block, last=last, threads=1), last))
+            # the last block has the cores to itself once the others are done
+            threads = None if last else 1
+            waiting.append((pool.submit(scan.prepare, block, last=last, threads=threads), last))
             if len(waiting) >= n:
                 future, is_last = waiting.popleft()
                 yield future.result(), is_last
