@@ -231,3 +231,47 @@ def test_a_song_the_network_calls_unknown_is_lost_whatever_its_distance():
     assert flagged.distance[0] == plain.distance[0]  # the nearest theme and distance are kept
     with pytest.raises(SongnetError, match="unknown flags"):
         persistence_table(m, old, song_ids=["a", "b", "c", "d"], unknown=[True])
+
+
+def test_cosine_matcher_measures_directions_only():
+    X, labels, old = planted()
+    X = np.abs(X)  # embeddings after a ReLU are non-negative
+    m = ThemeMatcher(threshold_quantile=0.95, metric="cosine").fit(X, labels)
+    unit = X / np.linalg.norm(X, axis=1, keepdims=True)
+    want = np.stack([unit[labels == t].mean(axis=0) for t in m.themes_])
+    np.testing.assert_allclose(m.centroids_, want)
+    song = np.abs(old[:1])
+    np.testing.assert_allclose(m.distances(3.0 * song), m.distances(song))  # louder, same
+    np.testing.assert_allclose(m.distances(song)[0],
+                               np.linalg.norm(song[0] / np.linalg.norm(song[0]) - want, axis=1))
+    std = ThemeMatcher(threshold_quantile=0.95).fit(X, labels)
+    assert not np.allclose(std.distances(3.0 * song), std.distances(song))
+    back = ThemeMatcher.from_dict(m.to_dict())
+    assert back.metric == "cosine"
+    np.testing.assert_allclose(back.distances(old), m.distances(old))
+    older = {k: v for k, v in std.to_dict().items() if k != "metric"}  # saved before metrics
+    assert ThemeMatcher.from_dict(older).metric == "standardized"
+    with pytest.raises(SongnetError, match="metric='angle'"):
+        ThemeMatcher(metric="angle").fit(X, labels)
+    with pytest.raises(SongnetError, match="unknown metric"):
+        ThemeMatcher.from_dict({**m.to_dict(), "metric": "angle"})
+
+
+def test_validation_scores_every_metric_and_picks_the_best_worst_case():
+    from songnet.latent.validate import RULE_COLUMNS, score_rules
+
+    rows = []
+    for metric, lost_ok, persist_ok in (("standardized", 1, 2), ("cosine", 2, 3)):
+        for i in range(4):  # 4 held-out variants, 4 variants of kept themes
+            rows.append({"metric": metric, "decision": "distance", "pooling": "pooled",
+                         "quantile": 0.95, "theme": "T1", "expected": "lost",
+                         "nearest": "T2", "status": "lost" if i < lost_ok else "persists"})
+            rows.append({"metric": metric, "decision": "distance", "pooling": "pooled",
+                         "quantile": 0.95, "theme": "T2", "expected": "persists",
+                         "nearest": "T2" if i < persist_ok else "T3", "status": "persists"})
+    rules = score_rules(pd.DataFrame(rows))
+    assert list(rules.columns) == list(RULE_COLUMNS)
+    got = rules.set_index("metric")
+    assert got.loc["standardized", "lost_rate"] == 0.25
+    assert got.loc["cosine", "persist_rate"] == 0.75
+    assert list(rules[rules.chosen].metric) == ["cosine"]

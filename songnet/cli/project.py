@@ -52,7 +52,8 @@ def command(emb_dir: Path, out: Path, params_file: Path, quiet: bool) -> None:
     coords_old = latent.transform(old.vectors)
     matcher = ThemeMatcher(threshold_quantile=params.threshold_quantile,
                            threshold_scale=params.threshold_scale,
-                           pooling=params.threshold_pooling).fit(new.vectors, new.songs.theme)
+                           pooling=params.threshold_pooling,
+                           metric=params.threshold_metric).fit(new.vectors, new.songs.theme)
     flags = (old.songs["unknown_top"].to_numpy(dtype=bool)
              if params.threshold_decision == "either" and "unknown_top" in old.songs.columns
              else None)

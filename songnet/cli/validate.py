@@ -82,6 +82,7 @@ def command(features_dir: Path, catalog_dir: Path | None, out: Path, device: str
     if not quiet:
         rule = summary["rule"]
         click.echo(f"held-out themes lost: {summary['themes_lost']}; with the best rule "
-                   f"({rule['threshold_pooling']}, quantile {rule['threshold_quantile']:g}) "
+                   f"({rule['metric']}, {rule['decision']}, {rule['threshold_pooling']}, "
+                   f"quantile {rule['threshold_quantile']:g}) "
                    f"lost_rate {summary['lost_rate']:.2f}, persist_rate "
                    f"{summary['persist_rate']:.2f} -> {out}", err=True)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from songnet.core.errors import SongnetError
-from songnet.model.openset import ThemeMatcher, check_matrix
+from songnet.model.openset import METRICS, ThemeMatcher, check_matrix
 
 __all__ = ["MAP_COLUMNS", "LatentMap", "LatentOutputs", "ProjectParams", "ThemeMatcher", "load",
            "persistence_table", "save"]
@@ -53,17 +53,23 @@ class ProjectParams:
         ``distance``: a 1966 song is ``lost`` beyond the threshold; ``either``: also when
         the network's most probable class for it is ``unknown`` (the embed stage's
         ``unknown_top`` column; a model without that class never says so).
+    threshold_metric : {"standardized", "cosine"}
+        The space the distances are measured in (see :class:`ThemeMatcher`).
     """
 
     n_neighbors: int = 15
     min_dist: float = 0.1
     random_state: int = 0
-    threshold_quantile: float = 0.98
+    threshold_quantile: float = 0.9
     threshold_scale: float = 1.0
     threshold_pooling: Literal["pooled", "per_theme"] = "pooled"
     threshold_decision: Literal["either", "distance"] = "either"
+    threshold_metric: Literal["standardized", "cosine"] = "cosine"
 
     def __post_init__(self) -> None:
+        if self.threshold_metric not in METRICS:
+            raise ValueError(f"threshold_metric={self.threshold_metric!r} must be one of "
+                             f"{', '.join(METRICS)}")
         if self.threshold_decision not in ("either", "distance"):
             raise ValueError(f"threshold_decision={self.threshold_decision!r} must be "
                              "'either' or 'distance'")

@@ -11,9 +11,10 @@ the planted 1966 sketches (they were written knowing the catalog). This stage me
 - **persists**: the same network must call the drifted variants of every theme it was
   trained on ``persists``, as their own theme.
 
-Every threshold rule in the grid (``pooled``/``per_theme`` spread × quantile) is scored on
-both; the rule with the best worst case, ``min(lost_rate, persist_rate)`` (ties: the higher
-sum, then the higher quantile), is the one the ``project`` stage should use.
+Every threshold rule in the grid (distance metric × decision × ``pooled``/``per_theme``
+spread × quantile) is scored on both; the rule with the best worst case,
+``min(lost_rate, persist_rate)`` (ties: the higher sum, then the higher quantile), is the
+one the ``project`` stage should use.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from songnet.features.featureset import FeatureSplit
 from songnet.latent.embed import embed_images_batched, embed_sounds
 from songnet.latent.project import ThemeMatcher
 from songnet.model.checkpoint import Checkpoint, unknown_top
+from songnet.model.openset import METRICS
 from songnet.model.train import TrainParams, train_model
 from songnet.resynth.resynthesize import ResynthesizeParams, resynthesize_sketch
 from songnet.resynth.sketch import parse_sketch
@@ -48,7 +50,8 @@ from songnet.synth import SR
 __all__ = ["DECISIONS", "RULE_COLUMNS", "ValidateParams", "Validation", "choose_rule",
            "drifted_songs", "foreign_origins", "leave_one_out", "save_validation", "score_rules"]
 
-RULE_COLUMNS = ("decision", "pooling", "quantile", "lost_rate", "persist_rate", "chosen")
+RULE_COLUMNS = ("metric", "decision", "pooling", "quantile", "lost_rate", "persist_rate",
+                "chosen")
 DECISIONS = ("distance", "either")
 """How a song is called ``lost``: ``distance``, farther from its nearest theme's centroid
 than the threshold; ``either``, that or the network's ``unknown`` class is its most
@@ -78,6 +81,8 @@ class ValidateParams:
         Spread quantiles tried for the threshold.
     poolings : tuple of str
         ``pooled`` and/or ``per_theme`` spreads tried.
+    metrics : tuple of str
+        Distance spaces tried (:data:`songnet.model.openset.METRICS`).
     batch_size : int
         Images per network call when embedding.
     """
@@ -85,10 +90,11 @@ class ValidateParams:
     themes: tuple[str, ...] = ()
     every: int = 4
     epochs: int = 24
-    variants: int = 3
+    variants: int = 6
     seed: int = 0
     quantiles: tuple[float, ...] = (0.9, 0.95, 0.98, 0.99, 1.0)
     poolings: tuple[str, ...] = ("pooled", "per_theme")
+    metrics: tuple[str, ...] = METRICS
     batch_size: int = 64
 
     def __post_init__(self) -> None:
@@ -99,6 +105,8 @@ class ValidateParams:
             raise ValueError(f"quantiles={list(self.quantiles)} must lie in (0, 1]")
         if not self.poolings or set(self.poolings) - {"pooled", "per_theme"}:
             raise ValueError(f"poolings={list(self.poolings)}: use pooled and/or per_theme")
+        if not self.metrics or set(self.metrics) - set(METRICS):
+            raise ValueError(f"metrics={list(self.metrics)}: use {' and/or '.join(METRICS)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,10 +119,10 @@ class Validation:
         One row per (held-out model, variant): ``held_out, theme, variant, description,
         expected`` (``lost`` for the held-out theme's variants, ``persists`` otherwise),
         then per rule ``nearest``, ``distance``, ``threshold``, ``status`` in long form
-        with ``pooling`` and ``quantile`` columns.
+        with ``metric``, ``decision``, ``pooling`` and ``quantile`` columns.
     test_lost : dict
-        Held-out theme -> {(pooling, quantile): the share of its 2020 test songs beyond that
-        rule's threshold}, for every rule of the grid.
+        Held-out theme -> {(metric, decision, pooling, quantile): the share of its 2020 test
+        songs that rule calls lost}, for every rule of the grid.
     rules : pd.DataFrame
         :data:`RULE_COLUMNS`, one row per rule.
     """
@@ -124,10 +132,11 @@ class Validation:
     rules: pd.DataFrame
 
     @property
-    def chosen(self) -> tuple[str, str, float]:
-        """The chosen rule: (decision, pooling, quantile)."""
+    def chosen(self) -> tuple[str, str, str, float]:
+        """The chosen rule: (metric, decision, pooling, quantile)."""
         row = self.rules[self.rules.chosen].iloc[0]
-        return str(row["decision"]), str(row["pooling"]), float(row["quantile"])
+        return (str(row["metric"]), str(row["decision"]), str(row["pooling"]),
+                float(row["quantile"]))
 
 
 def drifted_songs(themes: Sequence[Theme], *, n: int, seed: int, sr: int,
@@ -238,20 +247,24 @@ def leave_one_out(*, train: FeatureSplit, val: FeatureSplit, test: FeatureSplit,
                            device=train_params.device)
         test_lost[k] = {}
         top_k, top_v = unknown_top(ckpt, X_k), unknown_top(ckpt, X_v)
-        for pooling, q in itertools.product(params.poolings, params.quantiles):
-            matcher = ThemeMatcher(threshold_quantile=q, pooling=pooling).fit(X_ref, ref_themes)
+        for metric, pooling, q in itertools.product(params.metrics, params.poolings,
+                                                    params.quantiles):
+            matcher = ThemeMatcher(threshold_quantile=q, pooling=pooling,
+                                   metric=metric).fit(X_ref, ref_themes)
             far_k = matcher.match(X_k).status.to_numpy() == "lost"
             m = matcher.match(X_v)  # one fit and match serve every decision
             far_v = m.status.to_numpy() == "lost"
             for decision in DECISIONS:
                 either = decision == "either"
-                test_lost[k][(decision, pooling, q)] = float((far_k | (either & top_k)).mean())
+                test_lost[k][(metric, decision, pooling, q)] = float(
+                    (far_k | (either & top_k)).mean())
                 lost_v = far_v | (either & top_v)
                 for i, row in enumerate(variants.itertuples()):
                     rows.append({"held_out": k, "theme": row.theme, "variant": row.variant,
                                  "description": row.description,
                                  "expected": "lost" if row.theme == k else "persists",
-                                 "decision": decision, "pooling": pooling, "quantile": q,
+                                 "metric": metric, "decision": decision, "pooling": pooling,
+                                 "quantile": q,
                                  "nearest": m.theme_2020.iloc[i],
                                  "distance": float(m.distance.iloc[i]),
                                  "threshold": float(m.threshold.iloc[i]),
@@ -269,7 +282,7 @@ def score_rules(songs: pd.DataFrame) -> pd.DataFrame:
     ok = np.where(songs.expected == "lost", songs.status == "lost",
                   (songs.status == "persists") & (songs.nearest == songs.theme))
     scored = songs.assign(ok=ok)
-    rules = (scored.groupby(["decision", "pooling", "quantile", "expected"]).ok.mean()
+    rules = (scored.groupby(["metric", "decision", "pooling", "quantile", "expected"]).ok.mean()
              .unstack("expected")
              .rename(columns={"lost": "lost_rate", "persists": "persist_rate"}).reset_index())
     rules["chosen"] = False
@@ -292,9 +305,10 @@ def save_validation(result: Validation, folder: Path, *, params: ValidateParams)
 
     Returns the ``metrics.json`` content.
     """
-    decision, pooling, q = result.chosen
-    at = result.songs[(result.songs.decision == decision) & (result.songs.pooling == pooling)
-                      & (result.songs["quantile"] == q)]
+    metric, decision, pooling, q = result.chosen
+    songs = result.songs
+    at = songs[(songs.metric == metric) & (songs.decision == decision)
+               & (songs.pooling == pooling) & (songs["quantile"] == q)]
     held = at[at.expected == "lost"]
     loo = (held.groupby("held_out", sort=True)
            .agg(nearest=("nearest", lambda s: s.mode().iloc[0]),
@@ -302,26 +316,28 @@ def save_validation(result: Validation, folder: Path, *, params: ValidateParams)
                 lost_share=("status", lambda s: float((s == "lost").mean())))
            .reset_index().rename(columns={"held_out": "theme"}))
     loo["status"] = np.where(loo.lost_share >= 0.5, "lost", "persists")
-    loo["test_songs_lost"] = [result.test_lost[t][(decision, pooling, q)] for t in loo.theme]
+    loo["test_songs_lost"] = [result.test_lost[t][(metric, decision, pooling, q)]
+                              for t in loo.theme]
     loo.round(4).to_csv(folder / "leave_one_out.csv", index=False)
-    drift = at[at.expected == "persists"].drop(columns=["expected", "decision", "pooling",
-                                                         "quantile"])
+    drift = at[at.expected == "persists"].drop(columns=["expected", "metric", "decision",
+                                                         "pooling", "quantile"])
     drift.round(4).to_csv(folder / "drift.csv", index=False)
     result.rules.round(4).to_csv(folder / "rules.csv", index=False)
     chosen = result.rules[result.rules.chosen].iloc[0]
     summary = {"validation": {
         "lost_rate": float(chosen.lost_rate), "persist_rate": float(chosen.persist_rate),
         "themes_lost": f"{int((loo.status == 'lost').sum())}/{len(loo)}",
-        "rule": {"decision": decision, "threshold_pooling": pooling,
+        "rule": {"metric": metric, "decision": decision, "threshold_pooling": pooling,
                  "threshold_quantile": q},
         "params": params_to_dict(params)}}
     write_json(folder / "metrics.json", summary)
-    _figure(at, rules=result.rules, chosen=(decision, pooling, q)).savefig(
+    _figure(at, rules=result.rules, chosen=result.chosen).savefig(
         folder / "validation.png", dpi=110, bbox_inches="tight")
     return summary
 
 
-def _figure(at: pd.DataFrame, *, rules: pd.DataFrame, chosen: tuple[str, str, float]) -> Any:
+def _figure(at: pd.DataFrame, *, rules: pd.DataFrame, chosen: tuple[str, str, str, float]
+            ) -> Any:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 4), layout="constrained")
@@ -334,18 +350,20 @@ def _figure(at: pd.DataFrame, *, rules: pd.DataFrame, chosen: tuple[str, str, fl
     ax.axvline(1.0, color="k", lw=1)
     ax.set_xlabel("distance / threshold (chosen rule)")
     ax.set_ylabel("variants")
-    ax.set_title(f"rule: {chosen[0]}, {chosen[1]}, quantile {chosen[2]:g}", fontsize=10)
+    ax.set_title(f"rule: {chosen[0]}, {chosen[1]}, {chosen[2]}, quantile {chosen[3]:g}",
+                 fontsize=10)
     ax.legend(fontsize=8)
-    for (decision, pooling), r in rules.groupby(["decision", "pooling"], sort=True):
+    same = rules[rules.decision == chosen[1]]
+    for (metric, pooling), r in same.groupby(["metric", "pooling"], sort=True):
         marker = "o" if pooling == "pooled" else "s"
-        ls = "-" if decision == "either" else ":"
+        ls = "-" if metric == "cosine" else ":"
         bx.plot(r["quantile"], r.lost_rate, marker=marker, color="tab:red", ls=ls,
-                label=f"lost rate, {decision}, {pooling}")
+                label=f"lost rate, {metric}, {pooling}")
         bx.plot(r["quantile"], r.persist_rate, marker=marker, color="tab:blue", ls=ls,
-                mfc="none", label=f"persist rate, {decision}, {pooling}")
+                mfc="none", label=f"persist rate, {metric}, {pooling}")
     bx.set_xlabel("spread quantile")
     bx.set_ylim(-0.02, 1.02)
-    bx.set_title("leave-one-theme-out: every rule", fontsize=10)
+    bx.set_title(f"leave-one-theme-out: every rule deciding by {chosen[1]}", fontsize=10)
     bx.legend(fontsize=7)
     return fig
 

@@ -16,7 +16,10 @@ import numpy as np
 
 from songnet.core.errors import SongnetError
 
-__all__ = ["OPEN_SET_KEY", "UNKNOWN_MIN_P_KEY", "ThemeMatcher", "check_matrix"]
+__all__ = ["METRICS", "OPEN_SET_KEY", "UNKNOWN_MIN_P_KEY", "ThemeMatcher", "check_matrix"]
+
+METRICS = ("standardized", "cosine")
+"""Spaces a :class:`ThemeMatcher` measures distances in."""
 
 OPEN_SET_KEY = "open_set"
 """Key of the fitted :class:`ThemeMatcher` (:meth:`ThemeMatcher.to_dict`) in a checkpoint's
@@ -55,22 +58,29 @@ class ThemeMatcher:
     pooling : {"pooled", "per_theme"}
         ``pooled``: one spread from the distances of all 2020 songs to their own theme's
         centroid (stable with few songs per theme); ``per_theme``: each theme's own.
+    metric : {"standardized", "cosine"}
+        The space distances are measured in. ``standardized``: each embedding dimension
+        centred and divided by its standard deviation over the 2020 songs; ``cosine``: each
+        embedding scaled to unit length (only its direction counts, so a song's loudness
+        and how strongly the network responds to it do not), distances between those unit
+        vectors and the themes' mean directions.
 
     Attributes
     ----------
     themes_ : np.ndarray [shape=(n_themes,)]
         The 2020 theme names, sorted.
     centroids_ : np.ndarray [shape=(n_themes, embed_dim)]
-        Theme centroids in the standardised embedding space.
+        Theme centroids in the matcher's space (:attr:`metric`).
     thresholds_ : np.ndarray [shape=(n_themes,)]
         Match threshold per theme (same units as the distances; all equal when pooled).
     """
 
     def __init__(self, *, threshold_quantile: float = 0.98, threshold_scale: float = 1.0,
-                 pooling: str = "pooled") -> None:
+                 pooling: str = "pooled", metric: str = "standardized") -> None:
         self.threshold_quantile = threshold_quantile
         self.threshold_scale = threshold_scale
         self.pooling = pooling
+        self.metric = metric
 
     def fit(self, X: np.ndarray, themes: Sequence[str]) -> ThemeMatcher:
         """Learn centroids and thresholds from 2020 embeddings ``X`` and their theme labels."""
@@ -81,9 +91,14 @@ class ThemeMatcher:
         if not 0 < self.threshold_quantile <= 1 or self.threshold_scale <= 0:
             raise SongnetError(f"threshold_quantile={self.threshold_quantile} must be in (0, 1] "
                                f"and threshold_scale={self.threshold_scale} positive")
-        self.mean_ = X.mean(axis=0)
-        self.scale_ = np.where(X.std(axis=0) > 1e-12, X.std(axis=0), 1.0)
-        Z = (X - self.mean_) / self.scale_
+        if self.metric not in METRICS:
+            raise SongnetError(f"metric={self.metric!r} must be one of {', '.join(METRICS)}")
+        if self.metric == "standardized":
+            self.mean_ = X.mean(axis=0)
+            self.scale_ = np.where(X.std(axis=0) > 1e-12, X.std(axis=0), 1.0)
+        else:  # directions only: no centring, no scaling before the unit length
+            self.mean_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        Z = self._space(X)
         self.themes_ = np.unique(themes)
         self.centroids_ = np.stack([Z[themes == t].mean(axis=0) for t in self.themes_])
         if self.pooling not in ("pooled", "per_theme"):
@@ -106,8 +121,15 @@ class ThemeMatcher:
     def distances(self, X: np.ndarray) -> np.ndarray:
         """Distances [shape=(n_songs, n_themes)] from each song to each theme centroid."""
         X = check_matrix(X, what="embeddings", n_features=self.mean_.shape[0])
-        Z = (X - self.mean_) / self.scale_
+        Z = self._space(X)
         return np.linalg.norm(Z[:, None, :] - self.centroids_[None, :, :], axis=2)
+
+    def _space(self, X: np.ndarray) -> np.ndarray:
+        """Embeddings in the matcher's space (:attr:`metric`)."""
+        Z = (X - self.mean_) / self.scale_
+        if self.metric == "cosine":  # an all-zero embedding stays at the origin
+            Z = Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+        return Z
 
     def nearest(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per song: its nearest theme's index into ``themes_``, the distance to that
@@ -130,13 +152,14 @@ class ThemeMatcher:
         """A JSON-ready copy of the fitted matcher (stored in checkpoints and ONNX files)."""
         return {"threshold_quantile": float(self.threshold_quantile),
                 "threshold_scale": float(self.threshold_scale), "pooling": self.pooling,
-                "themes": [str(t) for t in self.themes_],
+                "metric": self.metric, "themes": [str(t) for t in self.themes_],
                 "mean": self.mean_.tolist(), "scale": self.scale_.tolist(),
                 "centroids": self.centroids_.tolist(), "thresholds": self.thresholds_.tolist()}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ThemeMatcher:
-        """The matcher :meth:`to_dict` wrote.
+        """The matcher :meth:`to_dict` wrote (one without ``metric``, from before the
+        cosine metric, is ``standardized``).
 
         Raises
         ------
@@ -145,7 +168,8 @@ class ThemeMatcher:
         """
         try:
             m = cls(threshold_quantile=float(d["threshold_quantile"]),
-                    threshold_scale=float(d["threshold_scale"]), pooling=str(d["pooling"]))
+                    threshold_scale=float(d["threshold_scale"]), pooling=str(d["pooling"]),
+                    metric=str(d.get("metric", "standardized")))
             m.themes_ = np.asarray(d["themes"], dtype=str)
             m.mean_ = np.asarray(d["mean"], dtype=np.float64)
             m.scale_ = np.asarray(d["scale"], dtype=np.float64)
@@ -154,6 +178,9 @@ class ThemeMatcher:
         except (KeyError, TypeError, ValueError) as exc:
             raise SongnetError(f"open-set matcher: missing or bad field ({exc})") from exc
         k, e = len(m.themes_), m.mean_.shape[0]
+        if m.metric not in METRICS:
+            raise SongnetError(f"open-set matcher: unknown metric {m.metric!r}; train or "
+                               "export the model again with this songnet")
         if (m.scale_.shape != (e,) or m.centroids_.shape != (k, e)
                 or m.thresholds_.shape != (k,) or k == 0):
             raise SongnetError("open-set matcher: arrays of inconsistent shapes; train or "

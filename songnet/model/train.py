@@ -38,7 +38,7 @@ from songnet.features.featureset import FeatureSplit
 from songnet.model.archs import DEFAULT_ARCH, build_model, check_arch, config_from_dict
 from songnet.model.checkpoint import checkpoint_payload, read_payload, write_payload
 from songnet.model.network import Network
-from songnet.model.openset import ThemeMatcher
+from songnet.model.openset import METRICS, ThemeMatcher
 
 __all__ = ["HISTORY_COLUMNS", "TrainParams", "TrainResult", "augment", "fit_open_set",
            "fit_unknown_min_p", "new_network", "save_history", "train_model", "training_date",
@@ -87,6 +87,7 @@ class TrainParams:
     open_set_quantile: float = 0.98
     open_set_scale: float = 1.0
     open_set_pooling: str = "pooled"
+    open_set_metric: str = "cosine"
     unknown_quantile: float = 0.05
 
     def __post_init__(self) -> None:
@@ -112,6 +113,9 @@ class TrainParams:
         if self.open_set_pooling not in ("pooled", "per_theme"):
             raise ValueError(f"open_set_pooling={self.open_set_pooling!r} must be 'pooled' or "
                              "'per_theme'")
+        if self.open_set_metric not in METRICS:
+            raise ValueError(f"open_set_metric={self.open_set_metric!r} must be one of "
+                             f"{', '.join(METRICS)}")
 
 
 @dataclasses.dataclass
@@ -405,7 +409,8 @@ def fit_open_set(model: Network, split: FeatureSplit, *, classes: Sequence[str],
     try:
         matcher = ThemeMatcher(threshold_quantile=params.open_set_quantile,
                                threshold_scale=params.open_set_scale,
-                               pooling=params.open_set_pooling).fit(emb, labels)
+                               pooling=params.open_set_pooling,
+                               metric=params.open_set_metric).fit(emb, labels)
     except SongnetError:  # every theme with a single song: no spread to learn
         return None
     return matcher.to_dict()
