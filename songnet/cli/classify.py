@@ -66,7 +66,8 @@ __all__ = ["command", "load_classify_params"]
               help="Recordings processed in parallel (each worker loads the model); at most "
                    "the CPUs, and about 1 GB of memory each.")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="Threads for the network (per worker) [default: the cores / workers].")
+              help="Threads for the CQT and the network (per worker) [default: the cores / "
+                   "workers].")
 @click.option("--scheduler", default=None, metavar="ADDRESS|local[:N]",
               help="Run on a Dask cluster: the address of a running scheduler, or local:N "
                    "for N local worker processes (needs songnet[cluster]).")
