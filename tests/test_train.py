@@ -75,6 +75,33 @@ def test_warp_equals_the_bilinear_affine_resampling(shape):
     assert not torch.allclose(got, x, atol=1e-2)
 
 
+def test_time_warp_moves_notes_against_each_other_and_keeps_their_order():
+    x = torch.zeros(64, 8, 517)
+    notes = (100, 250, 400)
+    for c in notes:
+        x[:, :, c - 1:c + 2] = 1.0  # three notes of three frames
+    params = dataclasses.replace(NO_AUG, time_warp=8.0)
+    torch.manual_seed(3)
+    y = augment(x, params=params)
+    moved = []
+    for img in y[:, 0]:
+        peaks = [int(img[c - 12:c + 13].argmax()) + c - 12 for c in notes]
+        near = sum(float(img[c - 12:c + 13].sum()) for c in notes)
+        assert near == pytest.approx(float(img.sum()))  # nothing moved far
+        assert all(img[c - 12:c + 13].sum() > 1.0 for c in notes)  # every note still there
+        assert peaks == sorted(peaks)  # no note read backwards
+        moved.append([p - c for p, c in zip(peaks, notes, strict=True)])
+    moved = np.array(moved)
+    assert np.abs(moved).max() <= 9  # at most time_warp (and a frame of rounding)
+    gaps = np.diff(moved, axis=1)  # notes move by different amounts: a warp, not a shift
+    assert (gaps != 0).mean() > 0.5
+    torch.manual_seed(3)
+    still = augment(x, params=dataclasses.replace(params, time_warp=0.0))
+    assert torch.equal(still, x)  # no draws at time_warp 0: the default RNG stream is kept
+    with pytest.raises(ValueError, match="time_warp"):
+        dataclasses.replace(params, time_warp=-1.0)
+
+
 def test_augment_range_and_seed():
     x = torch.rand(8, 16, 64)
     noise = torch.rand(5, 16, 64)

@@ -77,6 +77,7 @@ class TrainParams:
     shift_frames: int = 60
     pitch_bins: int = 3
     stretch: float = 0.1
+    time_warp: float = 0.0
     gain: float = 0.1
     noise_prob: float = 0.5
     noise_drop: float = 0.2
@@ -102,6 +103,8 @@ class TrainParams:
                 raise ValueError(f"{name}={getattr(self, name)} must be >= 0")
         if not 0.0 <= self.stretch < 1.0:
             raise ValueError(f"stretch={self.stretch} must lie in [0, 1)")
+        if not 0.0 <= self.time_warp <= 20.0:
+            raise ValueError(f"time_warp={self.time_warp} must lie in [0, 20] frames")
         if not 0.0 <= self.noise_prob <= 1.0:
             raise ValueError(f"noise_prob={self.noise_prob} must lie in [0, 1]")
         if not 0.0 < self.open_set_quantile <= 1.0 or self.open_set_scale <= 0:
@@ -165,7 +168,9 @@ def _warp(x: torch.Tensor, params: TrainParams) -> torch.Tensor:
     bins, so it is an exact shift; time is resampled linearly: output frame ``u`` reads the
     input at ``(u + 0.5 - T/2) / scale + (T - 1)/2 - shift``, zero outside the image (the
     bilinear ``affine_grid`` + ``grid_sample`` of the same transform gives the same image
-    to float rounding, 3-4 times slower on a CPU).
+    to float rounding, 3-4 times slower on a CPU). With ``params.time_warp`` > 0 a smooth
+    wobble is added to that reading position (:func:`_wobble`): notes move against each
+    other, as in a bird that times its notes differently.
     """
     b, f, t = x.shape
     shift, pitch, scale = _warp_draws(b, params)
@@ -178,6 +183,8 @@ def _warp(x: torch.Tensor, params: TrainParams) -> torch.Tensor:
             moved[rows, :f + p] = x[rows, -p:]
     u = torch.arange(t, dtype=torch.float32) + 0.5 - t / 2
     src = u[None, :] / scale[:, None] + (t - 1) / 2 - shift[:, None]  # (B, T)
+    if params.time_warp > 0:
+        src = src + _wobble(b, t, params)
     i0 = src.floor()
     w1 = src - i0
     i0 = i0.long()
@@ -189,10 +196,25 @@ def _warp(x: torch.Tensor, params: TrainParams) -> torch.Tensor:
     return out
 
 
+def _wobble(b: int, t: int, params: TrainParams) -> torch.Tensor:
+    """Per image, a displacement in frames of each output frame's reading position:
+    ``a * sin(2 pi u / period + phase)``, ``|a|`` up to ``params.time_warp``, a period of 60
+    to 200 frames (0.35-1.2 s at the default hop) and at least long enough that the reading
+    position keeps moving forward at the fastest tempo (no frame is read backwards)."""
+    shortest = max(60.0, 2 * math.pi * params.time_warp * (1 + params.stretch) * 1.25)
+    amp = (torch.rand(b) * 2 - 1) * params.time_warp
+    period = shortest + torch.rand(b) * max(0.0, 200.0 - shortest)
+    phase = torch.rand(b) * 2 * math.pi
+    u = torch.arange(t, dtype=torch.float32)
+    return amp[:, None] * torch.sin(2 * math.pi * u[None, :] / period[:, None]
+                                    + phase[:, None])
+
+
 def warp_reference(x: torch.Tensor, params: TrainParams) -> torch.Tensor:
     """The transform of the augmentation's warp as one bilinear affine resampling
     (``affine_grid`` + ``grid_sample``), from the same random draws (:func:`_warp_draws`): the
-    reference the tests and ``benchmarks/train_step.py`` hold :func:`augment` to."""
+    reference the tests and ``benchmarks/train_step.py`` hold :func:`augment` to (its affine
+    part: ``time_warp`` 0)."""
     b, f, t = x.shape
     shift, pitch, scale = _warp_draws(b, params)
     theta = torch.zeros(b, 2, 3)
@@ -220,7 +242,8 @@ def augment(x: torch.Tensor, *, params: TrainParams,
         Uses the global torch RNG.
     """
     b = x.shape[0]
-    if params.shift_frames > 0 or params.pitch_bins > 0 or params.stretch > 0:
+    if (params.shift_frames > 0 or params.pitch_bins > 0 or params.stretch > 0
+            or params.time_warp > 0):
         x = _warp(x, params)
     if params.gain > 0:
         g = (torch.rand(b, 1, 1) * 2 - 1) * params.gain
