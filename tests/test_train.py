@@ -20,8 +20,8 @@ TINY = TrainParams(seed=3, epochs=12, batch_size=25, lr=1e-2, patience=20, chann
                    embed_dim=16, dropout=0.1, shift_frames=8, pitch_bins=1, stretch=0.05,
                    freq_mask=2, time_mask=8,
                    device="cpu")
-NO_AUG = dataclasses.replace(TINY, shift_frames=0, pitch_bins=0, stretch=0.0, gain=0.0,
-                             noise_prob=0.0, freq_mask=0, time_mask=0)
+NO_AUG = dataclasses.replace(TINY, shift_frames=0, pitch_bins=0, stretch=0.0, time_warp=0.0,
+                             gain=0.0, noise_prob=0.0, freq_mask=0, time_mask=0)
 
 
 def splits(n_train: int = 150, n_val: int = 60) -> tuple[FeatureSplit, FeatureSplit]:

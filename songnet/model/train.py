@@ -65,11 +65,11 @@ class TrainParams:
     """
 
     seed: int = 0
-    epochs: int = 40
+    epochs: int = 60
     batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-2
-    patience: int = 40
+    patience: int = 60
     arch: str = DEFAULT_ARCH
     channels: tuple[int, ...] = (16, 32, 64, 128)
     embed_dim: int = 64
@@ -77,7 +77,7 @@ class TrainParams:
     shift_frames: int = 60
     pitch_bins: int = 3
     stretch: float = 0.1
-    time_warp: float = 0.0
+    time_warp: float = 6.0
     gain: float = 0.1
     noise_prob: float = 0.5
     noise_drop: float = 0.2
