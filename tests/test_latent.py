@@ -275,3 +275,33 @@ def test_validation_scores_every_metric_and_picks_the_best_worst_case():
     assert got.loc["standardized", "lost_rate"] == 0.25
     assert got.loc["cosine", "persist_rate"] == 0.75
     assert list(rules[rules.chosen].metric) == ["cosine"]
+
+
+def test_project_takes_the_rule_the_validate_stage_chose(tmp_path):
+    import dataclasses
+    import json
+
+    from songnet.latent.project import validated_rule
+
+    given = ProjectParams(threshold_quantile=0.9, threshold_metric="cosine",
+                          threshold_decision="either", threshold_pooling="pooled",
+                          threshold_from="")
+    assert validated_rule(given) is given  # threshold_from "": as given
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps({"validation": {"lost_rate": 0.7, "rule": {
+        "metric": "standardized", "decision": "distance", "threshold_pooling": "per_theme",
+        "threshold_quantile": 0.95}}}))
+    got = validated_rule(dataclasses.replace(given, threshold_from=str(metrics)))
+    assert (got.threshold_metric, got.threshold_decision, got.threshold_pooling,
+            got.threshold_quantile) == ("standardized", "distance", "per_theme", 0.95)
+    assert got.n_neighbors == given.n_neighbors and got.threshold_scale == given.threshold_scale
+    with pytest.raises(SongnetError, match="not found; run `songnet validate`"):
+        validated_rule(dataclasses.replace(given, threshold_from=str(tmp_path / "none.json")))
+    metrics.write_text(json.dumps({"validation": {"lost_rate": 0.7}}))
+    with pytest.raises(SongnetError, match="holds no validated rule"):
+        validated_rule(dataclasses.replace(given, threshold_from=str(metrics)))
+    metrics.write_text(json.dumps({"validation": {"rule": {
+        "metric": "angle", "decision": "distance", "threshold_pooling": "pooled",
+        "threshold_quantile": 0.9}}}))
+    with pytest.raises(SongnetError, match="threshold_metric='angle'"):
+        validated_rule(dataclasses.replace(given, threshold_from=str(metrics)))

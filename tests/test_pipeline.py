@@ -29,7 +29,7 @@ def tiny_params(repo: Path, out: Path) -> Path:
                                 stress_birds=1, stress_songs_per_bird=3, no_song_factor=1.0)
     params["train"].update(epochs=15, patience=15, batch_size=16, lr=0.01,
                            channels=[8, 16, 32])
-    params["project"].update(n_neighbors=5)
+    params["project"].update(n_neighbors=5, threshold_from="")  # no validate run here
     params["validate"].update(epochs=2, variants=1, every=2)
     path = out / "params.yaml"
     path.write_text(yaml.safe_dump(params))

@@ -22,6 +22,7 @@ from songnet.latent.project import (
     ThemeMatcher,
     persistence_table,
     save,
+    validated_rule,
 )
 
 
@@ -39,7 +40,7 @@ def command(emb_dir: Path, out: Path, params_file: Path, quiet: bool) -> None:
     from the 2020 within-theme spread: `persists` or `lost`; 2020 themes no 1966 song
     matches are `new`.
     """
-    params = load_params(params_file, "project", ProjectParams)
+    params = validated_rule(load_params(params_file, "project", ProjectParams))
     check_output_dir(out, inputs=[emb_dir, params_file])
     emb = load_embeddings(emb_dir)
     new, old = emb.era("2020"), emb.era("1966")

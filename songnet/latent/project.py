@@ -30,8 +30,17 @@ import pandas as pd
 from songnet.core.errors import SongnetError
 from songnet.model.openset import METRICS, ThemeMatcher, check_matrix
 
-__all__ = ["MAP_COLUMNS", "LatentMap", "LatentOutputs", "ProjectParams", "ThemeMatcher", "load",
-           "persistence_table", "save"]
+__all__ = [
+    "MAP_COLUMNS",
+    "LatentMap",
+    "LatentOutputs",
+    "ProjectParams",
+    "ThemeMatcher",
+    "load",
+    "persistence_table",
+    "save",
+    "validated_rule",
+]
 
 MAP_COLUMNS = ("umap_1", "umap_2", "pca_1", "pca_2")
 
@@ -55,6 +64,11 @@ class ProjectParams:
         ``unknown_top`` column; a model without that class never says so).
     threshold_metric : {"standardized", "cosine"}
         The space the distances are measured in (see :class:`ThemeMatcher`).
+    threshold_from : str
+        A ``validate`` stage's ``metrics.json``: its chosen rule (metric, decision, pooling,
+        quantile) replaces the four ``threshold_*`` settings above, so the rule is the one
+        the leave-one-theme-out validation chose, never typed in. ``""``: use them as
+        given.
     """
 
     n_neighbors: int = 15
@@ -65,6 +79,7 @@ class ProjectParams:
     threshold_pooling: Literal["pooled", "per_theme"] = "pooled"
     threshold_decision: Literal["either", "distance"] = "either"
     threshold_metric: Literal["standardized", "cosine"] = "cosine"
+    threshold_from: str = "experiments/validation/metrics.json"
 
     def __post_init__(self) -> None:
         if self.threshold_metric not in METRICS:
@@ -265,3 +280,34 @@ def load(folder: str | os.PathLike) -> LatentOutputs:
         persistence[col] = pd.to_numeric(persistence[col])
     info = json.loads(paths["latent.json"].read_text(encoding="utf-8"))
     return LatentOutputs(maps=maps, persistence=persistence, info=info)
+
+
+def validated_rule(params: ProjectParams) -> ProjectParams:
+    """``params`` with the rule of ``params.threshold_from`` (a ``validate`` stage's
+    ``metrics.json``) in its ``threshold_*`` settings; ``params`` itself without one.
+
+    Raises
+    ------
+    SongnetError
+        For a missing or unreadable file, or one without a complete chosen rule, naming it.
+    """
+    if not params.threshold_from:
+        return params
+    path = Path(params.threshold_from)
+    try:
+        rule = json.loads(path.read_text(encoding="utf-8"))["validation"]["rule"]
+        chosen = {"threshold_metric": str(rule["metric"]),
+                  "threshold_decision": str(rule["decision"]),
+                  "threshold_pooling": str(rule["threshold_pooling"]),
+                  "threshold_quantile": float(rule["threshold_quantile"])}
+    except FileNotFoundError:
+        raise SongnetError(f"project.threshold_from: {path} not found; run `songnet validate` "
+                           "(`dvc repro validate`) first, or set threshold_from: \"\" to use "
+                           "the threshold_* settings as given") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SongnetError(f"project.threshold_from: {path} holds no validated rule "
+                           f"({type(exc).__name__}: {exc}); run `songnet validate` again") from exc
+    try:
+        return dataclasses.replace(params, **chosen)
+    except ValueError as exc:
+        raise SongnetError(f"project.threshold_from: {path}: {exc}") from exc
