@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from songnet.core.errors import SongnetError
+from songnet.core.threads import usable_cpus
 from songnet.features import npcqt
 from songnet.features.params import FeatureParams
 
@@ -82,7 +83,7 @@ class OnnxBackend:
 
     def __init__(self, model: Any, *, threads: int | None = None) -> None:
         self.model = model
-        self.threads = usable_cores() if threads is None else max(1, int(threads))
+        self.threads = usable_cpus() if threads is None else max(1, int(threads))
         self.fp = model.features()
         npcqt.plan_in_background(self.fp)  # the kernels, while the recording opens
         self.classes = tuple(model.classes)
@@ -248,11 +249,3 @@ def open_model(path: str | os.PathLike | None = None, *, device: str = "auto",
         return TorchBackend(load_checkpoint(path, device=device), device=device)
     from songnet.model.runtime import load_onnx
     return as_backend(load_onnx(path, threads=threads), device=device, threads=threads)
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity, so ``taskset -c 0`` gives 1)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # no affinity on macOS and Windows
-        return max(1, os.cpu_count() or 1)

@@ -13,9 +13,7 @@ A recording without song gives no events: that is a result, not an error.
 from __future__ import annotations
 
 import collections
-import concurrent.futures
 import dataclasses
-import functools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -37,6 +35,7 @@ from songnet.classify.recordings import read_ahead
 from songnet.core import audio
 from songnet.core.errors import SongnetError
 from songnet.core.progress import ProgressCallback
+from songnet.core.threads import shared_pool
 from songnet.features.frontends import stft_n_fft
 from songnet.features.npcqt import fit_window
 from songnet.features.params import FeatureParams
@@ -245,7 +244,7 @@ def _prepared(scan: _Scan, blocks: Iterable[audio.Block]
         for block, last in flagged:
             yield scan.prepare(block, last=last), last
         return
-    pool = _block_pool(n)
+    pool = shared_pool("block", n)  # its work waits on the "cqt" pool, never on itself
     waiting: collections.deque = collections.deque()
     try:
         for block, last in flagged:
@@ -261,12 +260,6 @@ def _prepared(scan: _Scan, blocks: Iterable[audio.Block]
     finally:
         for future, _ in waiting:  # an error or an abandoned scan: drop what is queued
             future.cancel()
-
-
-@functools.lru_cache(maxsize=4)
-def _block_pool(threads: int) -> concurrent.futures.ThreadPoolExecutor:
-    """One pool of ``threads`` block workers per process, reused by every recording."""
-    return concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="songnet-block")
 
 
 @dataclasses.dataclass(frozen=True)

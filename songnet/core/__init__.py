@@ -7,4 +7,5 @@
 - :mod:`songnet.core.sound`: ``Sound``, validated mono audio.
 - :mod:`songnet.core.audio`: reading any audio file, streaming long ones.
 - :mod:`songnet.core.device`: ``--device`` values -> torch devices.
+- :mod:`songnet.core.threads`: usable cores, worker pools shared per process.
 """

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from songnet.core.errors import ParamsError
+from songnet.core.threads import usable_cpus
 
 __all__ = ["MAX_SEED", "MAX_YAML_BYTES", "SEED_KEYS", "check_workers", "load_params",
            "params_from_mapping", "params_to_dict", "read_params_file", "read_yaml",
@@ -209,7 +210,7 @@ def check_workers(workers: int, *, option: str = "--workers", per_worker_mb: int
     ParamsError
         Naming the value and the limit.
     """
-    cpus = max(_cpus(), floor)
+    cpus = max(usable_cpus(), floor)
     if workers < 1 or workers > cpus:
         raise ParamsError(f"{option} {workers} must lie in 1–{cpus} (the CPUs this process may "
                           f"use); pass at most {cpus}")
@@ -220,13 +221,6 @@ def check_workers(workers: int, *, option: str = "--workers", per_worker_mb: int
             raise ParamsError(f"{option} {workers} needs about {workers * per_worker_mb} MiB "
                               f"but {avail} MiB are available; pass at most {most}")
     return workers
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def _available_mb() -> int | None:

@@ -25,7 +25,6 @@ bands of :mod:`songnet.features.frontends`.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
 import functools
@@ -34,6 +33,7 @@ import threading
 import numpy as np
 
 from songnet.core.errors import SongnetError
+from songnet.core.threads import shared_pool
 from songnet.features import frontends
 from songnet.features.kernels import octave_bases, octave_kernels
 from songnet.features.params import FeatureParams, cached_wavelet_lengths
@@ -247,7 +247,7 @@ def cqt_power(y: np.ndarray, *, params: FeatureParams, threads: int = 1) -> np.n
         for tile in tiles:
             run(tile)
     else:
-        list(_pool(threads).map(run, tiles))
+        list(shared_pool("cqt", threads).map(run, tiles))
     return out
 
 
@@ -261,12 +261,6 @@ def _tiles(n_frames: int, *, threads: int, align: int) -> list[tuple[int, int]]:
     size = -(-n_frames // n_tiles)
     size = -(-size // align) * align
     return [(t0, min(n_frames, t0 + size)) for t0 in range(0, n_frames, size)]
-
-
-@functools.lru_cache(maxsize=4)
-def _pool(threads: int) -> concurrent.futures.ThreadPoolExecutor:
-    """One pool of ``threads`` workers per process, reused by every call."""
-    return concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="songnet-cqt")
 
 
 def _direct_power(p: CQTPlan, chunks: np.ndarray, out: np.ndarray, t0: int, t1: int) -> None:
