@@ -12,7 +12,7 @@ import soundfile as sf
 from songnet.cli import main
 from songnet.core.errors import SongnetError
 from songnet.surrogates import others
-from songnet.surrogates.synthesize import SynthesizeParams, load_negatives, synthesize
+from songnet.surrogates.synthesize import SynthesizeParams, _fragment, load_negatives, synthesize
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
 
@@ -48,8 +48,31 @@ def test_no_song_clips_hold_other_sounds_and_song_fragments():
     kinds = {k for w in bg.world for k in w.split("+") if k}
     assert kinds <= set(others.KINDS) and len(kinds) >= 4
     fragments = bg[bg.onset_s.notna()]  # a piece of a song, labelled no_song
-    assert len(fragments) >= 2 and (fragments.offset_s - fragments.onset_s < 1.6).all()
+    assert len(fragments) >= 2 and (fragments.offset_s - fragments.onset_s < 2.5).all()
     assert (rows[rows.theme != "no_song"].onset_s.notna()).all()
+
+
+def test_a_fragment_is_never_a_whole_song_and_trills_come_alone_at_every_length():
+    rng = np.random.default_rng(0)
+    seen = {"intro": 0, "note": 0, "trill": 0}
+    trill_counts = []
+    for theme in load_catalog():
+        for _ in range(60):
+            frag = _fragment(theme, rng)
+            if not frag.notes:  # the trill alone: no introduction at all
+                seen["trill"] += 1
+                trill_counts.append(frag.trill.count / theme.trill.count)
+                assert 2 <= frag.trill.count <= max(5, round(1.5 * theme.trill.count))
+            elif frag.notes == theme.notes:  # the whole introduction, at most one syllable
+                seen["intro"] += 1
+                assert frag.trill.count == 1
+            else:  # one introductory note, its trill syllable all but silent
+                seen["note"] += 1
+                assert len(frag.notes) == 1 and frag.notes[0] in theme.notes
+                assert frag.trill.count == 1 and max(frag.trill.loudness) <= 0.05
+    assert min(seen.values()) > 100
+    # short pieces and trills as long as a whole song's (and longer) are both drawn
+    assert min(trill_counts) < 0.3 and max(trill_counts) > 1.2
 
 
 @pytest.mark.skipif(not NEGATIVES.is_dir(), reason=f"no real negatives in {NEGATIVES}")

@@ -81,8 +81,8 @@ class TrainParams:
     gain: float = 0.1
     noise_prob: float = 0.5
     noise_drop: float = 0.2
-    freq_mask: int = 8
-    time_mask: int = 40
+    freq_mask: int = 4
+    time_mask: int = 20
     num_threads: int = 2
     device: str = "auto"
     open_set_quantile: float = 0.98

@@ -246,7 +246,9 @@ def _plan(themes: Sequence[Theme], params: SynthesizeParams) -> list[_Spec]:
 
 def _fragment(theme: Theme, rng: np.random.Generator) -> Theme:
     """A piece of a chingolo song that is not a song: the introduction with at most one
-    trill syllable, one introductory note, or two to four trill syllables alone."""
+    trill syllable, one introductory note, or the trill alone (two syllables up to half
+    again its full length, no introduction: a chingolo song always opens with its theme's
+    notes, and a trill alone is what other species' trills look like)."""
     kind = int(rng.integers(3))
     if kind == 0:
         return dataclasses.replace(theme, trill=dataclasses.replace(theme.trill, count=1))
@@ -255,8 +257,9 @@ def _fragment(theme: Theme, rng: np.random.Generator) -> Theme:
         return dataclasses.replace(theme, notes=(note,),
                                    trill=dataclasses.replace(theme.trill, count=1,
                                                              loudness=(0.05, 0.05, 0.05)))
+    longest = max(5, round(1.5 * theme.trill.count))
     return dataclasses.replace(theme, notes=(), trill=dataclasses.replace(
-        theme.trill, count=int(rng.integers(2, 5))))
+        theme.trill, count=int(rng.integers(2, longest + 1))))
 
 
 def _n_wide(params: SynthesizeParams, split: str) -> int:
