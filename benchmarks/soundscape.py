@@ -34,8 +34,7 @@ Run: ``.venv/bin/python benchmarks/soundscape.py [--scenes 24] [--scene-s 180]
 were raised twice, from 4 scenes and 30 minutes of negatives to 12 and 60, then to 24 and
 180: with 60 minutes, trial models differing in one setting or only in their seed gave 0
 to 5 false events, and one foreign theme more or less named ``unknown`` moved the unknown
-rate by 0.07. The
-first 12 scenes are those of the 12-scene run (same seed). Last line:
+rate by 0.07. The first 12 scenes are those of the 12-scene run (same seed). Last line:
 ``precision= recall= boundary_ms= false_per_hour= unknown_rate=``.
 """
 
