@@ -91,8 +91,14 @@ def real_song(bird: str, rng: np.random.Generator) -> np.ndarray:
     return np.concatenate(parts).astype(np.float64)
 
 
-def song_pool(rng: np.random.Generator) -> list[tuple[str, str, np.ndarray]]:
-    """(source, theme, clean song) of every kind, several of each."""
+FOREIGN_SEED = 20261123
+"""Seed of this benchmark's foreign themes (``benchmarks/openset_rules.py`` uses others)."""
+
+
+def song_pool(rng: np.random.Generator, *, foreign_seed: int = FOREIGN_SEED
+              ) -> list[tuple[str, str, np.ndarray]]:
+    """(source, theme, clean song) of every kind, several of each; the foreign themes are
+    drawn with ``foreign_seed``."""
     catalog = load_catalog()
     pool = [("catalog", t.name, sing(t, rng=rng).astype(np.float64))
             for t in catalog for _ in range(3)]
@@ -103,7 +109,7 @@ def song_pool(rng: np.random.Generator) -> list[tuple[str, str, np.ndarray]]:
         song = resynthesize_sketch(read_sketch(ROOT / "data" / "1966" / f"{name}.csv"))
         pool += [("absent_1966", name, song.sound.samples.astype(np.float64))] * 3
     for k, (theme, _) in enumerate(foreign_themes(catalog, 12,
-                                                  rng=np.random.default_rng(20261123))):
+                                                  rng=np.random.default_rng(foreign_seed))):
         pool.append(("foreign", f"F{k:02d}", sing(theme, rng=rng).astype(np.float64)))
     return pool
 

@@ -88,7 +88,7 @@ class TrainParams:
     open_set_quantile: float = 0.98
     open_set_scale: float = 1.0
     open_set_pooling: str = "pooled"
-    open_set_metric: str = "standardized"
+    open_set_metric: str = "cosine"
     unknown_quantile: float = 0.05
 
     def __post_init__(self) -> None:
