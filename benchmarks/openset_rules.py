@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import soundscape as S  # benchmarks/soundscape.py: this script runs from benchmarks/
 import torch
 
 from songnet.classify.backends import open_model
@@ -59,8 +60,6 @@ from songnet.resynth.songs import find_songs
 from songnet.surrogates.foreign import theme_distance
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
-
-import soundscape as S  # noqa: E402  (benchmarks/ is the script's own folder)
 
 DEV_SEEDS = ((99, 20261124), (98, 20261125))
 """(foreign-theme seed, scene seed) of each dev set; the soundscape benchmark uses
@@ -76,7 +75,7 @@ class _Recorder:
     def __init__(self, matcher: ThemeMatcher) -> None:
         self.matcher, self.themes_, self.seen = matcher, matcher.themes_, []
 
-    def nearest(self, X: np.ndarray):  # noqa: ANN201  (ThemeMatcher.nearest's tuple)
+    def nearest(self, X: np.ndarray):
         self.seen.append(np.asarray(X, dtype=np.float64)[0])
         return self.matcher.nearest(X)
 

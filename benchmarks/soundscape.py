@@ -219,7 +219,7 @@ def figure(path: Path, wav: Path, truth: list[Song], events: list, *, start_s: f
             hi = np.searchsorted(freqs, e.high_hz)
             ax.add_patch(Rectangle((e.start_s, lo), e.end_s - e.start_s, hi - lo, fill=False,
                                    ec="lime", lw=1.5))
-            ax.text(e.start_s, hi + 1, f"{e.theme}\n{e.nearest} {e.distance:.1f}",
+            ax.text(e.start_s, hi + 1, f"{e.theme}\n{e.nearest} {e.distance:.2f}",
                     color="lime", fontsize=7)
     ax.set_xlim(start_s, start_s + length_s)
     ax.set_title("songnet classify on a soundscape: events (green boxes: theme, then nearest "
