@@ -74,3 +74,29 @@ def test_model_songs_of_every_catalog_theme_keep_their_theme(model, tmp_path):
         assert abs(event.start_s - song.start_s) < 0.1
         assert (event.theme, event.nearest) == (song.theme, song.theme)
         assert event.distance <= event.threshold
+        assert not event.note_distance > event.note_threshold  # NaN: not measured
+
+
+def test_a_catalog_theme_sung_with_other_note_lengths_is_unknown(model, tmp_path):
+    """T07's three 170-ms downsweeps sung 70, 290 and 170 ms long: another theme (3 notes'
+    worth away), which the network alone hears as T07; the shipped note check does not."""
+    import dataclasses
+
+    import numpy as np
+
+    from songnet.surrogates.synthesize import sing
+    from songnet.surrogates.themes import load_catalog
+
+    assert model.note_check is not None and model.note_check.n_songs >= 100
+    t07 = {t.name: t for t in load_catalog()}["T07"]
+    notes = [dataclasses.replace(n, duration_s=d)
+             for n, d in zip(t07.notes, (0.07, 0.29, 0.17), strict=True)]
+    other = dataclasses.replace(t07, name="X", notes=tuple(notes))
+    rng = np.random.default_rng(5)
+    y = np.concatenate([np.zeros(SR), sing(other, rng=rng), np.zeros(SR)])
+    y = y + rng.normal(0, 0.003, y.size)
+    path = tmp_path / "other.wav"
+    sf.write(path, y.astype(np.float32), SR, subtype="PCM_16")
+    (event,) = classify_file(path, model=model)[0]
+    assert event.theme == "unknown"
+    assert event.note_distance > event.note_threshold or np.isnan(event.note_distance)

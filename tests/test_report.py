@@ -30,7 +30,8 @@ def event(file: str, start: float, theme: str, conf: float) -> Event:
 
 UNKNOWN_EVENT = Event(file="a.wav", start_s=30.0, end_s=32.0, theme="unknown", confidence=0.7,
                       top=(("T02", 0.7), ("unknown", 0.2)), low_hz=3000.0, high_hz=7000.0,
-                      nearest="T02", distance=5.25, threshold=4.5)
+                      nearest="T02", distance=5.25, threshold=4.5, note_distance=2.75,
+                      note_threshold=1.8)
 RESULTS = [
     FileResult("a.wav", (event("a.wav", 1.5, "T01", 0.91), event("a.wav", 20.25, "T03", 0.8)),
                60.0),
@@ -43,7 +44,9 @@ def test_json_has_exactly_the_agreed_keys():
     data = json.loads(events_json(RESULTS))
     assert len(data) == 2
     assert set(data[0]) == {"file", "start_s", "end_s", "theme", "confidence", "top",
-                            "nearest", "distance", "threshold"}
+                            "nearest", "distance", "threshold", "note_distance",
+                            "note_threshold"}
+    assert data[0]["note_distance"] is None  # no note check: null, not NaN
     assert data[0]["distance"] is None and data[0]["nearest"] == ""  # no open-set matcher
     assert data[0]["file"] == "a.wav" and data[0]["theme"] == "T01"
     assert data[0]["start_s"] == 1.5 and data[0]["end_s"] == 3.5
@@ -56,8 +59,10 @@ def test_unknown_events_keep_their_nearest_theme_and_distance_in_every_format():
     (js,) = json.loads(events_json(res))
     assert (js["theme"], js["nearest"], js["distance"], js["threshold"]) == \
         ("unknown", "T02", 5.25, 4.5)
+    assert (js["note_distance"], js["note_threshold"]) == (2.75, 1.8)
     (row,) = csv.DictReader(io.StringIO(events_csv(res)))
     assert (row["theme"], row["nearest"], float(row["distance"])) == ("unknown", "T02", 5.25)
+    assert (float(row["note_distance"]), float(row["note_threshold"])) == (2.75, 1.8)
     raven = dict(zip(RAVEN_COLUMNS, raven_table(res[0]).splitlines()[1].split("\t"),
                      strict=True))
     assert (raven["Theme"], raven["Nearest"], raven["Distance"]) == ("unknown", "T02", "5.2500")

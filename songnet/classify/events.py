@@ -21,6 +21,7 @@ import numpy as np
 
 from songnet.core.errors import SongnetError
 from songnet.core.labels import UNKNOWN, ranks_unknown_first
+from songnet.core.notes import NoteCheck, measure_vectors, peaks_track, percentile
 
 __all__ = ["Activity", "Candidates", "Event", "WindowScores", "find_events", "frame_activity",
            "holding_windows", "loud_segments", "noise_floor", "song_candidates"]
@@ -56,6 +57,14 @@ class Event:
         The distance to that centroid, in the matcher's units (NaN without a matcher).
     threshold : float
         The open-set threshold of ``nearest``: farther is ``unknown`` (NaN without one).
+    note_distance : float
+        How many notes' worth the song's introduction, measured on its Constant-Q frames,
+        differs from that of the theme the network named (:class:`songnet.core.notes.NoteCheck`);
+        farther than ``note_threshold`` is ``unknown``. NaN where the check does not speak:
+        no check in the model, an introduction not measured cleanly, another number of
+        notes than the theme's, or a song the network calls ``unknown``.
+    note_threshold : float
+        The model's note-check threshold (NaN without one).
     """
 
     file: str
@@ -69,12 +78,17 @@ class Event:
     nearest: str = ""
     distance: float = float("nan")
     threshold: float = float("nan")
+    note_distance: float = float("nan")
+    note_threshold: float = float("nan")
 
     def open_set_fields(self) -> dict[str, str | float | None]:
-        """``nearest``, ``distance`` and ``threshold`` as JSON takes them (None for NaN)."""
-        return {"nearest": self.nearest,
-                "distance": None if self.distance != self.distance else self.distance,
-                "threshold": None if self.threshold != self.threshold else self.threshold}
+        """``nearest``, ``distance``, ``threshold``, ``note_distance`` and
+        ``note_threshold`` as JSON takes them (None for NaN)."""
+        def plain(x: float) -> float | None:
+            return None if x != x else x
+        return {"nearest": self.nearest, "distance": plain(self.distance),
+                "threshold": plain(self.threshold), "note_distance": plain(self.note_distance),
+                "note_threshold": plain(self.note_threshold)}
 
     @property
     def duration_s(self) -> float:
@@ -219,12 +233,17 @@ class Activity:
         Lowest and highest loud frequency of each active frame (NaN where inactive).
     frame_s : float
         Frame period in seconds (``hop_length / sr``).
+    peaks : np.ndarray [shape=(3, T), dtype=float32], optional
+        Per frame, the song band's loudest pitch (Hz), its level and the band's median
+        level (dB) (:func:`songnet.core.notes.frame_peaks`): what the note check measures
+        a song's notes from. None when the model has no note check.
     """
 
     active: np.ndarray
     low_hz: np.ndarray
     high_hz: np.ndarray
     frame_s: float
+    peaks: np.ndarray | None = None
 
     @classmethod
     def concatenate(cls, parts: Sequence[Activity], *, frame_s: float) -> Activity:
@@ -232,9 +251,11 @@ class Activity:
         if not parts:
             empty = np.zeros(0, dtype=np.float32)
             return cls(np.zeros(0, dtype=bool), empty, empty.copy(), frame_s)
+        peaks = (np.concatenate([p.peaks for p in parts], axis=1)
+                 if all(p.peaks is not None for p in parts) else None)
         return cls(np.concatenate([p.active for p in parts]),
                    np.concatenate([p.low_hz for p in parts]),
-                   np.concatenate([p.high_hz for p in parts]), frame_s)
+                   np.concatenate([p.high_hz for p in parts]), frame_s, peaks)
 
 
 def noise_floor(power: np.ndarray) -> np.ndarray:
@@ -339,7 +360,7 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
                 split_gap_s: float = 0.5, min_event_s: float = 0.2, top_k: int = 3,
                 band_hz: tuple[float, float] = (0.0, 0.0), open_set: Any = None,
                 candidates: Candidates | None = None, unknown_min_p: float = 0.0,
-                source: str = "<array>") -> list[Event]:
+                source: str = "<array>", note_check: NoteCheck | None = None) -> list[Event]:
     """Merge window probabilities into song events.
 
     Each loud stretch of the recording (from ``activity``) is a candidate; its *holding
@@ -384,6 +405,10 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
         ``unknown_min_p``, fitted by ``train`` on the validation birds).
     source : str
         The recording's name, copied into each event.
+    note_check : NoteCheck, optional
+        The model's note check (:class:`songnet.core.notes.NoteCheck`); with it and the
+        activity's ``peaks``, a song the network names a theme whose introduction, measured
+        cleanly, lies farther than its threshold from that theme's is ``unknown``.
 
     Returns
     -------
@@ -425,9 +450,32 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
             continue  # weaker evidence of an unknown theme than the model's own songs give
         event = _event(scores.classes, probs, emb, seg, activity=activity, top_k=top_k,
                        band_hz=band_hz, open_set=open_set, source=source)
+        if note_check is not None and activity is not None and activity.peaks is not None:
+            event = _note_checked(event, activity, note_check)
         if event.confidence >= min_confidence:
             events.append(event)
     return events
+
+
+NOTE_MARGIN_S = 0.15
+"""Seconds around an event that the note check measures too: a note's half-level onset
+lies inside the event, its quiet start may not."""
+
+
+def _note_checked(event: Event, activity: Activity, check: NoteCheck) -> Event:
+    """``event`` with its note distance, and ``unknown`` when the distance exceeds the
+    check's threshold (the network's own ``unknown`` and other names are kept as they are
+    where the check does not speak)."""
+    if event.theme not in check.templates:
+        return dataclasses.replace(event, note_threshold=check.threshold)
+    j0 = max(0, int(np.floor((event.start_s - NOTE_MARGIN_S) / activity.frame_s)))
+    j1 = int(np.ceil((event.end_s + NOTE_MARGIN_S) / activity.frame_s)) + 1
+    f0, peak, median = activity.peaks[:, j0:j1]
+    vectors = measure_vectors(peaks_track(f0, peak, median, activity.frame_s))
+    d = check.distance(event.theme, vectors)
+    theme = UNKNOWN if d > check.threshold else event.theme
+    return dataclasses.replace(event, theme=theme, note_distance=round(d, 4),
+                               note_threshold=round(check.threshold, 4))
 
 
 def _pooled(scores: WindowScores, holding: np.ndarray, p_song: np.ndarray
@@ -513,8 +561,9 @@ def _event(classes: Sequence[str], probs: np.ndarray, emb: np.ndarray | None,
         j1 = int(np.ceil(end / activity.frame_s))
         lows = activity.low_hz[j0:j1]
         if np.isfinite(lows).any():  # percentiles: a click's broadband frame does not count
-            low = float(np.nanpercentile(lows, 5))
-            high = float(np.nanpercentile(activity.high_hz[j0:j1], 95))
+            highs = activity.high_hz[j0:j1]
+            low = float(percentile(lows[np.isfinite(lows)], 5))  # np.nanpercentile's value,
+            high = float(percentile(highs[np.isfinite(highs)], 95))  # without numpy.ma
     theme, nearest, distance, threshold = top[0][0], "", float("nan"), float("nan")
     if open_set is not None and emb is not None:
         idx, dist, thr = open_set.nearest(np.asarray(emb, dtype=np.float64)[None])

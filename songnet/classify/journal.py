@@ -107,7 +107,8 @@ def _event(d: dict[str, Any]) -> Event:
     return Event(d["file"], float(d["start_s"]), float(d["end_s"]), d["theme"],
                  float(d["confidence"]), tuple((str(t), float(p)) for t, p in d["top"]),
                  float(d["low_hz"]), float(d["high_hz"]), str(d.get("nearest", "")),
-                 _nan_if_none(d.get("distance")), _nan_if_none(d.get("threshold")))
+                 _nan_if_none(d.get("distance")), _nan_if_none(d.get("threshold")),
+                 _nan_if_none(d.get("note_distance")), _nan_if_none(d.get("note_threshold")))
 
 
 def _nan_if_none(x: Any) -> float:

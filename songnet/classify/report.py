@@ -37,7 +37,8 @@ RAVEN_COLUMNS = ("Selection", "View", "Channel", "Begin Time (s)", "End Time (s)
                  "Low Freq (Hz)", "High Freq (Hz)", "Theme", "Confidence", "Nearest",
                  "Distance")
 CSV_COLUMNS = ("file", "start_s", "end_s", "theme", "confidence", "theme_2", "p_2",
-               "theme_3", "p_3", "low_hz", "high_hz", "nearest", "distance", "threshold")
+               "theme_3", "p_3", "low_hz", "high_hz", "nearest", "distance", "threshold",
+               "note_distance", "note_threshold")
 SUFFIX = {"table": ".events.txt", "csv": ".events.csv", "json": ".events.json",
           "raven": ".Table.1.selections.txt"}
 
@@ -104,7 +105,8 @@ def events_csv(results: Sequence[FileResult]) -> str:
         writer.writerow([ev.file, f"{ev.start_s:.3f}", f"{ev.end_s:.3f}", ev.theme,
                          f"{ev.confidence:.4f}", *runners, f"{ev.low_hz:.1f}",
                          f"{ev.high_hz:.1f}", ev.nearest, _num(ev.distance),
-                         _num(ev.threshold)])
+                         _num(ev.threshold), _num(ev.note_distance),
+                         _num(ev.note_threshold)])
     return buf.getvalue()
 
 
@@ -115,8 +117,9 @@ def _num(x: float) -> str:
 
 def events_json(results: Sequence[FileResult]) -> str:
     """A JSON list of ``{file, start_s, end_s, theme, confidence, top: [{theme, p}],
-    nearest, distance, threshold}`` (``distance`` and ``threshold`` null without an
-    open-set matcher)."""
+    nearest, distance, threshold, note_distance, note_threshold}`` (``distance`` and
+    ``threshold`` null without an open-set matcher; the note fields null where the note
+    check does not speak)."""
     data = [{"file": ev.file, "start_s": ev.start_s, "end_s": ev.end_s, "theme": ev.theme,
              "confidence": ev.confidence, "top": [{"theme": t, "p": p} for t, p in ev.top],
              **ev.open_set_fields()}

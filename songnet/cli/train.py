@@ -7,17 +7,32 @@ import os
 from pathlib import Path
 
 import click
+import numpy as np
 import torch
 
-from songnet.cli.common import common_options, device_option, features_dir_option, out_option
+from songnet.cli.common import (
+    catalog_option,
+    common_options,
+    device_option,
+    features_dir_option,
+    out_option,
+)
 from songnet.core.device import resolve_device
 from songnet.core.files import check_output_dir, check_output_file
+from songnet.core.notes import NOTE_CHECK_KEY, note_vector
 from songnet.core.params import load_params, params_to_dict
 from songnet.core.progress import bar
 from songnet.features.featureset import load_meta, load_split
 from songnet.model.checkpoint import save_checkpoint
 from songnet.model.openset import OPEN_SET_KEY, UNKNOWN_MIN_P_KEY
-from songnet.model.train import TrainParams, save_history, train_model, training_date
+from songnet.model.train import (
+    TrainParams,
+    fit_note_check,
+    save_history,
+    train_model,
+    training_date,
+)
+from songnet.surrogates.themes import load_catalog
 
 
 @click.command("train")
@@ -27,14 +42,17 @@ from songnet.model.train import TrainParams, save_history, train_model, training
 @click.option("--resume", is_flag=True,
               help="Continue an interrupted run from OUT/checkpoints/last.pt.")
 @device_option(default=None)
+@catalog_option
 @common_options
 def command(features_dir: Path, out: Path, resume: bool, device: str | None,
-            params_file: Path, quiet: bool) -> None:
+            catalog_dir: Path | None, params_file: Path, quiet: bool) -> None:
     """Train the theme CNN (AdamW, one-cycle schedule, early stopping on val loss).
 
     Writes OUT/model.pt (the best epoch's weights with config, classes, feature and
-    training params), OUT/history.csv (one row per epoch) and a resumable training state
-    in OUT/checkpoints/last.pt after every epoch.
+    training params, the open-set matcher and the note check), OUT/history.csv (one row per
+    epoch) and a resumable training state in OUT/checkpoints/last.pt after every epoch.
+    The note check compares a song's introduction with the catalog's (--catalog: the one
+    the features were made from; default: the shipped catalog).
     """
     params = load_params(params_file, "train", TrainParams)
     check_output_dir(out, replaced=False)
@@ -45,6 +63,8 @@ def command(features_dir: Path, out: Path, resume: bool, device: str | None,
         params = dataclasses.replace(params, device=device)
     resolve_device(params.device)  # a missing GPU fails before any work
     meta = load_meta(features_dir)
+    templates = {t.name: np.stack([note_vector(n.pitch_hz, n.duration_s) for n in t.notes])
+                 for t in load_catalog(catalog_dir)}
     train = load_split(features_dir, "train")
     val = load_split(features_dir, "val")
     torch.set_num_threads(params.num_threads)
@@ -68,6 +88,11 @@ def command(features_dir: Path, out: Path, resume: bool, device: str | None,
         info[OPEN_SET_KEY] = result.open_set
     if "unknown" in meta["classes"]:
         info[UNKNOWN_MIN_P_KEY] = result.unknown_min_p
+    note_check = fit_note_check([train, val], classes=meta["classes"],
+                                feature_params=meta["params"], templates=templates,
+                                params=params)
+    if note_check is not None:
+        info[NOTE_CHECK_KEY] = note_check
     save_checkpoint(out / "model.pt", result.model, classes=meta["classes"],
                     feature_params=meta["params"], train_params=params_to_dict(params),
                     meta=info)

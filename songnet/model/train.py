@@ -33,6 +33,7 @@ from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
 from songnet.core.files import write_text
 from songnet.core.labels import NO_SONG, UNKNOWN, ranks_unknown_first, theme_classes
+from songnet.core.notes import NoteCheck, db_track, measure_vectors
 from songnet.core.params import params_to_dict
 from songnet.features.featureset import FeatureSplit
 from songnet.model.archs import DEFAULT_ARCH, build_model, check_arch, config_from_dict
@@ -40,7 +41,8 @@ from songnet.model.checkpoint import checkpoint_payload, read_payload, write_pay
 from songnet.model.network import Network
 from songnet.model.openset import METRICS, ThemeMatcher
 
-__all__ = ["HISTORY_COLUMNS", "TrainParams", "TrainResult", "augment", "fit_open_set",
+__all__ = ["HISTORY_COLUMNS", "TrainParams", "TrainResult", "augment", "fit_note_check",
+           "fit_open_set",
            "fit_unknown_min_p", "new_network", "save_history", "train_model", "training_date",
            "warp_reference"]
 
@@ -437,6 +439,45 @@ def fit_open_set(model: Network, split: FeatureSplit, *, classes: Sequence[str],
     except SongnetError:  # every theme with a single song: no spread to learn
         return None
     return matcher.to_dict()
+
+
+def fit_note_check(splits: Sequence[FeatureSplit], *, classes: Sequence[str],
+                   feature_params: Mapping[str, Any], templates: Mapping[str, np.ndarray],
+                   params: TrainParams) -> dict[str, Any] | None:
+    """The note check of a model (:class:`songnet.core.notes.NoteCheck`): each catalog
+    theme's introduction (``templates``: note vectors) and the threshold learned from the
+    introductions measured on ``splits``' songs of those themes (the training and
+    validation birds: the check does not depend on the network, so every bird the model
+    was built from counts), with the open set's rule (``open_set_quantile`` ×
+    ``open_set_scale`` of their distances to their own theme).
+
+    Returns
+    -------
+    dict or None
+        :meth:`NoteCheck.to_dict`; None for a front end other than the CQT (the check
+        reads pitches off log-spaced bins), without templates, or when too few songs are
+        measured cleanly.
+    """
+    from songnet.features.params import FeatureParams
+
+    fp = FeatureParams(**dict(feature_params))
+    known = [t for t in theme_classes(classes) if t in templates]
+    if fp.frontend != "cqt" or not known:
+        return None
+    frame_s = fp.hop_length / fp.sr
+    songs = []
+    for split in splits:
+        for image, label in zip(split.images, split.labels, strict=True):
+            theme = classes[int(label)]
+            if theme in known:
+                db = image.astype(np.float32) * -fp.db_floor + fp.db_floor
+                songs.append((theme, measure_vectors(db_track(db, fp.frequencies, frame_s))))
+    try:
+        return NoteCheck.fit({t: templates[t] for t in known}, songs,
+                             quantile=params.open_set_quantile,
+                             scale=params.open_set_scale).to_dict()
+    except SongnetError:
+        return None
 
 
 def _check_splits(train: FeatureSplit, val: FeatureSplit, *, n_classes: int) -> tuple[int, int]:

@@ -10,51 +10,16 @@ the band's median level and the frame is not far below the loudest frame of the 
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from songnet.core.errors import SongnetError
+from songnet.core.notes import Note, PitchTrack, cents, segment_notes  # their home since 2026-12-05
 from songnet.core.sound import Sound
 
 SILENCE_DB = -100.0  # a peak below this (re full scale 1.0) is silence, whatever its shape
 
+
 __all__ = ["Note", "PitchTrack", "cents", "pitch_error_cents", "segment_notes", "track_pitch"]
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class PitchTrack:
-    """A pitch contour on a regular frame grid.
-
-    Attributes
-    ----------
-    times_s : np.ndarray [shape=(n_frames,)]
-        Frame centres in seconds from the start of the sound.
-    f0_hz : np.ndarray [shape=(n_frames,)]
-        Fundamental frequency in Hz; NaN where the frame is unvoiced.
-    amplitude : np.ndarray [shape=(n_frames,)]
-        Peak amplitude of the fundamental (linear, same scale as the samples).
-    voiced : np.ndarray [shape=(n_frames,), dtype=bool]
-        True where a tone was found.
-    """
-
-    times_s: np.ndarray
-    f0_hz: np.ndarray
-    amplitude: np.ndarray
-    voiced: np.ndarray
-
-    @property
-    def hop_s(self) -> float:
-        """Frame hop in seconds."""
-        return float(self.times_s[1] - self.times_s[0]) if len(self.times_s) > 1 else 0.0
-
-
-@dataclasses.dataclass(frozen=True)
-class Note:
-    """One note of a track: frames ``start`` (inclusive) to ``stop`` (exclusive)."""
-
-    start: int
-    stop: int
 
 
 def track_pitch(sound: Sound, *, fmin: float = 2000.0, fmax: float = 9000.0,
@@ -116,51 +81,6 @@ def track_pitch(sound: Sound, *, fmin: float = 2000.0, fmax: float = 9000.0,
     times = rows * hop / sr
     return PitchTrack(times_s=times, f0_hz=np.where(voiced, f0, np.nan),
                       amplitude=np.where(voiced, peak, 0.0), voiced=voiced)
-
-
-def segment_notes(track: PitchTrack, *, min_note_s: float = 0.008, max_gap_s: float = 0.006,
-                  max_jump_cents: float = 300.0) -> list[Note]:
-    """Split a track into notes: voiced runs, bridging short gaps, cut at pitch jumps.
-
-    Parameters
-    ----------
-    track : PitchTrack
-        The tracked contour.
-    min_note_s : float
-        Shorter voiced runs are dropped (clicks, noise).
-    max_gap_s : float
-        Unvoiced gaps up to this long inside a note are bridged.
-    max_jump_cents : float
-        A pitch jump between consecutive voiced frames larger than this starts a new note.
-
-    Returns
-    -------
-    list of Note
-        In time order; frames ``note.start`` and ``note.stop - 1`` are voiced.
-    """
-    hop = track.hop_s or 1.0
-    voiced = np.flatnonzero(track.voiced)
-    notes: list[Note] = []
-    if voiced.size == 0:
-        return notes
-    start = prev = int(voiced[0])
-    for i in voiced[1:]:
-        i = int(i)
-        gap = (i - prev - 1) * hop
-        jump = abs(cents(track.f0_hz[i], track.f0_hz[prev]))
-        if gap > max_gap_s or jump > max_jump_cents:
-            notes.append(Note(start, prev + 1))
-            start = i
-        prev = i
-    notes.append(Note(start, prev + 1))
-    min_frames = max(1, int(np.ceil(min_note_s / hop)))
-    return [n for n in notes if n.stop - n.start >= min_frames]
-
-
-def cents(f_hz: np.ndarray | float, ref_hz: np.ndarray | float) -> np.ndarray:
-    """Interval from ``ref_hz`` to ``f_hz`` in cents (1200 per octave)."""
-    return 1200.0 * np.log2(np.asarray(f_hz, dtype=np.float64) / np.asarray(ref_hz,
-                                                                             dtype=np.float64))
 
 
 def pitch_error_cents(reference: PitchTrack, candidate: PitchTrack) -> np.ndarray:

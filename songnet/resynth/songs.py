@@ -23,8 +23,9 @@ import numpy as np
 import scipy.signal
 
 from songnet.core.errors import SongnetError
+from songnet.core.notes import Segment, clean_track, find_trill, segment_groups
 from songnet.core.sound import Sound
-from songnet.resynth.pitch import PitchTrack, cents, segment_notes, track_pitch
+from songnet.resynth.pitch import track_pitch
 from songnet.synth import SR
 
 __all__ = ["FoundSong", "LearnParams", "Segment", "Skipped", "find_songs"]
@@ -77,43 +78,6 @@ class LearnParams:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class Segment:
-    """One note or trill syllable: its half-level onset and offset and its voiced frames.
-
-    Attributes
-    ----------
-    onset_s, offset_s : float
-        Half-level crossings, s from the start of the recording.
-    times_s, f0_hz, amplitude : np.ndarray [shape=(k,)]
-        The note's voiced frames (s, Hz, linear amplitude).
-    """
-
-    onset_s: float
-    offset_s: float
-    times_s: np.ndarray
-    f0_hz: np.ndarray
-    amplitude: np.ndarray
-
-    @property
-    def duration_s(self) -> float:
-        return self.offset_s - self.onset_s
-
-    @property
-    def peak(self) -> float:
-        return float(self.amplitude.max())
-
-    @property
-    def peak_s(self) -> float:
-        """Time of the loudest frame (s)."""
-        return float(self.times_s[np.argmax(self.amplitude)])
-
-    @property
-    def pitch_hz(self) -> float:
-        """Median pitch (Hz)."""
-        return float(np.median(self.f0_hz))
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
 class FoundSong:
     """A song found in a recording: its notes, its trill and its audio (at ``SR``)."""
 
@@ -158,63 +122,6 @@ def _to_sr(sound: Sound) -> Sound:
     return Sound(y.astype(np.float32), SR, sound.source)
 
 
-def _segment(track: PitchTrack, start: int, stop: int, *, trill: bool) -> Segment | None:
-    t = track.times_s[start:stop]
-    a = track.amplitude[start:stop]
-    v = track.voiced[start:stop]
-    if v.sum() < 3:
-        return None
-    ref = float(a[v].max() if trill else np.percentile(a[v], 90))
-    above = np.flatnonzero(a >= 0.5 * ref)
-    i, j = int(above[0]), int(above[-1])
-
-    def cross(k0: int, k1: int) -> float:  # interpolate the half-level crossing k0 -> k1
-        if not 0 <= k0 < len(a):
-            return float(t[k1])
-        a0, a1 = a[k0], a[k1]
-        w = (0.5 * ref - a0) / (a1 - a0) if a1 != a0 else 1.0
-        return float(t[k0] + (t[k1] - t[k0]) * w)
-
-    onset, offset = cross(i - 1, i), cross(j + 1, j)
-    keep = v & (a >= 0.25 * ref)
-    return Segment(onset_s=onset, offset_s=offset, times_s=t[keep],
-                   f0_hz=track.f0_hz[start:stop][keep], amplitude=a[keep])
-
-
-def _clean(track: PitchTrack) -> PitchTrack:
-    """Unvoice single frames whose pitch jumps away from both neighbours (noise spikes)."""
-    f, v = track.f0_hz, track.voiced.copy()
-    spike = np.zeros_like(v)
-    with np.errstate(invalid="ignore"):
-        spike[1:-1] = (v[1:-1] & v[:-2] & v[2:] & (np.abs(cents(f[1:-1], f[:-2])) > 300)
-                       & (np.abs(cents(f[1:-1], f[2:])) > 300))
-    v &= ~spike
-    return dataclasses.replace(track, voiced=v, f0_hz=np.where(v, f, np.nan),
-                               amplitude=np.where(v, track.amplitude, 0.0))
-
-
-def _find_trill(group: list[Segment], params: LearnParams) -> tuple[int, int] | None:
-    """The longest run of short, evenly spaced syllables of one pitch: ``(first, stop)``."""
-    best: tuple[int, int] | None = None
-    i = 0
-    while i < len(group):
-        if group[i].duration_s >= params.trill_max_s:
-            i += 1
-            continue
-        j = i + 1
-        while j < len(group) and group[j].duration_s < params.trill_max_s:
-            d = group[j].onset_s - group[j - 1].onset_s
-            ref = (np.median(np.diff([s.onset_s for s in group[i:j]])) if j - i >= 2 else d)
-            pitch = abs(cents(group[j].pitch_hz, group[i].pitch_hz))
-            if not 0.6 * ref <= d <= 1.6 * ref or pitch > 600:
-                break
-            j += 1
-        if j - i >= params.min_trill and (best is None or j - i > best[1] - best[0]):
-            best = (i, j)
-        i = j
-    return best
-
-
 def find_songs(sound: Sound, *, params: LearnParams = LearnParams(),
                start_s: float | None = None, end_s: float | None = None
                ) -> tuple[list[FoundSong], list[Skipped]]:
@@ -243,30 +150,20 @@ def find_songs(sound: Sound, *, params: LearnParams = LearnParams(),
                            f"within the recording (0–{sound.duration:.2f} s)")
     i0, i1 = round(t0 * SR), round(t1 * SR)
     span = Sound(sound.samples[i0:i1], SR, sound.source)
-    track = _clean(track_pitch(span, fmin=params.fmin_hz, fmax=params.fmax_hz,
-                               hop_s=params.hop_s, window_s=params.window_s,
-                               tonality_db=params.tonality_db, floor_db=-40.0))
+    track = clean_track(track_pitch(span, fmin=params.fmin_hz, fmax=params.fmax_hz,
+                                    hop_s=params.hop_s, window_s=params.window_s,
+                                    tonality_db=params.tonality_db, floor_db=-40.0))
     track = dataclasses.replace(track, times_s=track.times_s + t0)
-    notes = segment_notes(track, min_note_s=0.01, max_gap_s=0.008, max_jump_cents=400)
-    segs = []
-    for n in notes:
-        short = (n.stop - n.start) * track.hop_s < params.trill_max_s
-        seg = _segment(track, n.start, n.stop, trill=short)
-        if seg is not None and seg.duration_s >= 0.008:
-            segs.append(seg)
-    groups: list[list[Segment]] = []
-    for seg in segs:
-        if groups and seg.onset_s - groups[-1][-1].offset_s <= params.song_gap_s:
-            groups[-1].append(seg)
-        else:
-            groups.append([seg])
+    groups = segment_groups(track, trill_max_s=params.trill_max_s,
+                            song_gap_s=params.song_gap_s)
     songs: list[FoundSong] = []
     skipped: list[Skipped] = []
     for group in groups:
         first, last = float(group[0].times_s[0]), float(group[-1].times_s[-1])
         at_start = first <= t0 + params.edge_s + params.window_s
         at_end = last >= t1 - params.edge_s - params.window_s
-        trill = _find_trill(group, params)
+        trill = find_trill(group, trill_max_s=params.trill_max_s,
+                           min_trill=params.min_trill)
         # a song cut at the start shows its trill; one cut at the end its long intro notes
         intro_like = any(s.duration_s >= 0.1 for s in group)
         if (at_start and trill is not None) or (at_end and (trill is not None or intro_like)):

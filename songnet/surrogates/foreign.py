@@ -32,13 +32,13 @@ share ``own_trill`` of them get a trill of another dialect (a bird from elsewher
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Sequence
 
 import numpy as np
 
 from songnet.core.errors import SongnetError
 from songnet.core.labels import UNKNOWN
+from songnet.core.notes import intro_distance, note_vector
 from songnet.surrogates.themes import Note, Theme, Trill
 
 __all__ = ["MAX_SONG_S", "NOTE_KINDS", "foreign_themes", "mutate_theme", "random_theme",
@@ -48,10 +48,6 @@ NOTE_KINDS = ("whistle", "rising", "long_down", "short_down", "upsweep", "chevro
 """The kinds of introductory note drawn (their ranges: :func:`_random_note`)."""
 MAX_SONG_S = 2.5
 """Longest foreign song (s), as the longest real ones."""
-_PITCH_SCALE = float(np.log(1.10))  # 10 % of pitch = one unit
-_TIME_SCALE = float(np.log(1.5))    # a factor 1.5 in length = one unit
-_SHIFTS = np.log(np.linspace(0.90, 1.10, 9))
-_TEMPI = np.log(np.linspace(0.88, 1.12, 7))
 
 
 def _random_note(kind: str, rng: np.random.Generator) -> Note:
@@ -151,32 +147,6 @@ def mutate_theme(base: Theme, rng: np.random.Generator, *, edits: int = 2) -> Th
                  description=f"foreign theme (near {base.name})", source="<foreign>")
 
 
-def _note_vector(note: Note) -> np.ndarray:
-    """(ln start, ln middle, ln end pitch, ln duration) of a note."""
-    p = np.log(np.asarray(note.pitch_hz, dtype=float))
-    mid = p[len(p) // 2] if len(p) > 2 else 0.5 * (p[0] + p[-1])
-    return np.array([p[0], mid, p[-1], np.log(note.duration_s)])
-
-
-def _edit_cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Edit distances of note sequences ``a (m, k, 4)`` to ``b (l, 4)``: ``(m,)``.
-
-    Adding or dropping a note costs 1; singing one differently up to 2.
-    """
-    m, na, nb = a.shape[0], a.shape[1], len(b)
-    pitch = np.abs(a[:, :, None, :3] - b[None, None, :, :3]).max(axis=-1) / _PITCH_SCALE
-    time = np.abs(a[:, :, None, 3] - b[None, None, :, 3]) / _TIME_SCALE
-    sub = np.minimum(2.0, pitch + time)  # (m, na, nb)
-    d = np.zeros((m, na + 1, nb + 1))
-    d[:, :, 0] = np.arange(na + 1)
-    d[:, 0, :] = np.arange(nb + 1)
-    for i in range(1, na + 1):
-        for j in range(1, nb + 1):
-            d[:, i, j] = np.minimum(np.minimum(d[:, i - 1, j], d[:, i, j - 1]) + 1,
-                                    d[:, i - 1, j - 1] + sub[:, i - 1, j - 1])
-    return d[:, na, nb]
-
-
 def _trill_differs(a: Trill, b: Trill) -> bool:
     """Another dialect's trill: another shape, start or end pitch (15 %) or rate (×1.4)."""
     rate = abs(np.log(a.interval_s / b.interval_s)) > np.log(1.4)
@@ -185,19 +155,14 @@ def _trill_differs(a: Trill, b: Trill) -> bool:
     return bool(rate or pitch or a.shape != b.shape)
 
 
-_OFFSETS = np.array([[s, s, s, t] for s, t in itertools.product(_SHIFTS, _TEMPI)])
-
-
 def theme_distance(a: Theme, b: Theme) -> float:
     """How many notes' worth two themes differ by (see the module text); 0 = the same.
 
     Symmetric: the smaller of the two directions of alignment.
     """
-    va = np.stack([_note_vector(n) for n in a.notes])
-    vb = np.stack([_note_vector(n) for n in b.notes])
-    there = _edit_cost(va[None] + _OFFSETS[:, None], vb).min()
-    back = _edit_cost(vb[None] + _OFFSETS[:, None], va).min()
-    return float(min(there, back)) + float(_trill_differs(a.trill, b.trill))
+    va = np.stack([note_vector(n.pitch_hz, n.duration_s) for n in a.notes])
+    vb = np.stack([note_vector(n.pitch_hz, n.duration_s) for n in b.notes])
+    return intro_distance(va, vb) + float(_trill_differs(a.trill, b.trill))
 
 
 def foreign_themes(catalog: Sequence[Theme], n: int, *, rng: np.random.Generator,

@@ -1,0 +1,116 @@
+"""The note check: introductions measured on Constant-Q frames, and how far they lie from a
+theme's (songnet.core.notes)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from songnet.core.audio import resample
+from songnet.core.errors import SongnetError
+from songnet.core.notes import (
+    NoteCheck,
+    _median,
+    db_track,
+    intro_distance,
+    measure_vectors,
+    note_vector,
+    peaks_track,
+    percentile,
+    power_peaks,
+)
+from songnet.features import npcqt
+from songnet.features.params import FeatureParams
+from songnet.surrogates.foreign import theme_distance
+from songnet.surrogates.synthesize import sing
+from songnet.surrogates.themes import load_catalog
+from songnet.synth import SR
+
+FP = FeatureParams()
+FRAME_S = FP.hop_length / FP.sr
+CATALOG = {t.name: t for t in load_catalog()}
+
+
+def template(theme) -> np.ndarray:
+    return np.stack([note_vector(n.pitch_hz, n.duration_s) for n in theme.notes])
+
+
+def measured(theme, *, seed: int, noise_db: float | None = None) -> np.ndarray | None:
+    """A model song of ``theme``, with 0.5 s of silence (or noise) around it, measured on
+    its CQT as classify measures it."""
+    rng = np.random.default_rng(seed)
+    y = np.concatenate([np.zeros(SR // 2), sing(theme, rng=rng), np.zeros(SR // 2)])
+    if noise_db is not None:
+        y = y + rng.normal(0, np.sqrt(np.mean(y ** 2)) * 10 ** (-noise_db / 20), y.size)
+    power = npcqt.cqt_power(resample(y.astype(np.float32), orig_sr=SR, sr=FP.sr), params=FP)
+    f0, peak, median = power_peaks(power, FP.frequencies)
+    return measure_vectors(peaks_track(f0, peak, median, FRAME_S))
+
+
+def test_intro_distance_is_theme_distance_without_the_trill():
+    a, b = CATALOG["T04"], CATALOG["T07"]
+    assert intro_distance(template(a), template(a)) == 0.0
+    same_trill = dataclasses.replace(a, trill=b.trill)
+    assert intro_distance(template(a), template(b)) == pytest.approx(
+        theme_distance(same_trill, b))
+    one_more = np.concatenate([template(a), template(a)[-1:]])
+    assert intro_distance(one_more, template(a)) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", ["T01", "T04", "T07", "T09", "T11"])
+def test_a_model_song_measures_close_to_its_own_theme(name):
+    theme = CATALOG[name]
+    for seed in (0, 1):
+        v = measured(theme, seed=seed, noise_db=20.0)
+        assert v is not None and len(v) == len(theme.notes)
+        assert intro_distance(v, template(theme)) < 1.3
+
+
+def test_a_theme_with_other_note_lengths_measures_far_from_it():
+    """T07's three 170-ms downsweeps sung 70, 290 and 170 ms long: the network hears T07's
+    note shapes; the note check hears another theme."""
+    t07 = CATALOG["T07"]
+    notes = [dataclasses.replace(n, duration_s=d)
+             for n, d in zip(t07.notes, (0.07, 0.29, 0.17), strict=True)]
+    other = dataclasses.replace(t07, name="X", notes=tuple(notes))
+    v = measured(other, seed=3, noise_db=20.0)
+    assert v is not None and len(v) == 3
+    assert intro_distance(v, template(t07)) > 2.0
+    assert intro_distance(v, template(other)) < 1.0
+
+
+def test_no_song_or_a_lone_tone_is_not_measured():
+    silence = np.full((3, 400), -120.0, dtype=np.float32)
+    assert measure_vectors(peaks_track(*silence, FRAME_S)) is None
+    db = np.full((FP.n_bins, 400), -90.0, dtype=np.float32)
+    db[50, 100:200] = -20.0  # a whistle without a trill after it
+    assert measure_vectors(db_track(db, FP.frequencies, FRAME_S)) is None
+
+
+def test_the_check_speaks_only_for_its_themes_and_their_number_of_notes():
+    templates = {n: template(t) for n, t in CATALOG.items()}
+    songs = [(n, template(t) + 0.01 * k) for k in range(3) for n, t in CATALOG.items()]
+    check = NoteCheck.fit(templates, songs, quantile=1.0)
+    assert check.n_songs == 33 and 0 < check.threshold < 1.0
+    assert np.isnan(check.distance("T04", template(CATALOG["T01"])))  # 2 notes, not 4
+    assert np.isnan(check.distance("T99", template(CATALOG["T01"])))
+    assert np.isnan(check.distance("T01", None))
+    assert check.distance("T01", template(CATALOG["T01"])) == 0.0
+    again = NoteCheck.from_dict(check.to_dict())
+    assert again.threshold == check.threshold and set(again.templates) == set(templates)
+    with pytest.raises(SongnetError, match="at least 20"):
+        NoteCheck.fit(templates, songs[:5])
+    with pytest.raises(SongnetError, match="damaged"):
+        NoteCheck.from_dict({"templates": {}})
+
+
+def test_quantiles_without_numpy_ma_match_numpy():
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 10, 11):
+        x = rng.normal(size=(n, 5))
+        np.testing.assert_array_equal(_median(x, axis=0), np.median(x, axis=0))
+        for q in (0, 2, 50, 90, 98, 100):
+            np.testing.assert_array_equal(percentile(x, q, axis=0),
+                                          np.percentile(x, q, axis=0))
