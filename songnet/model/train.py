@@ -91,6 +91,7 @@ class TrainParams:
     open_set_scale: float = 1.0
     open_set_pooling: str = "pooled"
     open_set_metric: str = "cosine"
+    note_check_quantile: float = 0.99
     unknown_quantile: float = 0.05
 
     def __post_init__(self) -> None:
@@ -109,6 +110,9 @@ class TrainParams:
             raise ValueError(f"time_warp={self.time_warp} must lie in [0, 20] frames")
         if not 0.0 <= self.noise_prob <= 1.0:
             raise ValueError(f"noise_prob={self.noise_prob} must lie in [0, 1]")
+        if not 0.0 < self.note_check_quantile <= 1.0:
+            raise ValueError(f"note_check_quantile={self.note_check_quantile} must lie in "
+                             "(0, 1]")
         if not 0.0 < self.open_set_quantile <= 1.0 or self.open_set_scale <= 0:
             raise ValueError(f"open_set_quantile={self.open_set_quantile} must lie in (0, 1] "
                              f"and open_set_scale={self.open_set_scale} be positive")
@@ -448,8 +452,8 @@ def fit_note_check(splits: Sequence[FeatureSplit], *, classes: Sequence[str],
     theme's introduction (``templates``: note vectors) and the threshold learned from the
     introductions measured on ``splits``' songs of those themes (the training and
     validation birds: the check does not depend on the network, so every bird the model
-    was built from counts), with the open set's rule (``open_set_quantile`` ×
-    ``open_set_scale`` of their distances to their own theme).
+    was built from counts): the ``note_check_quantile`` of their distances to their own
+    theme.
 
     Returns
     -------
@@ -474,8 +478,7 @@ def fit_note_check(splits: Sequence[FeatureSplit], *, classes: Sequence[str],
                 songs.append((theme, measure_vectors(db_track(db, fp.frequencies, frame_s))))
     try:
         return NoteCheck.fit({t: templates[t] for t in known}, songs,
-                             quantile=params.open_set_quantile,
-                             scale=params.open_set_scale).to_dict()
+                             quantile=params.note_check_quantile).to_dict()
     except SongnetError:
         return None
 
