@@ -219,12 +219,13 @@ def figure(path: Path, wav: Path, truth: list[Song], events: list, *, start_s: f
             hi = np.searchsorted(freqs, e.high_hz)
             ax.add_patch(Rectangle((e.start_s, lo), e.end_s - e.start_s, hi - lo, fill=False,
                                    ec="lime", lw=1.5))
-            ax.text(e.start_s, hi + 1, f"{e.theme}\n{e.nearest} {e.distance:.2f}",
+            notes = "" if e.note_distance != e.note_distance else f", notes {e.note_distance:.1f}"
+            ax.text(e.start_s, hi + 1, f"{e.theme}\n{e.nearest} {e.distance:.2f}{notes}",
                     color="lime", fontsize=7)
     ax.set_xlim(start_s, start_s + length_s)
     ax.set_title("songnet classify on a soundscape: events (green boxes: theme, then nearest "
-                 "theme and distance); truth below (cyan: songs, grey: other species)",
-                 fontsize=9)
+                 "theme, distance and note distance); truth below (cyan: songs, grey: other "
+                 "species)", fontsize=9)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
 

@@ -114,3 +114,38 @@ def test_quantiles_without_numpy_ma_match_numpy():
         for q in (0, 2, 50, 90, 98, 100):
             np.testing.assert_array_equal(percentile(x, q, axis=0),
                                           np.percentile(x, q, axis=0))
+
+
+def test_train_learns_the_note_check_from_catalog_songs_and_only_for_the_cqt():
+    """`fit_note_check` on images made as the features stage makes them: a threshold from
+    the songs of the catalog's themes (never from `unknown` clips), None for another front
+    end or too few songs."""
+    from songnet.core.params import params_to_dict
+    from songnet.features.featureset import FeatureSplit
+    from songnet.features.images import images
+    from songnet.features.npcqt import fit_window
+    from songnet.model.train import TrainParams, fit_note_check
+
+    classes = ["T01", "T04", "T09", "unknown", "no_song"]
+    rng = np.random.default_rng(2)
+    clips, labels = [], []
+    for k in range(30):
+        theme = CATALOG[classes[k % 3]]
+        y = resample(np.concatenate([np.zeros(SR // 4), sing(theme, rng=rng)]).astype(np.float32),
+                     orig_sr=SR, sr=FP.sr)
+        clips.append(fit_window(y + rng.normal(0, 0.002, y.size).astype(np.float32), params=FP))
+        labels.append(k % 3)
+    split = FeatureSplit(images(np.stack(clips), params=FP, device="cpu").astype(np.float16),
+                         np.array(labels, dtype=np.int64), "val")
+    templates = {n: template(t) for n, t in CATALOG.items()}
+    fitted = fit_note_check([split], classes=classes, feature_params=params_to_dict(FP),
+                            templates=templates, params=TrainParams())
+    assert fitted is not None and fitted["n_songs"] >= 20
+    assert set(fitted["templates"]) == {"T01", "T04", "T09"}
+    assert 0 < fitted["threshold"] < 2.0  # clean model songs lie close to their themes
+    stft = params_to_dict(dataclasses.replace(FP, frontend="stft"))
+    assert fit_note_check([split], classes=classes, feature_params=stft, templates=templates,
+                          params=TrainParams()) is None
+    few = FeatureSplit(split.images[:6], split.labels[:6], "val")
+    assert fit_note_check([few], classes=classes, feature_params=params_to_dict(FP),
+                          templates=templates, params=TrainParams()) is None
