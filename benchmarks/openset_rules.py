@@ -57,7 +57,8 @@ import torch
 from songnet.classify.backends import open_model
 from songnet.classify.windows import ClassifyParams, classify_file
 from songnet.core.labels import UNKNOWN, theme_classes
-from songnet.core.notes import NOTE_CHECK_KEY, NoteCheck, db_track, measure_vectors, percentile
+from songnet.core.notes import NoteCheck, image_vectors
+from songnet.core.quantiles import percentile
 from songnet.core.sound import Sound
 from songnet.model.checkpoint import embed_images, load_checkpoint
 from songnet.model.openset import METRICS, ThemeMatcher
@@ -206,7 +207,7 @@ def main() -> None:
     metric, pooling, q = max(scored)[1]
     print(f"chosen: open_set_metric={metric} open_set_pooling={pooling} "
           f"open_set_quantile={q:g}")
-    check = note_check_of(ckpt)
+    check = NoteCheck.from_meta(ckpt.meta)
     if check is None:
         print("the model has no note check")
         return
@@ -243,11 +244,6 @@ def main() -> None:
         print("no note-check quantile keeps both catalog shares at 0.97")
 
 
-def note_check_of(ckpt) -> NoteCheck | None:
-    fitted = ckpt.meta.get(NOTE_CHECK_KEY)
-    return None if fitted is None else NoteCheck.from_dict(fitted)
-
-
 def note_distances(ckpt, features: Path, check: NoteCheck, split: str, *,
                    names: np.ndarray | None = None) -> np.ndarray:
     """Per clip of a catalog theme in ``split``: the note check's distance, measured on its
@@ -261,9 +257,8 @@ def note_distances(ckpt, features: Path, check: NoteCheck, split: str, *,
     frame_s = fp.hop_length / fp.sr
     out = []
     for image, name in zip(images[keep], names, strict=True):
-        db = image.astype(np.float32) * -fp.db_floor + fp.db_floor
-        out.append(check.distance(str(name), measure_vectors(db_track(db, fp.frequencies,
-                                                                      frame_s))))
+        out.append(check.distance(str(name), image_vectors(image, fp.frequencies, frame_s,
+                                                           fp.db_floor)))
     return np.array(out, dtype=float)
 
 

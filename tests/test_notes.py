@@ -12,15 +12,13 @@ from songnet.core.audio import resample
 from songnet.core.errors import SongnetError
 from songnet.core.notes import (
     NoteCheck,
-    _median,
     db_track,
     intro_distance,
     measure_vectors,
-    note_vector,
     peaks_track,
-    percentile,
     power_peaks,
 )
+from songnet.core.quantiles import median, percentile
 from songnet.features import npcqt
 from songnet.features.params import FeatureParams
 from songnet.surrogates.foreign import theme_distance
@@ -31,10 +29,6 @@ from songnet.synth import SR
 FP = FeatureParams()
 FRAME_S = FP.hop_length / FP.sr
 CATALOG = {t.name: t for t in load_catalog()}
-
-
-def template(theme) -> np.ndarray:
-    return np.stack([note_vector(n.pitch_hz, n.duration_s) for n in theme.notes])
 
 
 def measured(theme, *, seed: int, noise_db: float | None = None) -> np.ndarray | None:
@@ -51,12 +45,12 @@ def measured(theme, *, seed: int, noise_db: float | None = None) -> np.ndarray |
 
 def test_intro_distance_is_theme_distance_without_the_trill():
     a, b = CATALOG["T04"], CATALOG["T07"]
-    assert intro_distance(template(a), template(a)) == 0.0
+    assert intro_distance(a.note_vectors(), a.note_vectors()) == 0.0
     same_trill = dataclasses.replace(a, trill=b.trill)
-    assert intro_distance(template(a), template(b)) == pytest.approx(
+    assert intro_distance(a.note_vectors(), b.note_vectors()) == pytest.approx(
         theme_distance(same_trill, b))
-    one_more = np.concatenate([template(a), template(a)[-1:]])
-    assert intro_distance(one_more, template(a)) == pytest.approx(1.0)
+    one_more = np.concatenate([a.note_vectors(), a.note_vectors()[-1:]])
+    assert intro_distance(one_more, a.note_vectors()) == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("name", ["T01", "T04", "T07", "T09", "T11"])
@@ -65,7 +59,7 @@ def test_a_model_song_measures_close_to_its_own_theme(name):
     for seed in (0, 1):
         v = measured(theme, seed=seed, noise_db=20.0)
         assert v is not None and len(v) == len(theme.notes)
-        assert intro_distance(v, template(theme)) < 1.3
+        assert intro_distance(v, theme.note_vectors()) < 1.3
 
 
 def test_a_theme_with_other_note_lengths_measures_far_from_it():
@@ -77,8 +71,8 @@ def test_a_theme_with_other_note_lengths_measures_far_from_it():
     other = dataclasses.replace(t07, name="X", notes=tuple(notes))
     v = measured(other, seed=3, noise_db=20.0)
     assert v is not None and len(v) == 3
-    assert intro_distance(v, template(t07)) > 2.0
-    assert intro_distance(v, template(other)) < 1.0
+    assert intro_distance(v, t07.note_vectors()) > 2.0
+    assert intro_distance(v, other.note_vectors()) < 1.0
 
 
 def test_no_song_or_a_lone_tone_is_not_measured():
@@ -90,14 +84,14 @@ def test_no_song_or_a_lone_tone_is_not_measured():
 
 
 def test_the_check_speaks_only_for_its_themes_and_their_number_of_notes():
-    templates = {n: template(t) for n, t in CATALOG.items()}
-    songs = [(n, template(t) + 0.01 * k) for k in range(3) for n, t in CATALOG.items()]
+    templates = {n: t.note_vectors() for n, t in CATALOG.items()}
+    songs = [(n, t.note_vectors() + 0.01 * k) for k in range(3) for n, t in CATALOG.items()]
     check = NoteCheck.fit(templates, songs, quantile=1.0)
     assert check.n_songs == 33 and 0 < check.threshold < 1.0
-    assert np.isnan(check.distance("T04", template(CATALOG["T01"])))  # 2 notes, not 4
-    assert np.isnan(check.distance("T99", template(CATALOG["T01"])))
+    assert np.isnan(check.distance("T04", CATALOG["T01"].note_vectors()))  # 2 notes, not 4
+    assert np.isnan(check.distance("T99", CATALOG["T01"].note_vectors()))
     assert np.isnan(check.distance("T01", None))
-    assert check.distance("T01", template(CATALOG["T01"])) == 0.0
+    assert check.distance("T01", CATALOG["T01"].note_vectors()) == 0.0
     again = NoteCheck.from_dict(check.to_dict())
     assert again.threshold == check.threshold and set(again.templates) == set(templates)
     with pytest.raises(SongnetError, match="at least 20"):
@@ -110,7 +104,7 @@ def test_quantiles_without_numpy_ma_match_numpy():
     rng = np.random.default_rng(0)
     for n in (1, 2, 3, 10, 11):
         x = rng.normal(size=(n, 5))
-        np.testing.assert_array_equal(_median(x, axis=0), np.median(x, axis=0))
+        np.testing.assert_array_equal(median(x, axis=0), np.median(x, axis=0))
         for q in (0, 2, 50, 90, 98, 100):
             np.testing.assert_array_equal(percentile(x, q, axis=0),
                                           np.percentile(x, q, axis=0))
@@ -137,7 +131,7 @@ def test_train_learns_the_note_check_from_catalog_songs_and_only_for_the_cqt():
         labels.append(k % 3)
     split = FeatureSplit(images(np.stack(clips), params=FP, device="cpu").astype(np.float16),
                          np.array(labels, dtype=np.int64), "val")
-    templates = {n: template(t) for n, t in CATALOG.items()}
+    templates = {n: t.note_vectors() for n, t in CATALOG.items()}
     fitted = fit_note_check([split], classes=classes, feature_params=params_to_dict(FP),
                             templates=templates, params=TrainParams())
     assert fitted is not None and fitted["n_songs"] >= 20

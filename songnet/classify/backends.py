@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from songnet.core.errors import SongnetError
-from songnet.core.notes import NOTE_CHECK_KEY, NoteCheck
+from songnet.core.notes import NoteCheck
 from songnet.core.threads import usable_cpus
 from songnet.features import npcqt
 from songnet.features.params import FeatureParams
@@ -92,7 +92,7 @@ class OnnxBackend:
         self.embed_dim = int(model.model_config["embed_dim"])
         self.open_set = model.open_set
         self.unknown_min_p = float(model.meta.get("unknown_min_p", 0.0))
-        self.note_check = _note_check(model.meta)
+        self.note_check = NoteCheck.from_meta(model.meta)
         self._db_of: tuple[np.ndarray, np.ndarray] | None = None  # last power, its dB
 
     @property
@@ -152,7 +152,7 @@ class TorchBackend:
         fitted = checkpoint.meta.get(OPEN_SET_KEY)
         self.open_set = None if fitted is None else ThemeMatcher.from_dict(fitted)
         self.unknown_min_p = float(checkpoint.meta.get(UNKNOWN_MIN_P_KEY, 0.0))
-        self.note_check = _note_check(checkpoint.meta)
+        self.note_check = NoteCheck.from_meta(checkpoint.meta)
         self.device = resolve_device(device)
 
     def power(self, y: np.ndarray, *, threads: int | None = None) -> Any:
@@ -204,12 +204,6 @@ class TorchBackend:
             emb = model.embed(batch.float().to(self.checkpoint.device)[:, None])
             probs = torch.softmax(model.classifier(emb), dim=1)
         return (probs[:n].float().cpu().numpy(), emb[:n].float().cpu().numpy())
-
-
-def _note_check(meta: dict) -> NoteCheck | None:
-    """The note check a model's metadata carries (None for models trained before it)."""
-    fitted = meta.get(NOTE_CHECK_KEY)
-    return None if fitted is None else NoteCheck.from_dict(fitted)
 
 
 def as_backend(model: Any, *, device: str = "auto", threads: int | None = None) -> Backend:

@@ -21,7 +21,8 @@ import numpy as np
 
 from songnet.core.errors import SongnetError
 from songnet.core.labels import UNKNOWN, ranks_unknown_first
-from songnet.core.notes import NoteCheck, measure_vectors, peaks_track, percentile
+from songnet.core.notes import NoteCheck, measure_vectors, peaks_track
+from songnet.core.quantiles import median, percentile
 
 __all__ = ["Activity", "Candidates", "Event", "WindowScores", "find_events", "frame_activity",
            "holding_windows", "loud_segments", "noise_floor", "song_candidates"]
@@ -263,7 +264,7 @@ def noise_floor(power: np.ndarray) -> np.ndarray:
     stretch's frames, ``(n_bins, 1)`` float32, never zero."""
     power = np.asarray(power, dtype=np.float32)
     step = max(1, power.shape[1] // 2000)  # the median of ~2000 frames is floor enough
-    return _median_rows(power[:, ::step]) + np.float32(1e-12)
+    return median(power[:, ::step], axis=1)[:, None] + np.float32(1e-12)
 
 
 def frame_activity(power: np.ndarray, *, frequencies: np.ndarray, frame_s: float,
@@ -316,19 +317,6 @@ def frame_activity(power: np.ndarray, *, frequencies: np.ndarray, frame_s: float
         low[active] = freqs[first]
         high[active] = freqs[last]
     return Activity(active, low, high, float(frame_s))
-
-
-def _median_rows(x: np.ndarray) -> np.ndarray:
-    """``np.median(x, axis=1, keepdims=True)`` of a finite ``(n, T)`` array, bit for bit,
-    without ``np.median``'s import of ``numpy.ma`` (some 30 ms of a command's start-up)."""
-    t = x.shape[1]
-    if t == 0:
-        return np.full((x.shape[0], 1), np.nan, dtype=x.dtype)
-    k = t // 2
-    if t % 2:
-        return np.partition(x, k, axis=1)[:, k:k + 1]
-    part = np.partition(x, (k - 1, k), axis=1)
-    return np.mean(part[:, k - 1:k + 1], axis=1, keepdims=True)
 
 
 def _moving_mean(x: np.ndarray, size: int) -> np.ndarray:
@@ -562,8 +550,8 @@ def _event(classes: Sequence[str], probs: np.ndarray, emb: np.ndarray | None,
         lows = activity.low_hz[j0:j1]
         if np.isfinite(lows).any():  # percentiles: a click's broadband frame does not count
             highs = activity.high_hz[j0:j1]
-            low = float(percentile(lows[np.isfinite(lows)], 5))  # np.nanpercentile's value,
-            high = float(percentile(highs[np.isfinite(highs)], 95))  # without numpy.ma
+            low = float(percentile(lows[np.isfinite(lows)], 5))  # np.nanpercentile, without
+            high = float(percentile(highs[np.isfinite(highs)], 95))  # importing numpy.ma
     theme, nearest, distance, threshold = top[0][0], "", float("nan"), float("nan")
     if open_set is not None and emb is not None:
         idx, dist, thr = open_set.nearest(np.asarray(emb, dtype=np.float64)[None])

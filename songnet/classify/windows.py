@@ -183,8 +183,7 @@ def events_of(scores: WindowScores, activity: Activity, candidates: Candidates, 
                        band_hz=(float(freqs[0]), float(freqs[-1])),
                        open_set=backend.open_set, candidates=candidates,
                        unknown_min_p=backend.unknown_min_p, source=source,
-                       note_check=(getattr(backend, "note_check", None)
-                                   if params.note_check else None))
+                       note_check=_note_check(backend, params))
 
 
 def score_blocks(blocks: Iterable[audio.Block], *, model: Any,
@@ -375,7 +374,7 @@ class _Scan:
         floor = noise_floor(act_power)  # one per block: for the activity and the candidates
         act = frame_activity(act_power, frequencies=fp.frequencies, frame_s=self.frame_s,
                              threshold_db=self.params.activity_db, floor=floor)
-        if self.params.note_check and getattr(self.backend, "note_check", None) is not None:
+        if _note_check(self.backend, self.params) is not None:
             act = dataclasses.replace(act, peaks=power_peaks(act_power, fp.frequencies,
                                                               active=_near(act.active)))
         return _Prepared(power, g0, n_real, act, floor, peak,
@@ -574,6 +573,11 @@ class _PendingWindows:
             p_dest[row] = p
             e_dest[row] = e
         del self.rows[:n]
+
+
+def _note_check(backend: Backend, params: ClassifyParams) -> Any:
+    """The model's note check when ``params`` ask for it, else None."""
+    return getattr(backend, "note_check", None) if params.note_check else None
 
 
 def _near(active: np.ndarray, frames: int = 2) -> np.ndarray:

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import click
-import numpy as np
 import torch
 
 from songnet.cli.common import (
@@ -19,7 +18,7 @@ from songnet.cli.common import (
 )
 from songnet.core.device import resolve_device
 from songnet.core.files import check_output_dir, check_output_file
-from songnet.core.notes import NOTE_CHECK_KEY, note_vector
+from songnet.core.notes import NOTE_CHECK_KEY
 from songnet.core.params import load_params, params_to_dict
 from songnet.core.progress import bar
 from songnet.features.featureset import load_meta, load_split
@@ -63,8 +62,7 @@ def command(features_dir: Path, out: Path, resume: bool, device: str | None,
         params = dataclasses.replace(params, device=device)
     resolve_device(params.device)  # a missing GPU fails before any work
     meta = load_meta(features_dir)
-    templates = {t.name: np.stack([note_vector(n.pitch_hz, n.duration_s) for n in t.notes])
-                 for t in load_catalog(catalog_dir)}
+    templates = {t.name: t.note_vectors() for t in load_catalog(catalog_dir)}
     train = load_split(features_dir, "train")
     val = load_split(features_dir, "val")
     torch.set_num_threads(params.num_threads)

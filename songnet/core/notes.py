@@ -34,11 +34,12 @@ from typing import Any
 import numpy as np
 
 from songnet.core.errors import SongnetError
+from songnet.core.quantiles import median, percentile
 
 __all__ = ["GATE", "NOTE_CHECK_KEY", "Note", "NoteCheck", "PitchTrack", "Segment", "cents",
-           "clean_track", "db_track", "edit_cost", "find_trill", "frame_peaks",
+           "clean_track", "db_track", "edit_cost", "find_trill", "frame_peaks", "image_vectors",
            "intro_distance", "intro_vectors", "measure_introduction", "measure_vectors",
-           "note_vector", "peaks_track", "percentile", "power_peaks", "segment", "segment_groups",
+           "note_vector", "peaks_track", "power_peaks", "segment", "segment_groups",
            "segment_notes"]
 
 NOTE_CHECK_KEY = "note_check"
@@ -51,36 +52,12 @@ _TEMPI = np.log(np.linspace(0.88, 1.12, 7))
 _OFFSETS = np.array([[s, s, s, t] for s, t in itertools.product(_SHIFTS, _TEMPI)])
 
 
-def percentile(x: np.ndarray, q: float, axis: int = 0) -> np.ndarray:
-    """``np.percentile(x, q, axis)`` (linear interpolation) of a finite array, without
-    NumPy's import of ``numpy.ma`` (some 30 ms of ``classify``'s start-up)."""
-    x = np.asarray(x, dtype=np.float64)
-    n = x.shape[axis]
-    pos = q / 100.0 * (n - 1)
-    lo, hi = int(np.floor(pos)), int(np.ceil(pos))
-    part = np.partition(x, (lo, hi) if hi != lo else lo, axis=axis)
-    a, b = np.take(part, lo, axis=axis), np.take(part, hi, axis=axis)
-    t = pos - lo
-    return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
-
-
-def _small_median(x: Sequence[float]) -> float:
+def _smallmedian(x: Sequence[float]) -> float:
     """The median of a short list of floats (as ``np.median``: the mean of the middle two
     for an even count), without NumPy's per-call overhead."""
     v = sorted(x)
     k = len(v) // 2
     return v[k] if len(v) % 2 else (v[k - 1] + v[k]) / 2
-
-
-def _median(x: np.ndarray, axis: int = 0) -> np.ndarray:
-    """``np.median(x, axis)`` of a finite array, without importing ``numpy.ma``."""
-    x = np.asarray(x, dtype=np.float64)
-    n = x.shape[axis]
-    k = n // 2
-    if n % 2:
-        return np.take(np.partition(x, k, axis=axis), k, axis=axis)
-    part = np.partition(x, (k - 1, k), axis=axis)
-    return (np.take(part, k - 1, axis=axis) + np.take(part, k, axis=axis)) / 2
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -193,7 +170,7 @@ class Segment:
     @functools.cached_property
     def pitch_hz(self) -> float:
         """Median pitch (Hz)."""
-        return float(_median(self.f0_hz))
+        return float(median(self.f0_hz))
 
 
 def segment(track: PitchTrack, start: int, stop: int, *, trill: bool) -> Segment | None:
@@ -245,7 +222,7 @@ def find_trill(group: list[Segment], *, trill_max_s: float, min_trill: int
         j = i + 1
         while j < len(group) and group[j].duration_s < trill_max_s:
             d = group[j].onset_s - group[j - 1].onset_s
-            ref = _small_median([b.onset_s - a.onset_s for a, b in
+            ref = _smallmedian([b.onset_s - a.onset_s for a, b in
                                  itertools.pairwise(group[i:j])]) if j - i >= 2 else d
             pitch = abs(1200.0 * math.log2(group[j].pitch_hz / group[i].pitch_hz))
             if not 0.6 * ref <= d <= 1.6 * ref or pitch > 600:
@@ -449,9 +426,17 @@ def intro_vectors(intro: Sequence[Segment]) -> np.ndarray:
         first, last, mid = u <= 0.35, u >= 0.65, (u >= 0.4) & (u <= 0.6)
         start = _line_at(u[first], logf[first], 0.0) if first.any() else float(logf[0])
         end = _line_at(u[last], logf[last], 1.0) if last.any() else float(logf[-1])
-        middle = float(_median(logf[mid])) if mid.any() else 0.5 * (start + end)
+        middle = float(median(logf[mid])) if mid.any() else 0.5 * (start + end)
         out.append(note_vector(np.exp([start, middle, end]), dur))
     return np.array(out).reshape(-1, 4)
+
+
+def image_vectors(image: np.ndarray, frequencies: np.ndarray, frame_s: float,
+                  db_floor: float) -> np.ndarray | None:
+    """:func:`measure_vectors` of a network image (values in [0, 1], 0 = ``db_floor`` dB
+    below the image's loudest, as :mod:`songnet.features.images` makes them)."""
+    db = np.asarray(image, dtype=np.float32) * -db_floor + db_floor
+    return measure_vectors(db_track(db, frequencies, frame_s))
 
 
 def measure_vectors(track: PitchTrack) -> np.ndarray | None:
@@ -512,6 +497,13 @@ class NoteCheck:
         return {"templates": {t: v.round(6).tolist() for t, v in self.templates.items()},
                 "threshold": self.threshold, "quantile": self.quantile, "scale": self.scale,
                 "n_songs": self.n_songs}
+
+    @classmethod
+    def from_meta(cls, meta: Mapping[str, Any]) -> NoteCheck | None:
+        """The check a model's metadata carries under :data:`NOTE_CHECK_KEY` (None for
+        models trained before it)."""
+        fitted = meta.get(NOTE_CHECK_KEY)
+        return None if fitted is None else cls.from_dict(fitted)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> NoteCheck:

@@ -33,9 +33,10 @@ from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
 from songnet.core.files import write_text
 from songnet.core.labels import NO_SONG, UNKNOWN, ranks_unknown_first, theme_classes
-from songnet.core.notes import NoteCheck, db_track, measure_vectors
+from songnet.core.notes import NoteCheck, image_vectors
 from songnet.core.params import params_to_dict
 from songnet.features.featureset import FeatureSplit
+from songnet.features.params import FeatureParams
 from songnet.model.archs import DEFAULT_ARCH, build_model, check_arch, config_from_dict
 from songnet.model.checkpoint import checkpoint_payload, read_payload, write_payload
 from songnet.model.network import Network
@@ -462,8 +463,6 @@ def fit_note_check(splits: Sequence[FeatureSplit], *, classes: Sequence[str],
         reads pitches off log-spaced bins), without templates, or when too few songs are
         measured cleanly.
     """
-    from songnet.features.params import FeatureParams
-
     fp = FeatureParams(**dict(feature_params))
     known = [t for t in theme_classes(classes) if t in templates]
     if fp.frontend != "cqt" or not known:
@@ -474,8 +473,8 @@ def fit_note_check(splits: Sequence[FeatureSplit], *, classes: Sequence[str],
         for image, label in zip(split.images, split.labels, strict=True):
             theme = classes[int(label)]
             if theme in known:
-                db = image.astype(np.float32) * -fp.db_floor + fp.db_floor
-                songs.append((theme, measure_vectors(db_track(db, fp.frequencies, frame_s))))
+                songs.append((theme, image_vectors(image, fp.frequencies, frame_s,
+                                                   fp.db_floor)))
     try:
         return NoteCheck.fit({t: templates[t] for t in known}, songs,
                              quantile=params.note_check_quantile).to_dict()

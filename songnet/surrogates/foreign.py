@@ -38,7 +38,7 @@ import numpy as np
 
 from songnet.core.errors import SongnetError
 from songnet.core.labels import UNKNOWN
-from songnet.core.notes import intro_distance, note_vector
+from songnet.core.notes import intro_distance
 from songnet.surrogates.themes import Note, Theme, Trill
 
 __all__ = ["MAX_SONG_S", "NOTE_KINDS", "foreign_themes", "mutate_theme", "random_theme",
@@ -160,9 +160,8 @@ def theme_distance(a: Theme, b: Theme) -> float:
 
     Symmetric: the smaller of the two directions of alignment.
     """
-    va = np.stack([note_vector(n.pitch_hz, n.duration_s) for n in a.notes])
-    vb = np.stack([note_vector(n.pitch_hz, n.duration_s) for n in b.notes])
-    return intro_distance(va, vb) + float(_trill_differs(a.trill, b.trill))
+    return intro_distance(a.note_vectors(), b.note_vectors()) + float(_trill_differs(a.trill,
+                                                                                    b.trill))
 
 
 def foreign_themes(catalog: Sequence[Theme], n: int, *, rng: np.random.Generator,
