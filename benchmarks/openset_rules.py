@@ -24,7 +24,7 @@ is scored by:
 The rule chosen (the ``chosen:`` line) has the highest ``dev_unknown`` among those that
 keep both catalog shares at 0.97 or more (the issue's target for known themes); ties go to
 fewer wrong names on real songs, then to the higher quantile (fewer known songs given up).
-Then the note check (:class:`songnet.core.notes.NoteCheck`), after the chosen rule, as
+Then the note check (:class:`songnet.song.notecheck.NoteCheck`), after the chosen rule, as
 ``classify`` applies it (on the test split measured on each clip's image): its threshold at
 each quantile of the training and validation songs' distances to their own theme's notes
 (``train.note_check_quantile``), the same figures, and the quantile chosen by the same
@@ -57,13 +57,13 @@ import torch
 from songnet.classify.backends import open_model
 from songnet.classify.windows import ClassifyParams, classify_file
 from songnet.core.labels import UNKNOWN, theme_classes
-from songnet.core.notes import NoteCheck, image_vectors
 from songnet.core.quantiles import percentile
 from songnet.core.sound import Sound
 from songnet.model.checkpoint import embed_images, load_checkpoint
 from songnet.model.openset import METRICS, ThemeMatcher
 from songnet.resynth.learn import measure_song
 from songnet.resynth.songs import find_songs
+from songnet.song.notecheck import NoteCheck, image_vectors
 from songnet.surrogates.foreign import theme_distance
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR

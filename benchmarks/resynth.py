@@ -2,7 +2,7 @@
 
 For every real clip in ``../shared/data/real-syllables/`` (beside its ``*.peer-resynth.wav``),
 resynthesize the clip with songnet, track the pitch of original, peer and ours with
-``songnet.pitch.track_pitch``, and take the absolute error in cents over the frames voiced
+``songnet.song.track.track_pitch``, and take the absolute error in cents over the frames voiced
 in the original (a frame the copy leaves silent counts as 1200 cents). As a check that the
 fit does not merely please its own tracker, the same figure is also measured with
 ``librosa.pyin`` (an independent estimator, 10-cent resolution) over frames all three
@@ -24,8 +24,8 @@ import librosa
 import numpy as np
 
 from songnet.core.audio import load
-from songnet.resynth.pitch import pitch_error_cents, track_pitch
 from songnet.resynth.resynthesize import ResynthesizeParams, resynthesize_recording
+from songnet.song.track import pitch_error_cents, track_pitch
 from songnet.synth import SR
 
 CLIPS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real-syllables"

@@ -171,7 +171,7 @@ def test_recordings_are_resung_by_the_model_before_embedding():
 
     from songnet.core.sound import Sound
     from songnet.latent.embed import resynthesize_recordings
-    from songnet.resynth.pitch import track_pitch
+    from songnet.song.track import track_pitch
     from songnet.synth import SR
     t = np.arange(int(0.4 * SR)) / SR
     y = np.where((t > 0.05) & (t < 0.3), 0.5 * np.sin(2 * np.pi * 4500 * t), 0.0)

@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "songnet"
 
 # Lowest first; a module may import its own layer and the layers before it.
-LAYERS = ("core", "synth", "surrogates", "features", "model", "resynth", "latent", "classify",
-          "cli")
+LAYERS = ("core", "song", "synth", "surrogates", "features", "model", "resynth", "latent",
+          "classify", "cli")
 # Imported with every command but never changing what a stage writes: the package's
 # version string and the command group (option parsing, error printing).
 NOT_STAGE_CODE = {"songnet/__init__.py", "songnet/cli/__init__.py"}

@@ -45,8 +45,10 @@ def test_learn_a_catalog_from_theme_folders_with_dialect_and_report(tmp_path):
     assert [t.name for t in themes] == ["T01", "T09"]
     assert themes[0].trill == themes[1].trill
     rows = (out / "learn_report.csv").read_text().splitlines()
-    assert rows[0] == "theme,file,song_start_s,song_end_s,note,pitch_error_cents,timing_error_ms"
+    assert rows[0] == ("theme,file,song_start_s,song_end_s,status,note,pitch_error_cents,"
+                       "timing_error_ms,reason")
     assert len(rows) == 1 + 2 * 3 + 2 * 2  # T01: 2 notes + trill, T09: 1 note + trill
+    assert all(",used," in r for r in rows[1:])
 
 
 def test_the_themes_stage_copies_the_default_catalog_without_theme_folders(tmp_path):

@@ -12,13 +12,13 @@ import soundfile as sf
 from songnet.cli import main
 from songnet.core.errors import SongnetError
 from songnet.core.sound import Sound
-from songnet.resynth.pitch import cents, pitch_error_cents, track_pitch
 from songnet.resynth.resynthesize import (
     ResynthesizeParams,
     resynthesize_recording,
     resynthesize_sketch,
 )
 from songnet.resynth.sketch import parse_sketch
+from songnet.song.track import cents, pitch_error_cents, track_pitch
 from songnet.synth import SR, harmonic_level_db
 
 SKETCH = """# id: s1

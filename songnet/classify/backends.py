@@ -23,10 +23,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from songnet.core.errors import SongnetError
-from songnet.core.notes import NoteCheck
 from songnet.core.threads import usable_cpus
 from songnet.features import npcqt
 from songnet.features.params import FeatureParams
+from songnet.song.notecheck import NoteCheck
 
 __all__ = ["PIPELINE_HINT", "Backend", "OnnxBackend", "TorchBackend", "as_backend",
            "open_model"]
@@ -43,7 +43,7 @@ class Backend(Protocol):
     embed_dim: int
     open_set: Any  # the model's ThemeMatcher, or None
     unknown_min_p: float  # least p(unknown) of a song ranked unknown (0: no such rule)
-    note_check: Any  # the model's NoteCheck (songnet.core.notes), or None
+    note_check: Any  # the model's NoteCheck (songnet.song.notecheck), or None
 
     def power(self, y: np.ndarray, *, threads: int | None = None) -> Any:
         """Power ``(n_bins, n // hop + 1)`` of one block (the model's ``features.frontend``),

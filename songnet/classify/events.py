@@ -21,8 +21,9 @@ import numpy as np
 
 from songnet.core.errors import SongnetError
 from songnet.core.labels import UNKNOWN, ranks_unknown_first
-from songnet.core.notes import NoteCheck, measure_vectors, peaks_track
 from songnet.core.quantiles import median, percentile
+from songnet.song.notecheck import NoteCheck, measure_vectors
+from songnet.song.track import peaks_track
 
 __all__ = ["Activity", "Candidates", "Event", "WindowScores", "find_events", "frame_activity",
            "holding_windows", "loud_segments", "noise_floor", "song_candidates"]
@@ -60,7 +61,8 @@ class Event:
         The open-set threshold of ``nearest``: farther is ``unknown`` (NaN without one).
     note_distance : float
         How many notes' worth the song's introduction, measured on its Constant-Q frames,
-        differs from that of the theme the network named (:class:`songnet.core.notes.NoteCheck`);
+        differs from that of the theme the network named
+        (:class:`songnet.song.notecheck.NoteCheck`);
         farther than ``note_threshold`` is ``unknown``. NaN where the check does not speak:
         no check in the model, an introduction not measured cleanly, another number of
         notes than the theme's, or a song the network calls ``unknown``.
@@ -236,7 +238,7 @@ class Activity:
         Frame period in seconds (``hop_length / sr``).
     peaks : np.ndarray [shape=(3, T), dtype=float32], optional
         Per frame, the song band's loudest pitch (Hz), its level and the band's median
-        level (dB) (:func:`songnet.core.notes.frame_peaks`): what the note check measures
+        level (dB) (:func:`songnet.song.track.frame_peaks`): what the note check measures
         a song's notes from. None when the model has no note check.
     """
 
@@ -394,7 +396,7 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
     source : str
         The recording's name, copied into each event.
     note_check : NoteCheck, optional
-        The model's note check (:class:`songnet.core.notes.NoteCheck`); with it and the
+        The model's note check (:class:`songnet.song.notecheck.NoteCheck`); with it and the
         activity's ``peaks``, a song the network names a theme whose introduction, measured
         cleanly, lies farther than its threshold from that theme's is ``unknown``.
 

@@ -34,12 +34,12 @@ from songnet.classify.events import (
 from songnet.classify.recordings import read_ahead
 from songnet.core import audio
 from songnet.core.errors import SongnetError
-from songnet.core.notes import power_peaks
 from songnet.core.progress import ProgressCallback
 from songnet.core.threads import shared_pool
 from songnet.features.frontends import stft_n_fft
 from songnet.features.npcqt import fit_window
 from songnet.features.params import FeatureParams
+from songnet.song.track import power_peaks
 
 __all__ = ["ClassifyParams", "ScanPart", "classify_blocks", "classify_file", "join_parts",
            "score_blocks"]
@@ -80,7 +80,7 @@ class ClassifyParams:
         recording, are then ``no_song`` without the CNN. False also scores every sliding
         window, which finds songs too faint to be loud.
     note_check : bool
-        Apply the model's note check (:class:`songnet.core.notes.NoteCheck`): a song whose
+        Apply the model's note check (:class:`songnet.song.notecheck.NoteCheck`): a song whose
         introduction, measured on its own frames, differs from the named theme's by more
         than the model's threshold is ``unknown``. False skips it (some 10 % faster).
     """

@@ -41,6 +41,7 @@ from songnet.model.compare import (
 )
 from songnet.model.openset import OPEN_SET_KEY, UNKNOWN_MIN_P_KEY
 from songnet.model.train import TrainParams, new_network
+from songnet.surrogates.cliplength import clip_length
 from songnet.surrogates.synthesize import load_manifest
 
 __all__ = ["command"]
@@ -75,6 +76,7 @@ def command(manifest_path: Path, out: Path, soundscape: Path | None, retime: boo
                            "benchmarks/soundscape.py")
     check_output_dir(out, inputs=[manifest_path, params_file], replaced=False)
     manifest = load_manifest(manifest_path)
+    base = base.for_clips(clip_length(manifest))  # images as long as the clips, as features
     data = hashlib.sha256(manifest_path.read_bytes()).hexdigest()[:16]
     runs = out / "runs"
     epochs = params.epochs or train_params.epochs

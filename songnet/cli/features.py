@@ -13,6 +13,7 @@ from songnet.core.params import check_workers, load_params
 from songnet.core.progress import bar
 from songnet.features.featureset import compute_features, save_features
 from songnet.features.params import FeatureParams
+from songnet.surrogates.cliplength import clip_length
 from songnet.surrogates.synthesize import load_manifest
 
 
@@ -35,13 +36,21 @@ def command(manifest_path: Path, out: Path, device: str, batch_size: int, worker
 
     Writes OUT/{train,val,test,stress}.npy (N, n_bins, n_frames) float16 (memory-mappable
     with numpy.load(..., mmap_mode="r")), OUT/{split}.labels.npy int64, OUT/features.json
-    (feature params, class order, counts, manifest rows) and OUT/preview.png.
+    (feature params, class order, counts, manifest rows) and OUT/preview.png. Images last
+    [features] window_s, or as long as the clips of a surrogate manifest whose duration_s
+    is longer (a note says so).
     """
     params = load_params(params_file, "features", FeatureParams)
     resolve_device(device)  # a bad name fails before any work
     check_output_dir(out, inputs=[manifest_path, params_file])
     check_workers(workers, floor=2)
     manifest = load_manifest(manifest_path)
+    asked = params.window_s
+    params = params.for_clips(clip_length(manifest))
+    if params.window_s != asked:
+        click.echo(f"note: the clips of {manifest_path} last {params.window_s:g} s, longer "
+                   f"than features.window_s={asked:g}: images of {params.window_s:g} s",
+                   err=True)
     with bar(len(manifest), desc="features", unit="clip", quiet=quiet) as pbar:
         result = compute_features(manifest, root=manifest_path.parent, params=params,
                                   device=device, batch_size=batch_size, workers=workers,

@@ -13,6 +13,7 @@ from songnet.core.cluster import connect
 from songnet.core.files import atomic_dir, check_output_dir
 from songnet.core.params import check_workers, load_params
 from songnet.core.progress import bar
+from songnet.surrogates.cliplength import fit_clip
 from songnet.surrogates.synthesize import (
     SynthesizeParams,
     load_negatives,
@@ -43,7 +44,9 @@ def command(catalog_dir: Path | None, out: Path, negatives_dir: Path | None,
 
     Splits train/val/test/stress by bird; a no_song class of background and clutter in
     every split; manifest.csv lists path (relative to OUT), theme, bird_id, split, seed,
-    duration_s, snr_db and every variation parameter.
+    duration_s (the clip length), snr_db and every variation parameter. Clips last
+    [synthesize] clip_s, or longer when the catalog's longest song needs it (a note says
+    so).
     """
     params = load_params(params_file, "synthesize", SynthesizeParams)
     if negatives_dir is not None:
@@ -54,6 +57,11 @@ def command(catalog_dir: Path | None, out: Path, negatives_dir: Path | None,
     if scheduler is None:
         check_workers(params.workers, option=f"{params_file}: [synthesize] workers", floor=2)
     themes = load_catalog(catalog_dir)
+    asked = params.clip_s
+    params, need = fit_clip(themes, params)
+    if params.clip_s != asked:
+        click.echo(f"note: {need.describe()}, longer than synthesize.clip_s={asked:g}: clips "
+                   f"of {params.clip_s:g} s (features makes images as long)", err=True)
     rows = []
     with contextlib.ExitStack() as stack:
         client = None if scheduler is None else stack.enter_context(connect(scheduler))

@@ -18,7 +18,6 @@ from songnet.cli.common import (
 )
 from songnet.core.device import resolve_device
 from songnet.core.files import check_output_dir, check_output_file
-from songnet.core.notes import NOTE_CHECK_KEY
 from songnet.core.params import load_params, params_to_dict
 from songnet.core.progress import bar
 from songnet.features.featureset import load_meta, load_split
@@ -31,6 +30,7 @@ from songnet.model.train import (
     train_model,
     training_date,
 )
+from songnet.song.notecheck import NOTE_CHECK_KEY
 from songnet.surrogates.themes import load_catalog
 
 

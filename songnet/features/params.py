@@ -41,6 +41,8 @@ class FeatureParams:
         Samples between frames (128 at 22 050 Hz = 5.8 ms, fine enough for 50 ms trills).
     window_s : float
         Image length in seconds; clips are fitted to ``n_samples`` by :func:`fit_window`.
+        For a surrogate set whose clips are longer (a catalog with long songs), the
+        features stage lengthens it to the clips' (:meth:`for_clips`).
     db_floor : float
         Lowest level kept, in dB below the reference (negative); maps to 0 in the image.
     normalize : {"max", "fixed"}
@@ -95,6 +97,15 @@ class FeatureParams:
             raise FeatureParamsError(
                 f"the top bin ({fmax:.0f} Hz, filter reaching {cutoff:.0f} Hz) must stay "
                 f"below sr/2={self.sr / 2:.0f} Hz; lower fmin or n_bins, or raise sr")
+
+    def for_clips(self, clip_s: float | None) -> FeatureParams:
+        """These params with a window at least ``clip_s`` long, so that an image holds a
+        whole surrogate clip (``clip_s`` as
+        :func:`songnet.surrogates.cliplength.clip_length` reads it); ``None``, or clips
+        no longer than ``window_s``: these params."""
+        if clip_s is None or round(clip_s * self.sr) <= self.n_samples:
+            return self
+        return dataclasses.replace(self, window_s=float(clip_s))
 
     @property
     def n_samples(self) -> int:

@@ -33,7 +33,6 @@ from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
 from songnet.core.files import write_text
 from songnet.core.labels import NO_SONG, UNKNOWN, ranks_unknown_first, theme_classes
-from songnet.core.notes import NoteCheck, image_vectors
 from songnet.core.params import params_to_dict
 from songnet.features.featureset import FeatureSplit
 from songnet.features.params import FeatureParams
@@ -41,6 +40,7 @@ from songnet.model.archs import DEFAULT_ARCH, build_model, check_arch, config_fr
 from songnet.model.checkpoint import checkpoint_payload, read_payload, write_payload
 from songnet.model.network import Network
 from songnet.model.openset import METRICS, ThemeMatcher
+from songnet.song.notecheck import NoteCheck, image_vectors
 
 __all__ = ["HISTORY_COLUMNS", "TrainParams", "TrainResult", "augment", "fit_note_check",
            "fit_open_set",
@@ -449,7 +449,7 @@ def fit_open_set(model: Network, split: FeatureSplit, *, classes: Sequence[str],
 def fit_note_check(splits: Sequence[FeatureSplit], *, classes: Sequence[str],
                    feature_params: Mapping[str, Any], templates: Mapping[str, np.ndarray],
                    params: TrainParams) -> dict[str, Any] | None:
-    """The note check of a model (:class:`songnet.core.notes.NoteCheck`): each catalog
+    """The note check of a model (:class:`songnet.song.notecheck.NoteCheck`): each catalog
     theme's introduction (``templates``: note vectors) and the threshold learned from the
     introductions measured on ``splits``' songs of those themes (the training and
     validation birds: the check does not depend on the network, so every bird the model

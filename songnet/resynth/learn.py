@@ -94,7 +94,8 @@ def measure_song(song: FoundSong, *, shapes: Sequence[str] | None = None, name: 
         notes.append(Note(shape=shape, pitch_hz=tuple(np.exp(fits[shape][0])),
                           duration_s=seg.duration_s, gap_s=nxt - seg.offset_s))
     return Theme(name=name, notes=tuple(notes),
-                 trill=_measure_trill(song.trill, None if shapes is None else shapes[-1]),
+                 trill=_measure_trill(song.trill, song.slots, song.count,
+                                      None if shapes is None else shapes[-1]),
                  description="", source=song.where)
 
 
@@ -106,33 +107,37 @@ def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
     return float(intercept), float(slope), y - (intercept + slope * x)
 
 
-def _measure_trill(syl: Sequence[Segment], shape: str | None) -> Trill:
-    count = len(syl)
+def _measure_trill(syl: Sequence[Segment], slots: Sequence[int], count: int,
+                   shape: str | None) -> Trill:
+    """The trill's fields from its whole syllables ``syl`` at places ``slots`` (0-based
+    within the ``count`` syllables sung: a missing or merged one leaves a gap)."""
     fits = {s: [fit_shape(g, s) for g in syl] for s in N_POINTS}
     if shape is None:
         shape = _choose({s: float(np.median([r for _, r in f])) for s, f in fits.items()})
-    logp = np.array([c for c, _ in fits[shape]])  # (count, n_points)
-    frac = np.arange(count) / max(count - 1, 1)
+    logp = np.array([c for c, _ in fits[shape]])  # (n_syllables, n_points)
+    slot = np.asarray(slots, dtype=float)
+    frac = slot / max(count - 1, 1)
     _, b, res_p = _line(frac, logp.mean(axis=1))
     base = np.median(logp - b * frac[:, None], axis=0)
     onsets = np.array([g.onset_s for g in syl])
-    gaps = np.diff(onsets)
-    k_frac = np.arange(gaps.size) / max(count - 1, 1)
+    gaps = np.diff(onsets) / np.maximum(np.diff(slot), 1)  # per syllable
+    k_frac = slot[:-1] / max(count - 1, 1)
     interval, slope, _ = _line(k_frac, gaps)
-    interval = max(interval, 1e-3)
-    drift_i = slope / interval
-    model = np.concatenate([[0.0], np.cumsum(interval * (1 + drift_i * k_frac))])
-    _, _, res_t = _line(np.arange(count), onsets - onsets[0] - model)
-    jitter = 0.5 * (np.std(res_p) + np.std(res_t) / interval) if count > 3 else 0.0
+    if interval <= 0:
+        interval = float(np.median(gaps))
+    drift_i = float(np.clip(slope / interval, -0.5, 0.5))
+    model = interval * (slot + 0.5 * drift_i * slot * np.maximum(slot - 1, 0) / max(count - 1, 1))
+    _, _, res_t = _line(slot, onsets - onsets[0] - model)
+    jitter = 0.5 * (np.std(res_p) + np.std(res_t) / interval) if len(syl) > 3 else 0.0
     width = np.array([g.duration_s for g in syl])
     peak = np.array([(g.peak_s - g.onset_s) / max(g.duration_s, 1e-6) for g in syl])
     amp = np.array([g.peak for g in syl])
-    smooth = np.array([np.median(amp[max(0, j - 1):j + 2]) for j in range(count)])
+    smooth = np.array([np.median(amp[max(0, j - 1):j + 2]) for j in range(len(syl))])
     loud = smooth / smooth.max()
     return Trill(shape=shape, pitch_hz=tuple(np.exp(base)), note_s=float(np.median(width)),
                  interval_s=interval, count=count, peak_at=float(np.median(peak)),
                  loudness=(float(loud[0]), 1.0, float(loud[-1])),
-                 drift_pitch=float(np.expm1(b)), drift_interval=float(drift_i),
+                 drift_pitch=float(np.clip(np.expm1(b), -0.2, 0.2)), drift_interval=drift_i,
                  jitter=float(np.clip(jitter, 0, 0.05)))
 
 
@@ -265,24 +270,27 @@ def _as_points(logp: np.ndarray, n: int) -> np.ndarray:
 
 
 def pool_songs(learned: Sequence[LearnedSong], *, name: str, description: str = ""
-               ) -> tuple[Theme, list[str]]:
+               ) -> tuple[Theme, list[tuple[LearnedSong, str]]]:
     """One theme from several songs: medians of their fields, the spread between them.
+
+    The songs must agree on the number of introductory notes: the theme takes the count
+    most songs show (the larger count when as many songs show each: a note lost in noise
+    is likelier than one added), and the others are left out.
 
     Returns
     -------
     theme : Theme
         Unchecked (see :func:`songnet.surrogates.themes.theme_from_mapping`).
-    left_out : list of str
-        One message per song left out (a different number of introductory notes).
+    left_out : list of (LearnedSong, str)
+        Each song left out, and why.
     """
     if not learned:
         raise SongnetError(f"theme {name}: no song to learn from")
     counts = Counter(len(ls.theme.notes) for ls in learned)
-    k = max(counts, key=lambda c: (counts[c], -c))
+    k = max(counts, key=lambda c: (counts[c], c))
     keep = [ls for ls in learned if len(ls.theme.notes) == k]
-    left_out = [f"{ls.song.where}: {len(ls.theme.notes)} introductory notes where the "
-                f"theme's other songs have {k}; left out" for ls in learned
-                if len(ls.theme.notes) != k]
+    left_out = [(ls, f"{len(ls.theme.notes)} introductory notes where {len(keep)} other "
+                 f"song(s) have {k}") for ls in learned if len(ls.theme.notes) != k]
     notes = []
     for i in range(k):
         shape = Counter(ls.theme.notes[i].shape for ls in keep).most_common(1)[0][0]

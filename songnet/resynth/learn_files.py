@@ -23,7 +23,7 @@ from songnet.core.audio import audio_files, load
 from songnet.core.errors import SongnetError
 from songnet.core.progress import ProgressCallback
 from songnet.resynth.learn import LearnedSong, learn_song, pool_songs
-from songnet.resynth.songs import LearnParams, Skipped, find_songs
+from songnet.resynth.songs import FoundSong, LearnParams, Skipped, describe, find_songs
 from songnet.surrogates.fields import PITCH_LIMITS_HZ
 from songnet.surrogates.theme_yaml import format_theme, save_dialect, save_theme
 from songnet.surrogates.themes import (
@@ -36,21 +36,52 @@ from songnet.surrogates.themes import (
 )
 from songnet.synth import SR, gestures_from_contour
 
-__all__ = ["LearnedCatalog", "LearnedTheme", "check_singable", "learn_catalog", "learn_theme",
-           "save_catalog", "shared_trill", "theme_folders"]
+__all__ = ["LearnedCatalog", "LearnedTheme", "TriedSong", "check_singable", "learn_catalog",
+           "learn_theme", "save_catalog", "shared_trill", "theme_folders"]
 
 HEADER = ("Learned by `songnet themes learn` from {n} song(s) in {files} recording(s): "
           "medians of the\nsongs' fitted values; spread = their song-to-song variation.")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
+class TriedSong:
+    """A song found in a recording and what became of it.
+
+    Attributes
+    ----------
+    song : FoundSong
+    learned : LearnedSong or None
+        Its own theme (None when it could not be learned).
+    status : str
+        ``used`` (pooled into the theme), ``left out`` (it disagrees with the theme's
+        other songs) or ``skipped`` (it could not be learned).
+    reason : str
+        Why it was left out or skipped ("" when used).
+    """
+
+    song: FoundSong
+    learned: LearnedSong | None
+    status: str
+    reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
 class LearnedTheme:
-    """A theme learned from recordings, with the songs it came from and those left out."""
+    """A theme learned from recordings, with every song tried and the notes to print."""
 
     theme: Theme
-    songs: tuple[LearnedSong, ...]
+    tried: tuple[TriedSong, ...]
     notes: tuple[str, ...]
-    files: tuple[str, ...]
+
+    @property
+    def songs(self) -> tuple[LearnedSong, ...]:
+        """The songs the theme was pooled from."""
+        return tuple(t.learned for t in self.tried if t.status == "used")
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The recordings of the songs used."""
+        return tuple(sorted({s.song.source for s in self.songs}))
 
     @property
     def header(self) -> str:
@@ -115,6 +146,18 @@ def _no_song(path: str, t0: float, t1: float, skipped: Sequence[Skipped]) -> str
             "given with --start/--end")
 
 
+def _learn_one(song: FoundSong, *, name: str, params: LearnParams) -> TriedSong:
+    """One song's own theme, or the song skipped with the reason (a song the model cannot
+    sing as read, or whose notes cannot be fitted)."""
+    try:
+        learned = learn_song(song, params=params, name=name)
+        check_singable(learned.theme, where=song.where)
+    except SongnetError as exc:
+        why = str(exc).removeprefix(f"{song.where}: ")
+        return TriedSong(song, None, "skipped", f"read as {describe(song)}; {why}")
+    return TriedSong(song, learned, "used")
+
+
 def learn_theme(paths: Sequence[str | os.PathLike], *, name: str,
                 params: LearnParams | None = None, start_s: float | None = None,
                 end_s: float | None = None, strict: bool = True,
@@ -129,7 +172,8 @@ def learn_theme(paths: Sequence[str | os.PathLike], *, name: str,
         The theme's name.
     params : LearnParams
     start_s, end_s : float, optional
-        The span searched in every file (s).
+        The span of every file that holds one song (s): the song there is learned
+        whatever its silences and edges, and how it was read is noted.
     strict : bool
         A file without a complete song is an error (True) or a note (False).
     progress : callable, optional
@@ -138,42 +182,74 @@ def learn_theme(paths: Sequence[str | os.PathLike], *, name: str,
     Returns
     -------
     LearnedTheme
-        ``notes``: songs skipped (cut at an edge) or left out, files without a song.
+        ``tried``: every song found, used, left out or skipped; ``notes``: what a user
+        should read (songs skipped and why, songs that disagree, files without a song).
+
+    Raises
+    ------
+    SongnetError
+        No usable song at all: the message names the theme and the songs tried.
     """
     params = LearnParams() if params is None else params
-    learned: list[LearnedSong] = []
+    one_song = start_s is not None or end_s is not None
+    tried: list[TriedSong] = []
     notes: list[str] = []
     for path in paths:
         sound = load(path, sr=SR)
         t0 = 0.0 if start_s is None else start_s
         t1 = sound.duration if end_s is None else min(end_s, sound.duration)
-        songs, skipped = find_songs(sound, params=params, start_s=start_s, end_s=end_s)
+        songs, skipped = find_songs(sound, params=params, start_s=start_s, end_s=end_s,
+                                    one_song=one_song)
         notes += [str(s) for s in skipped]
         if not songs:
             if strict:
                 raise SongnetError(_no_song(str(path), t0, t1, skipped))
             notes.append(_no_song(str(path), t0, t1, skipped))
-        learned += [learn_song(s, params=params, name=name) for s in songs]
+        for song in songs:
+            if one_song:
+                notes.append(f"{song.where}: read as {describe(song)}")
+            notes += [f"{song.where}: not a note of it: {k}" for k in song.skipped]
+            tried.append(_learn_one(song, name=name, params=params))
         if progress is not None:
             progress(1)
-    if not learned:
-        raise SongnetError(f"theme {name}: no complete song found in its "
-                           f"{len(paths)} recording(s); " + (notes[0] if notes else ""))
-    pooled, left_out = pool_songs(learned, name=name, description=_describe(learned))
-    kept = tuple(s for s in learned if len(s.theme.notes) == len(pooled.notes))
-    where = f"theme {name} (learned from {', '.join(sorted({s.song.source for s in kept}))})"
+    usable = [t for t in tried if t.learned is not None]
+    notes += [f"{t.song.where}: skipped: {t.reason}" for t in tried if t.learned is None]
+    if not usable:
+        seen = "; ".join(f"{t.song.where}: {t.reason}" for t in tried[:3])
+        raise SongnetError(f"theme {name}: no usable song in its {len(paths)} recording(s) "
+                           f"({_folders(paths)}); " + (f"tried {len(tried)}: {seen}"
+                                                        if tried else (notes[0] if notes else
+                                                                       "no song found")))
+    pooled, left_out = pool_songs([t.learned for t in usable], name=name)
+    out = {id(ls): why for ls, why in left_out}
+    tried = [dataclasses.replace(t, status="left out", reason=out[id(t.learned)])
+             if t.learned is not None and id(t.learned) in out else t for t in tried]
+    if left_out:
+        kept = len(usable) - len(left_out)
+        notes.append(f"theme {name}: the songs disagree: kept {kept} of {len(usable)} "
+                     f"songs with {len(pooled.notes)} introductory notes; left out "
+                     + "; ".join(f"{ls.song.where} ({why})" for ls, why in left_out))
+    used = [t.learned for t in tried if t.status == "used"]
+    pooled = dataclasses.replace(pooled, description=_describe(pooled, len(used)))
+    where = f"theme {name} (learned from {', '.join(sorted({s.song.source for s in used}))})"
     theme = check_singable(pooled, where=where)
-    return LearnedTheme(theme=theme, songs=kept, notes=tuple(notes + left_out),
-                        files=tuple(sorted({s.song.source for s in kept})))
+    return LearnedTheme(theme=theme, tried=tuple(tried), notes=tuple(notes))
 
 
-def _describe(learned: Sequence[LearnedSong]) -> str:
-    first = learned[0].theme
+def _folders(paths: Sequence[str | os.PathLike]) -> str:
+    folders = sorted({str(Path(p).parent) for p in paths})
+    return ", ".join(folders[:3]) + (" ..." if len(folders) > 3 else "")
+
+
+def _describe(theme: Theme, n_songs: int) -> str:
+    """The description a learned theme's file carries: its notes, from its own fields."""
     parts = []
-    for n in first.notes:
+    for n in theme.notes:
         khz = " to ".join(f"{p / 1000:.1f}" for p in (n.pitch_hz[0], n.pitch_hz[-1]))
         parts.append(f"{n.shape} {khz if n.shape != 'whistle' else khz.split(' ')[0]} kHz")
-    return f"learned from {len(learned)} song(s): " + ", ".join(parts)
+    t = theme.trill
+    return (f"learned from {n_songs} song(s): " + ", ".join(parts)
+            + f"; a trill of {t.count} syllables every {t.interval_s * 1000:.0f} ms")
 
 
 def shared_trill(themes: Sequence[Theme], *, interval_tol: float = 0.15,

@@ -1,4 +1,5 @@
-"""The learn report: each real song beside the song sung from its learned theme.
+"""The learn report: every song tried (used, left out or skipped) beside the song sung
+from its learned theme.
 
 Per song and note, the real note and the learned theme's note (sung clean by the model and
 measured the same way, :func:`songnet.resynth.learn.sing_clean`) are compared:
@@ -30,14 +31,16 @@ from songnet.features.params import FeatureParams
 from songnet.features.theme_plots import image_grid
 from songnet.resynth.learn import sing_clean
 from songnet.resynth.learn_files import LearnedTheme
-from songnet.resynth.pitch import cents
 from songnet.resynth.songs import FoundSong, LearnParams, Segment, find_songs
+from songnet.song.track import cents
 from songnet.synth import SR
 
 __all__ = ["REPORT_COLUMNS", "compare_song", "report_figure", "report_rows", "save_report"]
 
-REPORT_COLUMNS = ("theme", "file", "song_start_s", "song_end_s", "note", "pitch_error_cents",
-                  "timing_error_ms")
+REPORT_COLUMNS = ("theme", "file", "song_start_s", "song_end_s", "status", "note",
+                  "pitch_error_cents", "timing_error_ms", "reason")
+MAX_SONGS = 11
+"""Songs a theme shows in the figure (those not used first); the CSV holds them all."""
 
 
 def _contour_error(real: Segment, sung: Segment) -> float:
@@ -80,24 +83,37 @@ def compare_song(song: FoundSong, sung: FoundSong | None) -> list[dict]:
 
 
 def _sung(theme_lt: LearnedTheme, params: LearnParams) -> tuple[np.ndarray, FoundSong | None]:
-    y = sing_clean(theme_lt.theme, lead_s=0.1)
+    y = sing_clean(theme_lt.theme, lead_s=0.3)
     songs, _ = find_songs(Sound(y.astype(np.float32), SR, "<learned>"), params=params)
     return y, (songs[0] if len(songs) == 1 else None)
 
 
 def report_rows(themes: Sequence[LearnedTheme], *, params: LearnParams | None = None
                 ) -> list[dict]:
-    """One row per note of every song learned (:data:`REPORT_COLUMNS`)."""
+    """One row per note of every song tried (:data:`REPORT_COLUMNS`): errors against the
+    learned theme's song for every song read, used or not."""
     params = LearnParams() if params is None else params
     rows = []
     for lt in themes:
         _, sung = _sung(lt, params)
-        for ls in lt.songs:
-            for r in compare_song(ls.song, sung):
-                rows.append({"theme": lt.theme.name, "file": ls.song.source,
-                             "song_start_s": round(ls.song.start_s, 3),
-                             "song_end_s": round(ls.song.end_s, 3), **r})
+        for t in lt.tried:
+            for r in compare_song(t.song, sung):
+                rows.append({"theme": lt.theme.name, "file": t.song.source,
+                             "song_start_s": round(t.song.start_s, 3),
+                             "song_end_s": round(t.song.end_s, 3), "status": t.status, **r,
+                             "reason": t.reason})
     return rows
+
+
+def _worst(rows: Sequence[dict]) -> str:
+    """The worst note of a song's rows, for a title."""
+    pitch = [(r["pitch_error_cents"], r["note"]) for r in rows
+             if np.isfinite(r["pitch_error_cents"])]
+    timing = [r["timing_error_ms"] for r in rows if np.isfinite(r["timing_error_ms"])]
+    if not pitch:
+        return "notes not matched"
+    cents_, note = max(pitch)
+    return f"worst note {note}: {cents_:.0f} cents; timing {max(timing):.0f} ms"
 
 
 def _image(y: np.ndarray, params: FeatureParams) -> np.ndarray:
@@ -106,29 +122,37 @@ def _image(y: np.ndarray, params: FeatureParams) -> np.ndarray:
 
 
 def report_figure(themes: Sequence[LearnedTheme], rows: Sequence[dict], *,
-                  features: FeatureParams | None = None, per_theme: int = 2,
-                  params: LearnParams | None = None) -> Figure:
-    """Real songs (left) and the songs sung from their learned themes (right), as CQT
-    images, with the median per-note errors in the titles; ``per_theme`` songs a theme."""
+                  features: FeatureParams | None = None, per_theme: int = MAX_SONGS,
+                  params: LearnParams | None = None, ncols: int = 4) -> Figure:
+    """For each theme, the song sung from its learned theme (first) and then every song
+    tried (up to ``per_theme``: those left out or skipped first), as CQT images; each real
+    song's title says what became of it and its worst note's error against the learned
+    theme's song."""
     params = LearnParams() if params is None else params
     fp = FeatureParams() if features is None else features
     images, titles, durations = [], [], []
+    order = {"skipped": 0, "left out": 1, "used": 2}
     for lt in themes:
         y, _ = _sung(lt, params)
-        sung_img = _image(y, fp)
-        for ls in lt.songs[:per_theme]:
+        images.append(_image(y, fp))
+        titles.append(f"{lt.theme.name} LEARNED: {len(lt.theme.notes)} notes, "
+                      f"from {len(lt.songs)} of {len(lt.tried)} songs")
+        durations.append(min(y.size / SR, fp.window_s))
+        shown = sorted(lt.tried, key=lambda t: order[t.status])[:per_theme]
+        for t in sorted(shown, key=lambda t: (t.song.source, t.song.start_s)):
             mine = [r for r in rows if r["theme"] == lt.theme.name
-                    and r["file"] == ls.song.source and r["song_start_s"] == round(
-                        ls.song.start_s, 3)]
-            pc = np.nanmedian([r["pitch_error_cents"] for r in mine]) if mine else np.nan
-            tm = np.nanmedian([r["timing_error_ms"] for r in mine]) if mine else np.nan
-            images += [_image(ls.song.sound.samples, fp), sung_img]
-            titles += [f"{lt.theme.name} real: {Path(ls.song.source).name} "
-                       f"@{ls.song.start_s:.1f} s",
-                       f"{lt.theme.name} learned: {pc:.0f} cents, {tm:.1f} ms (median)"]
-            durations += [min(ls.song.sound.duration, fp.window_s), min(y.size / SR,
-                                                                       fp.window_s)]
-    return image_grid(images, titles, params=fp, durations_s=durations, ncols=2)
+                    and r["file"] == t.song.source
+                    and r["song_start_s"] == round(t.song.start_s, 3)]
+            what = _worst(mine) if t.status == "used" else t.reason.split(";")[-1].strip()
+            images.append(_image(t.song.sound.samples, fp))
+            titles.append(f"{t.status}: {Path(t.song.source).name} @{t.song.start_s:.1f} s, "
+                          f"{len(t.song.intro)} notes\n{what[:60]}")
+            durations.append(min(t.song.sound.duration, fp.window_s))
+        while len(images) % ncols:  # each theme starts a row
+            images.append(np.zeros_like(images[-1]))
+            titles.append("")
+            durations.append(durations[-1])
+    return image_grid(images, titles, params=fp, durations_s=durations, ncols=ncols)
 
 
 def save_report(folder: str | os.PathLike, themes: Sequence[LearnedTheme], *,

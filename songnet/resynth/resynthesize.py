@@ -2,7 +2,7 @@
 
 Both paths end in one pitch contour and amplitude envelope on a frame grid:
 
-- a **recording** is tracked (:func:`songnet.pitch.track_pitch`) and split into notes;
+- a **recording** is tracked (:func:`songnet.song.track.track_pitch`) and split into notes;
 - a **sketch** (:mod:`songnet.resynth.sketch`) is interpolated through its drawn points.
 
 :func:`fit_contour` turns the contour into gestures: α switches the source on a little
@@ -25,8 +25,9 @@ import scipy.signal
 
 from songnet.core.errors import SongnetError
 from songnet.core.sound import Sound
-from songnet.resynth.pitch import PitchTrack, cents, segment_notes, track_pitch
 from songnet.resynth.sketch import Sketch, sketch_contour
+from songnet.song.segment import segment_notes
+from songnet.song.track import PitchTrack, cents, track_pitch
 from songnet.synth import gestures_from_contour, render
 from songnet.synth.calibration import beta_for_f0, f0_range
 from songnet.synth.model import ALPHA_SILENT, BETA_SILENT, SR
@@ -266,7 +267,7 @@ def resynthesize_recording(sound: Sound, *, params: ResynthesizeParams = Resynth
     ----------
     sound : Sound
         The recording (any rate; resampled to ``SR``). Frames outside the notes found by
-        :func:`songnet.pitch.segment_notes` are treated as silence.
+        :func:`songnet.song.segment.segment_notes` are treated as silence.
     params : ResynthesizeParams
 
     Returns

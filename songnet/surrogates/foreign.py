@@ -38,7 +38,7 @@ import numpy as np
 
 from songnet.core.errors import SongnetError
 from songnet.core.labels import UNKNOWN
-from songnet.core.notes import intro_distance
+from songnet.song.distance import intro_distance
 from songnet.surrogates.themes import Note, Theme, Trill
 
 __all__ = ["MAX_SONG_S", "NOTE_KINDS", "foreign_themes", "mutate_theme", "random_theme",

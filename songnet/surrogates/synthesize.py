@@ -20,6 +20,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
+import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -38,9 +39,10 @@ from songnet.surrogates.foreign import MAX_SONG_S, foreign_themes
 from songnet.surrogates.themes import Theme, contour
 from songnet.synth import SR, Gesture, Tract, gestures_from_contour, render_batch
 
-__all__ = ["MANIFEST", "MANIFEST_COLUMNS", "SPLITS", "Bird", "Clip", "SynthesizeParams",
-           "draw_bird", "load_manifest", "n_clips", "save_manifest", "sing", "synthesize",
-           "write_clip"]
+__all__ = ["FOREIGN_INTRO_S", "MANIFEST", "MANIFEST_COLUMNS", "SPLITS", "Bird", "Clip",
+           "SynthesizeParams", "draw_bird", "foreign_clip_s", "load_manifest",
+           "longest_rendition", "n_clips", "planned_singers", "save_manifest", "sing",
+           "synthesize", "write_clip"]
 
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("path", "theme", "split")
@@ -181,6 +183,20 @@ def _song_gesture(theme: Theme, bird: Bird, *, rng: np.random.Generator, sd: flo
     return gesture, info
 
 
+def longest_rendition(theme: Theme, bird: Bird, *, sd: float) -> int:
+    """Samples of the longest song ``bird`` can sing of ``theme``, silent lead-in and -out
+    included: every length draw of a rendition at its long end (they are clipped at 2.5
+    s.d.): tempo slow, notes long, one more trill syllable, the trill's last onset jittered
+    late and its first early. ``sd`` is the rendition s.d. (``rendition_sd`` x the bird's
+    spread), as the clip's rendering uses it."""
+    tempo = bird.tempo * (1 - 2.5 * sd)
+    t, _, _ = contour(theme, tempo=tempo, note_time=np.array(bird.note_time) * (1 + 5 * sd),
+                      trill_interval=bird.trill_interval, trill_count=theme.trill.count + 1)
+    tr = theme.trill
+    late_s = 5 * tr.jitter * tr.interval_s * bird.trill_interval / tempo
+    return t.size + math.ceil(late_s * SR) + 1
+
+
 def sing(theme: Theme, *, rng: np.random.Generator,
          params: SynthesizeParams = SynthesizeParams()) -> np.ndarray:
     """One clean song of ``theme`` by a random bird: float32 ``(n,)`` at SR, peak 0.9."""
@@ -204,7 +220,10 @@ class _Spec:
     spread: float = 1.0  # the bird's variation, in units of the params' (stress: wider)
 
 
-def _plan(themes: Sequence[Theme], params: SynthesizeParams) -> list[_Spec]:
+def _plan(themes: Sequence[Theme], params: SynthesizeParams, *, foreign: bool = True
+          ) -> list[_Spec]:
+    """Every clip's spec, in order; ``foreign=False`` leaves the ``unknown`` clips out (the
+    other clips keep their birds, not their indices and seeds)."""
     specs: list[_Spec] = []
     root = np.random.SeedSequence(params.seed)
     bird_root, clip_root = root.spawn(2)
@@ -223,7 +242,8 @@ def _plan(themes: Sequence[Theme], params: SynthesizeParams) -> list[_Spec]:
                                  params=params, spread=b_spread)
                 specs += [_Spec(0, split, theme, bird, bird_id, 0, spread=b_spread)
                           for _ in range(n_songs)]
-        specs += _foreign_specs(themes, params, split, s, spread, bird_root)
+        if foreign:
+            specs += _foreign_specs(themes, params, split, s, spread, bird_root)
         n_bg = round(params.no_song_factor * n_birds * n_songs)
         frag_rng = np.random.default_rng(np.random.SeedSequence(bird_root.entropy,
                                                                 spawn_key=(s, 99_999)))
@@ -242,6 +262,19 @@ def _plan(themes: Sequence[Theme], params: SynthesizeParams) -> list[_Spec]:
         seed = int(np.random.SeedSequence(clip_root.entropy, spawn_key=(i,)).generate_state(1)[0])
         out.append(dataclasses.replace(sp, index=i, seed=seed))
     return out
+
+
+def planned_singers(themes: Sequence[Theme], params: SynthesizeParams
+                    ) -> list[tuple[Theme, Bird, float]]:
+    """Every bird the dataset plans for a catalog theme, once: ``(theme, bird, sd)``, the
+    theme as the bird sings it (a ``no_song`` fragment's piece of it, under the catalog
+    theme's name), the bird and its rendition s.d. (see :func:`longest_rendition`).
+    Foreign themes are left out: they are drawn short enough for the clip."""
+    singers: dict[str, tuple[Theme, Bird, float]] = {}
+    for sp in _plan(themes, params, foreign=False):
+        if sp.theme is not None and sp.bird_id not in singers:
+            singers[sp.bird_id] = (sp.theme, sp.bird, params.rendition_sd * sp.spread)
+    return list(singers.values())
 
 
 def _fragment(theme: Theme, rng: np.random.Generator) -> Theme:
@@ -275,13 +308,39 @@ def _n_unknown(params: SynthesizeParams, split: str) -> int:
                  * getattr(params, f"{split}_songs_per_bird"))
 
 
-def _foreign_max_s(params: SynthesizeParams, spread: float) -> float:
-    """The longest foreign theme whose songs always fit a clip: the slowest bird (tempo and
-    rendition 2.5 s.d. slow), its notes 2.5 s.d. long, plus lead-in and one more trill
-    syllable (0.2 s); at most :data:`MAX_SONG_S`."""
-    slow = ((1 - 2.5 * params.bird_tempo_sd * spread) * (1 - 2.5 * params.rendition_sd * spread)
+FOREIGN_INTRO_S = 0.15
+"""Room a foreign theme needs before its trill (s): one short note and its gap."""
+
+
+def _slowest(params: SynthesizeParams, spread: float) -> float:
+    """How much the slowest bird stretches a song: tempo and rendition 2.5 s.d. slow, its
+    notes 2.5 s.d. long."""
+    return ((1 - 2.5 * params.bird_tempo_sd * spread) * (1 - 2.5 * params.rendition_sd * spread)
             / (1 + 2.5 * 0.06 * spread))
-    return min(MAX_SONG_S, max(0.3, (params.clip_s - 0.2) * slow))
+
+
+def _foreign_shortest_s(themes: Sequence[Theme]) -> float:
+    """The shortest foreign theme to leave room for: the catalog's trill (the first theme's,
+    as foreign themes sing it) after :data:`FOREIGN_INTRO_S` of introduction."""
+    return themes[0].trill.duration_s() + FOREIGN_INTRO_S
+
+
+def _foreign_max_s(params: SynthesizeParams, spread: float, themes: Sequence[Theme]) -> float:
+    """The longest foreign theme whose songs always fit a clip: the slowest bird
+    (:func:`_slowest`), plus lead-in and one more trill syllable (0.2 s); at most
+    :data:`MAX_SONG_S`, or the catalog's longest theme, or its shortest foreign theme."""
+    longest = max(MAX_SONG_S, _foreign_shortest_s(themes), *(t.duration_s for t in themes))
+    return min(longest, max(0.3, (params.clip_s - 0.2) * _slowest(params, spread)))
+
+
+def foreign_clip_s(themes: Sequence[Theme], params: SynthesizeParams) -> float:
+    """The shortest clip in which the widest-varying birds' foreign themes have room for the
+    catalog's trill after a short introduction (:data:`FOREIGN_INTRO_S`); 0 without
+    ``unknown`` clips."""
+    slow = _slowest(params, max(1.0, params.stress_spread))
+    if params.unknown_factor == 0 or slow <= 0:
+        return 0.0
+    return _foreign_shortest_s(themes) / slow + 0.2
 
 
 def _foreign_specs(themes: Sequence[Theme], params: SynthesizeParams, split: str, s: int,
@@ -295,7 +354,7 @@ def _foreign_specs(themes: Sequence[Theme], params: SynthesizeParams, split: str
     specs = []
     foreign = foreign_themes(themes, n, rng=rng, min_distance=params.unknown_distance,
                              own_trill=params.unknown_own_trill, near=params.unknown_near,
-                             max_s=_foreign_max_s(params, spread))
+                             max_s=_foreign_max_s(params, spread, themes))
     for k, (theme, origin) in enumerate(foreign):
         bird_id = f"{theme.name}-{split}-b{k:04d}"
         bird = draw_bird(theme, bird_id=bird_id, rng=rng, params=params, spread=spread)

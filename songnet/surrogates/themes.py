@@ -52,8 +52,8 @@ import numpy as np
 
 from songnet.core.errors import SongnetError
 from songnet.core.labels import NO_SONG, UNKNOWN
-from songnet.core.notes import note_vector
 from songnet.core.params import read_yaml, short_repr
+from songnet.song.distance import note_vector
 from songnet.surrogates.fields import TRILL_KEYS, FieldReader, spread_fields, trill_fields
 from songnet.synth import SR, TONAL_BETA, f0_for_beta, note_contour, trill_contour
 
@@ -187,7 +187,8 @@ class Theme:
 
     def note_vectors(self) -> np.ndarray:
         """The introduction as note vectors ``(k, 4)``, what introductions are compared by
-        (:func:`songnet.core.notes.note_vector`, :func:`songnet.core.notes.intro_distance`)."""
+        (:func:`songnet.song.distance.note_vector`,
+        :func:`songnet.song.distance.intro_distance`)."""
         return np.stack([note_vector(n.pitch_hz, n.duration_s) for n in self.notes])
 
     def summary(self) -> dict[str, Any]:

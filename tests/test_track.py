@@ -7,7 +7,8 @@ import pytest
 
 from songnet.core.errors import SongnetError
 from songnet.core.sound import Sound
-from songnet.resynth.pitch import cents, pitch_error_cents, segment_notes, track_pitch
+from songnet.song.segment import segment_notes
+from songnet.song.track import cents, pitch_error_cents, track_pitch
 
 SR = 44100
 

@@ -1,5 +1,5 @@
 """The note check: introductions measured on Constant-Q frames, and how far they lie from a
-theme's (songnet.core.notes)."""
+theme's (songnet.song.notecheck)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,12 @@ import pytest
 
 from songnet.core.audio import resample
 from songnet.core.errors import SongnetError
-from songnet.core.notes import (
-    NoteCheck,
-    db_track,
-    intro_distance,
-    measure_vectors,
-    peaks_track,
-    power_peaks,
-)
 from songnet.core.quantiles import median, percentile
 from songnet.features import npcqt
 from songnet.features.params import FeatureParams
+from songnet.song.distance import intro_distance
+from songnet.song.notecheck import NoteCheck, measure_vectors
+from songnet.song.track import db_track, peaks_track, power_peaks
 from songnet.surrogates.foreign import theme_distance
 from songnet.surrogates.synthesize import sing
 from songnet.surrogates.themes import load_catalog

@@ -1,0 +1,91 @@
+"""How far two introductions differ, in notes' worth.
+
+After the best common transposition (±10 %) and tempo (±12 %), one unit per note added or
+dropped and up to two per note sung differently (10 % of pitch, or a factor 1.5 in length,
+is one unit). :func:`songnet.surrogates.foreign.theme_distance` adds one for another
+trill.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+
+from songnet.core.quantiles import median
+from songnet.song.segment import Segment
+
+__all__ = ["edit_cost", "intro_distance", "intro_vectors", "note_vector"]
+
+_PITCH_SCALE = float(np.log(1.10))  # 10 % of pitch = one unit
+_TIME_SCALE = float(np.log(1.5))    # a factor 1.5 in length = one unit
+_SHIFTS = np.log(np.linspace(0.90, 1.10, 9))
+_TEMPI = np.log(np.linspace(0.88, 1.12, 7))
+_OFFSETS = np.array([[s, s, s, t] for s, t in itertools.product(_SHIFTS, _TEMPI)])
+
+
+def note_vector(pitch_hz: Sequence[float], duration_s: float) -> np.ndarray:
+    """(ln start, ln middle, ln end pitch, ln duration) of a note sung along ``pitch_hz``
+    (its start, midpoints and end) for ``duration_s``."""
+    p = np.log(np.asarray(pitch_hz, dtype=float))
+    mid = p[len(p) // 2] if len(p) > 2 else 0.5 * (p[0] + p[-1])
+    return np.array([p[0], mid, p[-1], np.log(duration_s)])
+
+
+def edit_cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Edit distances of note sequences ``a (m, k, 4)`` to ``b (l, 4)``: ``(m,)``.
+
+    Adding or dropping a note costs 1; singing one differently up to 2.
+    """
+    m, na, nb = a.shape[0], a.shape[1], len(b)
+    pitch = np.abs(a[:, :, None, :3] - b[None, None, :, :3]).max(axis=-1) / _PITCH_SCALE
+    time = np.abs(a[:, :, None, 3] - b[None, None, :, 3]) / _TIME_SCALE
+    sub = np.minimum(2.0, pitch + time)  # (m, na, nb)
+    d = np.zeros((m, na + 1, nb + 1))
+    d[:, :, 0] = np.arange(na + 1)
+    d[:, 0, :] = np.arange(nb + 1)
+    for i in range(1, na + 1):
+        for j in range(1, nb + 1):
+            d[:, i, j] = np.minimum(np.minimum(d[:, i - 1, j], d[:, i, j - 1]) + 1,
+                                    d[:, i - 1, j - 1] + sub[:, i - 1, j - 1])
+    return d[:, na, nb]
+
+
+def intro_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """How many notes' worth two introductions differ by (the module text): note vectors
+    ``a (k, 4)`` and ``b (l, 4)`` (:func:`note_vector`); the smaller of the two directions
+    of alignment, each at its best transposition and tempo."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    there = edit_cost(a[None] + _OFFSETS[:, None], b).min()
+    back = edit_cost(b[None] + _OFFSETS[:, None], a).min()
+    return float(min(there, back))
+
+
+
+def _line_at(u: np.ndarray, y: np.ndarray, at: float) -> float:
+    """The least-squares line through ``(u, y)`` evaluated at ``at`` (the mean of ``y``
+    for fewer than two distinct ``u``)."""
+    du = u - u.mean()
+    ss = float(du @ du)
+    return float(y.mean() + (du @ (y - y.mean())) / ss * (at - u.mean())) if ss > 0 \
+        else float(y.mean())
+
+
+def intro_vectors(intro: Sequence[Segment]) -> np.ndarray:
+    """Note vectors ``(k, 4)`` (:func:`note_vector`) of measured notes: each note's start and
+    end pitch from lines fitted to its first and last 35 % (log pitch against time,
+    extrapolated to its half-level onset and offset), its middle pitch the median of its
+    middle fifth, and its half-level duration."""
+    out = []
+    for s in intro:
+        dur = max(s.duration_s, 1e-3)
+        u = np.clip((s.times_s - s.onset_s) / dur, 0.0, 1.0)
+        logf = np.log(s.f0_hz)
+        first, last, mid = u <= 0.35, u >= 0.65, (u >= 0.4) & (u <= 0.6)
+        start = _line_at(u[first], logf[first], 0.0) if first.any() else float(logf[0])
+        end = _line_at(u[last], logf[last], 1.0) if last.any() else float(logf[-1])
+        middle = float(median(logf[mid])) if mid.any() else 0.5 * (start + end)
+        out.append(note_vector(np.exp([start, middle, end]), dur))
+    return np.array(out).reshape(-1, 4)
+

@@ -1,0 +1,409 @@
+"""Notes and trill syllables cut from a pitch track, and grouped into songs."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from songnet.core.quantiles import median, percentile
+from songnet.song.track import PitchTrack, cents
+
+__all__ = ["Note", "ReadSong", "Segment", "SongRules", "find_trill", "read_song", "segment",
+           "segment_groups", "segment_notes"]
+
+
+def _smallmedian(x: Sequence[float]) -> float:
+    """The median of a short list of floats (as ``np.median``: the mean of the middle two
+    for an even count), without NumPy's per-call overhead."""
+    v = sorted(x)
+    k = len(v) // 2
+    return v[k] if len(v) % 2 else (v[k - 1] + v[k]) / 2
+
+
+
+@dataclasses.dataclass(frozen=True)
+class Note:
+    """One note of a track: frames ``start`` (inclusive) to ``stop`` (exclusive)."""
+
+    start: int
+    stop: int
+
+
+def segment_notes(track: PitchTrack, *, min_note_s: float = 0.008, max_gap_s: float = 0.006,
+                  max_jump_cents: float = 300.0) -> list[Note]:
+    """Split a track into notes: voiced runs, bridging short gaps, cut at pitch jumps.
+
+    Parameters
+    ----------
+    track : PitchTrack
+        The tracked contour.
+    min_note_s : float
+        Shorter voiced runs are dropped (clicks, noise).
+    max_gap_s : float
+        Unvoiced gaps up to this long inside a note are bridged.
+    max_jump_cents : float
+        A pitch jump between consecutive voiced frames larger than this starts a new note.
+
+    Returns
+    -------
+    list of Note
+        In time order; frames ``note.start`` and ``note.stop - 1`` are voiced.
+    """
+    hop = track.hop_s or 1.0
+    voiced = np.flatnonzero(track.voiced)
+    if voiced.size == 0:
+        return []
+    with np.errstate(invalid="ignore"):
+        jump = np.abs(cents(track.f0_hz[voiced[1:]], track.f0_hz[voiced[:-1]]))
+    gap = (np.diff(voiced) - 1) * hop
+    cut = np.flatnonzero((gap > max_gap_s) | (jump > max_jump_cents)) + 1  # a new note
+    starts = np.concatenate([[0], cut])
+    stops = np.concatenate([cut, [voiced.size]])
+    min_frames = max(1, int(np.ceil(min_note_s / hop)))
+    return [Note(int(voiced[a]), int(voiced[b - 1]) + 1) for a, b in zip(starts, stops, strict=True)
+            if int(voiced[b - 1]) + 1 - int(voiced[a]) >= min_frames]
+
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Segment:
+    """One note or trill syllable: its half-level onset and offset and its voiced frames.
+
+    Attributes
+    ----------
+    onset_s, offset_s : float
+        Half-level crossings, s from the start of the recording.
+    times_s, f0_hz, amplitude : np.ndarray [shape=(k,)]
+        The note's voiced frames (s, Hz, linear amplitude).
+    """
+
+    onset_s: float
+    offset_s: float
+    times_s: np.ndarray
+    f0_hz: np.ndarray
+    amplitude: np.ndarray
+
+    @property
+    def duration_s(self) -> float:
+        return self.offset_s - self.onset_s
+
+    @property
+    def peak(self) -> float:
+        return float(self.amplitude.max())
+
+    @property
+    def peak_s(self) -> float:
+        """Time of the loudest frame (s)."""
+        return float(self.times_s[np.argmax(self.amplitude)])
+
+    @functools.cached_property
+    def pitch_hz(self) -> float:
+        """Median pitch (Hz)."""
+        return float(median(self.f0_hz))
+
+
+def segment(track: PitchTrack, start: int, stop: int, *, trill: bool) -> Segment | None:
+    """Frames ``start:stop`` of ``track`` as a :class:`Segment` (None with under 3 voiced
+    frames); ``trill``: the level is the loudest frame, else the 90th percentile."""
+    t = track.times_s[start:stop]
+    a = track.amplitude[start:stop]
+    v = track.voiced[start:stop]
+    if v.sum() < 3:
+        return None
+    ref = float(a[v].max() if trill else percentile(a[v], 90))
+    above = np.flatnonzero(a >= 0.5 * ref)
+    i, j = int(above[0]), int(above[-1])
+
+    def cross(k0: int, k1: int) -> float:  # interpolate the half-level crossing k0 -> k1
+        if not 0 <= k0 < len(a):
+            return float(t[k1])
+        a0, a1 = a[k0], a[k1]
+        w = (0.5 * ref - a0) / (a1 - a0) if a1 != a0 else 1.0
+        return float(t[k0] + (t[k1] - t[k0]) * w)
+
+    onset, offset = cross(i - 1, i), cross(j + 1, j)
+    keep = v & (a >= 0.25 * ref)
+    return Segment(onset_s=onset, offset_s=offset, times_s=t[keep],
+                   f0_hz=track.f0_hz[start:stop][keep], amplitude=a[keep])
+
+
+
+def find_trill(group: list[Segment], *, trill_max_s: float, min_trill: int
+               ) -> tuple[int, int] | None:
+    """The longest run of short, evenly spaced syllables of one pitch: ``(first, stop)``."""
+    best: tuple[int, int] | None = None
+    i = 0
+    while i < len(group):
+        if group[i].duration_s >= trill_max_s:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(group) and group[j].duration_s < trill_max_s:
+            d = group[j].onset_s - group[j - 1].onset_s
+            ref = _smallmedian([b.onset_s - a.onset_s for a, b in
+                                 itertools.pairwise(group[i:j])]) if j - i >= 2 else d
+            pitch = abs(1200.0 * math.log2(group[j].pitch_hz / group[i].pitch_hz))
+            if not 0.6 * ref <= d <= 1.6 * ref or pitch > 600:
+                break
+            j += 1
+        if j - i >= min_trill and (best is None or j - i > best[1] - best[0]):
+            best = (i, j)
+        i = j
+    return best
+
+
+
+def segment_groups(track: PitchTrack, *, trill_max_s: float, song_gap_s: float
+                   ) -> list[list[Segment]]:
+    """The notes of ``track`` (voiced runs, cut at pitch jumps) as :class:`Segment` s,
+    grouped where less than ``song_gap_s``
+    of silence separates them. A note shorter than ``trill_max_s`` takes its half level
+    from its loudest frame, a longer one from its 90th percentile (a short note has too
+    few frames for a percentile); that is all ``trill_max_s`` decides."""
+    notes = segment_notes(track, min_note_s=0.01, max_gap_s=0.008, max_jump_cents=400)
+    groups: list[list[Segment]] = []
+    for n in notes:
+        short = (n.stop - n.start) * track.hop_s < trill_max_s
+        seg = segment(track, n.start, n.stop, trill=short)
+        if seg is None or seg.duration_s < 0.008:
+            continue
+        if groups and seg.onset_s - groups[-1][-1].offset_s <= song_gap_s:
+            groups[-1].append(seg)
+        else:
+            groups.append([seg])
+    return groups
+
+
+
+# ---- songs read from their notes: the trill is what repeats ---------------------------
+
+@dataclasses.dataclass(frozen=True)
+class SongRules:
+    """How a song is read from its notes (``songnet themes``: the ``themes`` params).
+
+    A *trill* is a run of similar syllables repeated at a steady rate, whatever their
+    length: it is found from the repetition itself, never from a fixed syllable length.
+    The *introduction* is the 1–``max_intro`` notes before it. The ranges below are the
+    species' (DESIGN.md, "Real birds vary"): trill syllables 30–170 ms every 55–190 ms
+    measured on real chingolos, widened by a third so that a bird outside the measured ones
+    is still read.
+
+    Attributes
+    ----------
+    song_gap_s : float
+        A silence this long ends a song (s).
+    min_trill : int
+        A trill repeats its syllable at least this many times.
+    syllable_s : (float, float)
+        A trill syllable's half-level length (s).
+    interval_s : (float, float)
+        A trill's onset-to-onset interval (s).
+    interval_tol : float
+        An onset may lie this fraction of the interval off the trill's beat (the local
+        median of its intervals, so the rate may drift).
+    similar_ratio : float
+        Trill syllables differ in length by less than this factor ...
+    similar_cents : float
+        ... and in start and end pitch by less than this (cents), from the run's medians.
+    max_intro : int
+        At most this many introductory notes (the theme's limit).
+    intro_note_s : (float, float)
+        An introductory note's length (s); shorter sounds before a trill are fragments
+        (skipped), longer ones not a chingolo note.
+    intro_pitch_hz : (float, float)
+        An introductory note's median pitch (Hz): the species' notes lie in 2.8–7.2 kHz.
+    """
+
+    song_gap_s: float = 0.25
+    min_trill: int = 3
+    syllable_s: tuple[float, float] = (0.005, 0.23)
+    interval_s: tuple[float, float] = (0.035, 0.27)
+    interval_tol: float = 0.3
+    similar_ratio: float = 1.8
+    similar_cents: float = 350.0
+    max_intro: int = 6
+    intro_note_s: tuple[float, float] = (0.025, 0.7)
+    intro_pitch_hz: tuple[float, float] = (2600.0, 8500.0)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ReadSong:
+    """A song read from a group of notes.
+
+    Attributes
+    ----------
+    intro : tuple of Segment
+        The introductory notes, in order.
+    trill : tuple of Segment
+        The trill syllables seen whole (a merged pair of syllables is left out here).
+    slots : tuple of int
+        Each syllable's place in the trill (0, 1, 2, ...): a syllable missing or merged
+        with its neighbour leaves its number out.
+    count : int
+        How many syllables the trill holds (the last slot + 1).
+    skipped : tuple of str
+        What was seen and not taken as a note (fragments, the other sounds).
+    """
+
+    intro: tuple[Segment, ...]
+    trill: tuple[Segment, ...]
+    slots: tuple[int, ...]
+    count: int
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def interval_s(self) -> float:
+        """The trill's mean onset-to-onset interval (s)."""
+        onsets = [s.onset_s for s in self.trill]
+        return (onsets[-1] - onsets[0]) / max(self.slots[-1] - self.slots[0], 1)
+
+
+def _ends(seg: Segment) -> tuple[float, float]:
+    """Log start and end pitch: the medians of the first and last three frames."""
+    f = np.log(seg.f0_hz)
+    k = min(3, f.size)
+    return float(median(f[:k])), float(median(f[-k:]))
+
+
+def _features(group: Sequence[Segment]) -> np.ndarray:
+    """(log duration, log start pitch, log end pitch) per segment: ``(n, 3)``."""
+    return np.array([[math.log(max(s.duration_s, 1e-3)), *_ends(s)] for s in group])
+
+
+def _similar(f: np.ndarray, ref: np.ndarray, rules: SongRules) -> bool:
+    pitch = np.abs(f[1:] - ref[1:]).max() * 1200 / math.log(2)
+    return abs(f[0] - ref[0]) < math.log(rules.similar_ratio) and pitch < rules.similar_cents
+
+
+def _grow(group: Sequence[Segment], feats: np.ndarray, i: int, rules: SongRules
+          ) -> tuple[list[int], list[int], int]:
+    """The trill that starts at syllable ``i``: the whole syllables' indices, their slots,
+    and the count (slots covered: missing and merged syllables included)."""
+    lo_s, hi_s = rules.syllable_s
+    lo_i, hi_i = rules.interval_s
+    members, slots = [i], [0]
+    if not lo_s <= group[i].duration_s <= hi_s:
+        return members, slots, 1
+    last_onset, last_slot = group[i].onset_s, 0
+    for j in range(i + 1, len(group)):
+        d = group[j].onset_s - last_onset
+        if len(members) >= 2:
+            on = [group[k].onset_s for k in members[-5:]]
+            beat = _smallmedian((np.diff(on) / np.diff(slots[-5:])).tolist())
+        elif lo_i <= d <= hi_i:
+            beat = d
+        else:
+            break
+        k = round(d / beat)
+        if not 1 <= k <= 2 or abs(d / (k * beat) - 1) > rules.interval_tol:
+            break
+        ref = np.median(feats[members], axis=0)
+        dur = group[j].duration_s
+        if _similar(feats[j], ref, rules) and dur < 0.95 * beat:
+            members.append(j)
+            last_slot += k
+            slots.append(last_slot)
+            last_onset = group[j].onset_s
+            continue
+        # syllables run together: one sound from this beat over m more beats, starting
+        # where a syllable starts
+        extra = dur - math.exp(ref[0])
+        m = round(extra / beat)
+        start_cents = abs(feats[j][1] - ref[1]) * 1200 / math.log(2)
+        if 1 <= m <= 2 and abs(extra - m * beat) < rules.interval_tol * beat \
+                and start_cents < rules.similar_cents:
+            last_slot += k + m
+            last_onset = group[j].onset_s + m * beat
+            continue
+        break
+    return members, slots, last_slot + 1
+
+
+def _join(parts: Sequence[Segment]) -> Segment:
+    """Segments sung as one syllable (a syllable with two elements), as one segment."""
+    if len(parts) == 1:
+        return parts[0]
+    return Segment(onset_s=parts[0].onset_s, offset_s=parts[-1].offset_s,
+                   times_s=np.concatenate([p.times_s for p in parts]),
+                   f0_hz=np.concatenate([p.f0_hz for p in parts]),
+                   amplitude=np.concatenate([p.amplitude for p in parts]))
+
+
+def _best_trill(group: Sequence[Segment], rules: SongRules
+                ) -> tuple[int, list[Segment], list[int], int] | None:
+    """The trill of a group: (index of its first segment in ``group``, its whole
+    syllables, their slots, the count). A syllable may be one segment or two (a syllable
+    of two elements repeats as a pair): the reading with the most syllables wins, one
+    segment per syllable and the later trill among equals."""
+    best: tuple[int, list[Segment], list[int], int] | None = None
+    for size in (1, 2):
+        for phase in range(size):
+            starts = list(range(phase, len(group) - size + 1, size))
+            units = [_join(group[k:k + size]) for k in starts]
+            if size > 1:  # the elements of a syllable lie closer than the syllables
+                units = [u if all(b.onset_s - a.offset_s < 0.5 * u.duration_s for a, b in
+                                  itertools.pairwise(group[k:k + size])) else None
+                         for k, u in zip(starts, units, strict=True)]
+            feats = _features([u for u in units if u is not None]) if any(units) else None
+            if feats is None:
+                continue
+            index = np.cumsum([u is not None for u in units]) - 1
+            for i, u in enumerate(units):
+                if u is None:
+                    continue
+                # grow within the stretch of usable units that starts here
+                stop = next((k for k in range(i, len(units)) if units[k] is None), len(units))
+                run = units[i:stop]
+                members, slots, count = _grow(run, feats[index[i]:index[i] + len(run)], 0,
+                                              rules)
+                if len(members) < 2 or count < rules.min_trill:
+                    continue
+                better = best is None or count > best[3] or (
+                    count == best[3] and size == 1 and starts[i] >= best[0])
+                if better:
+                    best = (starts[i], [run[k] for k in members], slots, count)
+    return best
+
+
+def read_song(group: Sequence[Segment], *, rules: SongRules = SongRules()) -> ReadSong | None:
+    """The song in a group of notes: its trill (the longest run of similar syllables at a
+    steady rate, the latest of equals) and the introductory notes before it.
+
+    Returns None when the group holds no trill; a ReadSong with no intro when the trill has
+    no notes before it.
+    """
+    if len(group) < rules.min_trill:
+        return None
+    found = _best_trill(group, rules)
+    if found is None:
+        return None
+    first, syllables, slots, count = found
+    intro: list[Segment] = []
+    skipped: list[str] = []
+    nxt = syllables[0]
+    lo_n, hi_n = rules.intro_note_s
+    lo_p, hi_p = rules.intro_pitch_hz
+    for seg in reversed(group[:first]):
+        if nxt.onset_s - seg.offset_s > rules.song_gap_s:
+            break
+        where = f"{seg.onset_s:.2f}–{seg.offset_s:.2f} s"
+        if seg.duration_s < lo_n:
+            skipped.append(f"a {seg.duration_s * 1000:.0f}-ms fragment at {where}")
+            continue
+        if seg.duration_s > hi_n or not lo_p <= seg.pitch_hz <= hi_p:
+            skipped.append(f"a sound at {where} ({seg.duration_s * 1000:.0f} ms, "
+                           f"{seg.pitch_hz / 1000:.1f} kHz) unlike a chingolo note")
+            break
+        if len(intro) == rules.max_intro:
+            skipped.append(f"a note at {where}: more than {rules.max_intro} notes before "
+                           "the trill")
+            break
+        intro.append(seg)
+        nxt = seg
+    return ReadSong(intro=tuple(reversed(intro)), trill=tuple(syllables),
+                    slots=tuple(slots), count=count, skipped=tuple(reversed(skipped)))
