@@ -152,7 +152,6 @@ def scene(bird: Bird, r: Rendition, rng: np.random.Generator, *, lead_s: float =
         pieces = [lead, song, space, neg, lead.copy()] if r.negative_after \
             else [lead, neg, space, song, lead.copy()]
     y = np.concatenate(pieces)
-    start = sum(p.size for p in pieces[:pieces.index(song) if False else 0])
     start = next(sum(p.size for p in pieces[:i]) for i, p in enumerate(pieces) if p is song)
     active = song[np.abs(song) > 0.05 * np.abs(song).max()]
     noise = _noise(y.size, rng)

@@ -2,9 +2,10 @@
 
 Sings one song per default theme (``songnet.surrogates.synthesize.sing``, seed ``[seed,
 i]``) and reads the real syllables of ``../shared/data/real-syllables/`` (not the peer
-resyntheses); measures both with ``songnet.surrogates.realism.measure`` (spectral peak per
-1.5 ms frame, 512-point FFT, frames within 20 dB of the loudest; DESIGN.md, "Real
-songs"): trill syllable duration, start and end pitch, sweep ratio and rate; introductory
+resyntheses) and the note clips of ``../shared/data/real-birds/``; measures both with
+``songnet.surrogates.realism.measure`` (the pitch tracker and segmenter ``songnet themes``
+reads songs with; a note's extent is its frames within 12 dB of its level): trill
+syllable duration, start and end pitch, sweep ratio and rate; introductory
 note durations and pitch spans; 2nd harmonic level; song length. Prints them side by side
 and ends with one line, themes beside real values (real song length: DESIGN.md)::
 
@@ -22,12 +23,14 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from songnet.surrogates.realism import REAL_RANGES, SongMeasures, measure
+from songnet.surrogates.realism import REAL_RANGES, SongMeasures, Syllable, measure
 from songnet.surrogates.synthesize import sing
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-syllables"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.realbirds import BIRDS, SHARED, available
 
 
 def _span(values: list[float], fmt: str = ".0f") -> str:
@@ -38,7 +41,7 @@ def _span(values: list[float], fmt: str = ".0f") -> str:
 
 
 def _row(name: str, m: SongMeasures, *, song: bool) -> str:
-    tr = m.trill[1:-1] if len(m.trill) > 2 else m.trill  # edges may be cut by a clip
+    tr = m.trill[1:-1] if len(m.trill) > 4 else m.trill  # a song's first and last may be cut
     intro = m.intro
     return (f"{name:22s} {len(m.trill):3d} {_span([s.duration_ms for s in tr]):>7s} "
             f"{_span([s.f_start_hz / 1000 for s in tr], '.1f'):>9s} "
@@ -48,6 +51,11 @@ def _row(name: str, m: SongMeasures, *, song: bool) -> str:
             f"{len(intro):2d} {_span([s.duration_ms for s in intro]):>8s} "
             f"{_span([s.ratio for s in intro], '.2f'):>9s} | "
             f"{m.h2_db:6.1f} {m.song_s if song else float('nan'):6.2f}")
+
+
+def _read(rel: str) -> dict:
+    y, sr = sf.read(SHARED / rel, dtype="float32")
+    return {"y": np.pad(y, sr // 20), "sr": sr}  # a little silence around the clip
 
 
 def main() -> int:
@@ -63,24 +71,27 @@ def main() -> int:
         m = measure(sing(theme, rng=np.random.default_rng([args.seed, i])), sr=SR)
         themes.append(m)
         print(_row(f"theme {theme.name}", m, song=True))
-    clips = sorted(p for p in REAL.glob("*.wav") if ".peer-resynth" not in p.name)
     real = []
-    for path in clips:
-        y, sr = sf.read(path)
-        m = measure(y, sr=sr)
+    for bird in BIRDS if available() else ():
+        def notes(rels: tuple[str, ...]) -> tuple[Syllable, ...]:
+            return tuple(s for rel in rels for s in measure(**_read(rel)).syllables)
+
+        intro, trill = notes(bird.intro), notes(bird.trill)
+        h2 = float(np.median([measure(**_read(rel)).h2_db for rel in bird.intro]))
+        m = SongMeasures(syllables=intro + trill, intro=intro, trill=trill, h2_db=h2)
         real.append(m)
-        print(_row(f"real {path.stem}", m, song=False))
-    if not clips:
-        print(f"(no real syllables in {REAL}; put the shared/ folder beside the repository)")
+        print(_row(f"real {bird.name} notes", m, song=False))
+    if not real:
+        print(f"(no real notes in {SHARED}; put the shared/ folder beside the repository)")
 
     def pooled(ms: list[SongMeasures], what: str) -> list[float]:
-        tr = [s for m in ms for s in (m.trill[1:-1] if len(m.trill) > 2 else m.trill)]
+        tr = [s for m in ms for s in (m.trill[1:-1] if len(m.trill) > 4 else m.trill)]
         return [s.duration_ms if what == "ms" else s.ratio for s in tr]
 
     t_ms, t_ratio = pooled(themes, "ms"), pooled(themes, "ratio")
     r_ms, r_ratio = pooled(real, "ms"), pooled(real, "ratio")
     h2_t = [m.h2_db for m in themes]
-    h2_r = [m.h2_db for m in real if m.intro]  # 2-frame trill clips give no stable median
+    h2_r = [m.h2_db for m in real]
     song = [m.song_s for m in themes]
     print("real ranges (DESIGN.md): " + ", ".join(f"{k} {lo:g}..{hi:g}"
                                                     for k, (lo, hi) in REAL_RANGES.items()))

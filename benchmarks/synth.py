@@ -16,11 +16,11 @@ import time
 import numba
 import numpy as np
 
+from songnet.song.track import steady_pitch
 from songnet.surrogates.synthesize import SynthesizeParams, draw_bird
 from songnet.surrogates.themes import contour, load_catalog
 from songnet.synth import (
     SR,
-    measure_f0,
     render_batch,
     render_reference,
 )
@@ -79,7 +79,7 @@ def main() -> None:
     fast = render_batch(alpha, beta, env)
     t_fast_steady = time.perf_counter() - t0
     half = ref.shape[1] // 2
-    f0_err = max(abs(measure_f0(f[half:]) / measure_f0(r[half:]) - 1)
+    f0_err = max(abs(steady_pitch(f[half:], sr=SR) / steady_pitch(r[half:], sr=SR) - 1)
                  for f, r in zip(fast, ref, strict=True)) * 100
     corr = min(np.corrcoef(f, r)[0, 1] for f, r in zip(fast, ref, strict=True))
     rtf_ref = args.songs * args.ref_seconds / t_ref

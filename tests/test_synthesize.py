@@ -13,9 +13,10 @@ import soundfile as sf
 import yaml
 
 from songnet.cli import main
+from songnet.song.track import steady_pitch
 from songnet.surrogates.synthesize import SynthesizeParams, _plan, n_clips, sing, synthesize
 from songnet.surrogates.themes import load_catalog
-from songnet.synth import SR, measure_f0
+from songnet.synth import SR
 
 TINY = SynthesizeParams(train_birds=2, train_songs_per_bird=2, val_birds=1, val_songs_per_bird=1,
                         test_birds=1, test_songs_per_bird=1, stress_birds=1,
@@ -107,7 +108,7 @@ def test_sing_is_reproducible_and_in_tune():
     c = sing(theme, rng=np.random.default_rng(4))
     assert np.array_equal(a, b) and not np.array_equal(a[: c.size], c[: a.size])
     whistle = a[int(0.08 * SR):int(0.16 * SR)]
-    assert measure_f0(whistle) == pytest.approx(4500, rel=0.1)
+    assert steady_pitch(whistle, sr=SR) == pytest.approx(4500, rel=0.1)
 
 
 def test_synthesize_command_writes_wavs_and_manifest(tmp_path, capsys):

@@ -24,7 +24,14 @@ import numpy as np
 from songnet.core.audio import resample
 from songnet.core.errors import SongnetError
 from songnet.core.sound import Sound
-from songnet.song.segment import ReadSong, Segment, SongRules, read_song, segment_groups
+from songnet.song.segment import (
+    SHORT_NOTE_S,
+    ReadSong,
+    Segment,
+    SongRules,
+    read_song,
+    segment_groups,
+)
 from songnet.song.track import clean_track, track_pitch
 
 __all__ = ["FoundSong", "Skipped", "TrackSettings", "describe", "find_songs"]
@@ -59,7 +66,7 @@ class TrackSettings:
     tonality_db: float = 15.0
     floor_db: float = -40.0
     edge_s: float = 0.01
-    level_max_s: float = 0.075
+    level_max_s: float = SHORT_NOTE_S
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -185,7 +192,7 @@ def find_songs(sound: Sound, *, settings: TrackSettings | None = None,
                            f"within the recording (0–{sound.duration:.2f} s)")
     i0, i1 = round(t0 * SR), round(t1 * SR)
     track = _track(sound, t0, t1, settings)
-    groups = segment_groups(track, trill_max_s=settings.level_max_s,
+    groups = segment_groups(track, short_s=settings.level_max_s,
                             song_gap_s=np.inf if one_song else rules.song_gap_s)
     songs: list[FoundSong] = []
     skipped: list[Skipped] = []

@@ -20,7 +20,7 @@ import numpy as np
 from songnet.core.errors import SongnetError
 from songnet.core.quantiles import percentile
 from songnet.song.distance import intro_distance, intro_vectors
-from songnet.song.segment import Segment, find_trill, segment_groups
+from songnet.song.segment import Segment, SongRules, read_song, segment_groups
 from songnet.song.track import PitchTrack, clean_track, db_track
 
 __all__ = ["GATE", "NOTE_CHECK_KEY", "NoteCheck", "image_vectors", "measure_introduction",
@@ -36,21 +36,20 @@ apart, every pitch within 2.8–7.6 kHz, and a trill of at least 5 syllables aft
 ranges are the species' (DESIGN.md, "Real songs"; the foreign themes' grammar,
 :mod:`songnet.surrogates.foreign`): outside them a note was merged with a reverberant
 tail or the note beside it, cut in two, or is another bird's sound."""
-TRILL_MAX_S = 0.075  # a trill syllable is shorter (as :class:`songnet.resynth.songs.LearnParams`)
-SONG_GAP_S = 0.25    # the silence that ends a song
+SONG_GAP_S = SongRules().song_gap_s  # the silence that ends a song
 
 
 def measure_introduction(track: PitchTrack) -> list[Segment] | None:
-    """The introductory notes of the song in ``track`` (the group with the longest trill
+    """The introductory notes of the song in ``track`` (the group whose trill, read as
+    ``songnet themes`` reads it (:func:`songnet.song.segment.read_song`), is the longest
     after at least one note), or None when there is none or it fails :data:`GATE`."""
     best: tuple[list[Segment], int] | None = None
-    for group in segment_groups(clean_track(track), trill_max_s=TRILL_MAX_S,
-                                song_gap_s=SONG_GAP_S):
-        trill = find_trill(group, trill_max_s=TRILL_MAX_S, min_trill=3)
-        if trill is None or trill[0] == 0:
+    for group in segment_groups(clean_track(track), song_gap_s=SONG_GAP_S):
+        read = read_song(group)
+        if read is None or not read.intro:
             continue
-        if best is None or trill[1] - trill[0] > best[1]:
-            best = (group[:trill[0]], trill[1] - trill[0])
+        if best is None or read.count > best[1]:
+            best = (list(read.intro), read.count)
     if best is None:
         return None
     intro, n_trill = best
@@ -62,7 +61,6 @@ def measure_introduction(track: PitchTrack) -> list[Segment] | None:
           and GATE["pitch_hz"][0] <= pitches.min() and pitches.max() <= GATE["pitch_hz"][1]
           and n_trill >= GATE["min_trill"])
     return intro if ok else None
-
 
 
 def image_vectors(image: np.ndarray, frequencies: np.ndarray, frame_s: float,

@@ -13,8 +13,13 @@ import numpy as np
 from songnet.core.quantiles import median, percentile
 from songnet.song.track import PitchTrack, cents
 
-__all__ = ["Note", "ReadSong", "Segment", "SongRules", "find_trill", "read_song", "segment",
+__all__ = ["SHORT_NOTE_S", "Note", "ReadSong", "Segment", "SongRules", "read_song", "segment",
            "segment_groups", "segment_notes"]
+
+SHORT_NOTE_S = 0.075
+"""A note shorter than this (s) has too few frames for a percentile: its half level is taken
+from its loudest frame (:func:`segment`). It decides nothing else: trill syllables are found
+from their repetition (:func:`read_song`), whatever their length."""
 
 
 def _smallmedian(x: Sequence[float]) -> float:
@@ -23,7 +28,6 @@ def _smallmedian(x: Sequence[float]) -> float:
     v = sorted(x)
     k = len(v) // 2
     return v[k] if len(v) % 2 else (v[k - 1] + v[k]) / 2
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +71,6 @@ def segment_notes(track: PitchTrack, *, min_note_s: float = 0.008, max_gap_s: fl
     min_frames = max(1, int(np.ceil(min_note_s / hop)))
     return [Note(int(voiced[a]), int(voiced[b - 1]) + 1) for a, b in zip(starts, stops, strict=True)
             if int(voiced[b - 1]) + 1 - int(voiced[a]) >= min_frames]
-
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -132,43 +135,16 @@ def segment(track: PitchTrack, start: int, stop: int, *, trill: bool) -> Segment
                    f0_hz=track.f0_hz[start:stop][keep], amplitude=a[keep])
 
 
-
-def find_trill(group: list[Segment], *, trill_max_s: float, min_trill: int
-               ) -> tuple[int, int] | None:
-    """The longest run of short, evenly spaced syllables of one pitch: ``(first, stop)``."""
-    best: tuple[int, int] | None = None
-    i = 0
-    while i < len(group):
-        if group[i].duration_s >= trill_max_s:
-            i += 1
-            continue
-        j = i + 1
-        while j < len(group) and group[j].duration_s < trill_max_s:
-            d = group[j].onset_s - group[j - 1].onset_s
-            ref = _smallmedian([b.onset_s - a.onset_s for a, b in
-                                 itertools.pairwise(group[i:j])]) if j - i >= 2 else d
-            pitch = abs(1200.0 * math.log2(group[j].pitch_hz / group[i].pitch_hz))
-            if not 0.6 * ref <= d <= 1.6 * ref or pitch > 600:
-                break
-            j += 1
-        if j - i >= min_trill and (best is None or j - i > best[1] - best[0]):
-            best = (i, j)
-        i = j
-    return best
-
-
-
-def segment_groups(track: PitchTrack, *, trill_max_s: float, song_gap_s: float
+def segment_groups(track: PitchTrack, *, song_gap_s: float, short_s: float = SHORT_NOTE_S
                    ) -> list[list[Segment]]:
     """The notes of ``track`` (voiced runs, cut at pitch jumps) as :class:`Segment` s,
-    grouped where less than ``song_gap_s``
-    of silence separates them. A note shorter than ``trill_max_s`` takes its half level
-    from its loudest frame, a longer one from its 90th percentile (a short note has too
-    few frames for a percentile); that is all ``trill_max_s`` decides."""
+    grouped where less than ``song_gap_s`` of silence separates them. A note shorter than
+    ``short_s`` takes its half level from its loudest frame, a longer one from its 90th
+    percentile (a short note has too few frames for a percentile)."""
     notes = segment_notes(track, min_note_s=0.01, max_gap_s=0.008, max_jump_cents=400)
     groups: list[list[Segment]] = []
     for n in notes:
-        short = (n.stop - n.start) * track.hop_s < trill_max_s
+        short = (n.stop - n.start) * track.hop_s < short_s
         seg = segment(track, n.start, n.stop, trill=short)
         if seg is None or seg.duration_s < 0.008:
             continue
@@ -177,7 +153,6 @@ def segment_groups(track: PitchTrack, *, trill_max_s: float, song_gap_s: float
         else:
             groups.append([seg])
     return groups
-
 
 
 # ---- songs read from their notes: the trill is what repeats ---------------------------

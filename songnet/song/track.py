@@ -25,7 +25,7 @@ from songnet.core.errors import SongnetError
 from songnet.core.sound import Sound
 
 __all__ = ["BAND_HZ", "PitchTrack", "cents", "clean_track", "db_track", "frame_peaks",
-           "peaks_track", "pitch_error_cents", "power_peaks", "track_pitch"]
+           "peaks_track", "pitch_error_cents", "power_peaks", "steady_pitch", "track_pitch"]
 
 SILENCE_DB = -100.0  # a peak below this (re full scale 1.0) is silence, whatever its shape
 
@@ -240,3 +240,31 @@ def pitch_error_cents(reference: PitchTrack, candidate: PitchTrack) -> np.ndarra
     both = cand_v[ref_v]
     err[both] = np.abs(cents(candidate.f0_hz[:n][ref_v][both], reference.f0_hz[:n][ref_v][both]))
     return err
+
+
+def steady_pitch(y: np.ndarray, *, sr: int, fmin: float = 500.0,
+                 fmax: float | None = None) -> float:
+    """The pitch (Hz) of a steady tone: the median of :func:`track_pitch` over its voiced
+    frames, with a 20-ms window (a steady tone allows a long one), for the syrinx model's
+    calibration and checks. NaN for silence or a sound with no tone.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        At least a few dozen periods of the steady part of a note.
+    sr : int
+        Sample rate (Hz).
+    fmin, fmax : float
+        Band searched (Hz); ``fmax`` defaults to 0.45 × ``sr``.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if y.size < 64 or not np.any(np.abs(y) > 1e-9 * max(1.0, float(np.abs(y).max()))):
+        return float("nan")
+    window_s = min(0.02, y.size / sr / 2)
+    track = track_pitch(Sound(y.astype(np.float32), sr, "<tone>"), fmin=fmin,
+                        fmax=0.45 * sr if fmax is None else fmax, hop_s=window_s / 4,
+                        window_s=window_s, n_fft=16384)
+    # frames that reach past either end see the zero padding: keep the inner ones
+    inner = (track.times_s >= window_s / 2) & (track.times_s <= y.size / sr - window_s / 2)
+    f = track.f0_hz[track.voiced & inner]
+    return float(np.median(f)) if f.size else float("nan")

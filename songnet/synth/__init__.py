@@ -18,7 +18,6 @@ from songnet.synth.calibration import (
     harmonic_level_db,
     level_for_beta,
     level_for_beta_gamma,
-    measure_f0,
     regenerate,
 )
 from songnet.synth.gestures import (
@@ -65,7 +64,6 @@ __all__ = [
     "harmonic_level_db",
     "level_for_beta",
     "level_for_beta_gamma",
-    "measure_f0",
     "note_contour",
     "regenerate",
     "render",

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.signal
 
 from songnet.core.errors import SongnetError
+from songnet.song.track import steady_pitch
 from songnet.synth.model import ALPHA_SOUND, GAMMA, SR
 
 __all__ = [
@@ -32,58 +32,11 @@ __all__ = [
     "harmonic_level_db",
     "level_for_beta",
     "level_for_beta_gamma",
-    "measure_f0",
     "regenerate",
 ]
 
 CALIBRATION_PATH = Path(__file__).with_name("calibration.csv")
 DEFAULT_BETAS = np.round(np.geomspace(0.3, 6.0, 48), 4)
-
-
-def measure_f0(y: np.ndarray, *, sr: int = SR) -> float:
-    """Fundamental frequency (Hz) of a steady, nearly periodic signal.
-
-    A rough period from the autocorrelation, then the exact mean period from the
-    interpolated upward zero crossings of the signal low-passed below its 2nd harmonic.
-
-    Parameters
-    ----------
-    y : np.ndarray [shape=(n,)]
-        At least a few dozen periods of the steady part of a note.
-    sr : int
-        Sample rate in Hz.
-
-    Returns
-    -------
-    float
-        F0 in Hz, or NaN for a silent or aperiodic signal.
-    """
-    y = np.asarray(y, dtype=np.float64)
-    y = y - y.mean()
-    if y.size < 64 or not np.any(np.abs(y) > 1e-9 * max(1.0, np.abs(y).max())):
-        return float("nan")
-    spec = np.fft.rfft(y, 2 * y.size)
-    acf = np.fft.irfft(spec * np.conj(spec))[: y.size]
-    if acf[0] <= 0:
-        return float("nan")
-    below = np.flatnonzero(acf < 0)
-    if below.size == 0:
-        return float("nan")
-    seg = acf[below[0]:y.size // 2]
-    peaks = np.flatnonzero((seg[1:-1] >= seg[:-2]) & (seg[1:-1] > seg[2:])
-                           & (seg[1:-1] > 0.3 * acf[0]))
-    if peaks.size == 0:
-        return float("nan")
-    lag = below[0] + 1 + int(peaks[0])  # the first strong peak is one period
-    rough = sr / lag
-    sos = scipy.signal.butter(4, min(1.5 * rough, 0.45 * sr), fs=sr, output="sos")
-    z = scipy.signal.sosfiltfilt(sos, y)
-    neg = np.signbit(z)
-    idx = np.flatnonzero(neg[:-1] & ~neg[1:])
-    if idx.size < 3:
-        return float("nan")
-    t = idx + z[idx] / (z[idx] - z[idx + 1])
-    return float((t.size - 1) / (t[-1] - t[0]) * sr)
 
 
 def harmonic_level_db(y: np.ndarray, *, sr: int = SR, n_fft: int = 1024,
@@ -111,6 +64,8 @@ def harmonic_level_db(y: np.ndarray, *, sr: int = SR, n_fft: int = 1024,
     band = (freqs >= fmin) & (freqs <= fmax)
     k1 = np.flatnonzero(band)[np.argmax(spec[:, band], axis=1)]
     h1 = spec[np.arange(spec.shape[0]), k1]
+    if not h1.max() > 0:
+        return float("nan")  # silence
     voiced = h1 >= h1.max() * 10 ** (-voiced_db / 20)
     levels = []
     for i in np.flatnonzero(voiced):
@@ -139,7 +94,7 @@ def compute_curve(betas: np.ndarray = DEFAULT_BETAS, *, alpha: float = ALPHA_SOU
     shape = (betas.size, n)
     out = render_batch(np.full(shape, alpha), np.repeat(betas[:, None], n, axis=1),
                        np.ones(shape), gamma=gamma)
-    f0 = np.array([measure_f0(o[n // 2:]) for o in out])
+    f0 = np.array([steady_pitch(o[n // 2:], sr=SR) for o in out])
     level = np.sqrt(np.mean(out[:, n // 2:] ** 2, axis=1))
     return np.column_stack([betas, f0, level])
 
