@@ -32,7 +32,9 @@ class LearnParams:
     tonality_db : float
         A voiced frame's peak stands this far above the band's median level (dB).
     song_gap_s : float
-        A silence this long separates two songs, or a song from another sound (s).
+        A silence this long ends a song (s).
+    note_gap_s : float
+        At most this silence between introductory notes, and before the trill (s).
     min_trill : int
         A song's trill repeats its syllable at least this many times.
     trill_syllable_s : (float, float)
@@ -52,7 +54,8 @@ class LearnParams:
     hop_s: float = 0.002
     window_s: float = 0.008
     tonality_db: float = 15.0
-    song_gap_s: float = 0.25
+    song_gap_s: float = 0.4
+    note_gap_s: float = 0.25
     min_trill: int = 3
     trill_syllable_s: tuple[float, float] = (0.005, 0.23)
     trill_interval_s: tuple[float, float] = (0.035, 0.27)
@@ -63,8 +66,8 @@ class LearnParams:
         if not 0 < self.fmin_hz < self.fmax_hz < SR_NYQUIST:
             raise ValueError(f"fmin_hz={self.fmin_hz} and fmax_hz={self.fmax_hz} must satisfy "
                              f"0 < fmin_hz < fmax_hz < {SR_NYQUIST:g}")
-        if min(self.hop_s, self.window_s, self.song_gap_s) <= 0:
-            raise ValueError("hop_s, window_s and song_gap_s must be positive")
+        if min(self.hop_s, self.window_s, self.song_gap_s, self.note_gap_s) <= 0:
+            raise ValueError("hop_s, window_s, song_gap_s and note_gap_s must be positive")
         if self.min_trill < 2 or self.n_refine < 0 or self.edge_s < 0:
             raise ValueError(f"min_trill={self.min_trill} must be >= 2, n_refine="
                              f"{self.n_refine} and edge_s={self.edge_s} >= 0")
@@ -83,7 +86,8 @@ class LearnParams:
     @property
     def rules(self) -> SongRules:
         """How a song is read from its notes."""
-        return SongRules(song_gap_s=self.song_gap_s, min_trill=self.min_trill,
+        return SongRules(song_gap_s=self.song_gap_s, note_gap_s=self.note_gap_s,
+                         min_trill=self.min_trill,
                          syllable_s=tuple(self.trill_syllable_s),
                          interval_s=tuple(self.trill_interval_s))
 

@@ -171,7 +171,11 @@ class SongRules:
     Attributes
     ----------
     song_gap_s : float
-        A silence this long ends a song (s).
+        A silence this long ends a song (s): longer than a slow trill's silence when a
+        syllable is lost in noise (2 × 250 ms, less the syllable).
+    note_gap_s : float
+        At most this silence lies between introductory notes, and before the trill (s):
+        real birds leave 20–150 ms (DESIGN.md, "Real birds vary"); widened.
     min_trill : int
         A trill repeats its syllable at least this many times.
     syllable_s : (float, float)
@@ -192,9 +196,15 @@ class SongRules:
         (skipped), longer ones not a chingolo note.
     intro_pitch_hz : (float, float)
         An introductory note's median pitch (Hz): the species' notes lie in 2.8–7.2 kHz.
+    echo_db, echo_s, echo_cents : float
+        A sound at least ``echo_db`` below the note before it, starting within ``echo_s``
+        of that note's end at its end pitch (within ``echo_cents``), is that note's echo,
+        not a note (a reverberant tail 26 dB down follows XC462515's whistle; the quiet
+        introductory notes of real birds lie within 12 dB of the song's loudest).
     """
 
-    song_gap_s: float = 0.25
+    song_gap_s: float = 0.4
+    note_gap_s: float = 0.25
     min_trill: int = 3
     syllable_s: tuple[float, float] = (0.005, 0.23)
     interval_s: tuple[float, float] = (0.035, 0.27)
@@ -204,6 +214,9 @@ class SongRules:
     max_intro: int = 6
     intro_note_s: tuple[float, float] = (0.025, 0.7)
     intro_pitch_hz: tuple[float, float] = (2600.0, 8500.0)
+    echo_db: float = 20.0
+    echo_s: float = 0.06
+    echo_cents: float = 150.0
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -250,9 +263,15 @@ def _features(group: Sequence[Segment]) -> np.ndarray:
     return np.array([[math.log(max(s.duration_s, 1e-3)), *_ends(s)] for s in group])
 
 
-def _similar(f: np.ndarray, ref: np.ndarray, rules: SongRules) -> bool:
+def _similar(f: np.ndarray, ref: np.ndarray, rules: SongRules, *, steady: bool = False
+             ) -> bool:
+    """Whether a syllable (log duration, start and end pitch) is like the run's ``ref``:
+    on the run's beat (``steady``: its onset falls where the run's rhythm puts the next
+    syllable), its length may differ twice as much (in noise, or with a faint crescendo,
+    a syllable's half-level length varies more than its pitch or its place)."""
     pitch = np.abs(f[1:] - ref[1:]).max() * 1200 / math.log(2)
-    return abs(f[0] - ref[0]) < math.log(rules.similar_ratio) and pitch < rules.similar_cents
+    ratio = math.log(rules.similar_ratio) * (2 if steady else 1)
+    return abs(f[0] - ref[0]) < ratio and pitch < rules.similar_cents
 
 
 def _grow(group: Sequence[Segment], feats: np.ndarray, i: int, rules: SongRules
@@ -279,7 +298,7 @@ def _grow(group: Sequence[Segment], feats: np.ndarray, i: int, rules: SongRules
             break
         ref = np.median(feats[members], axis=0)
         dur = group[j].duration_s
-        if _similar(feats[j], ref, rules) and dur < 0.95 * beat:
+        if _similar(feats[j], ref, rules, steady=len(members) >= 2) and dur < 0.95 * beat:
             members.append(j)
             last_slot += k
             slots.append(last_slot)
@@ -345,6 +364,42 @@ def _best_trill(group: Sequence[Segment], rules: SongRules
     return best
 
 
+def _extend_back(group: Sequence[Segment], first: int, syllables: list[Segment],
+                 slots: list[int], count: int, rules: SongRules
+                 ) -> tuple[int, list[Segment], list[int], int]:
+    """The trill grown backwards: a sound one beat before its first syllable (within half
+    the usual tolerance: the whole run sets the beat), with its pitch and (as
+    on the beat) its length, is a syllable of it too. The trill is grown forwards from each
+    syllable, so a first syllable measured long or short in noise would otherwise be left
+    before it; the last introductory note, often like the syllables but off the beat,
+    stays a note."""
+    onsets = [s.onset_s for s in syllables]
+    beat = (onsets[-1] - onsets[0]) / max(slots[-1] - slots[0], 1)
+    ref = np.median(_features(syllables), axis=0)
+    k = first - 1
+    while k >= 0 and beat > 0:
+        seg = group[k]
+        d = syllables[0].onset_s - seg.onset_s
+        if abs(d / beat - 1) > rules.interval_tol / 2 \
+                or seg.duration_s >= 0.95 * beat \
+                or not _similar(_features([seg])[0], ref, rules, steady=True):
+            break
+        syllables = [seg, *syllables]
+        slots = [0, *(s + 1 for s in slots)]
+        count += 1
+        first = k
+        k -= 1
+    return first, syllables, slots, count
+
+
+def _echo(seg: Segment, before: Segment, rules: SongRules) -> bool:
+    """Whether ``seg`` is the reverberant tail of the note ``before`` it."""
+    quiet = seg.peak < before.peak * 10 ** (-rules.echo_db / 20)
+    soon = seg.onset_s - before.offset_s < rules.echo_s
+    same = abs(1200 * math.log2(seg.pitch_hz / float(before.f0_hz[-1]))) < rules.echo_cents
+    return quiet and soon and same
+
+
 def read_song(group: Sequence[Segment], *, rules: SongRules = SongRules()) -> ReadSong | None:
     """The song in a group of notes: its trill (the longest run of similar syllables at a
     steady rate, the latest of equals) and the introductory notes before it.
@@ -357,18 +412,24 @@ def read_song(group: Sequence[Segment], *, rules: SongRules = SongRules()) -> Re
     found = _best_trill(group, rules)
     if found is None:
         return None
-    first, syllables, slots, count = found
+    first, syllables, slots, count = _extend_back(group, *found, rules)
     intro: list[Segment] = []
     skipped: list[str] = []
     nxt = syllables[0]
     lo_n, hi_n = rules.intro_note_s
     lo_p, hi_p = rules.intro_pitch_hz
-    for seg in reversed(group[:first]):
-        if nxt.onset_s - seg.offset_s > rules.song_gap_s:
+    for k in range(first - 1, -1, -1):
+        seg = group[k]
+        if nxt.onset_s - seg.offset_s > rules.note_gap_s:
             break
         where = f"{seg.onset_s:.2f}–{seg.offset_s:.2f} s"
+        if k > 0 and _echo(seg, group[k - 1], rules):
+            skipped.append(f"an echo of the note before it at {where}")
+            nxt = seg
+            continue
         if seg.duration_s < lo_n:
             skipped.append(f"a {seg.duration_s * 1000:.0f}-ms fragment at {where}")
+            nxt = seg
             continue
         if seg.duration_s > hi_n or not lo_p <= seg.pitch_hz <= hi_p:
             skipped.append(f"a sound at {where} ({seg.duration_s * 1000:.0f} ms, "
