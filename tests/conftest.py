@@ -28,6 +28,22 @@ def real_syllables() -> list[Path]:
 
 
 @pytest.fixture(scope="session")
+def real_birds():
+    """:mod:`benchmarks.realbirds`: songs assembled from the real birds' notes in
+    ``../shared/data/`` (skip when absent)."""
+    import sys
+
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from benchmarks import realbirds
+
+    if not realbirds.available():
+        pytest.skip(f"real birds not found in {realbirds.SHARED}; put the shared/ folder "
+                    "beside the repository to run this test")
+    return realbirds
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> str:
     """An untrained ThemeCNN (fixed seed) with the default feature params and classes
     A, B, C, no_song: for tests of plumbing that needs no trained model."""
