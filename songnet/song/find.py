@@ -11,7 +11,7 @@ syllable; other sounds before and after it (another bird, a call) are not notes 
 song that touches the edge of the analysed span is cut and is skipped, with the reason.
 
 A note's onset and offset are where its level crosses half of its level (the 90th
-percentile of its frames; the loudest frame for a short note), interpolated between
+percentile of its frames; the loudest frame for a note of a few frames), interpolated between
 frames: a definition that noise and the tracker's window hardly move.
 """
 
@@ -25,7 +25,6 @@ from songnet.core.audio import resample
 from songnet.core.errors import SongnetError
 from songnet.core.sound import Sound
 from songnet.song.segment import (
-    SHORT_NOTE_S,
     ReadSong,
     Segment,
     SongRules,
@@ -55,8 +54,6 @@ class TrackSettings:
         ... and within this many dB of the span's loudest frame.
     edge_s : float
         A song whose sound comes this close to the span's edge is cut (s).
-    level_max_s : float
-        Notes shorter than this take their half level from their loudest frame (s).
     """
 
     fmin_hz: float = 2000.0
@@ -66,7 +63,6 @@ class TrackSettings:
     tonality_db: float = 15.0
     floor_db: float = -40.0
     edge_s: float = 0.01
-    level_max_s: float = SHORT_NOTE_S
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -192,8 +188,7 @@ def find_songs(sound: Sound, *, settings: TrackSettings | None = None,
                            f"within the recording (0–{sound.duration:.2f} s)")
     i0, i1 = round(t0 * SR), round(t1 * SR)
     track = _track(sound, t0, t1, settings)
-    groups = segment_groups(track, short_s=settings.level_max_s,
-                            song_gap_s=np.inf if one_song else rules.song_gap_s)
+    groups = segment_groups(track, song_gap_s=np.inf if one_song else rules.song_gap_s)
     songs: list[FoundSong] = []
     skipped: list[Skipped] = []
     margin = settings.edge_s + settings.window_s

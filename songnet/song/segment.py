@@ -13,13 +13,12 @@ import numpy as np
 from songnet.core.quantiles import median, percentile
 from songnet.song.track import PitchTrack, cents
 
-__all__ = ["SHORT_NOTE_S", "Note", "ReadSong", "Segment", "SongRules", "read_song", "segment",
-           "segment_groups", "segment_notes"]
+__all__ = ["MIN_PERCENTILE_FRAMES", "Note", "ReadSong", "Segment", "SongRules", "read_song",
+           "segment", "segment_groups", "segment_notes"]
 
-SHORT_NOTE_S = 0.075
-"""A note shorter than this (s) has too few frames for a percentile: its half level is taken
-from its loudest frame (:func:`segment`). It decides nothing else: trill syllables are found
-from their repetition (:func:`read_song`), whatever their length."""
+MIN_PERCENTILE_FRAMES = 10
+"""A note's level is the 90th percentile of its frames' levels, or, with fewer voiced
+frames than this, its loudest frame's (too few frames for a percentile)."""
 
 
 def _smallmedian(x: Sequence[float]) -> float:
@@ -96,6 +95,18 @@ class Segment:
         return self.offset_s - self.onset_s
 
     @property
+    def start_s(self) -> float:
+        """The first frame within 12 dB of the note's level (s): where a trill reads its
+        rhythm. A syllable's half-level onset moves by half its length when it swells
+        slowly (a crescendo's level sits near half its peak); this one barely moves."""
+        return float(self.times_s[0])
+
+    @property
+    def extent_s(self) -> float:
+        """From the first to the last frame within 12 dB of the note's level (s)."""
+        return float(self.times_s[-1] - self.times_s[0])
+
+    @property
     def peak(self) -> float:
         return float(self.amplitude.max())
 
@@ -110,15 +121,16 @@ class Segment:
         return float(median(self.f0_hz))
 
 
-def segment(track: PitchTrack, start: int, stop: int, *, trill: bool) -> Segment | None:
+def segment(track: PitchTrack, start: int, stop: int) -> Segment | None:
     """Frames ``start:stop`` of ``track`` as a :class:`Segment` (None with under 3 voiced
-    frames); ``trill``: the level is the loudest frame, else the 90th percentile."""
+    frames). Its level is the 90th percentile of its voiced frames (the loudest frame's
+    with under :data:`MIN_PERCENTILE_FRAMES`): a spike of a few frames does not set it."""
     t = track.times_s[start:stop]
     a = track.amplitude[start:stop]
     v = track.voiced[start:stop]
     if v.sum() < 3:
         return None
-    ref = float(a[v].max() if trill else percentile(a[v], 90))
+    ref = float(a[v].max() if v.sum() < MIN_PERCENTILE_FRAMES else percentile(a[v], 90))
     above = np.flatnonzero(a >= 0.5 * ref)
     i, j = int(above[0]), int(above[-1])
 
@@ -135,17 +147,13 @@ def segment(track: PitchTrack, start: int, stop: int, *, trill: bool) -> Segment
                    f0_hz=track.f0_hz[start:stop][keep], amplitude=a[keep])
 
 
-def segment_groups(track: PitchTrack, *, song_gap_s: float, short_s: float = SHORT_NOTE_S
-                   ) -> list[list[Segment]]:
+def segment_groups(track: PitchTrack, *, song_gap_s: float) -> list[list[Segment]]:
     """The notes of ``track`` (voiced runs, cut at pitch jumps) as :class:`Segment` s,
-    grouped where less than ``song_gap_s`` of silence separates them. A note shorter than
-    ``short_s`` takes its half level from its loudest frame, a longer one from its 90th
-    percentile (a short note has too few frames for a percentile)."""
+    grouped where less than ``song_gap_s`` of silence separates them."""
     notes = segment_notes(track, min_note_s=0.01, max_gap_s=0.008, max_jump_cents=400)
     groups: list[list[Segment]] = []
     for n in notes:
-        short = (n.stop - n.start) * track.hop_s < short_s
-        seg = segment(track, n.start, n.stop, trill=short)
+        seg = segment(track, n.start, n.stop)
         if seg is None or seg.duration_s < 0.008:
             continue
         if groups and seg.onset_s - groups[-1][-1].offset_s <= song_gap_s:
@@ -259,16 +267,16 @@ def _ends(seg: Segment) -> tuple[float, float]:
 
 
 def _features(group: Sequence[Segment]) -> np.ndarray:
-    """(log duration, log start pitch, log end pitch) per segment: ``(n, 3)``."""
-    return np.array([[math.log(max(s.duration_s, 1e-3)), *_ends(s)] for s in group])
+    """(log extent, log start pitch, log end pitch) per segment: ``(n, 3)``."""
+    return np.array([[math.log(max(s.extent_s, 1e-3)), *_ends(s)] for s in group])
 
 
 def _similar(f: np.ndarray, ref: np.ndarray, rules: SongRules, *, steady: bool = False
              ) -> bool:
-    """Whether a syllable (log duration, start and end pitch) is like the run's ``ref``:
-    on the run's beat (``steady``: its onset falls where the run's rhythm puts the next
-    syllable), its length may differ twice as much (in noise, or with a faint crescendo,
-    a syllable's half-level length varies more than its pitch or its place)."""
+    """Whether a syllable (log extent, start and end pitch) is like the run's ``ref``:
+    on the run's beat (``steady``: it starts where the run's rhythm puts the next
+    syllable), its length may differ twice as much (in noise a syllable's length varies
+    more than its pitch or its place)."""
     pitch = np.abs(f[1:] - ref[1:]).max() * 1200 / math.log(2)
     ratio = math.log(rules.similar_ratio) * (2 if steady else 1)
     return abs(f[0] - ref[0]) < ratio and pitch < rules.similar_cents
@@ -277,17 +285,18 @@ def _similar(f: np.ndarray, ref: np.ndarray, rules: SongRules, *, steady: bool =
 def _grow(group: Sequence[Segment], feats: np.ndarray, i: int, rules: SongRules
           ) -> tuple[list[int], list[int], int]:
     """The trill that starts at syllable ``i``: the whole syllables' indices, their slots,
-    and the count (slots covered: missing and merged syllables included)."""
+    and the count (slots covered: missing and merged syllables included). The rhythm is
+    read from the syllables' starts and extents (:attr:`Segment.start_s`)."""
     lo_s, hi_s = rules.syllable_s
     lo_i, hi_i = rules.interval_s
     members, slots = [i], [0]
     if not lo_s <= group[i].duration_s <= hi_s:
         return members, slots, 1
-    last_onset, last_slot = group[i].onset_s, 0
+    last_onset, last_slot = group[i].start_s, 0
     for j in range(i + 1, len(group)):
-        d = group[j].onset_s - last_onset
+        d = group[j].start_s - last_onset
         if len(members) >= 2:
-            on = [group[k].onset_s for k in members[-5:]]
+            on = [group[k].start_s for k in members[-5:]]
             beat = _smallmedian((np.diff(on) / np.diff(slots[-5:])).tolist())
         elif lo_i <= d <= hi_i:
             beat = d
@@ -297,12 +306,12 @@ def _grow(group: Sequence[Segment], feats: np.ndarray, i: int, rules: SongRules
         if not 1 <= k <= 2 or abs(d / (k * beat) - 1) > rules.interval_tol:
             break
         ref = np.median(feats[members], axis=0)
-        dur = group[j].duration_s
+        dur = group[j].extent_s
         if _similar(feats[j], ref, rules, steady=len(members) >= 2) and dur < 0.95 * beat:
             members.append(j)
             last_slot += k
             slots.append(last_slot)
-            last_onset = group[j].onset_s
+            last_onset = group[j].start_s
             continue
         # syllables run together: one sound from this beat over m more beats, starting
         # where a syllable starts
@@ -312,7 +321,7 @@ def _grow(group: Sequence[Segment], feats: np.ndarray, i: int, rules: SongRules
         if 1 <= m <= 2 and abs(extra - m * beat) < rules.interval_tol * beat \
                 and start_cents < rules.similar_cents:
             last_slot += k + m
-            last_onset = group[j].onset_s + m * beat
+            last_onset = group[j].start_s + m * beat
             continue
         break
     return members, slots, last_slot + 1
@@ -373,15 +382,15 @@ def _extend_back(group: Sequence[Segment], first: int, syllables: list[Segment],
     syllable, so a first syllable measured long or short in noise would otherwise be left
     before it; the last introductory note, often like the syllables but off the beat,
     stays a note."""
-    onsets = [s.onset_s for s in syllables]
-    beat = (onsets[-1] - onsets[0]) / max(slots[-1] - slots[0], 1)
+    starts = [s.start_s for s in syllables]
+    beat = (starts[-1] - starts[0]) / max(slots[-1] - slots[0], 1)
     ref = np.median(_features(syllables), axis=0)
     k = first - 1
     while k >= 0 and beat > 0:
         seg = group[k]
-        d = syllables[0].onset_s - seg.onset_s
+        d = syllables[0].start_s - seg.start_s
         if abs(d / beat - 1) > rules.interval_tol / 2 \
-                or seg.duration_s >= 0.95 * beat \
+                or seg.extent_s >= 0.95 * beat \
                 or not _similar(_features([seg])[0], ref, rules, steady=True):
             break
         syllables = [seg, *syllables]

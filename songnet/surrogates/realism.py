@@ -133,8 +133,7 @@ def measure(y: np.ndarray, *, sr: int, settings: TrackSettings | None = None) ->
                                     hop_s=settings.hop_s, window_s=settings.window_s,
                                     tonality_db=settings.tonality_db,
                                     floor_db=settings.floor_db))
-    groups = segment_groups(track, song_gap_s=SongRules().song_gap_s,
-                            short_s=settings.level_max_s)
+    groups = segment_groups(track, song_gap_s=SongRules().song_gap_s)
     reads = [r for r in map(read_song, groups) if r is not None]
     best = max(reads, key=lambda r: r.count, default=None)
     hop = settings.hop_s
