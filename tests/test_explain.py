@@ -63,20 +63,38 @@ def test_grad_cam_shapes_range_and_bad_arguments(shipped):
         grad_cam(shipped.model, img[0], [0])
 
 
-def test_note_runs_and_song_parts():
+def test_note_runs_and_song_parts(shipped):
     f = 0.005
     active = np.zeros(200, dtype=bool)
     active[10:50] = True  # a 200 ms note
     active[51:60] = True  # one quiet frame inside it (5 ms < 12 ms) is bridged
     active[80:84] = True  # 20 ms: kept
     active[90:92] = True  # 10 ms: too short
-    for k in range(4):  # four 40 ms syllables every 70 ms: one trill
-        active[100 + 14 * k:108 + 14 * k] = True
     runs = note_runs(active, frame_s=f)
-    assert runs[:2] == [(10, 60), (80, 84)] and len(runs) == 6
-    parts = song_parts(runs, frame_s=f)
-    assert [p[0] for p in parts] == ["1", "trill"]
-    assert parts[1][1:] == (80, 150)  # the 20 ms note starts the run of short ones
+    assert runs == [(10, 60), (80, 84)]
+    # a song's parts, read from its Constant-Q power as `songnet themes` reads songs: two
+    # notes, then a trill of slow, long syllables (120 ms every 200 ms: no length rule)
+    fp = shipped.features()
+    sr = fp.sr
+    t = np.arange(round(0.15 * sr)) / sr
+    whistle = np.sin(2 * np.pi * 4400 * t)
+    syl_t = np.arange(round(0.12 * sr)) / sr
+    syllable = np.sin(2 * np.pi * np.cumsum(5800 * (3600 / 5800) ** (syl_t / 0.12)) / sr)
+    y = np.concatenate([np.zeros(sr // 5), whistle, np.zeros(sr // 12), whistle[:sr // 10]]
+                       + [np.concatenate([np.zeros(round(0.08 * sr)), syllable])] * 6
+                       + [np.zeros(sr // 5)]).astype(np.float32)
+    power = npcqt.power(y, params=fp)
+    parts = song_parts(power, fp.frequencies, frame_s=fp.frame_s,
+                       active=np.zeros(power.shape[1], dtype=bool))
+    assert [p[0] for p in parts] == ["1", "2", "trill"]
+    span = [(a * fp.frame_s, b * fp.frame_s) for _, a, b in parts]
+    assert span[0][0] == pytest.approx(0.2, abs=0.02) and span[2][0] == pytest.approx(
+        0.2 + 0.15 + 1 / 12 + 0.1 + 0.08, abs=0.02)
+    assert span[2][1] == pytest.approx(y.size / sr - 0.2, abs=0.03)
+    # a sound that does not repeat: its runs of active frames, numbered
+    lone = song_parts(power[:, :round(0.4 / fp.frame_s)], fp.frequencies,
+                      frame_s=fp.frame_s, active=active)
+    assert [p[0] for p in lone] == ["1", "2"]
 
 
 def test_explain_sound_finds_each_song_and_its_notes(shipped, scene):

@@ -27,16 +27,15 @@ from songnet.core.errors import SongnetError
 from songnet.core.labels import NO_SONG, UNKNOWN
 from songnet.features.npcqt import fit_window
 from songnet.model.cam import grad_cam
+from songnet.song.segment import SongRules, read_song, segment_groups
+from songnet.song.track import clean_track, peaks_track, power_peaks
 
 __all__ = ["Explanation", "explain_figure", "explain_sound", "note_runs", "song_parts"]
 
 NOTE_GAP_S = 0.012
-"""Quieter stretches shorter than this do not split a note."""
+"""Quieter stretches shorter than this do not split a sound (:func:`note_runs`)."""
 MIN_NOTE_S = 0.015
-"""Louder runs shorter than this are not notes."""
-TRILL_SYLLABLE_S = 0.075
-"""Notes shorter than this, at least :data:`MIN_TRILL` in a row, are one trill."""
-MIN_TRILL = 3
+"""Louder runs shorter than this are not sounds (:func:`note_runs`)."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -64,7 +63,9 @@ class Explanation:
         Onset and offset of each part of the song (an introductory note, or the whole
         trill), s in the recording.
     note_names : tuple of str
-        ``"1"``, ``"2"``, ... for the notes, ``"trill"`` for a run of short syllables.
+        ``"1"``, ``"2"``, ... for the introductory notes, ``"trill"`` for the trill (as
+        ``songnet themes`` reads a song: :func:`songnet.song.segment.read_song`); an
+        event whose song cannot be read names each of its sounds ``"1"``, ``"2"``, ...
     note_weights : tuple of float
         The map's mean over each part (of each frame's strongest bin), in [0, 1].
     """
@@ -110,27 +111,28 @@ def note_runs(active: np.ndarray, *, frame_s: float, gap_s: float = NOTE_GAP_S,
     return [(a, b) for a, b in merged if (b - a) * frame_s >= min_s]
 
 
-def song_parts(runs: Sequence[tuple[int, int]], *, frame_s: float,
-               syllable_s: float = TRILL_SYLLABLE_S, min_trill: int = MIN_TRILL
-               ) -> list[tuple[str, int, int]]:
-    """Name the notes of a song: ``(name, a, b)``, the introductory notes ``"1"``, ``"2"``,
-    ..., and each run of at least ``min_trill`` notes shorter than ``syllable_s`` as one
-    ``"trill"`` spanning them."""
-    short = [(b - a) * frame_s < syllable_s for a, b in runs]
-    parts: list[tuple[str, int, int]] = []
-    i, k = 0, 0
-    while i < len(runs):
-        j = i
-        while j < len(runs) and short[j]:
-            j += 1
-        if j - i >= min_trill:
-            parts.append(("trill", runs[i][0], runs[j - 1][1]))
-            i = j
-            continue
-        k += 1
-        parts.append((str(k), *runs[i]))
-        i += 1
-    return parts
+def song_parts(power: np.ndarray, frequencies: np.ndarray, *, frame_s: float,
+               active: np.ndarray) -> list[tuple[str, int, int]]:
+    """Name the parts of an event's song: ``(name, a, b)`` in frames of ``power`` (linear
+    Constant-Q power ``(n_bins, T)``), the introductory notes ``"1"``, ``"2"``, ... and the
+    ``"trill"`` spanning its syllables, read as ``songnet themes`` reads songs (the pitch
+    track, its notes, the trill found from its repetition: :mod:`songnet.song`). When no
+    song can be read there (a trill without notes, a sound that does not repeat), each
+    run of ``active`` frames (:func:`note_runs`) is a numbered part."""
+    track = clean_track(peaks_track(*power_peaks(power, frequencies), frame_s))
+    reads = [r for g in segment_groups(track, song_gap_s=SongRules().song_gap_s)
+             if (r := read_song(g)) is not None and r.intro]
+    if not reads:
+        return [(str(k + 1), a, b) for k, (a, b) in
+                enumerate(note_runs(active, frame_s=frame_s))]
+    song = max(reads, key=lambda r: r.count)
+
+    def frames(a_s: float, b_s: float) -> tuple[int, int]:
+        a = max(0, int(np.floor(a_s / frame_s)))
+        return a, max(a + 1, min(power.shape[1], int(np.ceil(b_s / frame_s)) + 1))
+
+    return [*((str(k + 1), *frames(n.onset_s, n.offset_s)) for k, n in enumerate(song.intro)),
+            ("trill", *frames(song.trill[0].onset_s, song.trill[-1].offset_s))]
 
 
 def explain_sound(y: np.ndarray, *, checkpoint: Any, params: ClassifyParams | None = None,
@@ -182,7 +184,8 @@ def explain_sound(y: np.ndarray, *, checkpoint: Any, params: ClassifyParams | No
         act = frame_activity(loud[:, j0:j1], frequencies=fp.frequencies, frame_s=frame_s,
                              threshold_db=params.activity_db, smooth_frames=1,
                              floor=floor)
-        parts = song_parts(note_runs(act.active, frame_s=frame_s), frame_s=frame_s)
+        parts = song_parts(loud[:, j0:j1], fp.frequencies, frame_s=frame_s,
+                           active=act.active)
         col = cam.max(axis=0)  # (n_frames,) each frame's strongest bin
         weights = tuple(float(col[max(0, j0 + a - start):max(1, j0 + b - start)].mean())
                         for _, a, b in parts)
