@@ -12,7 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 import yaml
 from learn_songs import write_theme_folder
 from test_pipeline import tiny_params
@@ -33,14 +35,14 @@ def _copy_repo(src: Path, dst: Path) -> None:
         shutil.copytree(src / rel, dst / rel, dirs_exist_ok=True)
 
 
-def test_dvc_repro_learns_the_catalog_from_data_2020(tmp_path, repo_root):
+def _repro(repo_root: Path, tmp_path: Path, fill) -> Path:
+    """A copy of the repository with tiny params and two 1966 sketches, ``fill(data_2020)``
+    run, then ``dvc repro``; returns the copy."""
     repo = tmp_path / "repo"
     _copy_repo(repo_root, repo)
     for sketch in sorted((repo / "data" / "1966").glob("*.csv"))[2:]:
         sketch.unlink()
-    catalog = {t.name: t for t in load_catalog()}
-    for k, name in enumerate(("T01", "T04", "T08")):
-        write_theme_folder(repo / "data" / "2020", catalog[name], n_songs=2, seed=k)
+    fill(repo / "data" / "2020")
     params = tiny_params(repo_root, tmp_path)
     shutil.copy(params, repo / "params.yaml")
     bin_dir = tmp_path / "bin"
@@ -50,8 +52,19 @@ def test_dvc_repro_learns_the_catalog_from_data_2020(tmp_path, repo_root):
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(repo)}
     subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
     run = subprocess.run([sys.executable, "-m", "dvc", "repro", "-q"], cwd=repo, env=env,
-                         capture_output=True, text=True, timeout=600)
+                         capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return repo
+
+
+def test_dvc_repro_learns_the_catalog_from_data_2020(tmp_path, repo_root):
+    catalog = {t.name: t for t in load_catalog()}
+
+    def fill(data_2020: Path) -> None:
+        for k, name in enumerate(("T01", "T04", "T08")):
+            write_theme_folder(data_2020, catalog[name], n_songs=2, seed=k)
+
+    repo = _repro(repo_root, tmp_path, fill)
     learned = repo / "data" / "catalog"
     assert [t.name for t in load_catalog(learned)] == ["T01", "T04", "T08"]
     assert (learned / "learn_report.png").is_file()
@@ -64,3 +77,39 @@ def test_dvc_repro_learns_the_catalog_from_data_2020(tmp_path, repo_root):
     assert [t["name"] for t in themes] == ["T01", "T04", "T08"]
     stages = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
     assert "data/2020" in {d["path"] for d in stages["themes"]["deps"]}
+
+
+def test_dvc_repro_with_real_birds_in_data_2020(tmp_path, repo_root, real_birds):
+    """``data/2020/`` holds one folder per real bird (songs sung anew from its real notes,
+    one recording of them with slow trills, real other species between songs): the themes
+    stage learns each bird with its notes, the clips grow to hold its longest songs, and
+    every later stage runs on that catalog."""
+    birds = real_birds.BIRDS
+
+    def fill(data_2020: Path) -> None:
+        for k, bird in enumerate(birds):
+            rng = np.random.default_rng(100 + k)
+            (data_2020 / bird.name).mkdir(parents=True)
+            for f in range(2):
+                parts = []
+                for _ in range(2):
+                    r = real_birds.variant(bird, rng, slow=f == 1)
+                    parts.append(real_birds.scene(bird, r, rng)[0])
+                sf.write(data_2020 / bird.name / f"rec-{f}.wav", np.concatenate(parts),
+                         real_birds.SR, subtype="FLOAT")
+
+    repo = _repro(repo_root, tmp_path, fill)
+    learned = {t.name: t for t in load_catalog(repo / "data" / "catalog")}
+    assert sorted(learned) == sorted(b.name for b in birds)
+    for bird in birds:
+        assert len(learned[bird.name].notes) == len(bird.intro), bird.name
+    report = list(csv.DictReader((repo / "data" / "catalog" / "learn_report.csv").open()))
+    assert {r["theme"] for r in report} == {b.name for b in birds}
+    rows = list(csv.DictReader((repo / "data" / "surrogates" / "manifest.csv").open()))
+    assert {r["theme"] for r in rows} == {*(b.name for b in birds), "unknown", "no_song"}
+    clip_s = max(float(r["duration_s"]) for r in rows)
+    longest = max(t.duration_s for t in learned.values())
+    assert clip_s >= longest
+    features = json.loads((repo / "experiments" / "metrics.json").read_text())
+    assert "accuracy" in features["test"]
+    assert (repo / "experiments" / "latent" / "persistence.csv").is_file()
