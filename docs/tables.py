@@ -1,0 +1,120 @@
+"""The README's result tables, written from the pipeline's outputs in ``experiments/``.
+
+Each table sits between ``<!-- table:NAME -->`` and ``<!-- /table -->`` in README.md, so
+that no figure of these tables is typed by hand: after ``dvc repro``, refresh them with
+
+    .venv/bin/python docs/tables.py            # rewrite README.md's tables
+    .venv/bin/python docs/tables.py --check    # exit 1 when a table differs from the outputs
+
+``tests/test_readme_tables.py`` runs the check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXP = ROOT / "experiments"
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _metrics() -> str:
+    m = json.loads((EXP / "metrics.json").read_text())
+    lines = ["| split | n | accuracy | macro-F1 | ECE | `unknown` recall | `no_song` recall |",
+             "|---|---|---|---|---|---|---|"]
+    names = {"test": "test (birds never seen in training)",
+             "stress": "stress (low SNR, tempo and pitch extremes, clutter)"}
+    for split in ("test", "stress"):
+        s = m[split]
+        pc = s["per_class"]
+        lines.append(f"| {names[split]} | {s['n']} | **{s['accuracy']:.4f}** | "
+                     f"{s['macro_f1']:.4f} | {s['ece']:.4f} | {pc['unknown']['recall']:.2f} | "
+                     f"{pc['no_song']['recall']:.2f} |")
+    return "\n".join(lines)
+
+
+def _persistence() -> str:
+    lines = ["| song_id | theme_1966 | theme_2020 | distance | threshold | margin | status |",
+             "|---|---|---|---|---|---|---|"]
+    for r in _rows(EXP / "latent" / "persistence.csv"):
+        lines.append(f"| {r['song_id']} | {r['theme_1966']} | {r['theme_2020']} | "
+                     f"{float(r['distance']):.3f} | {float(r['threshold']):.3f} | "
+                     f"{float(r['margin']):.3f} | {r['status']} |")
+    return "\n".join(lines)
+
+
+def _leave_one_out(folder: str) -> str:
+    lines = ["| theme | nearest | distance | threshold | lost_share | status | test_songs_lost |",
+             "|---|---|---|---|---|---|---|"]
+    for r in _rows(EXP / folder / "leave_one_out.csv"):
+        lines.append(f"| {r['theme']} | {r['nearest']} | {float(r['distance']):.2f} | "
+                     f"{float(r['threshold']):.2f} | {float(r['lost_share']):.2f} | "
+                     f"{r['status']} | {float(r['test_songs_lost']):.2f} |")
+    return "\n".join(lines)
+
+
+def _rules() -> str:
+    """The ``either`` rows of ``rules.csv``, both spaces side by side."""
+    rows = _rows(EXP / "validation" / "rules.csv")
+    chosen = next(r for r in rows if r["chosen"] == "True")
+    by = {(r["metric"], r["pooling"], float(r["quantile"])): r for r in rows
+          if r["decision"] == chosen["decision"]}
+    lines = ["| pooling | quantile | standardized: lost_rate | persist_rate | "
+             "cosine: lost_rate | persist_rate |", "|---|---|---|---|---|---|"]
+    for pooling in ("pooled", "per_theme"):
+        for q in sorted({k[2] for k in by}):
+            cells = []
+            for metric in ("standardized", "cosine"):
+                r = by.get((metric, pooling, q))
+                if r is None:
+                    cells += ["-", "-"]
+                    continue
+                mark = " **(chosen)**" if r is chosen else ""
+                cells += [f"{float(r['lost_rate']):.2f}{mark}", f"{float(r['persist_rate']):.2f}"]
+            lines.append(f"| {pooling} | {q:.2f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+TABLES = {"metrics": _metrics, "persistence": _persistence,
+          "leave_one_out": lambda: _leave_one_out("validation"), "rules": _rules}
+
+
+def refresh(text: str) -> str:
+    """``text`` with every marked table rewritten from the outputs."""
+    def table(m: re.Match) -> str:
+        name = m.group(1)
+        if name not in TABLES:
+            raise SystemExit(f"README.md: unknown table {name!r}; known: {sorted(TABLES)}")
+        return f"<!-- table:{name} -->\n{TABLES[name]()}\n<!-- /table -->"
+
+    return re.sub(r"<!-- table:(\w+) -->\n.*?<!-- /table -->", table, text, flags=re.S)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="only check; exit 1 on a difference")
+    ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    args = ap.parse_args()
+    text = args.readme.read_text(encoding="utf-8")
+    new = refresh(text)
+    if args.check:
+        if new != text:
+            print(f"{args.readme}: tables differ from experiments/; run docs/tables.py",
+                  file=sys.stderr)
+            return 1
+        return 0
+    args.readme.write_text(new, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
