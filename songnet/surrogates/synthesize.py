@@ -36,6 +36,7 @@ from songnet.core.progress import ProgressCallback
 from songnet.surrogates import conditions as cond
 from songnet.surrogates import others
 from songnet.surrogates.foreign import MAX_SONG_S, foreign_themes
+from songnet.surrogates.realdata import RealMaterial, RealSong
 from songnet.surrogates.themes import Theme, contour
 from songnet.synth import SR, Gesture, Tract, gestures_from_contour, render_batch
 
@@ -86,6 +87,9 @@ class SynthesizeParams:
     fragment_prob: float = 0.2
     negatives: str = ""
     negatives_prob: float = 0.5
+    recordings: str = ""
+    real_copies: int = 8
+    real_background_prob: float = 0.5
     workers: int = 2
 
     def __post_init__(self) -> None:
@@ -112,8 +116,10 @@ class SynthesizeParams:
         if not 0.5 <= self.unknown_distance <= 6:
             raise ValueError(f"unknown_distance={self.unknown_distance} must lie in [0.5, 6] "
                              "(notes' worth of difference)")
+        if not 1 <= self.real_copies <= 100:
+            raise ValueError(f"real_copies={self.real_copies} must lie in [1, 100]")
         for name in ("unknown_own_trill", "unknown_near", "world_prob", "fragment_prob",
-                     "negatives_prob", "train_wide_share"):
+                     "negatives_prob", "train_wide_share", "real_background_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name}={getattr(self, name)} must lie in [0, 1]")
 
@@ -218,12 +224,15 @@ class _Spec:
     origin: str = ""  # a near-miss foreign theme: the catalog theme it was mutated from
     fragment: bool = False  # a no_song clip holding a piece of a chingolo song
     spread: float = 1.0  # the bird's variation, in units of the params' (stress: wider)
+    real: RealSong | None = None  # a real song of the recordings, to augment
 
 
-def _plan(themes: Sequence[Theme], params: SynthesizeParams, *, foreign: bool = True
-          ) -> list[_Spec]:
+def _plan(themes: Sequence[Theme], params: SynthesizeParams, *, foreign: bool = True,
+          real: RealMaterial | None = None) -> list[_Spec]:
     """Every clip's spec, in order; ``foreign=False`` leaves the ``unknown`` clips out (the
-    other clips keep their birds, not their indices and seeds)."""
+    other clips keep their birds, not their indices and seeds). The real songs of ``real``
+    come last (``real_copies`` augmented clips of each in train, one in val and test), so
+    the model's clips keep their indices and seeds with or without them."""
     specs: list[_Spec] = []
     root = np.random.SeedSequence(params.seed)
     bird_root, clip_root = root.spawn(2)
@@ -257,6 +266,12 @@ def _plan(themes: Sequence[Theme], params: SynthesizeParams, *, foreign: bool = 
                                    spread=spread))
             else:
                 specs.append(_Spec(0, split, None, None, bird_id, 0))
+    by_name = {t.name: t for t in themes}
+    for song in () if real is None else real.songs:
+        copies = params.real_copies if song.split == "train" else 1
+        bird_id = f"real-{song.theme}-{Path(song.recording).stem}"
+        specs += [_Spec(0, song.split, by_name[song.theme], None, bird_id, 0, real=song)
+                  for _ in range(copies)]
     out = []
     for i, sp in enumerate(specs):
         seed = int(np.random.SeedSequence(clip_root.entropy, spawn_key=(i,)).generate_state(1)[0])
@@ -363,11 +378,12 @@ def _foreign_specs(themes: Sequence[Theme], params: SynthesizeParams, split: str
 
 
 def _render_chunk(specs: Sequence[_Spec], params: SynthesizeParams,
-                  negatives: Sequence[np.ndarray] = ()) -> list[Clip]:
+                  negatives: Sequence[np.ndarray] = (), real: RealMaterial | None = None
+                  ) -> list[Clip]:
     rngs = [np.random.default_rng(sp.seed) for sp in specs]
     songs: dict[int, tuple[Gesture, dict[str, Any]]] = {}
     for j, sp in enumerate(specs):
-        if sp.theme is not None:
+        if sp.theme is not None and sp.real is None:
             sd = params.rendition_sd * sp.spread
             songs[j] = _song_gesture(sp.theme, sp.bird, rng=rngs[j], sd=sd)
     rendered: dict[int, np.ndarray] = {}
@@ -386,13 +402,14 @@ def _render_chunk(specs: Sequence[_Spec], params: SynthesizeParams,
         out = render_batch(alpha, beta, env, gamma=gamma,
                            tracts=[specs[j].bird.tract for j in idx], parallel=False)
         rendered = {j: out[r, :songs[j][0].n_samples] for r, j in enumerate(idx)}
-    return [_finish(sp, rngs[j], rendered.get(j), songs.get(j), params, negatives)
+    return [_finish_real(sp, rngs[j], params, negatives, real) if sp.real is not None
+            else _finish(sp, rngs[j], rendered.get(j), songs.get(j), params, negatives, real)
             for j, sp in enumerate(specs)]
 
 
 def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
             song_info: tuple[Gesture, dict[str, Any]] | None, params: SynthesizeParams,
-            negatives: Sequence[np.ndarray] = ()) -> Clip:
+            negatives: Sequence[np.ndarray] = (), real: RealMaterial | None = None) -> Clip:
     n = round(params.clip_s * SR)
     stress = sp.split == "stress"
     clip = np.zeros(n)
@@ -450,6 +467,13 @@ def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
         background = background / max(cond.rms(background), 1e-12) \
             + float(rng.uniform(0.5, 3.0)) * sounds
         world = "+".join(kinds)
+    site = ""
+    if real is not None and real.backgrounds and rng.uniform() < params.real_background_prob:
+        # the place itself: a song-free stretch of the researcher's recordings
+        k = int(rng.integers(len(real.backgrounds)))
+        background = _excerpt(real.backgrounds[k], n, rng)
+        site = Path(real.background_sources[k]).name
+        world = ""
     negative = ""
     if negatives and rng.uniform() < params.negatives_prob * (
             1.0 if song is None or sp.fragment else 0.5):
@@ -460,6 +484,8 @@ def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
     background /= max(cond.rms(background), 1e-12)
     if song is not None:
         lo, hi = params.stress_snr_db if stress else params.snr_db
+        if site and real.snr_range_db is not None and not stress:
+            lo, hi = _real_snr(real)
         snr = float(rng.uniform(lo, hi))
         clip = cond.mix_at_snr(clip, background, snr_db=snr, signal_rms=song_rms)
         row["snr_db"] = snr
@@ -469,8 +495,72 @@ def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
     row.update(noise_exponent=exponent, wind_level=wind, clutter_calls=n_calls,
                insect_level=insect, reverb_t60_s=t60, reverb_wet=wet, world=world,
                negative=negative)
+    if real is not None:
+        row.update(site_background=site, real_recording="")
     theme = row["theme"]
     path = f"wavs/{sp.split}/{theme}/{sp.split}-{theme}-{sp.index:05d}.wav"
+    return Clip(path=path, samples=clip.astype(np.float32), row={"path": path, **row})
+
+
+def _real_snr(real: RealMaterial) -> tuple[float, float]:
+    """The SNR range of clips in the site's backgrounds: from 6 dB below the quietest real
+    song to the loudest (the real songs' own levels, measured by
+    :func:`songnet.surrogates.realdata.read_recordings`)."""
+    lo, hi = real.snr_range_db
+    return lo - 6.0, max(hi, lo - 5.0)
+
+
+def _finish_real(sp: _Spec, rng: np.random.Generator, params: SynthesizeParams,
+                 negatives: Sequence[np.ndarray], real: RealMaterial) -> Clip:
+    """A clip of a real song: in train, augmented (pitch and tempo moved together within
+    the theme's spread, placed at random, mixed into a site background or the synthetic
+    one at the real songs' SNRs, a random gain); in val and test, as recorded."""
+    n = round(params.clip_s * SR)
+    song = sp.real.samples.astype(np.float64)
+    factor = 1.0
+    augment = sp.split == "train"
+    if augment:
+        sd = sp.theme.spread.pitch if sp.theme.spread is not None else params.bird_pitch_sd
+        factor = float(np.clip(1.0 + rng.normal(0.0, max(sd, 0.005)), 1 - 3 * sd, 1 + 3 * sd))
+        # played faster by `factor`: pitch x factor, tempo x factor
+        m = max(2, round(song.size / factor))
+        song = np.interp(np.linspace(0, song.size - 1, m), np.arange(song.size), song)
+    if song.size > n:
+        song = song[:n]
+    start = int(rng.integers(0, n - song.size + 1)) if augment else (n - song.size) // 2
+    clip = np.zeros(n)
+    clip[start:start + song.size] = song
+    margin = round(0.1 * SR / factor)
+    row: dict[str, Any] = {
+        "theme": sp.theme.name, "bird_id": sp.bird_id, "split": sp.split, "seed": sp.seed,
+        "duration_s": n / SR, "snr_db": sp.real.snr_db, "onset_s": (start + margin) / SR,
+        "offset_s": (start + song.size - margin) / SR, "pitch_factor": factor,
+        "tempo": factor, "trill_interval_factor": np.nan, "trill_count": -1,
+        "gamma": np.nan, "tract_length_cm": np.nan, "reflection": np.nan,
+        "distance_m": np.nan, "foreign_of": "", "noise_exponent": np.nan,
+        "wind_level": np.nan, "clutter_calls": 0, "insect_level": 0.0, "reverb_t60_s": 0.0,
+        "reverb_wet": 0.0, "world": "", "negative": "", "site_background": "",
+        "real_recording": f"{Path(sp.real.recording).name}@{sp.real.start_s:.2f}"}
+    if augment:
+        if real.backgrounds and rng.uniform() < params.real_background_prob:
+            k = int(rng.integers(len(real.backgrounds)))
+            background = _excerpt(real.backgrounds[k], n, rng)
+            row["site_background"] = Path(real.background_sources[k]).name
+        else:
+            background = cond.coloured_noise(n, exponent=float(rng.uniform(0.0, 2.0)),
+                                             rng=rng)
+            background /= max(cond.rms(background), 1e-12)
+        lo, hi = _real_snr(real) if real.snr_range_db is not None else params.snr_db
+        snr = float(rng.uniform(lo, hi))
+        # the recording's own noise is in the song already: the mix adds the background
+        # at `snr` below the song's level, and only when that is quieter than the song's own
+        if np.isfinite(sp.real.snr_db) and snr < sp.real.snr_db:
+            clip = cond.mix_at_snr(clip, background, snr_db=snr,
+                                   signal_rms=cond.rms(song))
+            row["snr_db"] = snr
+    clip *= (float(rng.uniform(0.3, 0.9)) if augment else 0.6) / max(np.abs(clip).max(), 1e-12)
+    path = (f"wavs/{sp.split}/{sp.theme.name}/{sp.split}-{sp.theme.name}-{sp.index:05d}"
+            ".real.wav")
     return Clip(path=path, samples=clip.astype(np.float32), row={"path": path, **row})
 
 
@@ -521,9 +611,11 @@ def load_negatives(folder: str | os.PathLike) -> list[np.ndarray]:
     return out
 
 
-def n_clips(themes: Sequence[Theme], params: SynthesizeParams) -> int:
+def n_clips(themes: Sequence[Theme], params: SynthesizeParams,
+            real: RealMaterial | None = None) -> int:
     """Number of clips :func:`synthesize` yields for this catalog and params."""
-    total = 0
+    total = 0 if real is None else sum(params.real_copies if s.split == "train" else 1
+                                       for s in real.songs)
     for split in SPLITS:
         per_theme = getattr(params, f"{split}_birds") * getattr(params, f"{split}_songs_per_bird")
         total += per_theme * len(themes) + round(params.no_song_factor * per_theme)
@@ -533,8 +625,8 @@ def n_clips(themes: Sequence[Theme], params: SynthesizeParams) -> int:
 
 def synthesize(themes: Sequence[Theme], *, params: SynthesizeParams,
                progress: ProgressCallback | None = None,
-               executor: Any = None, negatives: Sequence[np.ndarray] | None = None
-               ) -> Iterator[Clip]:
+               executor: Any = None, negatives: Sequence[np.ndarray] | None = None,
+               real: RealMaterial | None = None) -> Iterator[Clip]:
     """Generate the dataset's clips, in a fixed order, rendered by ``params.workers`` threads.
 
     Parameters
@@ -552,6 +644,12 @@ def synthesize(themes: Sequence[Theme], *, params: SynthesizeParams,
         Recordings without chingolo song at :data:`SR` (:func:`load_negatives`); default:
         those of ``params.negatives`` when set. Mixed into ``no_song`` clips (chance
         ``negatives_prob``) and into song clips' backgrounds (half that chance).
+    real : RealMaterial, optional
+        The researcher's recordings (:func:`songnet.surrogates.realdata.read_recordings`):
+        their song-free stretches become the backgrounds of a share
+        (``real_background_prob``) of the clips, mixed at the real songs' SNRs, and their
+        songs join the clips (``real_copies`` augmented clips each in train, split by
+        recording). None: the clips of the catalog alone.
 
     Yields
     ------
@@ -562,7 +660,7 @@ def synthesize(themes: Sequence[Theme], *, params: SynthesizeParams,
         raise SongnetError("the theme catalog is empty; give at least one theme")
     if negatives is None:
         negatives = load_negatives(params.negatives) if params.negatives else []
-    specs = _plan(themes, params)
+    specs = _plan(themes, params, real=real)
     chunks = [specs[i:i + CHUNK] for i in range(0, len(specs), CHUNK)]
     with contextlib.ExitStack() as stack:
         pool = executor if executor is not None else stack.enter_context(
@@ -570,7 +668,7 @@ def synthesize(themes: Sequence[Theme], *, params: SynthesizeParams,
         pending: list[Any] = []
         ahead = 2 * (_n_workers(executor) if executor is not None else params.workers)
         for chunk in chunks:  # bounded look-ahead keeps memory flat
-            pending.append(pool.submit(_render_chunk, chunk, params, negatives))
+            pending.append(pool.submit(_render_chunk, chunk, params, negatives, real))
             if len(pending) > ahead:
                 yield from _drain(pending.pop(0), progress)
         for fut in pending:
