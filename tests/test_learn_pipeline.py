@@ -82,8 +82,9 @@ def test_dvc_repro_learns_the_catalog_from_data_2020(tmp_path, repo_root):
 def test_dvc_repro_with_real_birds_in_data_2020(tmp_path, repo_root, real_birds):
     """``data/2020/`` holds one folder per real bird (songs sung anew from its real notes,
     one recording of them with slow trills, real other species between songs): the themes
-    stage learns each bird with its notes, the clips grow to hold its longest songs, and
-    every later stage runs on that catalog."""
+    stage learns each bird with its notes, the clips grow to hold its longest songs, the
+    real songs and backgrounds join the surrogate clips, and every later stage runs on
+    that catalog."""
     birds = real_birds.BIRDS
 
     def fill(data_2020: Path) -> None:
@@ -107,6 +108,12 @@ def test_dvc_repro_with_real_birds_in_data_2020(tmp_path, repo_root, real_birds)
     assert {r["theme"] for r in report} == {b.name for b in birds}
     rows = list(csv.DictReader((repo / "data" / "surrogates" / "manifest.csv").open()))
     assert {r["theme"] for r in rows} == {*(b.name for b in birds), "unknown", "no_song"}
+    # the birds' own songs train too (both recordings of a bird in train: too few to hold
+    # one out), and their song-free stretches are backgrounds
+    real = [r for r in rows if r["real_recording"]]
+    assert {r["theme"] for r in real} == {b.name for b in birds}
+    assert {r["split"] for r in real} == {"train"}
+    assert any(r["site_background"] for r in rows if not r["real_recording"])
     clip_s = max(float(r["duration_s"]) for r in rows)
     longest = max(t.duration_s for t in learned.values())
     assert clip_s >= longest
