@@ -1,0 +1,26 @@
+"""A reduced run of ``benchmarks/real_e2e.py``: real birds' recordings in ``data/2020``, the
+pipeline trained on them, held-out recordings and real negatives classified (slow)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_pipeline_trained_on_real_birds_names_their_held_out_songs(repo_root, real_birds):
+    run = subprocess.run([sys.executable, str(repo_root / "benchmarks" / "real_e2e.py"),
+                          "--files", "2", "--songs", "2", "--folds", "1", "--epochs", "15"],
+                         capture_output=True, text=True, timeout=1200, cwd=repo_root)
+    assert run.returncode == 0, run.stderr[-3000:]
+    last = run.stdout.strip().splitlines()[-1]
+    got = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", last)}
+    assert got["songs"] == 2 * len(real_birds.BIRDS)  # one recording of each bird held out
+    assert got["found"] >= got["songs"] - 1
+    assert got["named_right"] >= 0.5 * got["songs"]  # chance: one in three birds
+    assert got["false_events"] <= 1
+    assert "| true \\ answer |" in run.stdout
