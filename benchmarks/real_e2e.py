@@ -29,7 +29,7 @@ was first run, from the balance of one theme's 64 surrogate train songs. The ben
 itself changed once after its first run (fold 0: 4 of 9 songs named right): each song had
 drawn its own trill rate, from touching to slow, which no real bird does within a theme.
 
-    .venv/bin/python benchmarks/real_e2e.py [--files 3] [--songs 3] [--epochs 20]
+    .venv/bin/python benchmarks/real_e2e.py [--files 3] [--songs 3] [--epochs 40]
         [--seed 2028] [--folds K]
 """
 
@@ -162,7 +162,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=3, help="recordings per bird (= folds)")
     ap.add_argument("--songs", type=int, default=3, help="songs per recording")
-    ap.add_argument("--epochs", type=int, default=20, help="training schedule per fold")
+    ap.add_argument("--epochs", type=int, default=40, help="training schedule per fold")
     ap.add_argument("--seed", type=int, default=2028)
     ap.add_argument("--folds", type=int, default=None, help="run only the first K folds")
     args = ap.parse_args()
