@@ -103,17 +103,6 @@ def recording_splits(recordings: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _theme_folders(folder: Path) -> list[tuple[str, list[Path]]]:
-    from songnet.core.audio import audio_files
-
-    out = []
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        files = audio_files(sub, recursive=True)
-        if files:
-            out.append((sub.name, files))
-    return out
-
-
 def _noise_power(stretches: Sequence[np.ndarray]) -> float:
     """The median power of the stretches' 50-ms frames (NaN without any)."""
     n = round(0.05 * SR)
@@ -145,6 +134,7 @@ def read_recordings(folder: str | os.PathLike, *, themes: Sequence[str]) -> Real
         songs are of no theme of the catalog), with a note.
     """
     from songnet.core.audio import load
+    from songnet.resynth.learn_files import theme_folders  # (imports the surrogates)
     from songnet.song.find import find_songs
 
     folder = Path(folder)
@@ -156,7 +146,7 @@ def read_recordings(folder: str | os.PathLike, *, themes: Sequence[str]) -> Real
     notes: list[str] = []
     held = 0.0
     known = set(themes)
-    for theme, files in _theme_folders(folder):
+    for theme, files in theme_folders(folder):
         if theme not in known:
             notes.append(f"{folder / theme}: not a theme of the catalog; its recordings give "
                          "backgrounds only")
