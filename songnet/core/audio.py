@@ -34,7 +34,7 @@ from songnet.core.errors import SongnetError, SongnetWarning
 from songnet.core.sound import Sound
 
 __all__ = ["AUDIO_SUFFIXES", "MAX_ABS_SAMPLE", "MIN_SR", "AudioError", "AudioInfo", "Block",
-           "audio_files", "info", "load", "read_range", "resample", "stream"]
+           "audio_files", "info", "load", "read_range", "resample", "stream", "theme_folders"]
 
 MIN_SR = 8000
 """Lowest native sample rate read (Hz): below it the songs (up to 8 kHz) are lost above
@@ -130,6 +130,20 @@ class Block:
         """Time just after the last sample, in seconds."""
         return self.start_s + self.samples.shape[0] / self.sr
 
+
+
+def theme_folders(folder: str | os.PathLike) -> list[tuple[str, list[Path]]]:
+    """``(theme name, recordings)`` for each subfolder of ``folder`` holding audio files
+    (at any depth: ``T01/bird3/*.wav`` belongs to T01): the layout of ``data/2020/``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    out = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        files = audio_files(sub, recursive=True)
+        if files:
+            out.append((sub.name, files))
+    return out
 
 def info(path: str | os.PathLike) -> AudioInfo:
     """Read the header of an audio file.

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from songnet.core.audio import audio_files, load
+from songnet.core.audio import load, theme_folders
 from songnet.core.errors import SongnetError
 from songnet.core.progress import ProgressCallback
 from songnet.resynth.learn import LearnedSong, learn_song, pool_songs
@@ -275,20 +275,6 @@ def shared_trill(themes: Sequence[Theme], *, interval_tol: float = 0.15,
         count=round(med("count")), peak_at=med("peak_at"), drift_pitch=med("drift_pitch"),
         drift_interval=med("drift_interval"), jitter=med("jitter"),
         loudness=tuple(np.median([t.loudness for t in trills], axis=0).tolist()))
-
-
-def theme_folders(folder: str | os.PathLike) -> list[tuple[str, list[Path]]]:
-    """``(theme name, recordings)`` for each subfolder of ``folder`` holding audio files
-    (at any depth: ``T01/bird3/*.wav`` belongs to T01)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    out = []
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        files = audio_files(sub, recursive=True)
-        if files:
-            out.append((sub.name, files))
-    return out
 
 
 def learn_catalog(folder: str | os.PathLike, *, params: LearnParams | None = None,

@@ -43,6 +43,10 @@ class LearnParams:
         (``../shared/data/`` clips); widened by a third.
     trill_interval_s : (float, float)
         A trill's onset-to-onset interval (s): real chingolos 55–190 ms, widened.
+    interval_tol, similar_ratio, similar_cents, intro_note_s, intro_pitch_hz, echo_db,
+    echo_s, echo_cents
+        How a song is read from its notes: :class:`songnet.song.segment.SongRules`, where
+        each says what real data it comes from.
     edge_s : float
         A song whose sound comes this close to the analysed span's edge is cut (s).
     n_refine : int
@@ -59,6 +63,14 @@ class LearnParams:
     min_trill: int = 3
     trill_syllable_s: tuple[float, float] = (0.005, 0.23)
     trill_interval_s: tuple[float, float] = (0.035, 0.27)
+    interval_tol: float = 0.3
+    similar_ratio: float = 1.8
+    similar_cents: float = 350.0
+    intro_note_s: tuple[float, float] = (0.025, 0.7)
+    intro_pitch_hz: tuple[float, float] = (2600.0, 8500.0)
+    echo_db: float = 20.0
+    echo_s: float = 0.06
+    echo_cents: float = 150.0
     edge_s: float = 0.01
     n_refine: int = 3
 
@@ -71,7 +83,11 @@ class LearnParams:
         if self.min_trill < 2 or self.n_refine < 0 or self.edge_s < 0:
             raise ValueError(f"min_trill={self.min_trill} must be >= 2, n_refine="
                              f"{self.n_refine} and edge_s={self.edge_s} >= 0")
-        for name in ("trill_syllable_s", "trill_interval_s"):
+        if not (0 < self.interval_tol < 1 and self.similar_ratio > 1
+                and min(self.similar_cents, self.echo_db, self.echo_s, self.echo_cents) > 0):
+            raise ValueError("interval_tol must lie in (0, 1), similar_ratio above 1, and "
+                             "similar_cents, echo_db, echo_s and echo_cents be positive")
+        for name in ("trill_syllable_s", "trill_interval_s", "intro_note_s", "intro_pitch_hz"):
             lo, hi = getattr(self, name)
             if not 0 < lo < hi:
                 raise ValueError(f"{name}={[lo, hi]} must be [low, high] with 0 < low < high")
@@ -89,7 +105,12 @@ class LearnParams:
         return SongRules(song_gap_s=self.song_gap_s, note_gap_s=self.note_gap_s,
                          min_trill=self.min_trill,
                          syllable_s=tuple(self.trill_syllable_s),
-                         interval_s=tuple(self.trill_interval_s))
+                         interval_s=tuple(self.trill_interval_s),
+                         interval_tol=self.interval_tol, similar_ratio=self.similar_ratio,
+                         similar_cents=self.similar_cents,
+                         intro_note_s=tuple(self.intro_note_s),
+                         intro_pitch_hz=tuple(self.intro_pitch_hz), echo_db=self.echo_db,
+                         echo_s=self.echo_s, echo_cents=self.echo_cents)
 
 
 def find_songs(sound: Sound, *, params: LearnParams | None = None,

@@ -133,8 +133,7 @@ def read_recordings(folder: str | os.PathLike, *, themes: Sequence[str]) -> Real
         The catalog's theme names: a folder of another name gives backgrounds only (its
         songs are of no theme of the catalog), with a note.
     """
-    from songnet.core.audio import load
-    from songnet.resynth.learn_files import theme_folders  # (imports the surrogates)
+    from songnet.core.audio import load, theme_folders
     from songnet.song.find import find_songs
 
     folder = Path(folder)
