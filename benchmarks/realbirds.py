@@ -193,6 +193,5 @@ def truth(bird: Bird) -> list[TrueNote]:
         tr = clean_track(track_pitch(Sound(y, SR, rel), floor_db=-40.0))
         v = np.flatnonzero(tr.voiced)
         seg = segment(tr, int(v[0]), int(v[-1]) + 1)
-        f = seg.f0_hz
-        out.append(TrueNote(float(np.median(f[:3])), float(np.median(f[-3:])), seg.duration_s))
+        out.append(TrueNote(*seg.ends_hz, seg.duration_s))
     return out

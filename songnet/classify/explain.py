@@ -27,7 +27,7 @@ from songnet.core.errors import SongnetError
 from songnet.core.labels import NO_SONG, UNKNOWN
 from songnet.features.npcqt import fit_window
 from songnet.model.cam import grad_cam
-from songnet.song.segment import SongRules, read_song, segment_groups
+from songnet.song.segment import SongRules, best_read, segment_groups
 from songnet.song.track import clean_track, peaks_track, power_peaks
 
 __all__ = ["Explanation", "explain_figure", "explain_sound", "note_runs", "song_parts"]
@@ -120,12 +120,11 @@ def song_parts(power: np.ndarray, frequencies: np.ndarray, *, frame_s: float,
     song can be read there (a trill without notes, a sound that does not repeat), each
     run of ``active`` frames (:func:`note_runs`) is a numbered part."""
     track = clean_track(peaks_track(*power_peaks(power, frequencies), frame_s))
-    reads = [r for g in segment_groups(track, song_gap_s=SongRules().song_gap_s)
-             if (r := read_song(g)) is not None and r.intro]
-    if not reads:
+    song = best_read(segment_groups(track, song_gap_s=SongRules().song_gap_s),
+                     with_intro=True)
+    if song is None:
         return [(str(k + 1), a, b) for k, (a, b) in
                 enumerate(note_runs(active, frame_s=frame_s))]
-    song = max(reads, key=lambda r: r.count)
 
     def frames(a_s: float, b_s: float) -> tuple[int, int]:
         a = max(0, int(np.floor(a_s / frame_s)))

@@ -31,7 +31,7 @@ from songnet.song.segment import (
     read_song,
     segment_groups,
 )
-from songnet.song.track import clean_track, track_pitch
+from songnet.song.track import PitchTrack, clean_track, track_pitch
 
 __all__ = ["FoundSong", "Skipped", "TrackSettings", "describe", "find_songs"]
 
@@ -63,6 +63,13 @@ class TrackSettings:
     tonality_db: float = 15.0
     floor_db: float = -40.0
     edge_s: float = 0.01
+
+
+    def track(self, sound: Sound) -> PitchTrack:
+        """The cleaned pitch track of ``sound`` with these settings."""
+        return clean_track(track_pitch(sound, fmin=self.fmin_hz, fmax=self.fmax_hz,
+                                       hop_s=self.hop_s, window_s=self.window_s,
+                                       tonality_db=self.tonality_db, floor_db=self.floor_db))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -120,9 +127,7 @@ def describe(read: ReadSong | FoundSong) -> str:
     5.2→3.1 kHz 490 ms), then a trill of 14 syllables every 55 ms``."""
     notes = []
     for s in read.intro:
-        f = s.f0_hz
-        k = min(3, f.size)
-        a, b = float(np.median(f[:k])), float(np.median(f[-k:]))
+        a, b = s.ends_hz
         khz = f"{a / 1000:.1f}" if abs(np.log2(b / a)) < 0.1 else f"{a / 1000:.1f}→{b / 1000:.1f}"
         notes.append(f"{khz} kHz {s.duration_s * 1000:.0f} ms")
     onsets = [s.onset_s for s in read.trill]
@@ -135,11 +140,7 @@ def describe(read: ReadSong | FoundSong) -> str:
 
 def _track(sound: Sound, t0: float, t1: float, settings: TrackSettings):
     i0, i1 = round(t0 * SR), round(t1 * SR)
-    span = Sound(sound.samples[i0:i1], SR, sound.source)
-    track = clean_track(track_pitch(span, fmin=settings.fmin_hz, fmax=settings.fmax_hz,
-                                    hop_s=settings.hop_s, window_s=settings.window_s,
-                                    tonality_db=settings.tonality_db,
-                                    floor_db=settings.floor_db))
+    track = settings.track(Sound(sound.samples[i0:i1], SR, sound.source))
     return dataclasses.replace(track, times_s=track.times_s + t0)
 
 

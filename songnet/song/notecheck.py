@@ -20,7 +20,7 @@ import numpy as np
 from songnet.core.errors import SongnetError
 from songnet.core.quantiles import percentile
 from songnet.song.distance import intro_distance, intro_vectors
-from songnet.song.segment import Segment, SongRules, read_song, segment_groups
+from songnet.song.segment import Segment, SongRules, best_read, segment_groups
 from songnet.song.track import PitchTrack, clean_track, db_track
 
 __all__ = ["GATE", "NOTE_CHECK_KEY", "NoteCheck", "image_vectors", "measure_introduction",
@@ -43,16 +43,11 @@ def measure_introduction(track: PitchTrack) -> list[Segment] | None:
     """The introductory notes of the song in ``track`` (the group whose trill, read as
     ``songnet themes`` reads it (:func:`songnet.song.segment.read_song`), is the longest
     after at least one note), or None when there is none or it fails :data:`GATE`."""
-    best: tuple[list[Segment], int] | None = None
-    for group in segment_groups(clean_track(track), song_gap_s=SONG_GAP_S):
-        read = read_song(group)
-        if read is None or not read.intro:
-            continue
-        if best is None or read.count > best[1]:
-            best = (list(read.intro), read.count)
-    if best is None:
+    read = best_read(segment_groups(clean_track(track), song_gap_s=SONG_GAP_S),
+                     with_intro=True)
+    if read is None:
         return None
-    intro, n_trill = best
+    intro, n_trill = list(read.intro), read.count
     gaps = [b.onset_s - a.offset_s for a, b in itertools.pairwise(intro)]
     pitches = np.concatenate([s.f0_hz for s in intro])
     ok = (GATE["notes"][0] <= len(intro) <= GATE["notes"][1]

@@ -13,8 +13,8 @@ import numpy as np
 from songnet.core.quantiles import median, percentile
 from songnet.song.track import PitchTrack, cents
 
-__all__ = ["MIN_PERCENTILE_FRAMES", "Note", "ReadSong", "Segment", "SongRules", "read_song",
-           "segment", "segment_groups", "segment_notes"]
+__all__ = ["MIN_PERCENTILE_FRAMES", "Note", "ReadSong", "Segment", "SongRules", "best_read",
+           "read_song", "segment", "segment_groups", "segment_notes"]
 
 MIN_PERCENTILE_FRAMES = 10
 """A note's level is the 90th percentile of its frames' levels, or, with fewer voiced
@@ -114,6 +114,12 @@ class Segment:
     def peak_s(self) -> float:
         """Time of the loudest frame (s)."""
         return float(self.times_s[np.argmax(self.amplitude)])
+
+    @functools.cached_property
+    def ends_hz(self) -> tuple[float, float]:
+        """Start and end pitch (Hz): the medians of the first and last three frames."""
+        k = min(3, self.f0_hz.size)
+        return float(median(self.f0_hz[:k])), float(median(self.f0_hz[-k:]))
 
     @functools.cached_property
     def pitch_hz(self) -> float:
@@ -452,3 +458,14 @@ def read_song(group: Sequence[Segment], *, rules: SongRules = SongRules()) -> Re
         nxt = seg
     return ReadSong(intro=tuple(reversed(intro)), trill=tuple(syllables),
                     slots=tuple(slots), count=count, skipped=tuple(reversed(skipped)))
+
+
+def best_read(groups: Sequence[Sequence[Segment]], *, rules: SongRules = SongRules(),
+              with_intro: bool = False) -> ReadSong | None:
+    """The song of a stretch: of its groups' reads (:func:`read_song`), the one with the
+    longest trill (the first of equals); ``with_intro``: only reads with introductory
+    notes count. None when no group holds one."""
+    reads = [r for r in (read_song(g, rules=rules) for g in groups)
+             if r is not None and (r.intro or not with_intro)]
+    return max(reads, key=lambda r: r.count, default=None)
+

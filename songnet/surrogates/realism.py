@@ -20,8 +20,7 @@ import numpy as np
 from songnet.core.errors import SongnetError
 from songnet.core.sound import Sound
 from songnet.song.find import TrackSettings
-from songnet.song.segment import Segment, SongRules, read_song, segment_groups
-from songnet.song.track import clean_track, track_pitch
+from songnet.song.segment import Segment, SongRules, best_read, segment_groups
 from songnet.synth.calibration import harmonic_level_db
 
 __all__ = ["REAL_RANGES", "SongMeasures", "Syllable", "measure"]
@@ -99,11 +98,10 @@ def _syllable(seg: Segment, hop_s: float) -> Syllable:
     """A note's extent: its frames within 12 dB of its level (as DESIGN.md measures a
     syllable's length on a spectrogram, not the half-level length themes are learned
     with), and its start and end pitch (medians of three frames)."""
-    f = seg.f0_hz
-    k = min(3, f.size)
+    start, end = seg.ends_hz
     return Syllable(onset_s=float(seg.times_s[0]) - hop_s / 2,
-                    offset_s=float(seg.times_s[-1]) + hop_s / 2,
-                    f_start_hz=float(np.median(f[:k])), f_end_hz=float(np.median(f[-k:])))
+                    offset_s=float(seg.times_s[-1]) + hop_s / 2, f_start_hz=start,
+                    f_end_hz=end)
 
 
 def measure(y: np.ndarray, *, sr: int, settings: TrackSettings | None = None) -> SongMeasures:
@@ -128,14 +126,9 @@ def measure(y: np.ndarray, *, sr: int, settings: TrackSettings | None = None) ->
     if y.ndim != 1 or y.size == 0 or not np.all(np.isfinite(y)):
         raise SongnetError(f"measure needs finite mono audio, got shape {y.shape}")
     settings = TrackSettings() if settings is None else settings
-    track = clean_track(track_pitch(Sound(y.astype(np.float32), sr, "<song>"),
-                                    fmin=settings.fmin_hz, fmax=settings.fmax_hz,
-                                    hop_s=settings.hop_s, window_s=settings.window_s,
-                                    tonality_db=settings.tonality_db,
-                                    floor_db=settings.floor_db))
+    track = settings.track(Sound(y.astype(np.float32), sr, "<song>"))
     groups = segment_groups(track, song_gap_s=SongRules().song_gap_s)
-    reads = [r for r in map(read_song, groups) if r is not None]
-    best = max(reads, key=lambda r: r.count, default=None)
+    best = best_read(groups)
     hop = settings.hop_s
     return SongMeasures(syllables=tuple(_syllable(s, hop) for g in groups for s in g),
                         intro=() if best is None else tuple(_syllable(s, hop)

@@ -468,12 +468,10 @@ def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
             + float(rng.uniform(0.5, 3.0)) * sounds
         world = "+".join(kinds)
     site = ""
-    if real is not None and real.backgrounds and rng.uniform() < params.real_background_prob:
-        # the place itself: a song-free stretch of the researcher's recordings
-        k = int(rng.integers(len(real.backgrounds)))
-        background = _excerpt(real.backgrounds[k], n, rng)
-        site = Path(real.background_sources[k]).name
-        world = ""
+    if real is not None:
+        site_background, site = _site_background(real, n, rng, params)
+        if site:
+            background, world = site_background, ""
     negative = ""
     if negatives and rng.uniform() < params.negatives_prob * (
             1.0 if song is None or sp.fragment else 0.5):
@@ -500,6 +498,17 @@ def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
     theme = row["theme"]
     path = f"wavs/{sp.split}/{theme}/{sp.split}-{theme}-{sp.index:05d}.wav"
     return Clip(path=path, samples=clip.astype(np.float32), row={"path": path, **row})
+
+
+def _site_background(real: RealMaterial, n: int, rng: np.random.Generator,
+                     params: SynthesizeParams) -> tuple[np.ndarray | None, str]:
+    """With chance ``real_background_prob``, ``n`` samples of a song-free stretch of the
+    researcher's recordings (the place itself, unit RMS) and its file's name; else
+    ``(None, "")``."""
+    if not real.backgrounds or rng.uniform() >= params.real_background_prob:
+        return None, ""
+    k = int(rng.integers(len(real.backgrounds)))
+    return _excerpt(real.backgrounds[k], n, rng), Path(real.background_sources[k]).name
 
 
 def _real_snr(real: RealMaterial) -> tuple[float, float]:
@@ -542,11 +551,8 @@ def _finish_real(sp: _Spec, rng: np.random.Generator, params: SynthesizeParams,
         "reverb_wet": 0.0, "world": "", "negative": "", "site_background": "",
         "real_recording": f"{Path(sp.real.recording).name}@{sp.real.start_s:.2f}"}
     if augment:
-        if real.backgrounds and rng.uniform() < params.real_background_prob:
-            k = int(rng.integers(len(real.backgrounds)))
-            background = _excerpt(real.backgrounds[k], n, rng)
-            row["site_background"] = Path(real.background_sources[k]).name
-        else:
+        background, row["site_background"] = _site_background(real, n, rng, params)
+        if not row["site_background"]:
             background = cond.coloured_noise(n, exponent=float(rng.uniform(0.0, 2.0)),
                                              rng=rng)
             background /= max(cond.rms(background), 1e-12)
