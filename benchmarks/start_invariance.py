@@ -9,7 +9,10 @@ differ between the cuts.
 
 Prints one line per song and ends with::
 
-    songs= start_dependent= found_in_every_cut= same_theme_in_every_cut=
+    songs= start_dependent= found_in_every_cut= same_theme_in_every_cut= max_p_change=
+
+``max_p_change`` is the largest change, over the songs found in every cut, of the event's
+top probability between cuts: how far the network's own reading moves.
 
 These birds are not in the default catalog: with the shipped model their right answer is
 ``unknown``. The figure measures the stability of the decision, not its accuracy.
@@ -47,29 +50,32 @@ def main() -> int:
     sr = model.fp.sr
     rng = np.random.default_rng(args.seed)
     n = dependent = found_all = same_all = 0
+    p_change = 0.0
     for bird in rb.BIRDS:
         for k in range(args.songs):
             r = rb.variant(bird, rng, slow=False)
             y, start, end = rb.scene(bird, r, rng, lead_s=6.0)
             y = audio.resample(y, orig_sr=rb.SR, sr=sr)
-            outcomes = []
+            outcomes, top_p = [], []
             for cut in CUTS_S:
                 t0 = 0.0 if cut is None else start - cut
                 z = y[round(t0 * sr):]
                 events, _ = classify_blocks([audio.Block(z, 0.0, sr)], model=model,
                                             params=ClassifyParams(), source=bird.name)
-                hit = tuple(e.theme for e in events
-                            if e.start_s < end - t0 and e.end_s > start - t0)
-                outcomes.append(hit)
+                hits = [e for e in events if e.start_s < end - t0 and e.end_s > start - t0]
+                outcomes.append(tuple(e.theme for e in hits))
+                top_p += [e.top[0][1] for e in hits]
             n += 1
             dependent += len(set(outcomes)) > 1
             found_all += all(len(o) == 1 for o in outcomes)
             same_all += all(len(o) == 1 for o in outcomes) and len(set(outcomes)) == 1
+            if all(len(o) == 1 for o in outcomes):
+                p_change = max(p_change, max(top_p) - min(top_p))
             cells = " ".join(f"{'whole' if c is None else f'-{c:g}s'}:{'/'.join(o) or '-'}"
                              for c, o in zip(CUTS_S, outcomes, strict=True))
             print(f"{bird.name} #{k}: {cells}")
     print(f"songs={n} start_dependent={dependent} found_in_every_cut={found_all} "
-          f"same_theme_in_every_cut={same_all}")
+          f"same_theme_in_every_cut={same_all} max_p_change={p_change:.3f}")
     return 0
 
 

@@ -143,6 +143,52 @@ def test_progress_reports_every_second_once(ckpt):
     assert sum(seen) == pytest.approx(25.0, abs=0.01) and min(seen) >= 0
 
 
+# --- where the recording starts -------------------------------------------------------
+
+
+def test_song_anchor_follows_the_song_not_the_stretch():
+    from songnet.classify.windows import song_anchor
+    fp = features.FeatureParams()
+    sr, rng = fp.sr, np.random.default_rng(3)
+    t = np.arange(round(0.6 * sr)) / sr
+    song = np.sin(2 * np.pi * 4000 * t) * np.hanning(t.size)
+    y = 0.002 * rng.standard_normal(3 * sr)
+    y[sr:sr + song.size] += song
+    band = (float(fp.frequencies[0]), float(fp.frequencies[-1]))
+    centre = sr + song.size / 2
+    for lead in (0, 37, 128, 300, 2000):  # the stretch starts where a frame grid puts it
+        got = lead + song_anchor(y[lead:], sr=sr, band=band)
+        assert abs(got - centre) < 2.0, (lead, got, centre)
+    rumble = y + 0.5 * np.sin(2 * np.pi * 80 * np.arange(y.size) / sr) * (np.arange(y.size)
+                                                                          < sr // 2)
+    assert abs(song_anchor(rumble, sr=sr, band=band) - centre) < 2.0  # out of band: unseen
+
+
+def test_a_real_song_reads_the_same_wherever_the_recording_starts(shipped, real_birds):
+    """A real bird's song cut 3, 1 and 0.3 s before it (off the frame grid, as a file
+    would be) gets the network's same reading as in the whole recording: the candidate's
+    image is placed by the song, not by the file's first sample."""
+    from songnet.core import audio
+    rb = real_birds
+    sr = shipped.features().sr
+    rng = np.random.default_rng(5)
+    bird = rb.BIRDS[1]
+    y, start, end = rb.scene(bird, rb.variant(bird, rng, slow=False), rng, lead_s=6.0)
+    y = audio.resample(y, orig_sr=rb.SR, sr=sr)
+    readings = []
+    for cut in (None, 3.0, 1.0, 0.3):
+        t0 = 0.0 if cut is None else start - cut + 37 / sr  # 37 samples off any grid
+        z = y[round(t0 * sr):]
+        events, _ = classify_blocks([Block(z, 0.0, sr)], model=shipped, device="cpu")
+        hits = [e for e in events if e.start_s < end - t0 and e.end_s > start - t0]
+        assert len(hits) == 1, (cut, events)
+        readings.append(dict(hits[0].top))
+    for other in readings[1:]:
+        assert other.keys() == readings[0].keys()
+        for name, p in readings[0].items():
+            assert other[name] == pytest.approx(p, abs=0.03), readings
+
+
 # --- bad recordings -----------------------------------------------------------------
 
 

@@ -56,11 +56,12 @@ class Backend(Protocol):
         """Images ``(b, n_bins, n_frames)`` of the windows starting at frames ``idx``."""
 
     def masked_images(self, power: Any, idx: np.ndarray, keep: list[tuple[int, int]],
-                      floor: np.ndarray) -> Any:
+                      floor: np.ndarray, *, audio: list[tuple[int, int]] | None = None) -> Any:
         """Images of the windows starting at frames ``idx`` in which every frame outside
         ``keep[i] = (first, end)`` (block frames) is held down to the block's noise floor
         ``floor`` (``(n_bins, 1)``, :func:`songnet.classify.events.noise_floor`): one sound,
-        alone in its recording's background."""
+        alone in its recording's background. Frames outside ``audio[i] = (first, end)``
+        (before the recording starts or after it ends) are the floor itself."""
 
     def concat(self, images: list[Any]) -> Any:
         """Join image batches along the first axis."""
@@ -113,14 +114,17 @@ class OnnxBackend:
         return npcqt.db_windows(self._db_of[1], idx, params=self.fp)
 
     def masked_images(self, power: np.ndarray, idx: np.ndarray, keep: list[tuple[int, int]],
-                      floor: np.ndarray) -> np.ndarray:
+                      floor: np.ndarray, *, audio: list[tuple[int, int]] | None = None
+                      ) -> np.ndarray:
         n = self.fp.n_frames
         cols = np.asarray(idx, dtype=np.int64)[:, None] + np.arange(n)
         win = np.ascontiguousarray(np.moveaxis(power[:, cols], 1, 0))  # (b, n_bins, n)
         for i, (a, b) in enumerate(keep):
-            outside = np.ones(n, dtype=bool)
-            outside[max(0, a - int(idx[i])):max(0, b - int(idx[i]))] = False
+            outside = ~_span_mask(n, a - int(idx[i]), b - int(idx[i]))
             win[i][:, outside] = np.minimum(win[i][:, outside], floor)
+            if audio is not None:
+                win[i][:, ~_span_mask(n, audio[i][0] - int(idx[i]),
+                                      audio[i][1] - int(idx[i]))] = floor
         return npcqt.power_to_images(win, params=self.fp)
 
     def concat(self, images: list[np.ndarray]) -> np.ndarray:
@@ -172,7 +176,7 @@ class TorchBackend:
         return features.power_to_images(windows, params=self.fp)
 
     def masked_images(self, power: Any, idx: np.ndarray, keep: list[tuple[int, int]],
-                      floor: np.ndarray) -> Any:
+                      floor: np.ndarray, *, audio: list[tuple[int, int]] | None = None) -> Any:
         import torch
 
         from songnet.features import images as features
@@ -182,9 +186,13 @@ class TorchBackend:
         win = power[:, cols].permute(1, 0, 2).clone()  # (b, n_bins, n)
         low = torch.from_numpy(floor).to(device=power.device, dtype=win.dtype)
         for i, (a, b) in enumerate(keep):
-            outside = torch.ones(n, dtype=torch.bool, device=power.device)
-            outside[max(0, a - int(idx[i])):max(0, b - int(idx[i]))] = False
+            outside = torch.from_numpy(~_span_mask(n, a - int(idx[i]), b - int(idx[i])))
+            outside = outside.to(power.device)
             win[i][:, outside] = torch.minimum(win[i][:, outside], low)
+            if audio is not None:
+                absent = torch.from_numpy(~_span_mask(n, audio[i][0] - int(idx[i]),
+                                                      audio[i][1] - int(idx[i])))
+                win[i][:, absent.to(power.device)] = low
         return features.power_to_images(win, params=self.fp)
 
     def concat(self, images: list[Any]) -> Any:
@@ -204,6 +212,13 @@ class TorchBackend:
             emb = model.embed(batch.float().to(self.checkpoint.device)[:, None])
             probs = torch.softmax(model.classifier(emb), dim=1)
         return (probs[:n].float().cpu().numpy(), emb[:n].float().cpu().numpy())
+
+
+def _span_mask(n: int, a: int, b: int) -> np.ndarray:
+    """``(n,)`` bool: True on frames ``a`` to ``b`` (clipped to the window)."""
+    mask = np.zeros(n, dtype=bool)
+    mask[max(0, a):max(0, b)] = True
+    return mask
 
 
 def as_backend(model: Any, *, device: str = "auto", threads: int | None = None) -> Backend:

@@ -21,7 +21,7 @@ import numpy as np
 
 from songnet.classify.backends import TorchBackend
 from songnet.classify.events import Event, frame_activity, noise_floor
-from songnet.classify.windows import ClassifyParams, classify_blocks
+from songnet.classify.windows import ClassifyParams, candidate_images, classify_blocks
 from songnet.core import audio
 from songnet.core.errors import SongnetError
 from songnet.core.labels import NO_SONG, UNKNOWN
@@ -170,14 +170,14 @@ def explain_sound(y: np.ndarray, *, checkpoint: Any, params: ClassifyParams | No
     power = backend.power(fit_window(y, params=fp) if y.size < fp.n_samples else y)
     loud = backend.activity_power(power)  # (n_bins, T) float32
     floor = noise_floor(loud)
-    n, frame_s, classes = fp.n_frames, fp.frame_s, list(backend.classes)
-    pad = max(1, round(0.02 / frame_s))  # as classify keeps a candidate's edge frames
+    frame_s, classes = fp.frame_s, list(backend.classes)
     out = []
     for ev in events:
         j0 = max(0, round(ev.start_s / frame_s))
         j1 = min(loud.shape[1], round(ev.end_s / frame_s) + 1)
-        start = min(max(0, (j0 + j1 - n) // 2), loud.shape[1] - n)
-        image = backend.masked_images(power, np.array([start]), [(j0 - pad, j1 + pad)], floor)
+        # the image classify scored: the candidate's own frames, placed by the song
+        image, first = candidate_images(backend, y, [(j0, j1 - 1)], floor)
+        start = round(first[0])
         explained = _explained(ev, classes)
         cam = grad_cam(checkpoint.model, image, [classes.index(explained)], method=method)[0]
         act = frame_activity(loud[:, j0:j1], frequencies=fp.frequencies, frame_s=frame_s,
@@ -194,7 +194,7 @@ def explain_sound(y: np.ndarray, *, checkpoint: Any, params: ClassifyParams | No
             event=dataclasses.replace(ev, start_s=ev.start_s + offset_s,
                                       end_s=ev.end_s + offset_s),
             explained=explained, image=np.asarray(image.float().cpu().numpy()[0]), cam=cam,
-            start_s=start * frame_s + offset_s, frame_s=frame_s,
+            start_s=first[0] * frame_s + offset_s, frame_s=frame_s,
             frequencies=np.asarray(fp.frequencies), notes=notes,
             note_names=tuple(name for name, _, _ in parts), note_weights=weights,
             method=method))

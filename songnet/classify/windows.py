@@ -41,8 +41,8 @@ from songnet.features.npcqt import fit_window
 from songnet.features.params import FeatureParams
 from songnet.song.track import power_peaks
 
-__all__ = ["ClassifyParams", "ScanPart", "classify_blocks", "classify_file", "join_parts",
-           "score_blocks"]
+__all__ = ["ClassifyParams", "ScanPart", "candidate_images", "classify_blocks", "classify_file",
+           "join_parts", "score_blocks", "song_anchor"]
 
 CANDIDATE_SLACK_S = 1.0
 """Extra block overlap (s), so that a song candidate ending where a block hands over to the
@@ -377,8 +377,9 @@ class _Scan:
         if _note_check(self.backend, self.params) is not None:
             act = dataclasses.replace(act, peaks=power_peaks(act_power, fp.frequencies,
                                                               active=_near(act.active)))
+        skip = -round(block.start_s * fp.sr) % fp.hop_length  # as _power: on the frame grid
         return _Prepared(power, g0, n_real, act, floor, peak,
-                         block.start_s + y.shape[0] / fp.sr)
+                         block.start_s + y.shape[0] / fp.sr, y[skip:])
 
     def take(self, prep: _Prepared, *, last: bool) -> None:
         """Queue a prepared block's windows and candidates for the CNN, keep its activity;
@@ -392,7 +393,7 @@ class _Scan:
         if idx.size:
             self._queue(power, idx, g0=g0)
         own_hi = min(prep.n_real, power.shape[1]) if last else hi
-        self._candidates(power, act, prep.floor, g0=g0, lo=lo, hi=hi, last=last)
+        self._candidates(prep, g0=g0, lo=lo, hi=hi, last=last)
         self.acts.append(_slice_activity(act, self.owned - g0, own_hi))
         self.owned = g0 + own_hi
         self.reached_s = self.duration if last else (g0 + hi) * self.frame_s
@@ -496,12 +497,12 @@ class _Scan:
         self.win_probs.append(probs)
         self.win_emb.append(emb)
 
-    def _candidates(self, power: Any, act: Activity, floor: np.ndarray, *, g0: int, lo: int,
-                    hi: int, last: bool) -> None:
+    def _candidates(self, prep: _Prepared, *, g0: int, lo: int, hi: int, last: bool
+                    ) -> None:
         """Queue the song candidates that end in this block's part of the recording, each
-        as its own image: the window around it, every other frame held at the noise floor."""
-        p, fp = self.params, self.fp
-        limit = power.shape[1] if last else hi - self.gap_frames
+        as its own image (:func:`candidate_images`)."""
+        p, act = self.params, prep.activity
+        limit = prep.power.shape[1] if last else hi - self.gap_frames
         spans = [(j0, j1) for j0, j1 in song_candidates(
                      act.active[:hi], frame_s=self.frame_s,
                      split_gap_s=p.split_gap_s, min_event_s=p.min_event_s,
@@ -510,27 +511,103 @@ class _Scan:
         self.cand_done = g0 + limit
         if not spans:
             return
-        n = fp.n_frames
-        starts = np.array([min(max(0, (j0 + j1 - n) // 2), power.shape[1] - n)
-                           for j0, j1 in spans], dtype=np.int64)
-        pad = max(1, round(0.02 / self.frame_s))  # the onsets' and offsets' own frames
-        keep = [(j0 - pad, j1 + pad) for j0, j1 in spans]
         k = len(spans)
         probs = np.zeros((k, len(self.backend.classes)), dtype=np.float32)
         emb = np.zeros((k, self.backend.embed_dim), dtype=np.float32)
-        self.pending.add(self.backend.masked_images(power, starts, keep, floor), (probs, emb),
-                         np.arange(k))
+        images, _ = candidate_images(self.backend, prep.samples, spans, prep.floor)
+        self.pending.add(images, (probs, emb), np.arange(k))
         self.cand_spans += [((g0 + j0) * self.frame_s, (g0 + j1) * self.frame_s)
                             for j0, j1 in spans]
         self.cand_probs += list(probs)  # rows of the arrays the CNN fills (views)
         self.cand_emb += list(emb)
 
 
+def candidate_images(backend: Backend, y: np.ndarray, spans: Sequence[tuple[int, int]],
+                     floor: np.ndarray) -> tuple[Any, list[float]]:
+    """Each song candidate as its own image, placed by the song and not by the file.
+
+    A candidate's window is centred on its song's energy centroid (:func:`song_anchor`, to
+    the sample) and transformed on its own, so its frames fall on the same instants of the
+    song wherever the recording starts (frames of the recording's own grid would move by up
+    to a hop, and the network's reading of a song it does not know well moves with them).
+    Every frame outside the candidate (and 20 ms of margin) is held down to the noise
+    floor; frames before the recording's start or past its end are the floor itself.
+
+    Parameters
+    ----------
+    backend : Backend
+    y : np.ndarray [shape=(n,)]
+        The block's samples; block frame ``j`` is centred on sample ``j * hop_length``.
+    spans : sequence of (int, int)
+        Candidates as ``(first, end)`` block frames (:func:`song_candidates`).
+    floor : np.ndarray [shape=(n_bins, 1)]
+        The block's noise floor (:func:`songnet.classify.events.noise_floor`).
+
+    Returns
+    -------
+    images : the backend's array [shape=(k, n_bins, n_frames)]
+    starts : list of float
+        Each image's first frame, in block frames (fractional: the song places it).
+    """
+    fp = backend.fp
+    n, hop, m = fp.n_frames, fp.hop_length, _margin_frames(fp)
+    pad = max(1, round(0.02 / (hop / fp.sr)))  # the onsets' and offsets' own frames
+    band = (float(fp.frequencies[0]), float(fp.frequencies[-1]))
+    length = (n - 1 + 2 * m) * hop + 1  # n frames and the CQT's margins
+    images, starts = [], []
+    for j0, j1 in spans:
+        s0, s1 = max(0, (j0 - pad) * hop), min(y.shape[0], (j1 + pad) * hop)
+        centre = s0 + song_anchor(y[s0:s1], sr=fp.sr, band=band)
+        c0 = round(centre - (n - 1) / 2 * hop)  # the sample of the image's first frame
+        if s1 - s0 <= (n - 1) * hop:  # the whole candidate in the window
+            c0 = min(max(c0, s1 - (n - 1) * hop), s0)
+        seg0 = c0 - m * hop
+        seg = np.zeros(length, dtype=np.float32)
+        a, b = max(0, seg0), min(y.shape[0], seg0 + length)
+        if b > a:
+            seg[a - seg0:b - seg0] = y[a:b]
+
+        def frame(sample: int, seg0: int = seg0) -> int:  # first frame centred at or after
+            return -(-(sample - seg0) // hop)
+
+        images.append(backend.masked_images(backend.power(seg), np.array([m]),
+                                            [(frame(s0), frame(s1))], floor,
+                                            audio=[(frame(0), frame(y.shape[0]))]))
+        starts.append(c0 / hop)
+    return backend.concat(images), starts
+
+
+def song_anchor(x: np.ndarray, *, sr: int, band: tuple[float, float]) -> float:
+    """Where a sound sits in ``x``: the centroid of its band-limited energy above the
+    stretch's quietest level, in samples from ``x[0]``.
+
+    A continuous function of the samples: moving ``x``'s edges a few quiet samples moves it
+    by a small fraction of a sample, so an image placed by it falls on the same instants of
+    the song wherever the recording was cut (frames of the recording's own grid would move
+    by up to a hop).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.size < 2:
+        return x.size / 2
+    nfft = 1 << (x.size - 1).bit_length()  # a power of two: NumPy's fast sizes
+    spec = np.fft.rfft(x, nfft)
+    f = np.fft.rfftfreq(nfft, 1.0 / sr)
+    spec[(f < band[0]) | (f > band[1])] = 0.0
+    e = np.fft.irfft(spec, nfft)[:x.size] ** 2
+    k = max(1, round(0.01 * sr))  # 10-ms stretches; the quietest tenth is the background
+    chunks = e[:e.size // k * k].reshape(-1, k).mean(axis=1) if e.size >= k else e
+    w = np.maximum(e - np.quantile(chunks, 0.1), 0.0)
+    total = w.sum()
+    if total <= 0.0:
+        return (x.size - 1) / 2
+    return float(np.dot(np.arange(x.size), w) / total)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Prepared:
     """One block made ready by :meth:`_Scan.prepare`: its power ``(n_bins, T)`` from
     global frame ``g0``, ``n_real`` frames of real audio, frame activity, per-bin noise
-    floor ``(n_bins, 1)``, peak sample and end (s from the recording's start)."""
+    floor ``(n_bins, 1)``, peak sample, end (s from the recording's start) and samples."""
 
     power: Any
     g0: int
@@ -539,6 +616,7 @@ class _Prepared:
     floor: np.ndarray
     peak: float
     end_s: float
+    samples: np.ndarray  # the block from frame 0's centre on
 
 
 class _PendingWindows:
