@@ -18,9 +18,19 @@ clip alone and all of them in one 12-s scene of pink noise), as ``songnet classi
 
 A held-out song is *found* when an event overlaps it, *named right* when that event names
 its bird's theme; ``unknown`` and ``wrong`` count the other found songs; a false event is
-one on the negatives. Prints a line per fold, a confusion table (true bird x answer), and::
+one on the negatives. Every answer other than the bird's theme is printed with its reason
+(the network's ranking, the embedding distance and its threshold, the note distance).
+
+The foreign-bird check (on unless ``--no-foreign``): fold *k* also runs the pipeline on a
+``data/2020/`` without bird *k* mod 3 at all, and classifies that bird's held-out recording
+with it: its songs belong to no theme of that catalog, so each should be ``unknown`` or
+not found; ``foreign_named`` counts those named a theme. This is what an open set that
+accepted too much would fail.
+
+Prints a line per fold, a confusion table (true bird x answer), and::
 
     songs= found= named_right= unknown= wrong= false_events= surrogate_test_acc=
+    foreign_songs= foreign_named=
 
 Targets (issue 28): >= 90 % of held-out songs named right, 0 false events, surrogate test
 accuracy >= 0.95. What chose what: no setting of songnet was chosen on this benchmark's
@@ -30,7 +40,7 @@ itself changed once after its first run (fold 0: 4 of 9 songs named right): each
 drawn its own trill rate, from touching to slow, which no real bird does within a theme.
 
     .venv/bin/python benchmarks/real_e2e.py [--files 3] [--songs 3] [--epochs 40]
-        [--seed 2028] [--folds K]
+        [--seed 2028] [--folds K] [--no-foreign] [--set train.open_set_real=false]
 """
 
 from __future__ import annotations
@@ -83,9 +93,13 @@ def build(folder: Path, *, files: int, songs: int, seed: int) -> list[dict]:
     return sung
 
 
-def params_file(out: Path, *, epochs: int) -> Path:
-    """The pipeline's params with a smaller surrogate set and a short schedule."""
+def params_file(out: Path, *, epochs: int, overrides: dict | None = None) -> Path:
+    """The pipeline's params with a smaller surrogate set and a short schedule, and
+    ``overrides`` (``{"section.key": value}``)."""
     p = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for key, value in (overrides or {}).items():
+        section, name = key.split(".")
+        p[section][name] = value
     p["synthesize"].update(train_birds=5, train_songs_per_bird=6, val_birds=2,
                            val_songs_per_bird=5, test_birds=2, test_songs_per_bird=5,
                            stress_birds=1, stress_songs_per_bird=5, no_song_factor=2.0)
@@ -117,21 +131,14 @@ def negatives_scene(tmp: Path, rng: np.random.Generator) -> Path:
     return out
 
 
-def fold(tmp: Path, recordings: Path, k: int, sung: list[dict], *, epochs: int
-         ) -> tuple[list[tuple[str, str]], int, float]:
-    """Train without recording ``k`` of every bird; (true, answer) per held-out song, false
-    events on the negatives, surrogate test accuracy."""
-    work = tmp / f"fold{k}"
-    data = work / "2020"
-    for bird in rb.BIRDS:
-        (data / bird.name).mkdir(parents=True)
-        for src in sorted((recordings / bird.name).glob("rec-*.wav")):
-            if src.stem != f"rec-{k}":
-                (data / bird.name / src.name).symlink_to(src)
+def pipeline(work: Path, data: Path, *, epochs: int, overrides: dict | None = None
+             ) -> tuple[Path, float]:
+    """``dvc repro``'s stages on the ``data/2020`` at ``data``: the trained model and its
+    surrogate test accuracy."""
     catalog = work / "catalog"
-    catalog.mkdir()
+    catalog.mkdir(parents=True)
     save_catalog(learn_catalog(data), catalog)
-    params = params_file(work / "params.yaml", epochs=epochs)
+    params = params_file(work / "params.yaml", epochs=epochs, overrides=overrides)
     surrogates, features, model = work / "surrogates", work / "features", work / "model"
     run("synthesize", "--catalog", str(catalog), "--recordings", str(data), "-o",
         str(surrogates), "--params", str(params))
@@ -142,20 +149,75 @@ def fold(tmp: Path, recordings: Path, k: int, sung: list[dict], *, epochs: int
     run("evaluate", "--model", str(model / "model.pt"), "--features", str(features), "-o",
         str(work / "eval"), "--params", str(params))
     accuracy = json.loads((work / "eval" / "metrics.json").read_text())["test"]["accuracy"]
-    net = open_model(model / "model.pt")
-    answers = []
-    for bird in rb.BIRDS:
-        events, _ = classify_file(recordings / bird.name / f"rec-{k}.wav", model=net)
-        for s in sung:
-            if s["bird"] != bird.name or s["file"] != k:
-                continue
-            hits = [e for e in events if e.start_s < s["end_s"] and e.end_s > s["start_s"]]
-            best = max(hits, key=lambda e: e.confidence, default=None)
-            answers.append((bird.name, "missed" if best is None else best.theme))
+    return model / "model.pt", accuracy
+
+
+def data_2020(folder: Path, recordings: Path, *, held_out: int, birds: list[str]) -> Path:
+    """``folder``: every recording of ``birds`` but ``rec-<held_out>``, as theme folders."""
+    for bird in birds:
+        (folder / bird).mkdir(parents=True)
+        for src in sorted((recordings / bird).glob("rec-*.wav")):
+            if src.stem != f"rec-{held_out}":
+                (folder / bird / src.name).symlink_to(src)
+    return folder
+
+
+def answers_of(net, recordings: Path, bird: str, k: int, sung: list[dict]) -> list[str]:
+    """The answer for each song of ``bird``'s ``rec-k``: the theme of the most confident
+    event over it, or ``missed``; answers other than the bird are printed with their
+    reasons."""
+    events, _ = classify_file(recordings / bird / f"rec-{k}.wav", model=net)
+    out = []
+    for s in sung:
+        if s["bird"] != bird or s["file"] != k:
+            continue
+        hits = [e for e in events if e.start_s < s["end_s"] and e.end_s > s["start_s"]]
+        best = max(hits, key=lambda e: e.confidence, default=None)
+        out.append("missed" if best is None else best.theme)
+        if best is not None and best.theme != bird:
+            print(f"  {bird} rec-{k} {s['start_s']:.1f} s: {best.theme} ({why(best)})",
+                  flush=True)
+    return out
+
+
+def fold(tmp: Path, recordings: Path, k: int, sung: list[dict], *, epochs: int,
+         foreign: bool, overrides: dict | None = None
+         ) -> tuple[list[tuple[str, str]], int, float, list[str]]:
+    """Train without recording ``k`` of every bird; (true, answer) per held-out song, false
+    events on the negatives, surrogate test accuracy, and with ``foreign`` the answers for
+    one bird's held-out songs from a model trained without that bird at all."""
+    work = tmp / f"fold{k}"
+    birds = [b.name for b in rb.BIRDS]
+    data = data_2020(work / "2020", recordings, held_out=k, birds=birds)
+    model, accuracy = pipeline(work, data, epochs=epochs, overrides=overrides)
+    net = open_model(model)
+    answers = [(bird, a) for bird in birds for a in answers_of(net, recordings, bird, k, sung)]
     false = 0
     for path in [*rb.NEGATIVES, negatives_scene(work, np.random.default_rng(k))]:
         false += len(classify_file(path, model=net)[0])
-    return answers, false, accuracy
+    strange: list[str] = []
+    if foreign:  # a catalog without one bird: its songs are not any theme's
+        absent = birds[k % len(birds)]
+        fwork = tmp / f"fold{k}-without-{absent}"
+        fdata = data_2020(fwork / "2020", recordings, held_out=k,
+                          birds=[b for b in birds if b != absent])
+        fmodel, _ = pipeline(fwork, fdata, epochs=epochs, overrides=overrides)
+        strange = answers_of(open_model(fmodel), recordings, absent, k, sung)
+    return answers, false, accuracy, strange
+
+
+def why(event) -> str:
+    """Which rule gave an event its answer: the network's ranking, the embedding distance
+    or the note check."""
+    ranked = ", ".join(f"{name} {p:.2f}" for name, p in event.top)
+    out = [f"network: {ranked}"]
+    if event.nearest:
+        out.append(f"nearest {event.nearest} at {event.distance:.3f} "
+                   f"(threshold {event.threshold:.3f})")
+    if event.note_distance == event.note_distance:  # not NaN: the note check measured it
+        out.append(f"note distance {event.note_distance:.2f} "
+                   f"(threshold {event.note_threshold:.2f})")
+    return "; ".join(out)
 
 
 def main() -> int:
@@ -165,22 +227,39 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=40, help="training schedule per fold")
     ap.add_argument("--seed", type=int, default=2028)
     ap.add_argument("--folds", type=int, default=None, help="run only the first K folds")
+    ap.add_argument("--no-foreign", dest="foreign", action="store_false",
+                    help="skip the foreign-bird check (one more training per fold)")
+    ap.add_argument("--set", dest="overrides", action="append", default=[],
+                    metavar="SECTION.KEY=YAML",
+                    help="override a pipeline param, e.g. train.open_set_real=false")
     args = ap.parse_args()
     if not rb.available():
         raise SystemExit(f"the real material is not in {rb.SHARED}: nothing to measure")
     if args.files < 2:
         raise SystemExit("--files must be at least 2 (one recording is held out per fold)")
+    overrides = {}
+    for item in args.overrides:
+        key, sep, value = item.partition("=")
+        if not sep or key.count(".") != 1:
+            raise SystemExit(f"--set {item!r}: write SECTION.KEY=VALUE")
+        overrides[key] = yaml.safe_load(value)
     answers: list[tuple[str, str]] = []
-    false, accuracies = 0, []
+    false, accuracies, strange = 0, [], []
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         recordings = tmp / "recordings"
         sung = build(recordings, files=args.files, songs=args.songs, seed=args.seed)
         for k in range(args.files if args.folds is None else min(args.folds, args.files)):
-            got, f, acc = fold(tmp, recordings, k, sung, epochs=args.epochs)
+            got, f, acc, foreign = fold(tmp, recordings, k, sung, epochs=args.epochs,
+                                        foreign=args.foreign, overrides=overrides)
             right = sum(a == b for a, b in got)
+            named = sum(a not in ("unknown", "missed") for a in foreign)
             print(f"fold {k} (rec-{k} held out): {right}/{len(got)} named right, "
-                  f"{f} false events, surrogate test accuracy {acc:.3f}", flush=True)
+                  f"{f} false events, surrogate test accuracy {acc:.3f}"
+                  + (f"; bird {rb.BIRDS[k % len(rb.BIRDS)].name} left out of the catalog: "
+                     f"{named}/{len(foreign)} of its songs named a theme" if args.foreign
+                     else ""), flush=True)
+            strange += foreign
             answers += got
             false += f
             accuracies.append(acc)
@@ -200,7 +279,9 @@ def main() -> int:
     unknown = sum(a == "unknown" for _, a in answers)
     print(f"\nsongs={n} found={found} named_right={right} unknown={unknown} "
           f"wrong={found - right - unknown} false_events={false} "
-          f"surrogate_test_acc={min(accuracies):.3f}")
+          f"surrogate_test_acc={min(accuracies):.3f}"
+          + (f" foreign_songs={len(strange)} foreign_named="
+             f"{sum(a not in ('unknown', 'missed') for a in strange)}" if args.foreign else ""))
     return 0
 
 

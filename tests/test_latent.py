@@ -77,6 +77,33 @@ def test_threshold_is_learned_from_spread():
         ThemeMatcher(pooling="mean").fit(X, labels)
 
 
+def test_a_few_real_songs_weigh_as_much_as_many_surrogates():
+    """With groups, a theme's centroid is the mean of its groups' means: 40 model-made songs
+    in one direction and 4 real songs in another put it halfway, not a tenth of the way;
+    the threshold covers both kinds."""
+    rng = np.random.default_rng(4)
+    model_songs = np.array([1.0, 0.0, 0.0]) + rng.normal(0, 0.05, size=(40, 3))
+    real_songs = np.array([1.0, 1.0, 0.0]) + rng.normal(0, 0.05, size=(4, 3))
+    other = np.array([0.0, 0.0, 1.0]) + rng.normal(0, 0.05, size=(40, 3))
+    X = np.concatenate([model_songs, real_songs, other])
+    labels = ["A"] * 44 + ["B"] * 40
+    groups = ["model"] * 40 + ["real"] * 4 + ["model"] * 40
+    kw = dict(metric="cosine", threshold_quantile=1.0)
+    plain = ThemeMatcher(**kw).fit(X, labels)
+    both = ThemeMatcher(**kw).fit(X, labels, groups)
+    Z = X / np.linalg.norm(X, axis=1, keepdims=True)
+    np.testing.assert_allclose(both.centroids_[0],
+                               (Z[:40].mean(axis=0) + Z[40:44].mean(axis=0)) / 2)
+    np.testing.assert_allclose(both.centroids_[1], plain.centroids_[1])  # one group: as before
+    real_new = np.array([[1.0, 1.1, 0.0]])  # another real song of theme A
+    assert both.distances(real_new)[0, 0] < 0.6 * plain.distances(real_new)[0, 0]
+    idx, dist, thr = both.nearest(np.concatenate([real_new, X[:1]]))
+    assert list(both.themes_[idx]) == ["A", "A"] and (dist <= thr).all()
+    assert plain.nearest(real_new)[1][0] > plain.nearest(real_new)[2][0]  # unknown without
+    with pytest.raises(SongnetError, match="groups"):
+        ThemeMatcher().fit(X, labels, groups[:-1])
+
+
 def test_matcher_errors():
     X, labels, old = planted()
     with pytest.raises(SongnetError, match="labels"):

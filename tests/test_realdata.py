@@ -14,6 +14,7 @@ import soundfile as sf
 import yaml
 
 from songnet.cli import main
+from songnet.features.featureset import real_rows
 from songnet.resynth.learn_files import learn_catalog, save_catalog
 from songnet.surrogates.realdata import read_recordings, recording_splits
 
@@ -97,6 +98,10 @@ def test_synthesize_trains_on_real_songs_in_real_backgrounds(real_birds, tmp_pat
     assert max(snr) <= 40 and min(snr) >= -1
     y, sr = sf.read(out / real[0]["path"])
     assert sr == 44100 and y.size == round(float(real[0]["duration_s"]) * sr)
+    # later stages (train's open-set fit) tell the real clips by their features ids
+    train = [r for r in rows if r["split"] == "train"]
+    flags = real_rows({"ids": {"train": [r["path"] for r in train]}}, "train", len(train))
+    assert flags.tolist() == [bool(r["real_recording"]) for r in train] and flags.sum() == 12
 
 
 def test_without_theme_folders_the_clips_are_the_catalogs_alone(tmp_path, repo_root):

@@ -20,7 +20,7 @@ from songnet.core.device import resolve_device
 from songnet.core.files import check_output_dir, check_output_file
 from songnet.core.params import load_params, params_to_dict
 from songnet.core.progress import bar
-from songnet.features.featureset import load_meta, load_split
+from songnet.features.featureset import FeatureSplit, load_meta, load_split, real_rows
 from songnet.model.checkpoint import save_checkpoint
 from songnet.model.openset import OPEN_SET_KEY, UNKNOWN_MIN_P_KEY
 from songnet.model.train import (
@@ -65,6 +65,7 @@ def command(features_dir: Path, out: Path, resume: bool, device: str | None,
     templates = {t.name: t.note_vectors() for t in load_catalog(catalog_dir)}
     train = load_split(features_dir, "train")
     val = load_split(features_dir, "val")
+    real = real_rows(meta, "train", len(train))  # the researcher's real songs, if any
     torch.set_num_threads(params.num_threads)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
     torch.use_deterministic_algorithms(True, warn_only=True)
@@ -78,7 +79,9 @@ def command(features_dir: Path, out: Path, resume: bool, device: str | None,
                              acc=f"{row['train_acc']:.3f}", val_acc=f"{row['val_acc']:.3f}")
         result = train_model(train, val, classes=meta["classes"],
                              feature_params=meta["params"], params=params, checkpoint=state,
-                             resume=resume, progress=pbar.update, on_epoch=on_epoch)
+                             resume=resume, progress=pbar.update, on_epoch=on_epoch,
+                             real=FeatureSplit(train.images[real], train.labels[real],
+                                               name="real") if real.any() else None)
     info = {"best_epoch": result.best_epoch, "epochs_run": len(result.history),
             "val_loss": result.best_val_loss, "val_acc": result.best_val_acc,
             "n_train": len(train), "n_val": len(val), "trained": training_date()}

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["NO_SONG", "SPLITS", "UNKNOWN", "class_names", "ranks_unknown_first",
+__all__ = ["NO_SONG", "REAL_CLIP_SUFFIX", "SPLITS", "UNKNOWN", "class_names", "ranks_unknown_first",
            "theme_classes"]
 
 SPLITS = ("train", "val", "test", "stress")
@@ -46,3 +46,8 @@ def ranks_unknown_first(scores: np.ndarray, classes: Sequence[str]) -> np.ndarra
 def theme_classes(classes: Iterable[str]) -> list[str]:
     """The catalog themes among a model's classes (without ``unknown`` and ``no_song``)."""
     return [c for c in classes if c not in (NO_SONG, UNKNOWN)]
+
+
+REAL_CLIP_SUFFIX = ".real.wav"
+"""How ``synthesize`` names the clips of real songs (``wavs/<split>/<theme>/...real.wav``,
+:mod:`songnet.surrogates.realdata`): later stages tell them from the model-made ones by it."""

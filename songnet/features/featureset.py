@@ -22,7 +22,7 @@ import pandas as pd
 from songnet.core.audio import load
 from songnet.core.errors import SongnetError
 from songnet.core.files import write_json
-from songnet.core.labels import SPLITS, class_names
+from songnet.core.labels import REAL_CLIP_SUFFIX, SPLITS, class_names
 from songnet.core.params import params_to_dict
 from songnet.core.progress import ProgressCallback
 from songnet.features.frontends import frequency_rows, stft_n_fft, top_frequency
@@ -30,7 +30,8 @@ from songnet.features.images import fit_window, images
 from songnet.features.params import FeatureParams
 
 __all__ = ["FEATURES_JSON", "FeatureSet", "FeatureSplit", "SplitFeatures", "compute_features",
-           "load_meta", "load_split", "preview_figure", "save_features", "split_ids"]
+           "load_meta", "load_split", "preview_figure", "real_rows", "save_features",
+           "split_ids"]
 
 FEATURES_JSON = "features.json"
 
@@ -282,6 +283,15 @@ def load_split(folder: Path, split: str) -> FeatureSplit:
         raise SongnetError(f"{images_path}: unreadable feature array ({exc}); "
                            "rerun `songnet features`") from exc
     return FeatureSplit(np.asarray(images_), labels.astype(np.int64), name=split)
+
+
+def real_rows(meta: dict[str, Any], split: str, n: int) -> np.ndarray:
+    """``(n,)`` bool: which clips of ``split`` are real songs (the researcher's recordings,
+    :data:`songnet.core.labels.REAL_CLIP_SUFFIX`), from ``features.json``'s ids."""
+    ids = meta.get("ids", {}).get(split)
+    if not ids or len(ids) != n:
+        return np.zeros(n, dtype=bool)
+    return np.array([str(i).endswith(REAL_CLIP_SUFFIX) for i in ids], dtype=bool)
 
 
 def split_ids(meta: dict[str, Any], split: str, n: int) -> list[str]:

@@ -82,12 +82,23 @@ class ThemeMatcher:
         self.pooling = pooling
         self.metric = metric
 
-    def fit(self, X: np.ndarray, themes: Sequence[str]) -> ThemeMatcher:
-        """Learn centroids and thresholds from 2020 embeddings ``X`` and their theme labels."""
+    def fit(self, X: np.ndarray, themes: Sequence[str],
+            groups: Sequence[str] | None = None) -> ThemeMatcher:
+        """Learn centroids and thresholds from 2020 embeddings ``X`` and their theme labels.
+
+        ``groups`` (optional, one label per song) splits each theme's songs into kinds of
+        evidence (model-made songs and real recordings, say): a theme's centroid is then the
+        mean of its groups' means, so a few real songs weigh as much as many surrogates.
+        The threshold comes from every song's distance to its theme's centroid.
+        """
         X = check_matrix(X, what="2020 embeddings")
         themes = np.asarray(themes, dtype=str)
         if themes.shape != (X.shape[0],):
             raise SongnetError(f"2020 embeddings: {X.shape[0]} songs but {themes.size} labels")
+        groups = (np.zeros(themes.size, dtype=str) if groups is None
+                  else np.asarray(groups, dtype=str))
+        if groups.shape != themes.shape:
+            raise SongnetError(f"2020 embeddings: {themes.size} songs but {groups.size} groups")
         if not 0 < self.threshold_quantile <= 1 or self.threshold_scale <= 0:
             raise SongnetError(f"threshold_quantile={self.threshold_quantile} must be in (0, 1] "
                                f"and threshold_scale={self.threshold_scale} positive")
@@ -100,7 +111,10 @@ class ThemeMatcher:
             self.mean_, self.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
         Z = self._space(X)
         self.themes_ = np.unique(themes)
-        self.centroids_ = np.stack([Z[themes == t].mean(axis=0) for t in self.themes_])
+        self.centroids_ = np.stack([
+            np.mean([Z[(themes == t) & (groups == g)].mean(axis=0)
+                     for g in np.unique(groups[themes == t])], axis=0)
+            for t in self.themes_])
         if self.pooling not in ("pooled", "per_theme"):
             raise SongnetError(f"pooling={self.pooling!r} must be 'pooled' or 'per_theme'")
         within = [np.linalg.norm(Z[themes == t] - self.centroids_[i], axis=1)

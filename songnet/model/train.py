@@ -92,6 +92,7 @@ class TrainParams:
     open_set_scale: float = 1.0
     open_set_pooling: str = "pooled"
     open_set_metric: str = "cosine"
+    open_set_real: bool = True
     note_check_quantile: float = 0.99
     unknown_quantile: float = 0.05
 
@@ -320,7 +321,8 @@ def train_model(train: FeatureSplit, val: FeatureSplit, *, classes: list[str],
                 feature_params: Mapping[str, Any], params: TrainParams = TrainParams(),
                 checkpoint: str | os.PathLike | None = None, resume: bool = False,
                 progress: Callable[[int], object] | None = None,
-                on_epoch: Callable[[dict[str, float]], object] | None = None) -> TrainResult:
+                on_epoch: Callable[[dict[str, float]], object] | None = None,
+                real: FeatureSplit | None = None) -> TrainResult:
     """Train the network ``params.arch`` with early stopping on the validation loss.
 
     Parameters
@@ -341,6 +343,10 @@ def train_model(train: FeatureSplit, val: FeatureSplit, *, classes: list[str],
         ``progress(n)`` after each batch of ``n`` training images.
     on_epoch : callable, optional
         Called with each epoch's history row after its checkpoint is written.
+    real : FeatureSplit, optional
+        The real songs of ``train`` (the researcher's recordings,
+        :mod:`songnet.surrogates.realdata`): they join the open-set fit
+        (:func:`fit_open_set`).
 
     Returns
     -------
@@ -375,7 +381,7 @@ def train_model(train: FeatureSplit, val: FeatureSplit, *, classes: list[str],
                        best_val_loss=float(run.early["best_val_loss"]),
                        best_val_acc=float(run.early["best_val_acc"]),
                        open_set=fit_open_set(run.model, val, classes=classes, params=params,
-                                             device=run.device),
+                                             device=run.device, real=real),
                        unknown_min_p=fit_unknown_min_p(run.model, val, classes=classes,
                                                        params=params, device=run.device))
 
@@ -418,11 +424,18 @@ def _eval_batches(model: Network, images: np.ndarray, rows: np.ndarray, *, batch
 
 
 def fit_open_set(model: Network, split: FeatureSplit, *, classes: Sequence[str],
-                 params: TrainParams, device: torch.device | str = "cpu"
-                 ) -> dict[str, Any] | None:
+                 params: TrainParams, device: torch.device | str = "cpu",
+                 real: FeatureSplit | None = None) -> dict[str, Any] | None:
     """The open-set matcher of a trained model: theme centroids and thresholds from the
     embeddings of ``split``'s theme songs (``unknown`` and ``no_song`` left out), with the
     ``open_set_*`` rule of ``params``.
+
+    With ``real`` (real songs of the catalog's themes, however many) and
+    ``params.open_set_real``, each theme's centroid is the mean of two centroids, its
+    model-made songs' and its real songs', and the threshold's quantile runs over both
+    kinds' distances: the validation birds are model-made, and alone they put a theme's
+    centre where the model sings it, farther from the real birds than from its own
+    surrogates.
 
     Returns
     -------
@@ -436,11 +449,20 @@ def fit_open_set(model: Network, split: FeatureSplit, *, classes: Sequence[str],
     emb = _eval_batches(model, split.images, keep, batch_size=params.batch_size,
                         device=device, fn=lambda m, x: m.embed(x))
     labels = [classes[i] for i in split.labels[keep]]
+    groups = ["model"] * len(labels)
+    if real is not None and len(real) and params.open_set_real:
+        rows = np.flatnonzero(np.isin(real.labels, [list(classes).index(t) for t in themes]))
+        if rows.size:
+            emb = np.concatenate([emb, _eval_batches(model, real.images, rows,
+                                                     batch_size=params.batch_size,
+                                                     device=device, fn=lambda m, x: m.embed(x))])
+            labels += [classes[i] for i in real.labels[rows]]
+            groups += ["real"] * rows.size
     try:
         matcher = ThemeMatcher(threshold_quantile=params.open_set_quantile,
                                threshold_scale=params.open_set_scale,
                                pooling=params.open_set_pooling,
-                               metric=params.open_set_metric).fit(emb, labels)
+                               metric=params.open_set_metric).fit(emb, labels, groups)
     except SongnetError:  # every theme with a single song: no spread to learn
         return None
     return matcher.to_dict()

@@ -31,7 +31,7 @@ import pandas as pd
 import soundfile as sf
 
 from songnet.core.errors import SongnetError
-from songnet.core.labels import NO_SONG, SPLITS
+from songnet.core.labels import NO_SONG, REAL_CLIP_SUFFIX, SPLITS
 from songnet.core.progress import ProgressCallback
 from songnet.surrogates import conditions as cond
 from songnet.surrogates import others
@@ -566,7 +566,7 @@ def _finish_real(sp: _Spec, rng: np.random.Generator, params: SynthesizeParams,
             row["snr_db"] = snr
     clip *= (float(rng.uniform(0.3, 0.9)) if augment else 0.6) / max(np.abs(clip).max(), 1e-12)
     path = (f"wavs/{sp.split}/{sp.theme.name}/{sp.split}-{sp.theme.name}-{sp.index:05d}"
-            ".real.wav")
+            f"{REAL_CLIP_SUFFIX}")
     return Clip(path=path, samples=clip.astype(np.float32), row={"path": path, **row})
 
 
