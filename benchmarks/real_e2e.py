@@ -10,8 +10,9 @@ out, ``--files`` folds: fold *k* holds out recording *k* of every bird and
 builds a ``data/2020/`` of the others, then runs the pipeline as ``dvc repro`` does with
 that folder: the catalog learned from it (``songnet themes learn``), ``synthesize
 --recordings`` (its real songs join the clips, its song-free stretches are the
-backgrounds), ``features``, ``train`` (a short schedule: ``--epochs``, with the pipeline's
-other params), ``evaluate`` (the surrogate test split). The trained model then classifies
+backgrounds), ``features``, ``train`` (a smaller surrogate set and a short schedule,
+``--epochs``, with the pipeline's other params; ``--full-set``: the pipeline's own set and
+schedule), ``evaluate`` (the surrogate test split). The trained model then classifies
 the held-out recordings and the real negatives (``../shared/data/real-negatives/``, each
 clip alone and all of them in one 12-s scene of pink noise), as ``songnet classify
 --model`` would.
@@ -40,7 +41,8 @@ itself changed once after its first run (fold 0: 4 of 9 songs named right): each
 drawn its own trill rate, from touching to slow, which no real bird does within a theme.
 
     .venv/bin/python benchmarks/real_e2e.py [--files 3] [--songs 3] [--epochs 40]
-        [--seed 2028] [--folds K] [--no-foreign] [--set train.open_set_real=false]
+        [--seed 2028] [--folds K] [--no-foreign] [--full-set]
+        [--set train.open_set_real=false]
 """
 
 from __future__ import annotations
@@ -93,17 +95,23 @@ def build(folder: Path, *, files: int, songs: int, seed: int) -> list[dict]:
     return sung
 
 
-def params_file(out: Path, *, epochs: int, overrides: dict | None = None) -> Path:
-    """The pipeline's params with a smaller surrogate set and a short schedule, and
-    ``overrides`` (``{"section.key": value}``)."""
+REDUCED_SET = dict(train_birds=5, train_songs_per_bird=6, val_birds=2, val_songs_per_bird=5,
+                   test_birds=2, test_songs_per_bird=5, stress_birds=1,
+                   stress_songs_per_bird=5, no_song_factor=2.0)
+"""The smaller surrogate set of the default run (``--full-set``: the pipeline's own)."""
+
+
+def params_file(out: Path, *, epochs: int | None, overrides: dict | None = None) -> Path:
+    """The pipeline's params with a smaller surrogate set and a short schedule (``epochs``
+    None: the pipeline's own set and schedule), and ``overrides``
+    (``{"section.key": value}``)."""
     p = yaml.safe_load((ROOT / "params.yaml").read_text())
+    if epochs is not None:
+        p["synthesize"].update(REDUCED_SET)
+        p["train"].update(epochs=epochs, patience=epochs)
     for key, value in (overrides or {}).items():
         section, name = key.split(".")
         p[section][name] = value
-    p["synthesize"].update(train_birds=5, train_songs_per_bird=6, val_birds=2,
-                           val_songs_per_bird=5, test_birds=2, test_songs_per_bird=5,
-                           stress_birds=1, stress_songs_per_bird=5, no_song_factor=2.0)
-    p["train"].update(epochs=epochs, patience=epochs)
     out.write_text(yaml.safe_dump(p))
     return out
 
@@ -131,7 +139,7 @@ def negatives_scene(tmp: Path, rng: np.random.Generator) -> Path:
     return out
 
 
-def pipeline(work: Path, data: Path, *, epochs: int, overrides: dict | None = None
+def pipeline(work: Path, data: Path, *, epochs: int | None, overrides: dict | None = None
              ) -> tuple[Path, float]:
     """``dvc repro``'s stages on the ``data/2020`` at ``data``: the trained model and its
     surrogate test accuracy."""
@@ -180,7 +188,7 @@ def answers_of(net, recordings: Path, bird: str, k: int, sung: list[dict]) -> li
     return out
 
 
-def fold(tmp: Path, recordings: Path, k: int, sung: list[dict], *, epochs: int,
+def fold(tmp: Path, recordings: Path, k: int, sung: list[dict], *, epochs: int | None,
          foreign: bool, overrides: dict | None = None
          ) -> tuple[list[tuple[str, str]], int, float, list[str]]:
     """Train without recording ``k`` of every bird; (true, answer) per held-out song, false
@@ -225,6 +233,9 @@ def main() -> int:
     ap.add_argument("--files", type=int, default=3, help="recordings per bird (= folds)")
     ap.add_argument("--songs", type=int, default=3, help="songs per recording")
     ap.add_argument("--epochs", type=int, default=40, help="training schedule per fold")
+    ap.add_argument("--full-set", action="store_true",
+                    help="the pipeline's own surrogate set and schedule (params.yaml), not "
+                         "the smaller set and --epochs")
     ap.add_argument("--seed", type=int, default=2028)
     ap.add_argument("--folds", type=int, default=None, help="run only the first K folds")
     ap.add_argument("--no-foreign", dest="foreign", action="store_false",
@@ -250,7 +261,8 @@ def main() -> int:
         recordings = tmp / "recordings"
         sung = build(recordings, files=args.files, songs=args.songs, seed=args.seed)
         for k in range(args.files if args.folds is None else min(args.folds, args.files)):
-            got, f, acc, foreign = fold(tmp, recordings, k, sung, epochs=args.epochs,
+            got, f, acc, foreign = fold(tmp, recordings, k, sung,
+                                        epochs=None if args.full_set else args.epochs,
                                         foreign=args.foreign, overrides=overrides)
             right = sum(a == b for a, b in got)
             named = sum(a not in ("unknown", "missed") for a in foreign)
