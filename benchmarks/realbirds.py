@@ -49,6 +49,13 @@ BIRDS = (
 )
 NEGATIVES = tuple(sorted((SHARED / "real-negatives").glob("*.wav")))
 
+SHARED_TRILL = BIRDS[2].trill
+"""The trill of the dialect birds: XC53516's five trill syllables."""
+
+DIALECT = tuple(Bird(f"{b.name}-dialect", b.intro, SHARED_TRILL, b.gap_s) for b in BIRDS)
+"""The study's question in miniature: three themes of one locality, one real trill shared,
+each with its own real bird's introduction (as the themes of a dialect differ only there)."""
+
 
 def available() -> bool:
     """Whether the real material is beside the repository."""

@@ -29,6 +29,13 @@ def _smallmedian(x: Sequence[float]) -> float:
     return v[k] if len(v) % 2 else (v[k - 1] + v[k]) / 2
 
 
+def _median_rows(a: np.ndarray) -> np.ndarray:
+    """``np.median(a, axis=0)`` of a few rows, bit for bit, at a fraction of its cost."""
+    v = np.sort(a, axis=0)
+    k = v.shape[0] // 2
+    return v[k] if v.shape[0] % 2 else (v[k - 1] + v[k]) / 2
+
+
 @dataclasses.dataclass(frozen=True)
 class Note:
     """One note of a track: frames ``start`` (inclusive) to ``stop`` (exclusive)."""
@@ -303,7 +310,9 @@ def _grow(group: Sequence[Segment], feats: np.ndarray, i: int, rules: SongRules
         d = group[j].start_s - last_onset
         if len(members) >= 2:
             on = [group[k].start_s for k in members[-5:]]
-            beat = _smallmedian((np.diff(on) / np.diff(slots[-5:])).tolist())
+            last = slots[-5:]
+            beat = _smallmedian([(b - a) / (q - p) for a, b, p, q in
+                                 zip(on, on[1:], last, last[1:], strict=False)])
         elif lo_i <= d <= hi_i:
             beat = d
         else:
@@ -311,7 +320,7 @@ def _grow(group: Sequence[Segment], feats: np.ndarray, i: int, rules: SongRules
         k = round(d / beat)
         if not 1 <= k <= 2 or abs(d / (k * beat) - 1) > rules.interval_tol:
             break
-        ref = np.median(feats[members], axis=0)
+        ref = _median_rows(feats[members])
         dur = group[j].extent_s
         if _similar(feats[j], ref, rules, steady=len(members) >= 2) and dur < 0.95 * beat:
             members.append(j)
