@@ -98,10 +98,6 @@ def test_synthesize_trains_on_real_songs_in_real_backgrounds(real_birds, tmp_pat
     assert max(snr) <= 40 and min(snr) >= -1
     y, sr = sf.read(out / real[0]["path"])
     assert sr == 44100 and y.size == round(float(real[0]["duration_s"]) * sr)
-    # the model's songs get the real songs' harmonic level (a tilt; NaN for the real clips)
-    tilts = [float(r["tilt_db_per_oct"]) for r in model_songs]
-    assert all(np.isfinite(tilts)) and len(set(tilts)) > 1
-    assert all(r["tilt_db_per_oct"] == "" for r in real)  # NaN, written empty
     # later stages (train's open-set fit) tell the real clips by their features ids
     train = [r for r in rows if r["split"] == "train"]
     flags = real_rows({"ids": {"train": [r["path"] for r in train]}}, "train", len(train))
@@ -120,28 +116,3 @@ def test_without_theme_folders_the_clips_are_the_catalogs_alone(tmp_path, repo_r
     assert filecmp.cmp(a / "manifest.csv", b / "manifest.csv", shallow=False)
     cmp = filecmp.dircmp(a / "wavs", b / "wavs")
     assert not cmp.diff_files and not cmp.left_only and not cmp.right_only
-
-
-def test_a_model_song_gets_a_harmonic_level_from_the_real_songs_range():
-    from songnet.surrogates.realdata import RealMaterial, RealSong
-    from songnet.surrogates.synthesize import _real_harmonics
-    from songnet.synth.calibration import harmonic_level_db
-    sr = 44100
-    t = np.arange(round(0.5 * sr)) / sr
-    f = 3000 + 1500 * t  # an upsweep, its 2nd harmonic 40 dB down
-    phase = 2 * np.pi * np.cumsum(f) / sr
-    song = np.sin(phase) + 0.01 * np.sin(2 * phase)
-    assert harmonic_level_db(song, sr=sr) == pytest.approx(-40, abs=1)
-    def real_song(h2):
-        return RealSong("T", "r.wav", "train", np.zeros(10, np.float32), 0, 1, 20.0, h2)
-    real = RealMaterial(tuple(real_song(h) for h in (-31, -30, -28, -26, -25, np.nan)),
-                        (), (), ())
-    lo, hi = real.h2_range_db
-    assert -31 < lo < -29 and -27 < hi < -25  # 10th and 90th percentiles, NaN left out
-    rng = np.random.default_rng(0)
-    for _ in range(5):
-        tilt, tilted = _real_harmonics(song, real, rng)
-        assert 9 < tilt < 16
-        assert lo - 1 <= harmonic_level_db(tilted, sr=sr) <= hi + 1
-    too_few = RealMaterial((real_song(-30), real_song(np.nan)), (), (), ())
-    assert too_few.h2_range_db is None

@@ -57,19 +57,6 @@ def apply_distance(y: np.ndarray, distance_m: float, *, sr: int = SR) -> np.ndar
     return np.fft.irfft(spec, y.size) * (REFERENCE_DISTANCE_M / max(distance_m, 1e-3))
 
 
-def apply_tilt(y: np.ndarray, db_per_octave: float, *, sr: int = SR,
-               reference_hz: float = 4000.0) -> np.ndarray:
-    """A spectral tilt: gain ``db_per_octave × log2(f / reference_hz)`` dB at frequency
-    ``f`` (clipped to ±30 dB). Whatever a note's pitch, its 2nd harmonic (an octave up)
-    moves ``db_per_octave`` dB against its fundamental: the knob that sets a song's
-    harmonic level, as a recorder, a microphone or the path to the bird do."""
-    spec = np.fft.rfft(y)
-    f = np.fft.rfftfreq(y.size, 1 / sr)
-    gain_db = db_per_octave * np.log2(np.maximum(f, 1.0) / reference_hz)
-    spec *= 10 ** (np.clip(gain_db, -30.0, 30.0) / 20)
-    return np.fft.irfft(spec, y.size)
-
-
 def coloured_noise(n: int, *, exponent: float, rng: np.random.Generator) -> np.ndarray:
     """Noise with power spectrum ∝ 1/f^exponent (0 white, 1 pink, 2 brown), unit RMS."""
     spec = rng.standard_normal(n // 2 + 1) + 1j * rng.standard_normal(n // 2 + 1)

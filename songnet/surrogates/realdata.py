@@ -37,9 +37,6 @@ CLEAR_S = 0.3
 """Seconds kept clear of a song (or a cut song) on each side of a background stretch."""
 NEAR_S = 3.0
 """A song's SNR is measured against the background within this many seconds of it."""
-MIN_H2_SONGS = 3
-"""Real songs with a measured 2nd harmonic that a harmonic-level range needs."""
-
 MAX_BACKGROUND_S = 1800.0
 """At most this much background is held in memory (the first recordings, sorted)."""
 
@@ -60,10 +57,6 @@ class RealSong:
         The song with 0.1 s around it, at 44.1 kHz.
     start_s, end_s : float
         Where the song lies in its recording (s).
-    h2_db : float
-        Its 2nd harmonic's level re the fundamental (dB,
-        :func:`songnet.synth.calibration.harmonic_level_db`; NaN where no note is loud
-        enough), what ``synthesize`` gives the model's songs of the catalog.
     snr_db : float
         The song's level over its recording's background (dB), as ``synthesize`` mixes
         songs: the mean power of the song's notes (less the noise's) against the noise's,
@@ -79,7 +72,6 @@ class RealSong:
     start_s: float
     end_s: float
     snr_db: float
-    h2_db: float = float("nan")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -97,15 +89,6 @@ class RealMaterial:
         """The lowest and highest SNR of the real songs (None without songs)."""
         snr = [s.snr_db for s in self.songs if np.isfinite(s.snr_db)]
         return (min(snr), max(snr)) if snr else None
-
-    @property
-    def h2_range_db(self) -> tuple[float, float] | None:
-        """The 10th and 90th percentiles of the real songs' 2nd-harmonic levels (dB; None
-        with fewer than :data:`MIN_H2_SONGS` songs measured)."""
-        h2 = np.array([s.h2_db for s in self.songs if np.isfinite(s.h2_db)])
-        if h2.size < MIN_H2_SONGS:
-            return None
-        return float(np.quantile(h2, 0.1)), float(np.quantile(h2, 0.9))
 
 
 def recording_splits(recordings: Sequence[str]) -> dict[str, str]:
@@ -152,7 +135,6 @@ def read_recordings(folder: str | os.PathLike, *, themes: Sequence[str]) -> Real
     """
     from songnet.core.audio import load, theme_folders
     from songnet.song.find import find_songs
-    from songnet.synth.calibration import harmonic_level_db
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -191,10 +173,9 @@ def read_recordings(folder: str | os.PathLike, *, themes: Sequence[str]) -> Real
                         if a < hi and b > lo]
                 noise = _noise_power(near if near else stretches)
                 if theme in known:
-                    samples = np.asarray(s.sound.samples, dtype=np.float32)
-                    songs.append(RealSong(theme, str(path), splits[str(path)], samples,
-                                          s.start_s, s.end_s, _snr_db(y, s, noise),
-                                          harmonic_level_db(samples, sr=SR)))
+                    songs.append(RealSong(theme, str(path), splits[str(path)],
+                                          np.asarray(s.sound.samples, dtype=np.float32),
+                                          s.start_s, s.end_s, _snr_db(y, s, noise)))
             for piece in stretches:
                 if held >= MAX_BACKGROUND_S or not np.any(piece):
                     continue

@@ -39,7 +39,6 @@ from songnet.surrogates.foreign import MAX_SONG_S, foreign_themes
 from songnet.surrogates.realdata import RealMaterial, RealSong
 from songnet.surrogates.themes import Theme, contour
 from songnet.synth import SR, Gesture, Tract, gestures_from_contour, render_batch
-from songnet.synth.calibration import harmonic_level_db
 
 __all__ = ["FOREIGN_INTRO_S", "MANIFEST", "MANIFEST_COLUMNS", "SPLITS", "Bird", "Clip",
            "SynthesizeParams", "draw_bird", "foreign_clip_s", "load_manifest",
@@ -431,8 +430,6 @@ def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
         start = int(rng.integers(0, n - song.size + 1))
         distance = float(rng.uniform(*params.distance_m))
         song = cond.apply_distance(song, distance)
-        if real is not None and real.h2_range_db is not None and not stress:
-            row["tilt_db_per_oct"], song = _real_harmonics(song, real, rng)
         clip[start:start + song.size] = song
         song_rms = cond.rms(song[voiced])
         on = np.flatnonzero(voiced)
@@ -498,27 +495,9 @@ def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
                negative=negative)
     if real is not None:
         row.update(site_background=site, real_recording="")
-        row.setdefault("tilt_db_per_oct", np.nan)
     theme = row["theme"]
     path = f"wavs/{sp.split}/{theme}/{sp.split}-{theme}-{sp.index:05d}.wav"
     return Clip(path=path, samples=clip.astype(np.float32), row={"path": path, **row})
-
-
-MAX_TILT_DB_PER_OCT = 15.0
-"""The largest spectral tilt :func:`_real_harmonics` applies (dB per octave)."""
-
-
-def _real_harmonics(song: np.ndarray, real: RealMaterial, rng: np.random.Generator
-                    ) -> tuple[float, np.ndarray]:
-    """A model song given a 2nd-harmonic level drawn from the real songs' range
-    (:attr:`RealMaterial.h2_range_db`) by a spectral tilt: ``(tilt in dB/octave, song)``;
-    the song unchanged (tilt NaN) where its own harmonic cannot be measured."""
-    target = float(rng.uniform(*real.h2_range_db))
-    own = harmonic_level_db(song, sr=SR)
-    if not np.isfinite(own):
-        return float("nan"), song
-    tilt = float(np.clip(target - own, -MAX_TILT_DB_PER_OCT, MAX_TILT_DB_PER_OCT))
-    return tilt, cond.apply_tilt(song, tilt)
 
 
 def _site_background(real: RealMaterial, n: int, rng: np.random.Generator,
@@ -570,7 +549,6 @@ def _finish_real(sp: _Spec, rng: np.random.Generator, params: SynthesizeParams,
         "distance_m": np.nan, "foreign_of": "", "noise_exponent": np.nan,
         "wind_level": np.nan, "clutter_calls": 0, "insect_level": 0.0, "reverb_t60_s": 0.0,
         "reverb_wet": 0.0, "world": "", "negative": "", "site_background": "",
-        "tilt_db_per_oct": np.nan,
         "real_recording": f"{Path(sp.real.recording).name}@{sp.real.start_s:.2f}"}
     if augment:
         background, row["site_background"] = _site_background(real, n, rng, params)
