@@ -369,7 +369,8 @@ class _Scan:
         """
         fp = self.fp
         y, peak = self._checked(block)
-        power, g0, n_real = self._power(y, start_s=block.start_s, last=last, threads=threads)
+        power, g0, n_real, on_grid = self._power(y, start_s=block.start_s, last=last,
+                                                 threads=threads)
         act_power = self.backend.activity_power(power)
         floor = noise_floor(act_power)  # one per block: for the activity and the candidates
         act = frame_activity(act_power, frequencies=fp.frequencies, frame_s=self.frame_s,
@@ -377,9 +378,8 @@ class _Scan:
         if _note_check(self.backend, self.params) is not None:
             act = dataclasses.replace(act, peaks=power_peaks(act_power, fp.frequencies,
                                                               active=_near(act.active)))
-        skip = -round(block.start_s * fp.sr) % fp.hop_length  # as _power: on the frame grid
         return _Prepared(power, g0, n_real, act, floor, peak,
-                         block.start_s + y.shape[0] / fp.sr, y[skip:])
+                         block.start_s + y.shape[0] / fp.sr, on_grid)
 
     def take(self, prep: _Prepared, *, last: bool) -> None:
         """Queue a prepared block's windows and candidates for the CNN, keep its activity;
@@ -459,18 +459,19 @@ class _Scan:
         return y, peak
 
     def _power(self, y: np.ndarray, *, start_s: float, last: bool, threads: int | None = None
-               ) -> tuple[Any, int, int]:
+               ) -> tuple[Any, int, int, np.ndarray]:
         """CQT power (n_bins, T) of the block from its first frame on the global grid;
-        that frame's global index and the number of frames of real (unpadded) audio."""
+        that frame's global index, the number of frames of real (unpadded) audio, and the
+        block's samples from that frame's centre on (unpadded)."""
         fp = self.fp
         start_n = round(start_s * fp.sr)
         skip = -start_n % fp.hop_length  # start on the frame grid
         y = y[skip:]
         g0 = (start_n + skip) // fp.hop_length
         n_real = 1 + y.shape[0] // fp.hop_length
-        if g0 == 0 and last and y.shape[0] < fp.n_samples:
-            y = fit_window(y, params=fp)  # a clip shorter than one window
-        return self.backend.power(y, threads=threads), g0, n_real
+        padded = fit_window(y, params=fp) if g0 == 0 and last and y.shape[0] < fp.n_samples \
+            else y  # a clip shorter than one window
+        return self.backend.power(padded, threads=threads), g0, n_real, y
 
     def _windows(self, g0: int, *, lo: int, hi: int, n_power: int, last: bool) -> np.ndarray:
         """Block-local first frames of the windows this block scores."""

@@ -288,10 +288,8 @@ def load_split(folder: Path, split: str) -> FeatureSplit:
 def real_rows(meta: dict[str, Any], split: str, n: int) -> np.ndarray:
     """``(n,)`` bool: which clips of ``split`` are real songs (the researcher's recordings,
     :data:`songnet.core.labels.REAL_CLIP_SUFFIX`), from ``features.json``'s ids."""
-    ids = meta.get("ids", {}).get(split)
-    if not ids or len(ids) != n:
-        return np.zeros(n, dtype=bool)
-    return np.array([str(i).endswith(REAL_CLIP_SUFFIX) for i in ids], dtype=bool)
+    return np.array([i.endswith(REAL_CLIP_SUFFIX) for i in split_ids(meta, split, n)],
+                    dtype=bool).reshape(n)
 
 
 def split_ids(meta: dict[str, Any], split: str, n: int) -> list[str]:
