@@ -159,8 +159,20 @@ def pipeline(work: Path, data: Path, *, epochs: int | None, overrides: dict | No
         "--params", str(params))
     run("evaluate", "--model", str(model / "model.pt"), "--features", str(features), "-o",
         str(work / "eval"), "--params", str(params))
-    accuracy = json.loads((work / "eval" / "metrics.json").read_text())["test"]["accuracy"]
-    return model / "model.pt", accuracy
+    test = json.loads((work / "eval" / "metrics.json").read_text())["test"]
+    weak = ", ".join(f"{name} {c['recall']:.2f}" for name, c in test["per_class"].items()
+                     if c["recall"] < 0.95)
+    lo, hi = wilson(test["accuracy"], test["n"])
+    print(f"  surrogate test: n={test['n']}, accuracy {test['accuracy']:.3f} (95 % interval "
+          f"{lo:.3f}-{hi:.3f}); recall below 0.95: {weak or 'none'}", flush=True)
+    return model / "model.pt", test["accuracy"]
+
+
+def wilson(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson's 95 % interval of a proportion ``share`` measured on ``n`` items."""
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return float(centre - half), float(centre + half)
 
 
 def data_2020(folder: Path, recordings: Path, *, held_out: int, birds: list[str]) -> Path:

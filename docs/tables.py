@@ -43,20 +43,22 @@ def _metrics() -> str:
 
 
 def _persistence() -> str:
-    lines = ["| song_id | theme_1966 | theme_2020 | distance | threshold | margin | status |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| song_id | theme_1966 | theme_2020 | distance | threshold | margin | "
+             "persist_share | n_2020 | status |", "|---|---|---|---|---|---|---|---|---|"]
     for r in _rows(EXP / "latent" / "persistence.csv"):
         lines.append(f"| {r['song_id']} | {r['theme_1966']} | {r['theme_2020']} | "
                      f"{float(r['distance']):.3f} | {float(r['threshold']):.3f} | "
-                     f"{float(r['margin']):.3f} | {r['status']} |")
+                     f"{float(r['margin']):.3f} | {float(r['persist_share']):.2f} | "
+                     f"{r['n_2020']} | {r['status']} |")
     return "\n".join(lines)
 
 
 def _leave_one_out(folder: str) -> str:
-    lines = ["| theme | nearest | distance | threshold | lost_share | status | test_songs_lost |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| theme | fold | nearest | distance | threshold | lost_share | status | "
+             "test_songs_lost |", "|---|---|---|---|---|---|---|---|"]
     for r in _rows(EXP / folder / "leave_one_out.csv"):
-        lines.append(f"| {r['theme']} | {r['nearest']} | {float(r['distance']):.2f} | "
+        lines.append(f"| {r['theme']} | {r['fold']} | {r['nearest']} | "
+                     f"{float(r['distance']):.2f} | "
                      f"{float(r['threshold']):.2f} | {float(r['lost_share']):.2f} | "
                      f"{r['status']} | {float(r['test_songs_lost']):.2f} |")
     return "\n".join(lines)
@@ -84,7 +86,30 @@ def _rules() -> str:
     return "\n".join(lines)
 
 
-TABLES = {"metrics": _metrics, "persistence": _persistence,
+def _folds() -> str:
+    """Out-of-sample rates per fold and pooled, with their 95 % intervals."""
+    lines = ["| fold | held-out themes | rule (chosen on the other folds) | lost_rate [95 % CI] "
+             "| persist_rate [95 % CI] |", "|---|---|---|---|---|"]
+    for r in _rows(EXP / "validation" / "folds.csv"):
+        lines.append(f"| {r['fold']} | {r['themes']} | {r['metric']}, {r['decision']}, "
+                     f"{r['pooling']}, {float(r['quantile']):g} | "
+                     f"{float(r['lost_rate']):.2f} [{_span(r['lost_ci'])}] (n={r['n_lost']}) | "
+                     f"{float(r['persist_rate']):.2f} [{_span(r['persist_ci'])}] "
+                     f"(n={r['n_persist']}) |")
+    v = json.loads((EXP / "validation" / "metrics.json").read_text())["validation"]
+    lines.append(f"| pooled | all {len(v['folds'])} folds | each fold's own | "
+                 f"**{v['lost_rate']:.2f}** [{v['lost_ci'][0]:.2f}, {v['lost_ci'][1]:.2f}] "
+                 f"(n={v['n_lost']}) | **{v['persist_rate']:.2f}** [{v['persist_ci'][0]:.2f}, "
+                 f"{v['persist_ci'][1]:.2f}] (n={v['n_persist']}) |")
+    return "\n".join(lines)
+
+
+def _span(ci: str) -> str:
+    low, high = ci.split("-")
+    return f"{float(low):.2f}, {float(high):.2f}"
+
+
+TABLES = {"metrics": _metrics, "folds": _folds, "persistence": _persistence,
           "leave_one_out": lambda: _leave_one_out("validation"), "rules": _rules}
 
 

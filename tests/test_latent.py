@@ -52,12 +52,41 @@ def test_matcher_finds_planted_truth():
     assert (table.loc[table.status == "persists", "distance"]
             <= table.loc[table.status == "persists", "threshold"]).all()
     assert list(table.columns) == ["song_id", "theme_1966", "theme_2020", "distance",
-                                   "threshold", "margin", "status", "n_1966_given"]
+                                   "threshold", "margin", "status", "persist_share", "n_2020",
+                                   "n_1966_given"]
+    assert table.persist_share.isna().all()  # no resampling asked for
     np.testing.assert_allclose(table.margin, table.threshold - table.distance)
     assert (table.margin[table.status == "persists"] >= 0).all()
     assert (table.margin[table.status == "lost"] < 0).all()
     assert list(rows.loc[["a", "b", "c", "d"], "n_1966_given"]) == [1, 1, 1, 1]
     assert (new.n_1966_given == 4).all()  # new = not found among the 4 songs given
+
+
+def test_each_decision_carries_its_bootstrap_share_and_the_songs_it_rests_on():
+    X, labels, old = planted()
+    m = ThemeMatcher(threshold_quantile=0.9).fit(X, labels)
+    # a fifth 1966 song right on T1's threshold: a close call the resampling must show
+    i1 = list(m.themes_).index("T1")
+    z = (m.centroids_[i1] + np.eye(DIM)[0] * m.thresholds_[i1]) * m.scale_ + m.mean_
+    old = np.vstack([old, z])
+    ids = ["a", "b", "c", "d", "edge"]
+    table = persistence_table(m, old, song_ids=ids, X2020=X, themes_2020=labels,
+                              bootstrap=200, seed=1)
+    rows = table[table.status != "new"].set_index("song_id")
+    assert rows.loc["a", "persist_share"] >= 0.95 and rows.loc["b", "persist_share"] >= 0.95
+    assert rows.loc["c", "persist_share"] == 0.0 and rows.loc["d", "persist_share"] == 0.0
+    assert 0.1 < rows.loc["edge", "persist_share"] < 0.9
+    new = table[table.status == "new"].set_index("theme_2020")
+    assert new.loc["T3", "persist_share"] == 0.0  # firmly new: no resample finds it
+    assert (table.n_2020 == 20).all()
+    again = persistence_table(m, old, song_ids=ids, X2020=X, themes_2020=labels,
+                              bootstrap=200, seed=1)
+    pd.testing.assert_frame_equal(table, again)  # seeded
+    flagged = persistence_table(m, old, song_ids=ids, X2020=X, themes_2020=labels,
+                                bootstrap=50, unknown=[True, False, False, False, False])
+    assert flagged.persist_share.iloc[0] == 0.0  # `unknown` to the network: lost every time
+    with pytest.raises(SongnetError, match="bootstrap needs the 2020 embeddings"):
+        persistence_table(m, old, song_ids=ids, bootstrap=10)
 
 
 def test_threshold_is_learned_from_spread():

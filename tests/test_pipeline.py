@@ -30,7 +30,7 @@ def tiny_params(repo: Path, out: Path) -> Path:
     params["train"].update(epochs=15, patience=15, batch_size=16, lr=0.01,
                            channels=[8, 16, 32])
     params["project"].update(n_neighbors=5, threshold_from="")  # no validate run here
-    params["validate"].update(epochs=2, variants=1, every=2)
+    params["validate"].update(epochs=2, variants=2, folds=3, bootstrap=50)
     path = out / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     return path

@@ -38,7 +38,8 @@ def command(emb_dir: Path, out: Path, params_file: Path, quiet: bool) -> None:
 
     Each 1966 song gets its nearest 2020 theme, the distance and the threshold learned
     from the 2020 within-theme spread: `persists` or `lost`; 2020 themes no 1966 song
-    matches are `new`.
+    matches are `new`. Each decision carries its margin, the 2020 songs it rests on and
+    the share of project.bootstrap resamples of the 2020 songs that give `persists`.
     """
     params = validated_rule(load_params(params_file, "project", ProjectParams))
     check_output_dir(out, inputs=[emb_dir, params_file])
@@ -59,7 +60,9 @@ def command(emb_dir: Path, out: Path, params_file: Path, quiet: bool) -> None:
              if params.threshold_decision == "either" and "unknown_top" in old.songs.columns
              else None)
     table = persistence_table(matcher, old.vectors, song_ids=old.songs.song_id,
-                              themes_1966=old.songs.theme, unknown=flags)
+                              themes_1966=old.songs.theme, unknown=flags,
+                              X2020=new.vectors, themes_2020=new.songs.theme,
+                              bootstrap=params.bootstrap, seed=params.random_state)
     songs = pd.concat([new.songs, old.songs], ignore_index=True)
     coords = pd.DataFrame(np.concatenate([coords_new, coords_old]), columns=list(MAP_COLUMNS))
     maps = pd.concat([songs, coords], axis=1)
@@ -79,3 +82,6 @@ def command(emb_dir: Path, out: Path, params_file: Path, quiet: bool) -> None:
         counts = ", ".join(f"{k} {v}" for k, v in info["status_counts"].items())
         click.echo(f"{len(new.songs)} songs from 2020, {len(old.songs)} from 1966: {counts} "
                    f"-> {out}", err=True)
+        if "new" in info["status_counts"]:
+            click.echo(f"`new` = not found among the {len(old.songs)} 1966 songs given, not "
+                       "proof of absence in 1966", err=True)

@@ -53,10 +53,12 @@ def plot_latent_map(maps: pd.DataFrame, *, dims: tuple[str, str] = ("umap_1", "u
 
 def plot_persistence(persistence: pd.DataFrame) -> Figure:
     """The persistence table as a figure, rows shaded by status."""
-    cols = ["song_id", "theme_1966", "theme_2020", "distance", "threshold", "status"]
+    cols = [c for c in ("song_id", "theme_1966", "theme_2020", "distance", "threshold",
+                        "margin", "persist_share", "n_2020", "status")
+            if c in persistence.columns]
     cells = [[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row]
              for row in persistence[cols].itertuples(index=False)]
-    fig = Figure(figsize=(8, 0.35 * (len(cells) + 2)), layout="constrained")
+    fig = Figure(figsize=(10, 0.35 * (len(cells) + 2)), layout="constrained")
     ax = fig.subplots()
     ax.axis("off")
     colours = [[STATUS_COLOURS.get(r[-1], "white")] * len(cols) for r in cells]

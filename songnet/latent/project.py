@@ -67,8 +67,10 @@ class ProjectParams:
     threshold_from : str
         A ``validate`` stage's ``metrics.json``: its chosen rule (metric, decision, pooling,
         quantile) replaces the four ``threshold_*`` settings above, so the rule is the one
-        the leave-one-theme-out validation chose, never typed in. ``""``: use them as
-        given.
+        the validation chose out of sample, never typed in. ``""``: use them as given.
+    bootstrap : int
+        Resamples of the 2020 songs (within each theme, with replacement) behind each
+        decision's ``persist_share`` (:func:`persistence_table`); 0 = none.
     """
 
     n_neighbors: int = 15
@@ -80,8 +82,11 @@ class ProjectParams:
     threshold_decision: Literal["either", "distance"] = "either"
     threshold_metric: Literal["standardized", "cosine"] = "cosine"
     threshold_from: str = "experiments/validation/metrics.json"
+    bootstrap: int = 200
 
     def __post_init__(self) -> None:
+        if self.bootstrap < 0:
+            raise ValueError(f"bootstrap={self.bootstrap} must be >= 0 (0 = no resampling)")
         if self.threshold_metric not in METRICS:
             raise ValueError(f"threshold_metric={self.threshold_metric!r} must be one of "
                              f"{', '.join(METRICS)}")
@@ -162,7 +167,9 @@ class LatentMap:
 
 def persistence_table(matcher: ThemeMatcher, X1966: np.ndarray, *, song_ids: Sequence[str],
                       themes_1966: Sequence[str] | None = None,
-                      unknown: Sequence[bool] | None = None) -> pd.DataFrame:
+                      unknown: Sequence[bool] | None = None,
+                      X2020: np.ndarray | None = None, themes_2020: Sequence[str] | None = None,
+                      bootstrap: int = 0, seed: int = 0) -> pd.DataFrame:
     """Which 1966 songs persist in 2020, which are lost, and which 2020 themes are new.
 
     Parameters
@@ -178,15 +185,27 @@ def persistence_table(matcher: ThemeMatcher, X1966: np.ndarray, *, song_ids: Seq
     unknown : sequence of bool, optional
         Per 1966 song, whether the network's most probable class is ``unknown`` (the
         ``either`` decision): such a song is ``lost`` whatever its distance.
+    X2020, themes_2020 : optional
+        The 2020 embeddings and themes ``matcher`` was fitted on: with ``bootstrap`` > 0,
+        the matcher is refitted on ``bootstrap`` resamples of them (each theme's songs drawn
+        with replacement) and every decision gets its ``persist_share``.
+    bootstrap : int
+        Number of resamples (0: ``persist_share`` is NaN).
+    seed : int
+        Seed of the resampling.
 
     Returns
     -------
     pd.DataFrame
         Columns ``song_id, theme_1966, theme_2020, distance, threshold, margin, status,
-        n_1966_given``: one row per 1966 song (``persists`` or ``lost``, with its nearest
-        2020 theme), then one row per 2020 theme that no 1966 song matched (``new``, with
-        the distance to its nearest 1966 song). ``margin = threshold - distance`` (positive:
-        inside the threshold; a small absolute value is a close call). ``new`` means "not
+        persist_share, n_2020, n_1966_given``: one row per 1966 song (``persists`` or
+        ``lost``, with its nearest 2020 theme), then one row per 2020 theme that no 1966
+        song matched (``new``, with the distance to its nearest 1966 song).
+        ``margin = threshold - distance`` (positive: inside the threshold; a small absolute
+        value is a close call). ``persist_share``: on a 1966 row, the share of resamples
+        of the 2020 songs in which that song persists; on a ``new`` row, the share in
+        which some 1966 song persists as that theme (near 0: firmly new). ``n_2020``: the
+        2020 songs of the row's 2020 theme, which its centroid rests on. ``new`` means "not
         found among the 1966 songs given": ``n_1966_given`` is, on a 1966 row, the number
         of 1966 songs given with that row's 1966 theme (1 when unlabelled), and on a
         ``new`` row the number of 1966 songs given in all.
@@ -215,7 +234,48 @@ def persistence_table(matcher: ThemeMatcher, X1966: np.ndarray, *, song_ids: Seq
                 for i, t in enumerate(matcher.themes_) if t not in kept]
     table = pd.concat([old, pd.DataFrame(new_rows, columns=old.columns)], ignore_index=True)
     table.insert(5, "margin", table.threshold - table.distance)
+    share = np.full(len(table), np.nan)
+    if bootstrap > 0:
+        if X2020 is None or themes_2020 is None:
+            raise SongnetError("persistence_table: bootstrap needs the 2020 embeddings and "
+                               "themes the matcher was fitted on")
+        song_share, theme_share = _persist_shares(
+            matcher, np.asarray(X2020), np.asarray(themes_2020, dtype=str),
+            np.asarray(X1966), flags=None if unknown is None else np.asarray(unknown, bool),
+            n=bootstrap, seed=seed)
+        n_old = len(song_ids)
+        share[:n_old] = song_share
+        index = {t: i for i, t in enumerate(matcher.themes_)}
+        share[n_old:] = [theme_share[index[t]] for t in table.theme_2020.iloc[n_old:]]
+    table.insert(7, "persist_share", share)
+    counts_2020 = (pd.Series(np.asarray(themes_2020, dtype=str)).value_counts()
+                   if themes_2020 is not None else pd.Series(dtype=int))
+    table.insert(8, "n_2020", [int(counts_2020.get(t, 0)) for t in table.theme_2020])
     return table
+
+
+def _persist_shares(matcher: ThemeMatcher, X2020: np.ndarray, themes: np.ndarray,
+                    X1966: np.ndarray, *, flags: np.ndarray | None, n: int, seed: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per 1966 song, the share of ``n`` resamples of the 2020 songs in which it persists;
+    per 2020 theme (``matcher.themes_`` order), the share in which some 1966 song persists
+    as it."""
+    rng = np.random.default_rng([seed, 1966])
+    members = [np.flatnonzero(themes == t) for t in matcher.themes_]
+    persists = np.zeros(X1966.shape[0])
+    matched = np.zeros(len(members))
+    for _ in range(n):
+        rows = np.concatenate([rng.choice(m, size=m.size, replace=True) for m in members])
+        again = ThemeMatcher(threshold_quantile=matcher.threshold_quantile,
+                             threshold_scale=matcher.threshold_scale, pooling=matcher.pooling,
+                             metric=matcher.metric).fit(X2020[rows], themes[rows])
+        m = again.match(X1966)
+        ok = (m.status == "persists").to_numpy()
+        if flags is not None:
+            ok = ok & ~flags
+        persists += ok
+        matched += np.isin(again.themes_, m.theme_2020[ok].to_numpy())
+    return persists / n, matched / n
 
 
 @dataclasses.dataclass(frozen=True)
@@ -276,8 +336,9 @@ def load(folder: str | os.PathLike) -> LatentOutputs:
     for col in MAP_COLUMNS:
         maps[col] = pd.to_numeric(maps[col])
     persistence = pd.read_csv(paths["persistence.csv"], dtype=str_cols, keep_default_na=False)
-    for col in ("distance", "threshold"):
-        persistence[col] = pd.to_numeric(persistence[col])
+    for col in ("distance", "threshold", "margin", "persist_share"):
+        if col in persistence.columns:
+            persistence[col] = pd.to_numeric(persistence[col])
     info = json.loads(paths["latent.json"].read_text(encoding="utf-8"))
     return LatentOutputs(maps=maps, persistence=persistence, info=info)
 

@@ -65,6 +65,11 @@ class TrainParams:
 
     ``arch`` names the network (:data:`songnet.model.archs.ARCHS`); ``channels`` (the
     widths of its stages), ``embed_dim`` and ``dropout`` apply to every network.
+
+    ``metric_weight`` > 0 adds a supervised contrastive loss on the embedding
+    (:func:`supcon_loss`, at ``metric_temperature``) to the cross-entropy, so the
+    embedding the open set and the persistence table measure distances in is trained for
+    that, not only as the classifier's input.
     """
 
     seed: int = 0
@@ -95,6 +100,8 @@ class TrainParams:
     open_set_real: bool = True
     note_check_quantile: float = 0.99
     unknown_quantile: float = 0.05
+    metric_weight: float = 0.0
+    metric_temperature: float = 0.1
 
     def __post_init__(self) -> None:
         positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
@@ -120,6 +127,9 @@ class TrainParams:
                              f"and open_set_scale={self.open_set_scale} be positive")
         if not 0.0 <= self.unknown_quantile < 1.0:
             raise ValueError(f"unknown_quantile={self.unknown_quantile} must lie in [0, 1)")
+        if self.metric_weight < 0 or self.metric_temperature <= 0:
+            raise ValueError(f"metric_weight={self.metric_weight} must be >= 0 and "
+                             f"metric_temperature={self.metric_temperature} > 0")
         check_arch(self.arch)
         if self.open_set_pooling not in ("pooled", "per_theme"):
             raise ValueError(f"open_set_pooling={self.open_set_pooling!r} must be 'pooled' or "
@@ -314,6 +324,7 @@ class _Session:
     early: dict[str, Any]
     best_state: dict[str, torch.Tensor]
     history: list[dict[str, float]]
+    anchors: torch.Tensor | None = None
     start_epoch: int = 1
 
 
@@ -554,7 +565,8 @@ def _start(train: FeatureSplit, *, classes: list[str], image_shape: tuple[int, i
         early={"best_val_loss": math.inf, "best_val_acc": 0.0, "best_epoch": 0,
                "bad_epochs": 0},
         best_state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-        history=[])
+        history=[], anchors=torch.tensor([c in theme_classes(classes) for c in classes],
+                                         device=device))
 
 
 def _resume(run: _Session, state: Mapping[str, Any], *, epochs: int) -> None:
@@ -569,6 +581,38 @@ def _resume(run: _Session, state: Mapping[str, Any], *, epochs: int) -> None:
     run.start_epoch = epochs + 1 if state["stopped"] else int(state["epoch"]) + 1
 
 
+def supcon_loss(emb: torch.Tensor, labels: torch.Tensor, *, anchors: torch.Tensor,
+                temperature: float) -> torch.Tensor:
+    """Supervised contrastive loss (Khosla et al. 2020, the "out" form) on unit-length
+    embeddings: each anchor is pulled toward the other songs of its class and pushed from
+    every other song of the batch.
+
+    Only songs with ``anchors`` true (catalog themes) are anchors; ``unknown`` and
+    ``no_song`` images are negatives only, so the varied foreign themes and backgrounds are
+    not pulled into one cluster of their own. Anchors without a positive in the batch are
+    skipped; a batch without any gives 0.
+
+    Parameters
+    ----------
+    emb : torch.Tensor [shape=(B, E)]
+    labels : torch.Tensor [shape=(B,)]
+    anchors : torch.Tensor [shape=(B,), dtype=bool]
+    temperature : float
+    """
+    z = nn.functional.normalize(emb, dim=1)
+    sim = z @ z.T / temperature
+    eye = torch.eye(len(z), dtype=torch.bool, device=z.device)
+    sim = sim.masked_fill(eye, float("-inf"))
+    log_p = sim - torch.logsumexp(sim, dim=1, keepdim=True)
+    positive = (labels[:, None] == labels[None, :]) & ~eye
+    count = positive.sum(1)
+    use = anchors & (count > 0)
+    if not bool(use.any()):
+        return emb.sum() * 0.0
+    mean_log_p = log_p.masked_fill(~positive, 0.0).sum(1)[use] / count[use]
+    return -mean_log_p.mean()
+
+
 def _train_epoch(run: _Session, *, params: TrainParams,
                  progress: Callable[[int], object] | None) -> tuple[float, float]:
     """One pass over the shuffled, augmented training images: (mean loss, accuracy)."""
@@ -577,8 +621,14 @@ def _train_epoch(run: _Session, *, params: TrainParams,
     for xb, yb in run.loader:
         xb = augment(xb, params=params, noise=run.noise)
         xb, yb = xb.to(run.device), yb.to(run.device)
-        logits = run.model(xb[:, None])  # (b, 1, n_bins, n_frames) -> (b, n_classes)
-        loss = nn.functional.cross_entropy(logits, yb)
+        if params.metric_weight > 0:  # the embedding itself trained: themes cluster
+            emb = run.model.embed(xb[:, None])
+            logits = run.model.classifier(run.model.dropout(emb))
+            loss = nn.functional.cross_entropy(logits, yb) + params.metric_weight * supcon_loss(
+                emb, yb, anchors=run.anchors[yb], temperature=params.metric_temperature)
+        else:
+            logits = run.model(xb[:, None])  # (b, 1, n_bins, n_frames) -> (b, n_classes)
+            loss = nn.functional.cross_entropy(logits, yb)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         run.optimizer.step()

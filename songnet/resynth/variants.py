@@ -7,11 +7,13 @@ slowed down; the shipped ``data/1966/`` sketches and the ``validate`` stage's va
 made with it.
 
 :func:`drift_variant` makes the kind of change a theme can undergo between 1966 and 2020
-(Nottebohm's and later comparisons of chingolo dialects): an introductory note dropped or
-one repeated, the whole song transposed by 5–8 %, its tempo changed by up to 10 %, and a
-different trill rate. It draws these from its own ranges, independent of the birds'
-variation in the surrogate dataset (``synthesize`` params), so a variant that still comes
-out ``persists`` does so on changes the network was not trained to ignore.
+(Nottebohm's and later comparisons of chingolo dialects): an introductory note dropped,
+repeated, added (a new note in the theme's range) or sung in another shape, the whole song
+transposed by 5–8 %, its tempo changed by up to 10 %, and a different trill rate; on top,
+every note varies as one real bird varies a note it sings twice (:data:`WITHIN_BIRD`). It
+draws these from its own ranges, independent of the birds' variation in the surrogate
+dataset (``synthesize`` params), so a variant that still comes out ``persists`` does so on
+changes the network was not trained to ignore.
 """
 
 from __future__ import annotations
@@ -23,9 +25,14 @@ import numpy as np
 from songnet.surrogates.themes import Note, Theme, Trill
 from songnet.synth import note_contour
 
-__all__ = ["HEADER", "Drift", "drift_variant", "sketch_text"]
+__all__ = ["HEADER", "WITHIN_BIRD", "Drift", "drift_variant", "sketch_text"]
 
 HEADER = "onset_s,offset_s,start_hz,end_hz,mid_hz,amplitude,repeat,interval_s"
+WITHIN_BIRD = {"duration": 0.12, "pitch": 0.03}
+"""Standard deviations (of the log) of a note's length and pitch between two renditions by
+one real bird: ``benchmarks/within_bird.py`` measured 0.124 and 0.028 on the repeated
+notes of ``../shared/data/real-birds/XC53516`` (two whistles, two downsweeps, four
+distinct trill syllables)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +58,8 @@ class Drift:
     description: str
 
 
-def drift_variant(theme: Theme, *, rng: np.random.Generator) -> Drift:
+def drift_variant(theme: Theme, *, rng: np.random.Generator,
+                  spread: dict[str, float] | None = None) -> Drift:
     """A realistic 1966 → 2020 drift of ``theme`` (see the module text).
 
     Parameters
@@ -59,30 +67,78 @@ def drift_variant(theme: Theme, *, rng: np.random.Generator) -> Drift:
     theme : Theme
     rng : numpy.random.Generator
         The only source of randomness.
+    spread : dict, optional
+        ``duration`` and ``pitch`` standard deviations (of the log) of the per-note jitter;
+        default :data:`WITHIN_BIRD`.
 
     Returns
     -------
     Drift
-        Pitch × (1 ± 0.05–0.08), tempo × 0.90–1.10, trill interval × (1 ± 0.10–0.20), and
-        with probability 1/2 one introductory note dropped (themes with two or more notes)
-        or, otherwise, one note sung twice.
+        Pitch × (1 ± 0.05–0.08), tempo × 0.90–1.10, trill interval × (1 ± 0.10–0.20); one
+        note-level change: with probability 0.25 an introductory note dropped (themes with
+        two or more notes), 0.2 one sung twice, 0.2 a new note added, 0.2 one note sung in
+        another shape, 0.15 none; and every note's length and pitch jittered by the
+        within-bird spread (:data:`WITHIN_BIRD`).
     """
     notes = list(theme.notes)
     change = rng.random()
     what = []
-    if change < 0.5 and len(notes) >= 2:
+    if change < 0.25 and len(notes) >= 2:
         k = int(rng.integers(len(notes)))
         notes.pop(k)
         what.append(f"note {k + 1} dropped")
-    elif change < 0.75:
+    elif change < 0.45:
         k = int(rng.integers(len(notes)))
         notes.insert(k + 1, notes[k])
         what.append(f"note {k + 1} repeated")
+    elif change < 0.65:
+        k = int(rng.integers(len(notes) + 1))
+        notes.insert(k, _new_note(notes, rng))
+        what.append(f"a {notes[k].shape} added as note {k + 1}")
+    elif change < 0.85:
+        k = int(rng.integers(len(notes)))
+        was = notes[k].shape
+        notes[k] = _reshaped(notes[k], rng)
+        what.append(f"note {k + 1} sung as a {notes[k].shape} (was a {was})")
+    spread = WITHIN_BIRD if spread is None else spread
+    jittered = []
+    for n in notes:
+        length = float(np.exp(rng.normal(0, spread["duration"])))
+        tone = float(np.exp(rng.normal(0, spread["pitch"])))  # one factor for the whole note
+        jittered.append(dataclasses.replace(n, duration_s=n.duration_s * length,
+                                            pitch_hz=tuple(p * tone for p in n.pitch_hz)))
+    notes = jittered
     pitch = 1.0 + float(rng.choice([-1.0, 1.0])) * float(rng.uniform(0.05, 0.08))
     tempo = float(rng.uniform(0.90, 1.10))
     trill_interval = 1.0 + float(rng.choice([-1.0, 1.0])) * float(rng.uniform(0.10, 0.20))
     what += [f"pitch x{pitch:.3f}", f"tempo x{tempo:.3f}", f"trill interval x{trill_interval:.3f}"]
     return Drift(tuple(notes), pitch, tempo, trill_interval, ", ".join(what))
+
+
+def _new_note(notes: list[Note], rng: np.random.Generator) -> Note:
+    """A note the theme does not sing: a flat whistle or a downsweep, its pitch and length
+    within the range of the theme's own notes."""
+    pitches = [p for n in notes for p in n.pitch_hz]
+    lo, hi = min(pitches), max(pitches)
+    duration = float(rng.uniform(min(n.duration_s for n in notes),
+                                 max(n.duration_s for n in notes)))
+    gap = float(np.median([n.gap_s for n in notes]))
+    if rng.random() < 0.5 or hi / lo < 1.15:
+        return Note("whistle", (float(np.exp(rng.uniform(np.log(lo), np.log(hi)))),),
+                    duration, gap)
+    return Note("sweep", (hi, lo), duration, gap)
+
+
+def _reshaped(note: Note, rng: np.random.Generator) -> Note:
+    """``note`` sung in another shape over the same pitches: a whistle becomes a sweep of
+    15–30 % (up or down), any other note a whistle at its geometric mean pitch."""
+    p = np.asarray(note.pitch_hz, dtype=float)
+    if note.shape == "whistle":
+        factor = 1.0 + float(rng.choice([-1.0, 1.0])) * float(rng.uniform(0.15, 0.30))
+        return dataclasses.replace(note, shape="sweep",
+                                   pitch_hz=(float(p[0]), float(p[0] * factor)))
+    return dataclasses.replace(note, shape="whistle",
+                               pitch_hz=(float(np.exp(np.log(p).mean())),))
 
 
 def _visible(trill: Trill, floor_db: float = 20.0) -> tuple[float, float]:
