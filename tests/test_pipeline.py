@@ -86,6 +86,30 @@ def test_tiny_pipeline_end_to_end(tmp_path, repo_root):
     table = list(csv.DictReader((latent / "persistence.csv").open()))
     assert {r["status"] for r in table} <= {"persists", "lost", "new"}
     assert any("1966-T01v" in json.dumps(r) for r in table)
+    assert all(0.0 <= float(r["persist_share"]) <= 1.0 for r in table)
+    assert all(int(r["n_2020"]) > 0 for r in table)  # each decision rests on 2020 songs
+
+    # every theme held out once (3 folds of one), the rule chosen out of sample, and the
+    # project stage reading it
+    validation = tmp_path / "validation"
+    songnet("validate", "--features", str(features), "--catalog", str(catalog), "-o",
+            str(validation), "--params", params)
+    summary = json.loads((validation / "metrics.json").read_text())["validation"]
+    assert [f["themes"] for f in summary["folds"]] == [[t] for t in THEMES]
+    for key in ("lost", "persist"):
+        low, high = summary[f"{key}_ci"]
+        assert 0.0 <= low <= summary[f"{key}_rate"] <= high <= 1.0
+    assert summary["n_lost"] == 3 * 2  # every variant of every held-out theme
+    assert summary["n_persist"] == 3 * 2 * 1  # the reporting half of the kept themes'
+    held = list(csv.DictReader((validation / "leave_one_out.csv").open()))
+    assert sorted(r["theme"] for r in held) == sorted(THEMES)
+    ruled = yaml.safe_load(Path(params).read_text())
+    ruled["project"]["threshold_from"] = str(validation / "metrics.json")
+    (tmp_path / "ruled.yaml").write_text(yaml.safe_dump(ruled))
+    songnet("project", "--embeddings", str(embeddings), "--out", str(tmp_path / "latent2"),
+            "--params", str(tmp_path / "ruled.yaml"))
+    info2 = json.loads((tmp_path / "latent2" / "latent.json").read_text())
+    assert info2["params"]["threshold_quantile"] == summary["rule"]["threshold_quantile"]
 
     wav = next(resynth.glob("*.wav"))
     out = tmp_path / "events.json"
