@@ -10,11 +10,15 @@ ends and middle); the spread is the standard deviation of the log ratio of each 
 the group's geometric mean, pooled over groups (a clip given twice, byte for byte, counts
 once).
 
-Prints one line per group, then ``sd_duration= sd_pitch=`` (fractions).
+Prints one line per group, then ``sd_duration= sd_pitch=`` (fractions), then how far the
+``validate`` stage's drift variants lie from their theme on the foreign themes' note scale
+(:func:`songnet.surrogates.foreign.theme_distance`; 40 variants of every shipped catalog
+theme), with their note-level change alone and with this spread on top.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sys
 from pathlib import Path
@@ -26,8 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import realbirds as rb
 from songnet.core.sound import Sound
+from songnet.resynth.variants import drift_variant
 from songnet.song.segment import segment, segment_notes
 from songnet.song.track import track_pitch
+from songnet.surrogates.foreign import theme_distance
+from songnet.surrogates.themes import load_catalog
 
 GROUPS = {"XC53516": (("whistles", (1, 2)), ("downsweeps", (3, 4)),
                       ("trill syllables", (5, 6, 7, 8, 9)))}
@@ -71,7 +78,30 @@ def main() -> int:
     sd_d = float(np.sqrt(np.sum(np.square(dur_dev)) / (len(dur_dev) - n_groups)))
     sd_p = float(np.sqrt(np.sum(np.square(pitch_dev)) / (len(pitch_dev) - 3 * n_groups)))
     print(f"sd_duration={sd_d:.3f} sd_pitch={sd_p:.3f}")
+    alone = drift_distances({"duration": 0.0, "pitch": 0.0})
+    spread = drift_distances(None)
+    print(f"drift variants from their theme (median, 90th percentile): note change alone "
+          f"{np.median(alone):.2f}, {np.quantile(alone, 0.9):.2f}; with the within-bird "
+          f"spread {np.median(spread):.2f}, {np.quantile(spread, 0.9):.2f} (foreign themes: "
+          "2 or more)")
     return 0
+
+
+def drift_distances(spread: dict | None, n: int = 40) -> np.ndarray:
+    """``theme_distance`` of ``n`` drift variants of every catalog theme from the theme."""
+    out = []
+    rng = np.random.default_rng(0)
+    for theme in load_catalog():
+        for _ in range(n):
+            d = drift_variant(theme, rng=rng, spread=spread)
+            notes = tuple(dataclasses.replace(
+                note, pitch_hz=tuple(p * d.pitch for p in note.pitch_hz),
+                duration_s=note.duration_s / d.tempo) for note in d.notes)
+            trill = dataclasses.replace(
+                theme.trill, interval_s=theme.trill.interval_s * d.trill_interval / d.tempo)
+            out.append(theme_distance(dataclasses.replace(theme, notes=notes, trill=trill),
+                                      theme))
+    return np.array(out)
 
 
 if __name__ == "__main__":

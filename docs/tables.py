@@ -64,28 +64,6 @@ def _leave_one_out(folder: str) -> str:
     return "\n".join(lines)
 
 
-def _rules() -> str:
-    """The ``either`` rows of ``rules.csv``, both spaces side by side."""
-    rows = _rows(EXP / "validation" / "rules.csv")
-    chosen = next(r for r in rows if r["chosen"] == "True")
-    by = {(r["metric"], r["pooling"], float(r["quantile"])): r for r in rows
-          if r["decision"] == chosen["decision"]}
-    lines = ["| pooling | quantile | standardized: lost_rate | persist_rate | "
-             "cosine: lost_rate | persist_rate |", "|---|---|---|---|---|---|"]
-    for pooling in ("pooled", "per_theme"):
-        for q in sorted({k[2] for k in by}):
-            cells = []
-            for metric in ("standardized", "cosine"):
-                r = by.get((metric, pooling, q))
-                if r is None:
-                    cells += ["-", "-"]
-                    continue
-                mark = " **(chosen)**" if r is chosen else ""
-                cells += [f"{float(r['lost_rate']):.2f}{mark}", f"{float(r['persist_rate']):.2f}"]
-            lines.append(f"| {pooling} | {q:.2f} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def _folds() -> str:
     """Out-of-sample rates per fold and pooled, with their 95 % intervals."""
     lines = ["| fold | held-out themes | rule (chosen on the other folds) | lost_rate [95 % CI] "
@@ -110,7 +88,7 @@ def _span(ci: str) -> str:
 
 
 TABLES = {"metrics": _metrics, "folds": _folds, "persistence": _persistence,
-          "leave_one_out": lambda: _leave_one_out("validation"), "rules": _rules}
+          "leave_one_out": lambda: _leave_one_out("validation")}
 
 
 def refresh(text: str) -> str:

@@ -86,8 +86,14 @@ def test_no_module_imports_a_higher_layer(path):
             assert LAYERS.index(other) <= rank, f"{path.relative_to(ROOT)} imports {name}"
 
 
+PIPELINES = ("dvc.yaml", "validation/dvc.yaml")  # the default pipeline, the k-fold validation
+
+
 def _stages() -> dict[str, dict]:
-    return yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    stages = {}
+    for name in PIPELINES:
+        stages.update(yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))["stages"])
+    return stages
 
 
 def _listed_code(stage: dict) -> set[str]:

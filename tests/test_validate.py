@@ -3,8 +3,6 @@ bootstrap intervals over themes; and the metric-learning loss of the embedding."
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,7 +28,7 @@ def test_every_theme_is_held_out_exactly_once():
     assert folds[0] == ["T01", "T05", "T09"]  # the old default's three, now fold 0
     assert sorted(t for f in folds for t in f) == sorted(themes)
     assert [len(f) for f in folds] == [3, 3, 3, 2]
-    with pytest.raises(SongnetError, match="validate.folds=5 but only 3 themes"):
+    with pytest.raises(SongnetError, match=r"validate\.folds=5 but only 3 themes"):
         theme_folds(["A", "B", "C"], 5)
     with pytest.raises(ValueError, match="folds=2"):
         ValidateParams(folds=2)

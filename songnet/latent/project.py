@@ -65,9 +65,10 @@ class ProjectParams:
     threshold_metric : {"standardized", "cosine"}
         The space the distances are measured in (see :class:`ThemeMatcher`).
     threshold_from : str
-        A ``validate`` stage's ``metrics.json``: its chosen rule (metric, decision, pooling,
-        quantile) replaces the four ``threshold_*`` settings above, so the rule is the one
-        the validation chose out of sample, never typed in. ``""``: use them as given.
+        A ``validate`` stage's ``rule.json`` (or its ``metrics.json``): its chosen rule
+        (metric, decision, pooling, quantile) replaces the four ``threshold_*`` settings
+        above, so the rule is the one the validation chose out of sample, never typed in.
+        ``""``: use them as given.
     bootstrap : int
         Resamples of the 2020 songs (within each theme, with replacement) behind each
         decision's ``persist_share`` (:func:`persistence_table`); 0 = none.
@@ -81,7 +82,7 @@ class ProjectParams:
     threshold_pooling: Literal["pooled", "per_theme"] = "pooled"
     threshold_decision: Literal["either", "distance"] = "either"
     threshold_metric: Literal["standardized", "cosine"] = "cosine"
-    threshold_from: str = "experiments/validation/metrics.json"
+    threshold_from: str = "experiments/validation/rule.json"
     bootstrap: int = 200
 
     def __post_init__(self) -> None:
@@ -363,8 +364,8 @@ def validated_rule(params: ProjectParams) -> ProjectParams:
                   "threshold_quantile": float(rule["threshold_quantile"])}
     except FileNotFoundError:
         raise SongnetError(f"project.threshold_from: {path} not found; run `songnet validate` "
-                           "(`dvc repro validate`) first, or set threshold_from: \"\" to use "
-                           "the threshold_* settings as given") from None
+                           "(`dvc repro validation/dvc.yaml`) first, or set threshold_from: "
+                           "\"\" to use the threshold_* settings as given") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise SongnetError(f"project.threshold_from: {path} holds no validated rule "
                            f"({type(exc).__name__}: {exc}); run `songnet validate` again") from exc

@@ -441,7 +441,8 @@ def choose_rule(rules: pd.DataFrame) -> int:
 
 def save_validation(result: Validation, folder: Path, *, params: ValidateParams) -> dict:
     """Write ``folds.csv``, ``leave_one_out.csv``, ``drift.csv``, ``rules.csv``,
-    ``metrics.json`` and ``validation.png`` into ``folder`` (call inside
+    ``metrics.json``, ``rule.json`` (the chosen rule alone, which the ``project`` stage
+    reads) and ``validation.png`` into ``folder`` (call inside
     :func:`songnet.core.files.atomic_dir`).
 
     Returns the ``metrics.json`` content.
@@ -483,6 +484,7 @@ def save_validation(result: Validation, folder: Path, *, params: ValidateParams)
                       "persist_rate": round(float(chosen.persist_rate), 4)},
         "params": params_to_dict(params)}}
     write_json(folder / "metrics.json", summary)
+    write_json(folder / "rule.json", {"validation": {"rule": summary["validation"]["rule"]}})
     _figure(reported, rules=result.rules, chosen=result.chosen).savefig(
         folder / "validation.png", dpi=110, bbox_inches="tight")
     return summary
