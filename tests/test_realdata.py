@@ -80,7 +80,9 @@ def test_synthesize_trains_on_real_songs_in_real_backgrounds(real_birds, tmp_pat
     out = tmp_path / "surrogates"
     assert main(["synthesize", "--catalog", str(catalog), "--recordings", str(folder),
                  "-o", str(out), "--params", str(params)]) == 0
-    assert "12 real songs" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "12 real songs" in err
+    assert "reverberation:" in err  # measured or not, the user is told which
     rows = list(csv.DictReader((out / "manifest.csv").open()))
     real = [r for r in rows if r["real_recording"]]
     # each theme: 2 songs of rec-0 x 3 copies in train, 2 of rec-1 in val, 2 of rec-2 in test
@@ -96,6 +98,13 @@ def test_synthesize_trains_on_real_songs_in_real_backgrounds(real_birds, tmp_pat
     assert all(r["site_background"].startswith("rec-") for r in model_songs)
     snr = [float(r["snr_db"]) for r in model_songs]
     assert max(snr) <= 40 and min(snr) >= -1
+    # the reverberation times follow the real songs' where at least 3 were measured
+    t60_range = read_recordings(folder, themes=[b.name for b in real_birds.BIRDS[:2]]
+                                ).t60_range_s
+    lo, hi = (0.1, 0.8) if t60_range is None else (max(t60_range[0], 0.05),
+                                                   max(t60_range[1], 0.05))
+    t60 = [float(r["reverb_t60_s"]) for r in model_songs if float(r["reverb_t60_s"]) > 0]
+    assert all(lo <= t <= hi for t in t60)
     y, sr = sf.read(out / real[0]["path"])
     assert sr == 44100 and y.size == round(float(real[0]["duration_s"]) * sr)
     # later stages (train's open-set fit) tell the real clips by their features ids

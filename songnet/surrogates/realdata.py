@@ -63,6 +63,10 @@ class RealSong:
         the median power of the 50-ms frames of the background stretches within
         :data:`NEAR_S` of the song (all of the recording's when none is that near; a
         passing other sound does not move a median).
+    t60_s : float
+        The site's reverberation time read after the song (:func:`songnet.song.reverb.
+        tail_t60`): 0.0 for a tail too short to fit, NaN where the song stands too little
+        above its background to tell.
     """
 
     theme: str
@@ -72,6 +76,7 @@ class RealSong:
     start_s: float
     end_s: float
     snr_db: float
+    t60_s: float = float("nan")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -89,6 +94,18 @@ class RealMaterial:
         """The lowest and highest SNR of the real songs (None without songs)."""
         snr = [s.snr_db for s in self.songs if np.isfinite(s.snr_db)]
         return (min(snr), max(snr)) if snr else None
+
+    @property
+    def t60_range_s(self) -> tuple[float, float] | None:
+        """The shortest and longest reverberation time measured after the real songs (at
+        least :data:`MIN_REVERB_SONGS` of them measurable; None otherwise)."""
+        t60 = [s.t60_s for s in self.songs if np.isfinite(s.t60_s)]
+        return (min(t60), max(t60)) if len(t60) >= MIN_REVERB_SONGS else None
+
+
+MIN_REVERB_SONGS = 3
+"""Real songs whose tail must be measurable before their reverberation times replace the
+default range."""
 
 
 def recording_splits(recordings: Sequence[str]) -> dict[str, str]:
@@ -135,6 +152,7 @@ def read_recordings(folder: str | os.PathLike, *, themes: Sequence[str]) -> Real
     """
     from songnet.core.audio import load, theme_folders
     from songnet.song.find import find_songs
+    from songnet.song.reverb import tail_t60
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -175,11 +193,23 @@ def read_recordings(folder: str | os.PathLike, *, themes: Sequence[str]) -> Real
                 if theme in known:
                     songs.append(RealSong(theme, str(path), splits[str(path)],
                                           np.asarray(s.sound.samples, dtype=np.float32),
-                                          s.start_s, s.end_s, _snr_db(y, s, noise)))
+                                          s.start_s, s.end_s, _snr_db(y, s, noise),
+                                          tail_t60(y, SR, s.end_s).t60_s))
             for piece in stretches:
                 if held >= MAX_BACKGROUND_S or not np.any(piece):
                     continue
                 backgrounds.append(piece.copy())
                 sources.append(str(path))
                 held += piece.size / SR
+    if songs:
+        measured = [x.t60_s for x in songs if np.isfinite(x.t60_s)]
+        if len(measured) >= MIN_REVERB_SONGS:
+            notes.append(f"reverberation: T60 {min(measured):.2f}-{max(measured):.2f} s after "
+                         f"{len(measured)} of {len(songs)} real songs (those at least 30 dB "
+                         "above their background); the model's songs take that range")
+        else:
+            notes.append(f"reverberation: measurable after {len(measured)} of {len(songs)} "
+                         "real songs (a song must stand 30 dB above its background, with "
+                         f"1.2 s of recording after it; {MIN_REVERB_SONGS} needed): the "
+                         "default T60 range stays")
     return RealMaterial(tuple(songs), tuple(backgrounds), tuple(sources), tuple(notes))

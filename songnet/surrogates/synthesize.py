@@ -49,6 +49,10 @@ MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("path", "theme", "split")
 """Columns every manifest needs (``id`` and the variation columns are optional)."""
 CHUNK = 16  # clips rendered together; fixed, so outputs do not depend on the worker count
+REVERB_T60_S = (0.1, 0.8)
+"""The reverberation times drawn without measured real songs (s)."""
+MIN_T60_S = 0.05
+"""The shortest tail drawn from real songs' measures: a dry site's 0 still gets a trace."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -440,7 +444,9 @@ def _finish(sp: _Spec, rng: np.random.Generator, song: np.ndarray | None,
     reverb_p = min(1.0, params.reverb_prob * (2.0 if stress else 1.0))
     t60, wet = 0.0, 0.0
     if rng.uniform() < reverb_p:
-        t60, wet = float(rng.uniform(0.1, 0.8)), float(rng.uniform(0.1, 0.5))
+        lo, hi = REVERB_T60_S if real is None or real.t60_range_s is None else (
+            max(real.t60_range_s[0], MIN_T60_S), max(real.t60_range_s[1], MIN_T60_S))
+        t60, wet = float(rng.uniform(lo, hi)), float(rng.uniform(0.1, 0.5))
         if song is not None:
             clip = cond.reverberate(clip, t60_s=t60, wet=wet, rng=rng)
         else:  # drawn all the same, so every clip uses its generator alike
