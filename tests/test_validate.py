@@ -123,3 +123,34 @@ def test_supervised_contrastive_loss_rewards_themes_that_cluster():
                        temperature=0.1)
     zero.backward()
     assert float(zero.detach()) == 0.0 and emb.grad is not None
+
+
+def test_the_command_refuses_bad_folds_and_themes_before_any_work(tmp_path, repo_root, capsys):
+    import shutil
+
+    import yaml
+
+    from songnet.cli import main
+    from tests.tiny_features import write_features
+
+    features = write_features(tmp_path / "features")  # classes low, high, no_song
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    for name, src in (("low", "T01"), ("high", "T04")):
+        text = (repo_root / "songnet" / "surrogates" / "catalog" / f"{src}.yaml").read_text()
+        (catalog / f"{name}.yaml").write_text(text.replace(f"name: {src}", f"name: {name}"))
+    shutil.copy(repo_root / "songnet" / "surrogates" / "catalog" / "dialect.yaml", catalog)
+    params = yaml.safe_load((repo_root / "params.yaml").read_text())
+    for change, needle in (({"folds": 5}, "validate.folds=5 but only 2 themes"),
+                           ({"themes": ["low", "mid"]}, "validate.themes names 'mid'"),
+                           ({"folds": 2}, "folds=2 must be >= 3")):
+        params["validate"] = {**yaml.safe_load((repo_root / "params.yaml").read_text()
+                                               )["validate"], **change}
+        path = tmp_path / "params.yaml"
+        path.write_text(yaml.safe_dump(params))
+        out = tmp_path / "validation"
+        code = main(["validate", "--features", str(features), "--catalog", str(catalog),
+                     "-o", str(out), "--params", str(path), "-q"])
+        err = capsys.readouterr().err
+        assert code == 2 and needle in err and "Traceback" not in err, err
+        assert len(err.strip().splitlines()) == 1 and not out.exists()

@@ -67,13 +67,18 @@ def command(features_dir: Path, catalog_dir: Path | None, out: Path, device: str
         raise SongnetError(f"the catalog's themes do not match the classes of {features_dir} "
                            f"({', '.join(theme_classes(meta['classes']))}); pass the catalog the "
                            "features were made from with --catalog")
+    names = [t.name for t in themes]
+    strange = sorted(set(params.themes) - set(names))
+    if strange:
+        raise SongnetError(f"validate.themes names {strange[0]!r}, not a theme of these "
+                           f"features ({', '.join(names)})")
+    n_models = len(theme_folds(list(params.themes) or names, params.folds))
     splits = {s: load_split(features_dir, s) for s in ("train", "val", "test")}
     torch.set_num_threads(train_params.num_threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
     with bar(len(themes) * params.variants, desc="variants", unit="song", quiet=quiet) as pbar:
         variants = drifted_songs(themes, n=params.variants, seed=params.seed, sr=fp.sr,
                                  params=resynth_params, progress=pbar.update)
-    n_models = len(theme_folds(list(params.themes) or [t.name for t in themes], params.folds))
     with bar(n_models, desc="validate", unit="fold", quiet=quiet) as pbar:
         result = held_out_folds(train=splits["train"], val=splits["val"], test=splits["test"],
                                classes=meta["classes"], feature_params=meta["params"],
