@@ -33,6 +33,10 @@ def _copy_repo(src: Path, dst: Path) -> None:
             shutil.copy2(src / rel, dst / rel)
     for rel in ("songnet/models",):  # the shipped model stays until `release` replaces it
         shutil.copytree(src / rel, dst / rel, dirs_exist_ok=True)
+    # the rule of the validation pipeline, which the default pipeline reads and never runs
+    rule = "experiments/validation/rule.json"
+    (dst / rule).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src / rule, dst / rule)
 
 
 def _repro(repo_root: Path, tmp_path: Path, fill) -> Path:
