@@ -18,7 +18,6 @@ theme), with their note-level change alone and with this spread on top.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import sys
 from pathlib import Path
@@ -93,14 +92,8 @@ def drift_distances(spread: dict | None, n: int = 40) -> np.ndarray:
     rng = np.random.default_rng(0)
     for theme in load_catalog():
         for _ in range(n):
-            d = drift_variant(theme, rng=rng, spread=spread)
-            notes = tuple(dataclasses.replace(
-                note, pitch_hz=tuple(p * d.pitch for p in note.pitch_hz),
-                duration_s=note.duration_s / d.tempo) for note in d.notes)
-            trill = dataclasses.replace(
-                theme.trill, interval_s=theme.trill.interval_s * d.trill_interval / d.tempo)
-            out.append(theme_distance(dataclasses.replace(theme, notes=notes, trill=trill),
-                                      theme))
+            variant = drift_variant(theme, rng=rng, spread=spread).applied_to(theme)
+            out.append(theme_distance(variant, theme))
     return np.array(out)
 
 

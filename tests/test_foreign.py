@@ -24,12 +24,7 @@ CATALOG = load_catalog()
 
 def drifted(theme, rng, spread=None):
     """The theme as drift_variant changes it (notes, transposition, tempo, trill rate)."""
-    d = drift_variant(theme, rng=rng, spread=spread)
-    notes = tuple(dataclasses.replace(n, pitch_hz=tuple(p * d.pitch for p in n.pitch_hz),
-                                      duration_s=n.duration_s / d.tempo) for n in d.notes)
-    trill = dataclasses.replace(theme.trill,
-                                interval_s=theme.trill.interval_s * d.trill_interval / d.tempo)
-    return dataclasses.replace(theme, notes=notes, trill=trill)
+    return drift_variant(theme, rng=rng, spread=spread).applied_to(theme)
 
 
 def test_distance_is_zero_for_a_theme_symmetric_and_small_for_realistic_drift():

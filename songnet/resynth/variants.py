@@ -42,7 +42,8 @@ class Drift:
     Attributes
     ----------
     notes : tuple of Note
-        The variant's introductory notes (one dropped or repeated, or as the theme's).
+        The variant's introductory notes (one dropped, repeated, added or reshaped, or as
+        the theme's; each with the within-bird jitter), before transposition and tempo.
     pitch, tempo : float
         Transposition and tempo factors applied to the whole song.
     trill_interval : float
@@ -56,6 +57,16 @@ class Drift:
     tempo: float
     trill_interval: float
     description: str
+
+    def applied_to(self, theme: Theme) -> Theme:
+        """``theme`` as this drift sings it: the variant's notes transposed and at its
+        tempo, the trill interval changed (the theme the drifted sketch draws)."""
+        notes = tuple(dataclasses.replace(n, pitch_hz=tuple(p * self.pitch for p in n.pitch_hz),
+                                          duration_s=n.duration_s / self.tempo)
+                      for n in self.notes)
+        trill = dataclasses.replace(
+            theme.trill, interval_s=theme.trill.interval_s * self.trill_interval / self.tempo)
+        return dataclasses.replace(theme, notes=notes, trill=trill)
 
 
 def drift_variant(theme: Theme, *, rng: np.random.Generator,
