@@ -67,12 +67,8 @@ def command(features_dir: Path, catalog_dir: Path | None, out: Path, device: str
         raise SongnetError(f"the catalog's themes do not match the classes of {features_dir} "
                            f"({', '.join(theme_classes(meta['classes']))}); pass the catalog the "
                            "features were made from with --catalog")
-    names = [t.name for t in themes]
-    strange = sorted(set(params.themes) - set(names))
-    if strange:
-        raise SongnetError(f"validate.themes names {strange[0]!r}, not a theme of these "
-                           f"features ({', '.join(names)})")
-    n_models = len(theme_folds(list(params.themes) or names, params.folds))
+    names = [t.name for t in themes]  # checked before any variant is sung
+    n_models = len(theme_folds(list(params.themes) or names, params.folds, known=names))
     splits = {s: load_split(features_dir, s) for s in ("train", "val", "test")}
     torch.set_num_threads(train_params.num_threads)
     torch.use_deterministic_algorithms(True, warn_only=True)

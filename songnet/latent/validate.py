@@ -167,15 +167,22 @@ def _rule_of(row: Any) -> tuple[str, str, str, float]:
             float(row["quantile"]))
 
 
-def theme_folds(themes: Sequence[str], folds: int) -> list[list[str]]:
+def theme_folds(themes: Sequence[str], folds: int, *, known: Sequence[str] | None = None
+                ) -> list[list[str]]:
     """``themes`` in sorted order dealt into ``folds`` groups: T01, T05, T09 | T02, T06, …
+
+    ``known`` (the features' themes), when given, must hold every one of ``themes``.
 
     Raises
     ------
     SongnetError
-        When there are fewer themes than folds, or a fold would leave fewer than one theme
-        to train on.
+        For a theme not in ``known``, or fewer themes than folds.
     """
+    if known is not None:
+        strange = sorted(set(themes) - set(known))
+        if strange:
+            raise SongnetError(f"validate.themes names {strange[0]!r}, not a theme of these "
+                               f"features ({', '.join(known)})")
     ordered = sorted(themes)
     if len(ordered) < folds:
         raise SongnetError(f"validate.folds={folds} but only {len(ordered)} themes to hold "
@@ -270,14 +277,8 @@ def held_out_folds(*, train: FeatureSplit, val: FeatureSplit, test: FeatureSplit
         Called with 1 after each fold's model.
     """
     themes = theme_classes(classes)
-    unknown = sorted(set(params.themes) - set(themes))
-    if unknown:
-        raise SongnetError(f"validate.themes names {unknown[0]!r}, not a theme of these "
-                           f"features ({', '.join(themes)})")
-    folds = theme_folds(list(params.themes) or themes, params.folds)
-    if any(len(themes) - len(held) < 1 for held in folds):
-        raise SongnetError("validate: a fold would hold out every theme; hold out fewer "
-                           "themes (validate.themes) or use more folds")
+    # folds >= 3 (ValidateParams), so no fold holds out every theme
+    folds = theme_folds(list(params.themes) or themes, params.folds, known=themes)
     tp = dataclasses.replace(train_params, epochs=params.epochs, patience=params.epochs)
     origins = origins or {}
     rows, test_lost = [], {}
