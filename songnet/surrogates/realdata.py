@@ -96,10 +96,15 @@ class RealMaterial:
         return (min(snr), max(snr)) if snr else None
 
     @property
+    def t60_measured_s(self) -> list[float]:
+        """The reverberation times of the real songs whose tail could be measured."""
+        return [s.t60_s for s in self.songs if np.isfinite(s.t60_s)]
+
+    @property
     def t60_range_s(self) -> tuple[float, float] | None:
         """The shortest and longest reverberation time measured after the real songs (at
         least :data:`MIN_REVERB_SONGS` of them measurable; None otherwise)."""
-        t60 = [s.t60_s for s in self.songs if np.isfinite(s.t60_s)]
+        t60 = self.t60_measured_s
         return (min(t60), max(t60)) if len(t60) >= MIN_REVERB_SONGS else None
 
 
@@ -201,15 +206,17 @@ def read_recordings(folder: str | os.PathLike, *, themes: Sequence[str]) -> Real
                 backgrounds.append(piece.copy())
                 sources.append(str(path))
                 held += piece.size / SR
+    material = RealMaterial(tuple(songs), tuple(backgrounds), tuple(sources), ())
     if songs:
-        measured = [x.t60_s for x in songs if np.isfinite(x.t60_s)]
-        if len(measured) >= MIN_REVERB_SONGS:
-            notes.append(f"reverberation: T60 {min(measured):.2f}-{max(measured):.2f} s after "
-                         f"{len(measured)} of {len(songs)} real songs (those at least 30 dB "
-                         "above their background); the model's songs take that range")
+        n = len(material.t60_measured_s)
+        if material.t60_range_s is not None:
+            lo, hi = material.t60_range_s
+            notes.append(f"reverberation: T60 {lo:.2f}-{hi:.2f} s after {n} of {len(songs)} "
+                         "real songs (those at least 30 dB above their background); the "
+                         "model's songs take that range")
         else:
-            notes.append(f"reverberation: measurable after {len(measured)} of {len(songs)} "
-                         "real songs (a song must stand 30 dB above its background, with "
-                         f"1.2 s of recording after it; {MIN_REVERB_SONGS} needed): the "
-                         "default T60 range stays")
-    return RealMaterial(tuple(songs), tuple(backgrounds), tuple(sources), tuple(notes))
+            notes.append(f"reverberation: measurable after {n} of {len(songs)} real songs (a "
+                         "song must stand 30 dB above its background, with 1.2 s of "
+                         f"recording after it; {MIN_REVERB_SONGS} needed): the default T60 "
+                         "range stays")
+    return dataclasses.replace(material, notes=tuple(notes))
