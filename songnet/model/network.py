@@ -137,7 +137,13 @@ class Network(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``(B, n_classes)`` for images ``(B, 1, n_bins, n_frames)``."""
-        return self.classifier(self.dropout(self.embed(x)))
+        return self.logits_and_embedding(x)[0]
+
+    def logits_and_embedding(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``(B, n_classes)`` and the embedding ``(B, embed_dim)`` they come from,
+        in one pass (training's metric loss needs both)."""
+        emb = self.embed(x)
+        return self.classifier(self.dropout(emb)), emb
 
 
 @dataclasses.dataclass(frozen=True)

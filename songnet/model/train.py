@@ -621,14 +621,12 @@ def _train_epoch(run: _Session, *, params: TrainParams,
     for xb, yb in run.loader:
         xb = augment(xb, params=params, noise=run.noise)
         xb, yb = xb.to(run.device), yb.to(run.device)
+        # (b, 1, n_bins, n_frames) -> logits (b, n_classes), embedding (b, embed_dim)
+        logits, emb = run.model.logits_and_embedding(xb[:, None])
+        loss = nn.functional.cross_entropy(logits, yb)
         if params.metric_weight > 0:  # the embedding itself trained: themes cluster
-            emb = run.model.embed(xb[:, None])
-            logits = run.model.classifier(run.model.dropout(emb))
-            loss = nn.functional.cross_entropy(logits, yb) + params.metric_weight * supcon_loss(
+            loss = loss + params.metric_weight * supcon_loss(
                 emb, yb, anchors=run.anchors[yb], temperature=params.metric_temperature)
-        else:
-            logits = run.model(xb[:, None])  # (b, 1, n_bins, n_frames) -> (b, n_classes)
-            loss = nn.functional.cross_entropy(logits, yb)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         run.optimizer.step()
