@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from songnet.cli.common import catalog_option, common_options, out_option
+from songnet.cli.discover import command as discover_command
 from songnet.core.errors import SongnetError
 from songnet.core.files import (
     atomic_dir,
@@ -217,3 +218,6 @@ def learn(inputs: tuple[Path, ...], start_s: float | None, end_s: float | None,
     if not quiet:
         click.echo(f"wrote {out}: theme {lt.theme.name} from {len(lt.songs)} song(s) in "
                    f"{len(lt.files)} recording(s)", err=True)
+
+
+command.add_command(discover_command)

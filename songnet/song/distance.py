@@ -16,7 +16,8 @@ import numpy as np
 from songnet.core.quantiles import median
 from songnet.song.segment import Segment
 
-__all__ = ["edit_cost", "intro_distance", "intro_vectors", "note_vector"]
+__all__ = ["edit_cost", "edit_costs", "intro_distance", "intro_distances", "intro_vectors",
+           "note_vector"]
 
 _PITCH_SCALE = float(np.log(1.10))  # 10 % of pitch = one unit
 _TIME_SCALE = float(np.log(1.5))    # a factor 1.5 in length = one unit
@@ -38,18 +39,25 @@ def edit_cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     Adding or dropping a note costs 1; singing one differently up to 2.
     """
-    m, na, nb = a.shape[0], a.shape[1], len(b)
-    pitch = np.abs(a[:, :, None, :3] - b[None, None, :, :3]).max(axis=-1) / _PITCH_SCALE
-    time = np.abs(a[:, :, None, 3] - b[None, None, :, 3]) / _TIME_SCALE
-    sub = np.minimum(2.0, pitch + time)  # (m, na, nb)
-    d = np.zeros((m, na + 1, nb + 1))
-    d[:, :, 0] = np.arange(na + 1)
-    d[:, 0, :] = np.arange(nb + 1)
+    return edit_costs(a, np.asarray(b)[None])[:, 0]
+
+
+def edit_costs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`edit_cost` of every sequence of ``a (m, k, 4)`` to every one of
+    ``b (n, l, 4)`` (all of one length): ``(m, n)``."""
+    m, na, nb = a.shape[0], a.shape[1], b.shape[1]
+    pitch = np.abs(a[:, None, :, None, :3] - b[None, :, None, :, :3]).max(axis=-1) \
+        / _PITCH_SCALE
+    time = np.abs(a[:, None, :, None, 3] - b[None, :, None, :, 3]) / _TIME_SCALE
+    sub = np.minimum(2.0, pitch + time)  # (m, n, na, nb)
+    d = np.zeros((m, b.shape[0], na + 1, nb + 1))
+    d[:, :, :, 0] = np.arange(na + 1)
+    d[:, :, 0, :] = np.arange(nb + 1)
     for i in range(1, na + 1):
         for j in range(1, nb + 1):
-            d[:, i, j] = np.minimum(np.minimum(d[:, i - 1, j], d[:, i, j - 1]) + 1,
-                                    d[:, i - 1, j - 1] + sub[:, i - 1, j - 1])
-    return d[:, na, nb]
+            d[:, :, i, j] = np.minimum(np.minimum(d[:, :, i - 1, j], d[:, :, i, j - 1]) + 1,
+                                       d[:, :, i - 1, j - 1] + sub[:, :, i - 1, j - 1])
+    return d[:, :, na, nb]
 
 
 def intro_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -60,6 +68,24 @@ def intro_distance(a: np.ndarray, b: np.ndarray) -> float:
     there = edit_cost(a[None] + _OFFSETS[:, None], b).min()
     back = edit_cost(b[None] + _OFFSETS[:, None], a).min()
     return float(min(there, back))
+
+
+def intro_distances(a: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
+    """:func:`intro_distance` from ``a (k, 4)`` to each introduction of ``others``, at once
+    (the same figures, computed for all introductions of one length together)."""
+    a = np.asarray(a, dtype=float)
+    out = np.full(len(others), np.nan)
+    m = len(_OFFSETS)
+    by_length: dict[int, list[int]] = {}
+    for i, b in enumerate(others):
+        by_length.setdefault(len(b), []).append(i)
+    for length, idx in by_length.items():
+        b = np.stack([np.asarray(others[i], dtype=float) for i in idx]).reshape(-1, length, 4)
+        there = edit_costs(a[None] + _OFFSETS[:, None], b).min(axis=0)
+        shifted = (b[:, None] + _OFFSETS[None, :, None]).reshape(-1, length, 4)
+        back = edit_cost(shifted, a).reshape(len(idx), m).min(axis=1)
+        out[idx] = np.minimum(there, back)
+    return out
 
 
 

@@ -201,7 +201,9 @@ def find_songs(sound: Sound, *, settings: TrackSettings | None = None,
         first = float(head.times_s[0])
         last = float(read.trill[-1].times_s[-1])
         if not one_song:
-            before = group.index(head)
+            # the sounds before the song (its head may be several pieces joined, so not
+            # itself one of the group's)
+            before = sum(1 for s in group if s.offset_s <= head.onset_s)
             # cut at the start: the song's first sound, or a sound just before it, touches
             # the span's start; at the end: the trill's next syllable would start past it
             cut_start = first <= t0 + margin or (

@@ -42,7 +42,7 @@ from songnet.synth import SR, Gesture, Tract, gestures_from_contour, render_batc
 
 __all__ = ["FOREIGN_INTRO_S", "MANIFEST", "MANIFEST_COLUMNS", "SPLITS", "Bird", "Clip",
            "SynthesizeParams", "draw_bird", "foreign_clip_s", "load_manifest",
-           "longest_rendition", "n_clips", "planned_singers", "save_manifest", "sing",
+           "longest_rendition", "n_clips", "planned_singers", "save_manifest", "sing", "sing_bird",
            "synthesize", "write_clip"]
 
 MANIFEST = "manifest.csv"
@@ -211,10 +211,20 @@ def sing(theme: Theme, *, rng: np.random.Generator,
          params: SynthesizeParams = SynthesizeParams()) -> np.ndarray:
     """One clean song of ``theme`` by a random bird: float32 ``(n,)`` at SR, peak 0.9."""
     bird = draw_bird(theme, bird_id="sing", rng=rng, params=params)
-    gesture, _ = _song_gesture(theme, bird, rng=rng, sd=params.rendition_sd)
-    y = render_batch(gesture.alpha[None], gesture.beta[None], gesture.envelope[None],
-                     gamma=gesture.gamma_t[None], tracts=[bird.tract])[0]
-    return (0.9 * y / max(np.abs(y).max(), 1e-12)).astype(np.float32)
+    return sing_bird(theme, bird, 1, rng=rng, params=params)[0]
+
+
+def sing_bird(theme: Theme, bird: Bird, n: int, *, rng: np.random.Generator,
+              params: SynthesizeParams = SynthesizeParams()) -> list[np.ndarray]:
+    """``n`` clean renditions of ``theme`` by one ``bird`` (:func:`draw_bird`): float32 at
+    SR, each at peak 0.9; they differ by the params' rendition spread."""
+    out = []
+    for _ in range(n):
+        gesture, _ = _song_gesture(theme, bird, rng=rng, sd=params.rendition_sd)
+        y = render_batch(gesture.alpha[None], gesture.beta[None], gesture.envelope[None],
+                         gamma=gesture.gamma_t[None], tracts=[bird.tract])[0]
+        out.append((0.9 * y / max(np.abs(y).max(), 1e-12)).astype(np.float32))
+    return out
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,178 @@
+"""``songnet themes discover RECORDING_OR_FOLDER... -o OUT/``: find every chingolo song in
+unsorted recordings and group the songs into proposed themes (:mod:`songnet.discover`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from songnet.classify.backends import open_model
+from songnet.classify.recordings import find_recordings
+from songnet.classify.report import error_message
+from songnet.cli.common import STATE, FiniteFloatRange, common_options, out_option
+from songnet.core.errors import SongnetError
+from songnet.core.files import atomic_dir, check_output_dir
+from songnet.core.journal import Journal, journal_path
+from songnet.core.params import load_params, read_params_file
+from songnet.core.progress import bar
+
+__all__ = ["command"]
+
+
+@click.command("discover")
+@click.argument("paths", nargs=-1, required=True)
+@out_option("Output folder: one subfolder per proposed theme, _unsorted/, discover.csv, "
+            "discover.json and discover.png (replaced as a whole).", required=True)
+@click.option("--min-songs", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Groups with fewer songs go to _unsorted/.")
+@click.option("--threshold", type=FiniteFloatRange(0.0, 10.0, min_open=True), default=None,
+              help="Merge songs closer than this many notes' worth [default: measured on "
+                   "the recordings, from the songs that share a recording].")
+@click.option("--detect-threshold", type=FiniteFloatRange(0.0, 1.0, min_open=True),
+              default=0.5, show_default=True,
+              help="A song needs the network's 1 - p(no_song) at least this.")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="The detector: .onnx or .pt [default: the shipped model].")
+@click.option("--resume", is_flag=True,
+              help="Keep a journal beside the output (OUT.journal.jsonl) and skip the "
+                   "recordings it holds unchanged; rerun the same command after an "
+                   "interruption.")
+@common_options
+def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float | None,
+            detect_threshold: float, model_path: Path | None, resume: bool,
+            params_file: Path, quiet: bool) -> int:
+    """Find every chingolo song in PATH... (files, folders searched recursively, globs) and
+    group the songs into proposed themes.
+
+    A song is read note by note (an introduction, then a trill) and kept when the
+    network's species-level decision says chingolo, whatever theme it names. Songs whose
+    introductions differ by less than the threshold (notes' worth; measured from the songs
+    that share a recording, taken as one bird's) and whose trills match form a group.
+    Rename, merge or split the folders, then move them to data/2020/: `songnet themes
+    learn` takes them as they are. The [themes] section of --params tunes the note reader.
+    """
+    try:
+        import matplotlib  # noqa: F401
+        import scipy  # noqa: F401
+    except ImportError as exc:
+        raise SongnetError("songnet themes discover needs the pipeline extras (scipy, "
+                           "matplotlib): pip install 'songnet[pipeline]'") from exc
+    from songnet.discover.group import group_songs
+    from songnet.discover.report import write_discovery
+    from songnet.discover.songs import DiscoverParams, SongFound, recording_songs
+    from songnet.resynth.songs import LearnParams
+
+    params = DiscoverParams(detect_threshold=detect_threshold, min_songs=min_songs,
+                            threshold=threshold)
+    learn = (load_params(params_file, "themes", LearnParams)
+             if params_file.is_file() and "themes" in read_params_file(params_file)
+             else LearnParams())
+    files, missing = find_recordings(paths)
+    check_output_dir(out, inputs=[*files, params_file, *([model_path] if model_path else [])])
+    for path, msg in missing:
+        _say(f"error: {path}: {msg}")
+    if not files:
+        raise SongnetError(f"{' '.join(paths)}: no recordings to search; name audio files or "
+                           "folders that hold them")
+    backend = open_model(model_path, device="cpu")
+    journal = None
+    if resume:
+        key = {"learn": dataclasses.asdict(learn), "detect_threshold": detect_threshold,
+               "model": str(model_path or "default"), "version": 1}
+        journal = Journal(journal_path(out), key=key, decode=_decode)
+    found: dict[str, tuple[list, int]] = {}
+    failed: dict[str, str] = {p: m for p, m in missing}
+    total = sum(_duration(f) for f in files)
+    with bar(round(total, 1), desc="discover", unit="s", quiet=quiet) as pbar:
+        seconds = [0.0]  # audio searched so far
+
+        def show(s: float) -> None:
+            seconds[0] += s
+            pbar.n = min(round(seconds[0], 1), pbar.total)
+            pbar.refresh()
+
+        for i, f in enumerate(files, start=1):
+            pbar.set_postfix_str(f"file {i}/{len(files)}", refresh=False)
+            before = journal.done(f) if journal is not None else None
+            if before is not None:
+                found[f] = before
+                show(_duration(f))
+                continue
+            st = os.stat(f) if os.path.exists(f) else None
+            try:
+                songs, doubted, _ = recording_songs(f, backend=backend, learn=learn,
+                                                    params=params, progress=show)
+            except Exception as exc:
+                msg = error_message(f, exc)
+                if msg is None or (STATE.verbose and not isinstance(exc, SongnetError)):
+                    raise
+                failed[f] = msg
+                _say(f"error: {f}: {msg}", quiet=quiet)
+                continue
+            found[f] = (songs, doubted)
+            if journal is not None and st is not None:
+                journal.record(f, {"songs": [s.as_dict() for s in songs], "doubted": doubted},
+                               (songs, doubted), stat=st)
+    songs: list[SongFound] = [s for f in files if f in found for s in found[f][0]]
+    for f in files:
+        if f in found and not found[f][0]:
+            doubted = found[f][1]
+            _say(f"{f}: no chingolo song found" + (
+                f" ({doubted} note pattern{'s' if doubted != 1 else ''} read as a song, but "
+                "the detector heard another sound)" if doubted else ""), quiet=quiet)
+    grouping = group_songs(songs, min_songs=params.min_songs, threshold=params.threshold)
+    th = grouping.threshold
+    summary = {
+        "recordings": len(found), "failed": len(failed),
+        "seconds": round(sum(_duration(f) for f in found), 1), "songs": len(songs),
+        "doubted": sum(found[f][1] for f in found), "themes": len(grouping.groups),
+        "unsorted": grouping.labels.count("_unsorted"),
+        "sizes": {g: grouping.labels.count(g) for g in grouping.groups},
+        "threshold": round(th.value, 4), "threshold_source": th.source,
+        "within_recording_pairs": th.within_pairs,
+        "within_recording_q90": None if th.within_q90 != th.within_q90
+        else round(th.within_q90, 4),
+        "min_songs": params.min_songs, "detect_threshold": params.detect_threshold,
+    }
+    with atomic_dir(out) as tmp:
+        write_discovery(tmp, songs, grouping, files=files, margin_s=params.margin_s,
+                        fp=backend.fp, summary=summary)
+    if not quiet:
+        _say(f"threshold {th.value:.2f} notes' worth: {th.source}")
+    if songs:
+        click.echo(f"wrote {out}: {len(songs)} songs in {len(found)} recordings -> "
+                   f"{len(grouping.groups)} proposed themes "
+                   f"({', '.join(f'{g}: {n}' for g, n in summary['sizes'].items()) or '-'}), "
+                   f"{summary['unsorted']} unsorted", err=True)
+    else:
+        click.echo(f"wrote {out}: no chingolo songs in {len(found)} recordings "
+                   f"({summary['seconds']:.0f} s searched); nothing to group", err=True)
+    return 2 if failed else 0
+
+
+def _decode(d: dict) -> tuple[list, int]:
+    from songnet.discover.songs import SongFound
+
+    return [SongFound.from_dict(s) for s in d["songs"]], int(d["doubted"])
+
+
+def _duration(path: str) -> float:
+    from songnet.core.audio import info
+
+    try:
+        return info(path).duration
+    except (SongnetError, OSError, RuntimeError, ValueError):
+        return 0.0  # it fails with its own error when read
+
+
+def _say(line: str, *, quiet: bool = True) -> None:
+    if quiet:
+        click.echo(" ".join(line.split()), err=True)
+        return
+    from tqdm.auto import tqdm
+    tqdm.write(" ".join(line.split()), file=sys.stderr)
+

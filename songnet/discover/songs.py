@@ -1,0 +1,210 @@
+"""Every chingolo song of a recording, whatever its theme, measured note by note.
+
+A recording is streamed in blocks (bounded memory however long it is). In each block the
+song reader of ``songnet themes learn`` (:func:`songnet.resynth.songs.find_songs`: notes
+from the pitch track, a trill where a syllable repeats at a steady rate, its introduction
+the notes before) proposes songs; each proposal is then put to the classifier's
+species-level decision, the one ``songnet classify`` makes: the network's ``1 -
+p(no_song)`` on the proposal's own image (placed by the song, as classify places a song
+candidate) must reach ``detect_threshold``. Which theme the network names plays no part,
+so songs of themes outside any catalog are kept; other species' trills preceded by a
+call are not (the note reader alone reads 9 such "songs" in 300 s of the model's other
+species, the network passes none of them: ``benchmarks/discover.py`` prints both).
+
+Each song keeps what grouping needs: its introduction as note vectors
+(:func:`songnet.song.distance.intro_vectors`) and its trill's rate and pitch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from songnet.classify.backends import Backend
+from songnet.classify.events import noise_floor
+from songnet.classify.windows import candidate_images
+from songnet.core import audio
+from songnet.core.sound import Sound
+from songnet.resynth.songs import LearnParams, describe, find_songs
+from songnet.song.distance import intro_vectors
+from songnet.song.find import SR, FoundSong
+
+__all__ = ["OVERLAP_S", "TRILL_PITCH", "TRILL_RATE", "DiscoverParams", "SongFound",
+           "recording_songs", "trill_differs"]
+
+TRILL_RATE = math.log(1.4)
+"""Trills whose rates differ by more than a factor 1.4 are another trill (as
+:func:`songnet.surrogates.foreign.theme_distance` counts one)."""
+TRILL_PITCH = math.log(1.15)
+"""... or whose syllables start or end more than 15 % apart in pitch."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DiscoverParams:
+    """How songs are found and grouped (``songnet themes discover``'s options).
+
+    Attributes
+    ----------
+    detect_threshold : float
+        A song proposed by the note reader is a chingolo song when the network's
+        ``1 - p(no_song)`` on it reaches this (classify's ``detect_threshold``).
+    min_songs : int
+        Groups with fewer songs go to ``_unsorted``.
+    threshold : float or None
+        Group-merging distance in notes' worth; None: measured on the recordings
+        (:func:`songnet.discover.group.grouping_threshold`).
+    block_s : float
+        Streamed block length (s); memory grows with it.
+    margin_s : float
+        Audio kept before and after each song in its clip (s).
+    """
+
+    detect_threshold: float = 0.5
+    min_songs: int = 3
+    threshold: float | None = None
+    block_s: float = 60.0
+    margin_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.detect_threshold <= 1.0:
+            raise ValueError(f"detect_threshold={self.detect_threshold} must be in (0, 1]")
+        if self.min_songs < 1:
+            raise ValueError(f"min_songs={self.min_songs} must be at least 1")
+        if self.threshold is not None and not 0.0 < self.threshold < 10.0:
+            raise ValueError(f"threshold={self.threshold} must lie in (0, 10) notes' worth")
+        if self.block_s < 4 * OVERLAP_S or not 0.1 <= self.margin_s <= OVERLAP_S / 4:
+            raise ValueError(f"block_s={self.block_s} must be at least {4 * OVERLAP_S:g} s "
+                             f"and margin_s={self.margin_s} within [0.1, {OVERLAP_S / 4:g}] s")
+
+
+OVERLAP_S = 12.0
+"""Seconds shared by consecutive blocks: longer than any song (the catalog's longest theme
+is 10 s), so a song cut at one block's end lies whole in the next."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SongFound:
+    """One song of a recording.
+
+    Attributes
+    ----------
+    source : str
+        The recording.
+    start_s, end_s : float
+        First introductory note's onset, last trill syllable's offset (s from the start).
+    p_song : float
+        The network's ``1 - p(no_song)`` on the song.
+    notes : np.ndarray [shape=(k, 4)]
+        The introduction's note vectors (:func:`songnet.song.distance.note_vector`).
+    trill_interval_s, trill_start_hz, trill_end_hz : float
+        The trill's onset-to-onset interval and its syllables' median start and end pitch.
+    trill_count : int
+        Syllables in the trill.
+    description : str
+        How the song was read (:func:`songnet.song.find.describe`).
+    """
+
+    source: str
+    start_s: float
+    end_s: float
+    p_song: float
+    notes: np.ndarray
+    trill_interval_s: float
+    trill_start_hz: float
+    trill_end_hz: float
+    trill_count: int
+    description: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able (the resume journal)."""
+        d = dataclasses.asdict(self)
+        d["notes"] = self.notes.tolist()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SongFound:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in fields if k != "notes"},
+                   notes=np.asarray(d["notes"], dtype=float).reshape(-1, 4))
+
+
+def trill_differs(a: SongFound, b: SongFound) -> bool:
+    """Whether two songs end in different trills (:data:`TRILL_RATE`, :data:`TRILL_PITCH`)."""
+    rate = abs(math.log(a.trill_interval_s / b.trill_interval_s)) > TRILL_RATE
+    pitch = max(abs(math.log(a.trill_start_hz / b.trill_start_hz)),
+                abs(math.log(a.trill_end_hz / b.trill_end_hz))) > TRILL_PITCH
+    return rate or pitch
+
+
+def _song(found: FoundSong, offset_s: float, p_song: float) -> SongFound:
+    starts = np.array([s.ends_hz[0] for s in found.trill])
+    ends = np.array([s.ends_hz[1] for s in found.trill])
+    onsets = [s.onset_s for s in found.trill]
+    span = max(found.slots[-1] - found.slots[0], 1)
+    interval = (onsets[-1] - onsets[0]) / span if len(onsets) > 1 else float("nan")
+    return SongFound(source=found.source, start_s=found.start_s + offset_s,
+                     end_s=found.end_s + offset_s, p_song=p_song,
+                     notes=intro_vectors(found.intro), trill_interval_s=float(interval),
+                     trill_start_hz=float(np.median(starts)),
+                     trill_end_hz=float(np.median(ends)), trill_count=int(found.count),
+                     description=describe(found))
+
+
+def _p_song(backend: Backend, y: np.ndarray, sr: int, songs: Sequence[FoundSong]
+            ) -> list[float]:
+    """The network's ``1 - p(no_song)`` on each song's own image, from a block ``y`` at
+    ``sr`` (the block's noise floor holds everything outside the song down)."""
+    if not songs:
+        return []
+    fp = backend.fp
+    x = audio.resample(y, orig_sr=sr, sr=fp.sr)
+    power = backend.power(x)
+    spans = [(int(s.start_s * fp.sr / fp.hop_length),
+              math.ceil(s.end_s * fp.sr / fp.hop_length)) for s in songs]
+    images, _ = candidate_images(backend, x, spans, noise_floor(power))
+    probs, _ = backend.predict(images)
+    return [float(1.0 - p[-1]) for p in np.asarray(probs)]
+
+
+def recording_songs(path: str | os.PathLike, *, backend: Backend, learn: LearnParams,
+                    params: DiscoverParams,
+                    progress: Callable[[float], object] | None = None
+                    ) -> tuple[list[SongFound], int, float]:
+    """The chingolo songs of one recording, streamed.
+
+    Returns
+    -------
+    songs : list of SongFound
+        In time order.
+    doubted : int
+        Songs the note reader proposed that the network's species-level decision refused
+        (another species' sound, most often).
+    duration_s : float
+        Seconds of audio read.
+    """
+    songs: list[SongFound] = []
+    doubted: list[float] = []  # starts of the songs the network refused
+    seen_to = 0.0  # audio before this was reported to progress
+    for block in audio.stream(path, sr=SR, block_s=params.block_s, overlap_s=OVERLAP_S):
+        sound = Sound(block.samples, SR, str(path))
+        found, _ = find_songs(sound, params=learn)
+        # a song in the overlap is read in both blocks: take it once
+        seen = [s.start_s for s in songs[-50:]] + doubted[-50:]
+        new = [f for f in found
+               if not any(abs(f.start_s + block.start_s - t) < 0.1 for t in seen)]
+        for f, p in zip(new, _p_song(backend, block.samples, SR, new), strict=True):
+            if p >= params.detect_threshold:
+                songs.append(_song(f, block.start_s, p))
+            else:
+                doubted.append(f.start_s + block.start_s)
+        end = block.start_s + block.samples.shape[0] / SR
+        if progress is not None:
+            progress(end - seen_to)
+        seen_to = end
+    songs.sort(key=lambda s: s.start_s)
+    return songs, len(doubted), seen_to
