@@ -53,7 +53,6 @@ import dataclasses
 import json
 import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -71,32 +70,6 @@ from songnet.cli import main as songnet_main
 from songnet.resynth.learn_files import learn_catalog, save_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def build(folder: Path, birds: Sequence[rb.Bird], *, files: int, songs: int, seed: int
-          ) -> list[dict]:
-    """``folder/<bird>/rec-K.wav`` for every bird; one record per song sung."""
-    rng = np.random.default_rng(seed)
-    sung = []
-    for bird in birds:
-        (folder / bird.name).mkdir(parents=True)
-        # a bird keeps its trill rate from song to song (±8 %); its gaps, counts, levels,
-        # SNR and neighbours vary (a bird that switched between fast and slow trills would
-        # be singing two themes)
-        own = rb.variant(bird, rng)
-        for f in range(files):
-            parts, t = [], 0.0
-            for _ in range(songs):
-                r = rb.variant(bird, rng, slow=own.stretch != 1.0)
-                r = dataclasses.replace(r, interval_s=own.interval_s * float(
-                    rng.uniform(0.92, 1.08)), stretch=own.stretch)
-                y, a, b = rb.scene(bird, r, rng, lead_s=float(rng.uniform(1.0, 2.5)))
-                sung.append({"bird": bird.name, "file": f, "start_s": t + a, "end_s": t + b})
-                parts.append(y)
-                t += y.size / rb.SR
-            sf.write(folder / bird.name / f"rec-{f}.wav", np.concatenate(parts), rb.SR,
-                     subtype="FLOAT")
-    return sung
 
 
 REDUCED_SET = dict(train_birds=5, train_songs_per_bird=6, val_birds=2, val_songs_per_bird=5,
@@ -373,7 +346,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         recordings = tmp / "recordings"
-        sung = build(recordings, chosen, files=args.files, songs=args.songs, seed=args.seed)
+        sung = rb.record_birds(recordings, chosen, files=args.files, songs=args.songs,
+                               seed=args.seed)
         for k in range(args.files if args.folds is None else min(args.folds, args.files)):
             f = fold(tmp, recordings, k, sung, birds,
                      epochs=None if args.full_set else args.epochs, foreign=args.foreign,

@@ -13,6 +13,7 @@ clip alone.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +166,34 @@ def scene(bird: Bird, r: Rendition, rng: np.random.Generator, *, lead_s: float =
     noise *= np.sqrt(np.mean(active ** 2)) / np.sqrt(np.mean(noise ** 2)) * 10 ** (-r.snr_db / 20)
     y = (y + noise) * 10 ** (r.gain_db / 20)
     return y.astype(np.float32), start / SR, (start + song.size) / SR
+
+
+def record_birds(folder: Path, birds: Sequence[Bird], *, files: int, songs: int, seed: int
+          ) -> list[dict]:
+    """``folder/<bird>/rec-K.wav`` for every bird, each recording ``songs`` renditions
+    (:func:`variant`, :func:`scene`) one after another; one record per song sung (its
+    bird, recording number K, start and end in s)."""
+    rng = np.random.default_rng(seed)
+    sung = []
+    for bird in birds:
+        (folder / bird.name).mkdir(parents=True)
+        # a bird keeps its trill rate from song to song (±8 %); its gaps, counts, levels,
+        # SNR and neighbours vary (a bird that switched between fast and slow trills would
+        # be singing two themes)
+        own = variant(bird, rng)
+        for f in range(files):
+            parts, t = [], 0.0
+            for _ in range(songs):
+                r = variant(bird, rng, slow=own.stretch != 1.0)
+                r = dataclasses.replace(r, interval_s=own.interval_s * float(
+                    rng.uniform(0.92, 1.08)), stretch=own.stretch)
+                y, a, b = scene(bird, r, rng, lead_s=float(rng.uniform(1.0, 2.5)))
+                sung.append({"bird": bird.name, "file": f, "start_s": t + a, "end_s": t + b})
+                parts.append(y)
+                t += y.size / SR
+            sf.write(folder / bird.name / f"rec-{f}.wav", np.concatenate(parts), SR,
+                     subtype="FLOAT")
+    return sung
 
 
 def _noise(n: int, rng: np.random.Generator) -> np.ndarray:

@@ -29,9 +29,13 @@ __all__ = ["command"]
             "discover.json and discover.png (replaced as a whole).", required=True)
 @click.option("--min-songs", type=click.IntRange(min=1), default=3, show_default=True,
               help="Groups with fewer songs go to _unsorted/.")
-@click.option("--threshold", type=FiniteFloatRange(0.0, 10.0, min_open=True), default=None,
-              help="Merge songs closer than this many notes' worth [default: measured on "
-                   "the recordings, from the songs that share a recording].")
+@click.option("--threshold", type=FiniteFloatRange(0.0, 10.0, min_open=True), default=1.0,
+              show_default=True,
+              help="Songs merge while they differ on average by at most this many notes' "
+                   "worth (a note added, dropped or sung as another note is one).")
+@click.option("--tolerance", type=FiniteFloatRange(0.0, 2.0), default=None,
+              help="The part of each note's difference that is a bird's own variation, "
+                   "free [default: measured on the songs that share a recording].")
 @click.option("--detect-threshold", type=FiniteFloatRange(0.0, 1.0, min_open=True),
               default=0.5, show_default=True,
               help="A song needs the network's 1 - p(no_song) at least this.")
@@ -42,16 +46,17 @@ __all__ = ["command"]
                    "recordings it holds unchanged; rerun the same command after an "
                    "interruption.")
 @common_options
-def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float | None,
-            detect_threshold: float, model_path: Path | None, resume: bool,
+def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float,
+            tolerance: float | None, detect_threshold: float, model_path: Path | None, resume: bool,
             params_file: Path, quiet: bool) -> int:
     """Find every chingolo song in PATH... (files, folders searched recursively, globs) and
     group the songs into proposed themes.
 
     A song is read note by note (an introduction, then a trill) and kept when the
     network's species-level decision says chingolo, whatever theme it names. Songs whose
-    introductions differ by less than the threshold (notes' worth; measured from the songs
-    that share a recording, taken as one bird's) and whose trills match form a group.
+    introductions differ by less than a note, beyond a bird's own variation (measured on
+    the songs that share a recording, taken as one bird's), and whose trills match form a
+    group.
     Rename, merge or split the folders, then move them to data/2020/: `songnet themes
     learn` takes them as they are. The [themes] section of --params tunes the note reader.
     """
@@ -61,13 +66,13 @@ def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float 
     except ImportError as exc:
         raise SongnetError("songnet themes discover needs the pipeline extras (scipy, "
                            "matplotlib): pip install 'songnet[pipeline]'") from exc
-    from songnet.discover.group import group_songs
+    from songnet.discover.group import Tolerance, confirm, group_songs, within_bird_tolerance
     from songnet.discover.report import write_discovery
-    from songnet.discover.songs import DiscoverParams, SongFound, recording_songs
+    from songnet.discover.songs import DiscoverParams, recording_songs
     from songnet.resynth.songs import LearnParams
 
     params = DiscoverParams(detect_threshold=detect_threshold, min_songs=min_songs,
-                            threshold=threshold)
+                            threshold=threshold, tolerance=tolerance)
     learn = (load_params(params_file, "themes", LearnParams)
              if params_file.is_file() and "themes" in read_params_file(params_file)
              else LearnParams())
@@ -82,9 +87,9 @@ def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float 
     journal = None
     if resume:
         key = {"learn": dataclasses.asdict(learn), "detect_threshold": detect_threshold,
-               "model": str(model_path or "default"), "version": 1}
+               "model": str(model_path or "default"), "version": 2}
         journal = Journal(journal_path(out), key=key, decode=_decode)
-    found: dict[str, tuple[list, int]] = {}
+    found: dict[str, tuple[list, list]] = {}
     failed: dict[str, str] = {p: m for p, m in missing}
     total = sum(_duration(f) for f in files)
     with bar(round(total, 1), desc="discover", unit="s", quiet=quiet) as pbar:
@@ -115,34 +120,40 @@ def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float 
                 continue
             found[f] = (songs, doubted)
             if journal is not None and st is not None:
-                journal.record(f, {"songs": [s.as_dict() for s in songs], "doubted": doubted},
+                journal.record(f, {"songs": [s.as_dict() for s in songs],
+                                   "doubted": [s.as_dict() for s in doubted]},
                                (songs, doubted), stat=st)
-    songs: list[SongFound] = [s for f in files if f in found for s in found[f][0]]
+    kept = [s for f in files if f in found for s in found[f][0]]
+    doubted = [s for f in files if f in found for s in found[f][1]]
+    tol = (within_bird_tolerance(kept) if tolerance is None
+           else Tolerance(tolerance, 0, "given (--tolerance)"))
+    confirmed = confirm(kept, doubted, tolerance=tol.value, threshold=threshold)
+    order = {f: i for i, f in enumerate(files)}
+    songs = sorted([*kept, *confirmed], key=lambda s: (order[s.source], s.start_s))
     for f in files:
-        if f in found and not found[f][0]:
-            doubted = found[f][1]
+        if f in found and not any(s.source == f for s in songs):
+            n = len(found[f][1])
             _say(f"{f}: no chingolo song found" + (
-                f" ({doubted} note pattern{'s' if doubted != 1 else ''} read as a song, but "
-                "the detector heard another sound)" if doubted else ""), quiet=quiet)
-    grouping = group_songs(songs, min_songs=params.min_songs, threshold=params.threshold)
-    th = grouping.threshold
+                f" ({n} note pattern{'s' if n != 1 else ''} read as a song, but the detector "
+                "heard another sound)" if n else ""), quiet=quiet)
+    grouping = group_songs(songs, min_songs=params.min_songs, threshold=params.threshold,
+                           tolerance=tol)
     summary = {
         "recordings": len(found), "failed": len(failed),
         "seconds": round(sum(_duration(f) for f in found), 1), "songs": len(songs),
-        "doubted": sum(found[f][1] for f in found), "themes": len(grouping.groups),
+        "found_by_network": len(kept), "found_by_notes": len(confirmed),
+        "refused": len(doubted) - len(confirmed), "themes": len(grouping.groups),
         "unsorted": grouping.labels.count("_unsorted"),
         "sizes": {g: grouping.labels.count(g) for g in grouping.groups},
-        "threshold": round(th.value, 4), "threshold_source": th.source,
-        "within_recording_pairs": th.within_pairs,
-        "within_recording_q90": None if th.within_q90 != th.within_q90
-        else round(th.within_q90, 4),
+        "threshold": params.threshold, "tolerance": round(tol.value, 4),
+        "tolerance_source": tol.source, "within_recording_pairs": tol.pairs,
         "min_songs": params.min_songs, "detect_threshold": params.detect_threshold,
     }
     with atomic_dir(out) as tmp:
         write_discovery(tmp, songs, grouping, files=files, margin_s=params.margin_s,
                         fp=backend.fp, summary=summary)
     if not quiet:
-        _say(f"threshold {th.value:.2f} notes' worth: {th.source}")
+        _say(f"tolerance {tol.value:.2f} notes' worth per note: {tol.source}")
     if songs:
         click.echo(f"wrote {out}: {len(songs)} songs in {len(found)} recordings -> "
                    f"{len(grouping.groups)} proposed themes "
@@ -154,10 +165,11 @@ def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float 
     return 2 if failed else 0
 
 
-def _decode(d: dict) -> tuple[list, int]:
+def _decode(d: dict) -> tuple[list, list]:
     from songnet.discover.songs import SongFound
 
-    return [SongFound.from_dict(s) for s in d["songs"]], int(d["doubted"])
+    return ([SongFound.from_dict(s) for s in d["songs"]],
+            [SongFound.from_dict(s) for s in d["doubted"]])
 
 
 def _duration(path: str) -> float:

@@ -1,20 +1,24 @@
 """Songs into proposed themes: how far two songs differ, and where a theme ends.
 
 Two songs differ by their introductions' edit distance in notes' worth
-(:func:`songnet.song.distance.intro_distance`: after the best common transposition and
+(:func:`songnet.song.distance.intro_distances`: after the best common transposition and
 tempo, one per note added or dropped, up to two per note sung differently), plus one when
 their trills differ (:func:`songnet.discover.songs.trill_differs`). The trill's length
 never counts: a bird adds or drops repeats from song to song.
 
-Songs are grouped by average linkage, cut at a threshold measured on the recordings
-themselves: the songs of one recording are taken as one bird singing one theme, so the
-distances between them are within-bird variation (the measurement's own noise included).
-Songs of one theme by different birds differ more than one bird's songs do (about twice
-as much on model-made birds, where the truth is known), and different themes differ by
-whole notes, so the threshold is twice the 90th percentile of the within-recording
-distances, kept between one note's worth (a note missed by the reader must not split a
-bird) and :data:`CEILING` (themes two notes apart are two themes: songnet's own
-definition of a foreign theme, :func:`songnet.surrogates.foreign.foreign_themes`).
+What a bird varies from song to song is measured on the recordings themselves: the songs
+of one recording are taken as one bird singing one theme, so how differently they sing
+each note (the distance of two such songs with the same number of notes, per note) is
+within-bird variation, the reader's own noise included. Its 90th percentile is the
+*tolerance*: that much of every note's difference is free. Songs of one theme then lie
+within a fraction of a note of each other whatever their number of notes (without it,
+small per-note differences add up, and a six-note theme's birds lie two notes apart), and
+songs of different themes still differ by whole notes.
+
+Songs are grouped by average linkage, merged while they differ on average by at most
+:data:`THRESHOLD`, one note's worth: a note added, dropped or sung as another note
+separates two themes; a note the reader missed in one song does not pull it from its
+theme's group.
 """
 
 from __future__ import annotations
@@ -27,63 +31,88 @@ import numpy as np
 from songnet.discover.songs import TRILL_PITCH, TRILL_RATE, SongFound
 from songnet.song.distance import intro_distances
 
-__all__ = ["CEILING", "FACTOR", "FALLBACK", "FLOOR", "UNSORTED", "Grouping", "Threshold",
-           "distance_matrix", "group_songs", "grouping_threshold"]
+__all__ = ["FALLBACK", "THRESHOLD", "UNSORTED", "Grouping", "Tolerance", "confirm",
+           "distance_matrix", "distances_to", "group_songs", "within_bird_tolerance"]
 
 UNSORTED = "_unsorted"
-FACTOR = 2.0      # threshold = FACTOR x the within-recording 90th percentile ...
+THRESHOLD = 1.0   # notes' worth
 QUANTILE = 0.9
-FLOOR = 1.0       # ... but at least one note's worth
-CEILING = 1.9     # ... and below two
-FALLBACK = 1.5    # with fewer than MIN_PAIRS within-recording pairs
+FALLBACK = 0.3    # the tolerance with fewer than MIN_PAIRS pairs to measure it on
 MIN_PAIRS = 3
+MERGE = 0.5       # two neighbouring notes read as one: half a note
+MAX_TOLERANCE = 0.8  # never more: a note sung differently costs at least 1.2 (foreign.py)
 
 
-def distance_matrix(songs: Sequence[SongFound]) -> np.ndarray:
+def distances_to(song: SongFound, others: Sequence[SongFound], *,
+                 tolerance: float = 0.0) -> np.ndarray:
+    """Distances (the module text) from ``song`` to each of ``others``, in notes' worth."""
+    if not others:
+        return np.zeros(0)
+    intro = intro_distances(song.notes, [s.notes for s in others], tolerance=tolerance,
+                            merge=MERGE)
+    rate = np.abs(np.log([s.trill_interval_s / song.trill_interval_s for s in others]))
+    pitch = np.abs(np.log([[s.trill_start_hz / song.trill_start_hz,
+                            s.trill_end_hz / song.trill_end_hz] for s in others])).max(axis=1)
+    return intro + ((rate > TRILL_RATE) | (pitch > TRILL_PITCH))
+
+
+def distance_matrix(songs: Sequence[SongFound], *, tolerance: float = 0.0) -> np.ndarray:
     """``(n, n)`` distances in notes' worth (the module text); symmetric, zero diagonal."""
     n = len(songs)
     d = np.zeros((n, n))
-    notes = [s.notes for s in songs]
-    rate = np.log([s.trill_interval_s for s in songs])
-    start = np.log([s.trill_start_hz for s in songs])
-    end = np.log([s.trill_end_hz for s in songs])
     for i in range(n - 1):
-        intro = intro_distances(notes[i], notes[i + 1:])
-        trill = (np.abs(rate[i + 1:] - rate[i]) > TRILL_RATE) | (
-            np.maximum(np.abs(start[i + 1:] - start[i]), np.abs(end[i + 1:] - end[i]))
-            > TRILL_PITCH)
-        d[i, i + 1:] = intro + trill
+        d[i, i + 1:] = distances_to(songs[i], songs[i + 1:], tolerance=tolerance)
     return d + d.T
 
 
 @dataclasses.dataclass(frozen=True)
-class Threshold:
-    """The merging threshold and where it came from."""
+class Tolerance:
+    """The free part of each note's difference, and where it came from."""
 
     value: float
-    within_pairs: int
-    within_q90: float
+    pairs: int
     source: str
 
 
-def grouping_threshold(songs: Sequence[SongFound], d: np.ndarray,
-                       given: float | None = None) -> Threshold:
-    """The threshold (the module text) from the within-recording distances of ``d``, or
-    ``given``."""
-    sources = np.array([s.source for s in songs])
-    same = (sources[:, None] == sources[None, :]) & np.triu(np.ones_like(d, dtype=bool), 1)
-    within = d[same]
-    q = float(np.quantile(within, QUANTILE)) if within.size else float("nan")
-    if given is not None:
-        return Threshold(given, int(within.size), q, "given (--threshold)")
-    if within.size < MIN_PAIRS:
-        return Threshold(FALLBACK, int(within.size), q,
+def within_bird_tolerance(songs: Sequence[SongFound]) -> Tolerance:
+    """The tolerance (the module text): the 90th percentile, over pairs of songs of one
+    recording with the same number of notes, of their distance per note."""
+    per_note = []
+    by_source: dict[str, list[SongFound]] = {}
+    for s in songs:
+        by_source.setdefault(s.source, []).append(s)
+    for group in by_source.values():
+        for i, s in enumerate(group[:-1]):
+            same = [t for t in group[i + 1:] if len(t.notes) == len(s.notes)]
+            if same:
+                per_note += list(intro_distances(s.notes, [t.notes for t in same])
+                                 / len(s.notes))
+    if len(per_note) < MIN_PAIRS:
+        return Tolerance(FALLBACK, len(per_note),
                          f"the default {FALLBACK:g}: fewer than {MIN_PAIRS} pairs of songs "
-                         "share a recording, too few to measure within-bird variation")
-    value = float(np.clip(FACTOR * q, FLOOR, CEILING))
-    return Threshold(value, int(within.size), q,
-                     f"{FACTOR:g} x the 90th percentile ({q:.2f}) of {within.size} "
-                     f"within-recording distances, kept within [{FLOOR:g}, {CEILING:g}]")
+                         "with as many notes share a recording")
+    q = float(np.quantile(per_note, QUANTILE))
+    value = min(q, MAX_TOLERANCE)
+    return Tolerance(value, len(per_note),
+                     f"the 90th percentile of {len(per_note)} within-recording song pairs' "
+                     f"distance per note" + (f" ({q:.2f}), at most {MAX_TOLERANCE:g}"
+                                             if q > MAX_TOLERANCE else ""))
+
+
+def confirm(kept: Sequence[SongFound], doubted: Sequence[SongFound], *, tolerance: float,
+            threshold: float = THRESHOLD) -> list[SongFound]:
+    """The doubted songs whose notes match a kept song's (within ``threshold`` with
+    ``tolerance``, trill included), marked ``found_by="notes"``.
+
+    The network hears themes it was taught well and others less: a song of an unheard
+    theme, or a faint one, can fall below the detector's threshold while other songs of
+    the same theme pass it. Another species' sound read as a song matches no kept
+    chingolo theme within a note.
+    """
+    if not kept or not doubted:
+        return []
+    return [dataclasses.replace(s, found_by="notes") for s in doubted
+            if distances_to(s, kept, tolerance=tolerance).min() <= threshold]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,13 +128,16 @@ class Grouping:
         others); NaN for unsorted songs.
     centres : dict
         Group name -> index of its centre song.
-    threshold : Threshold
+    threshold : float
+        Songs merge while they differ on average by at most this (notes' worth).
+    tolerance : Tolerance
     """
 
     labels: list[str]
     to_centre: np.ndarray
     centres: dict[str, int]
-    threshold: Threshold
+    threshold: float
+    tolerance: Tolerance
 
     @property
     def groups(self) -> list[str]:
@@ -113,21 +145,22 @@ class Grouping:
 
 
 def group_songs(songs: Sequence[SongFound], *, min_songs: int = 3,
-                threshold: float | None = None) -> Grouping:
-    """Average-linkage groups of ``songs`` cut at the measured (or given) threshold;
-    groups smaller than ``min_songs`` are unsorted."""
+                threshold: float = THRESHOLD, tolerance: Tolerance | None = None) -> Grouping:
+    """Average-linkage groups of ``songs`` cut at ``threshold`` notes' worth, with the
+    given tolerance (None: measured on ``songs``); groups smaller than ``min_songs`` are
+    unsorted."""
     n = len(songs)
-    d = distance_matrix(songs)
-    th = grouping_threshold(songs, d, threshold)
+    tol = within_bird_tolerance(songs) if tolerance is None else tolerance
+    d = distance_matrix(songs, tolerance=tol.value)
     if n == 0:
-        return Grouping([], np.zeros(0), {}, th)
+        return Grouping([], np.zeros(0), {}, threshold, tol)
     if n == 1:
         raw = np.array([1])
     else:
         from scipy.cluster.hierarchy import fcluster, linkage
         from scipy.spatial.distance import squareform
 
-        raw = fcluster(linkage(squareform(d, checks=False), method="average"), t=th.value,
+        raw = fcluster(linkage(squareform(d, checks=False), method="average"), t=threshold,
                        criterion="distance")
     ids = [k for k in np.unique(raw) if np.sum(raw == k) >= min_songs]
     # largest first; ties by the earliest song
@@ -143,4 +176,4 @@ def group_songs(songs: Sequence[SongFound], *, min_songs: int = 3,
         centre = int(members[np.argmin(sub.mean(axis=1))])
         centres[name] = centre
         to_centre[members] = d[members, centre]
-    return Grouping(labels, to_centre, centres, th)
+    return Grouping(labels, to_centre, centres, threshold, tol)

@@ -23,7 +23,7 @@ from songnet.features.params import FeatureParams
 __all__ = ["COLUMNS", "clip_names", "contact_sheet", "cut_clips", "write_discovery"]
 
 COLUMNS = ("song", "source", "start_s", "end_s", "group", "distance_to_centre", "p_song",
-           "n_notes", "notes", "trill_interval_ms", "trill_count")
+           "found_by", "n_notes", "notes", "trill_interval_ms", "trill_count")
 SHEET_COLUMNS = 5   # songs per row of the contact sheet, the group's centre first
 SHEET_ROWS = 24     # groups drawn (the largest); the unsorted row comes last
 
@@ -116,7 +116,8 @@ def _row(song: SongFound, clip: str, group: str, to_centre: float) -> dict[str, 
     return {"song": clip, "source": song.source, "start_s": f"{song.start_s:.3f}",
             "end_s": f"{song.end_s:.3f}", "group": group,
             "distance_to_centre": "" if np.isnan(to_centre) else f"{to_centre:.3f}",
-            "p_song": f"{song.p_song:.3f}", "n_notes": len(song.notes),
+            "p_song": f"{song.p_song:.3f}", "found_by": song.found_by,
+            "n_notes": len(song.notes),
             "notes": song.description,
             "trill_interval_ms": f"{song.trill_interval_s * 1000:.1f}",
             "trill_count": song.trill_count}
@@ -170,7 +171,8 @@ def write_discovery(folder: Path, songs: Sequence[SongFound], grouping: Grouping
                       [(f"{Path(names[i]).stem}", images[i]) for i in members]))
     more = len(grouping.groups) - SHEET_ROWS
     title = (f"{len(grouping.groups)} proposed themes from {len(songs)} songs "
-             f"(threshold {grouping.threshold.value:.2f} notes' worth)"
+             f"(threshold {grouping.threshold:g}, tolerance "
+             f"{grouping.tolerance.value:.2f} notes' worth)"
              + (f"; the {more} smallest groups are not drawn" if more > 0 else ""))
     fig = contact_sheet(sheet, fp=fp, title=title)
     fig.savefig(folder / "discover.png", dpi=80)

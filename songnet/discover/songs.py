@@ -55,9 +55,11 @@ class DiscoverParams:
         ``1 - p(no_song)`` on it reaches this (classify's ``detect_threshold``).
     min_songs : int
         Groups with fewer songs go to ``_unsorted``.
-    threshold : float or None
-        Group-merging distance in notes' worth; None: measured on the recordings
-        (:func:`songnet.discover.group.grouping_threshold`).
+    threshold : float
+        Songs merge while they differ on average by at most this, in notes' worth.
+    tolerance : float or None
+        The free part of each note's difference (notes' worth); None: measured on the
+        recordings (:func:`songnet.discover.group.within_bird_tolerance`).
     block_s : float
         Streamed block length (s); memory grows with it.
     margin_s : float
@@ -66,7 +68,8 @@ class DiscoverParams:
 
     detect_threshold: float = 0.5
     min_songs: int = 3
-    threshold: float | None = None
+    threshold: float = 1.0
+    tolerance: float | None = None
     block_s: float = 60.0
     margin_s: float = 0.5
 
@@ -75,8 +78,10 @@ class DiscoverParams:
             raise ValueError(f"detect_threshold={self.detect_threshold} must be in (0, 1]")
         if self.min_songs < 1:
             raise ValueError(f"min_songs={self.min_songs} must be at least 1")
-        if self.threshold is not None and not 0.0 < self.threshold < 10.0:
+        if not 0.0 < self.threshold < 10.0:
             raise ValueError(f"threshold={self.threshold} must lie in (0, 10) notes' worth")
+        if self.tolerance is not None and not 0.0 <= self.tolerance <= 2.0:
+            raise ValueError(f"tolerance={self.tolerance} must lie in [0, 2] notes' worth")
         if self.block_s < 4 * OVERLAP_S or not 0.1 <= self.margin_s <= OVERLAP_S / 4:
             raise ValueError(f"block_s={self.block_s} must be at least {4 * OVERLAP_S:g} s "
                              f"and margin_s={self.margin_s} within [0.1, {OVERLAP_S / 4:g}] s")
@@ -107,6 +112,10 @@ class SongFound:
         Syllables in the trill.
     description : str
         How the song was read (:func:`songnet.song.find.describe`).
+    found_by : str
+        ``network``: its ``p_song`` reached the detector's threshold; ``notes``: it did
+        not, but its notes match songs the network kept
+        (:func:`songnet.discover.group.confirm`).
     """
 
     source: str
@@ -119,6 +128,7 @@ class SongFound:
     trill_end_hz: float
     trill_count: int
     description: str
+    found_by: str = "network"
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able (the resume journal)."""
@@ -174,37 +184,37 @@ def _p_song(backend: Backend, y: np.ndarray, sr: int, songs: Sequence[FoundSong]
 def recording_songs(path: str | os.PathLike, *, backend: Backend, learn: LearnParams,
                     params: DiscoverParams,
                     progress: Callable[[float], object] | None = None
-                    ) -> tuple[list[SongFound], int, float]:
+                    ) -> tuple[list[SongFound], list[SongFound], float]:
     """The chingolo songs of one recording, streamed.
 
     Returns
     -------
     songs : list of SongFound
         In time order.
-    doubted : int
-        Songs the note reader proposed that the network's species-level decision refused
-        (another species' sound, most often).
+    doubted : list of SongFound
+        Songs the note reader proposed that the network's species-level decision refused:
+        another species' sound, most often; a song of a theme the network hears poorly,
+        sometimes (:func:`songnet.discover.group.confirm` takes those back).
     duration_s : float
         Seconds of audio read.
     """
     songs: list[SongFound] = []
-    doubted: list[float] = []  # starts of the songs the network refused
+    doubted: list[SongFound] = []
     seen_to = 0.0  # audio before this was reported to progress
     for block in audio.stream(path, sr=SR, block_s=params.block_s, overlap_s=OVERLAP_S):
         sound = Sound(block.samples, SR, str(path))
         found, _ = find_songs(sound, params=learn)
         # a song in the overlap is read in both blocks: take it once
-        seen = [s.start_s for s in songs[-50:]] + doubted[-50:]
+        seen = [s.start_s for s in songs[-50:] + doubted[-50:]]
         new = [f for f in found
                if not any(abs(f.start_s + block.start_s - t) < 0.1 for t in seen)]
         for f, p in zip(new, _p_song(backend, block.samples, SR, new), strict=True):
-            if p >= params.detect_threshold:
-                songs.append(_song(f, block.start_s, p))
-            else:
-                doubted.append(f.start_s + block.start_s)
+            (songs if p >= params.detect_threshold else doubted).append(
+                _song(f, block.start_s, p))
         end = block.start_s + block.samples.shape[0] / SR
         if progress is not None:
             progress(end - seen_to)
         seen_to = end
     songs.sort(key=lambda s: s.start_s)
-    return songs, len(doubted), seen_to
+    doubted.sort(key=lambda s: s.start_s)
+    return songs, doubted, seen_to

@@ -42,22 +42,53 @@ def edit_cost(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return edit_costs(a, np.asarray(b)[None])[:, 0]
 
 
-def edit_costs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def edit_costs(a: np.ndarray, b: np.ndarray, *, tolerance: float = 0.0,
+               merge: float | None = None) -> np.ndarray:
     """:func:`edit_cost` of every sequence of ``a (m, k, 4)`` to every one of
-    ``b (n, l, 4)`` (all of one length): ``(m, n)``."""
+    ``b (n, l, 4)`` (all of one length): ``(m, n)``.
+
+    ``tolerance``: that much of each note's cost of being sung differently is free (a
+    bird's own note-to-note variation; 0 counts every difference). ``merge``: two
+    neighbouring notes of one sequence may also stand for one note of the other, at this
+    cost plus how differently the joined pair is sung (its first note's start pitch, the
+    pitch where the two meet, its last note's end pitch, their summed length): notes
+    that a reverberant tail or a short silence ran together, or one note a level dip
+    split (None: never).
+    """
     m, na, nb = a.shape[0], a.shape[1], b.shape[1]
-    pitch = np.abs(a[:, None, :, None, :3] - b[None, :, None, :, :3]).max(axis=-1) \
-        / _PITCH_SCALE
-    time = np.abs(a[:, None, :, None, 3] - b[None, :, None, :, 3]) / _TIME_SCALE
-    sub = np.minimum(2.0, pitch + time)  # (m, n, na, nb)
+    sub = _sub(a, b, tolerance)  # (m, n, na, nb)
+    if merge is not None:
+        joined_a = _sub(_joined(a), b, tolerance) + merge  # (m, n, na - 1, nb)
+        joined_b = _sub(a, _joined(b), tolerance) + merge  # (m, n, na, nb - 1)
     d = np.zeros((m, b.shape[0], na + 1, nb + 1))
     d[:, :, :, 0] = np.arange(na + 1)
     d[:, :, 0, :] = np.arange(nb + 1)
     for i in range(1, na + 1):
         for j in range(1, nb + 1):
-            d[:, :, i, j] = np.minimum(np.minimum(d[:, :, i - 1, j], d[:, :, i, j - 1]) + 1,
-                                       d[:, :, i - 1, j - 1] + sub[:, :, i - 1, j - 1])
+            best = np.minimum(np.minimum(d[:, :, i - 1, j], d[:, :, i, j - 1]) + 1,
+                              d[:, :, i - 1, j - 1] + sub[:, :, i - 1, j - 1])
+            if merge is not None and i >= 2:
+                best = np.minimum(best, d[:, :, i - 2, j - 1] + joined_a[:, :, i - 2, j - 1])
+            if merge is not None and j >= 2:
+                best = np.minimum(best, d[:, :, i - 1, j - 2] + joined_b[:, :, i - 1, j - 2])
+            d[:, :, i, j] = best
     return d[:, :, na, nb]
+
+
+def _sub(a: np.ndarray, b: np.ndarray, tolerance: float) -> np.ndarray:
+    """Cost of singing each note of ``a (m, k, 4)`` as each of ``b (n, l, 4)``, at most 2,
+    less ``tolerance``: ``(m, n, k, l)``."""
+    pitch = np.abs(a[:, None, :, None, :3] - b[None, :, None, :, :3]).max(axis=-1) \
+        / _PITCH_SCALE
+    time = np.abs(a[:, None, :, None, 3] - b[None, :, None, :, 3]) / _TIME_SCALE
+    sub = np.minimum(2.0, pitch + time)
+    return np.maximum(sub - tolerance, 0.0) if tolerance else sub
+
+
+def _joined(v: np.ndarray) -> np.ndarray:
+    """Each pair of neighbouring notes of ``v (m, k, 4)`` as one note: ``(m, k - 1, 4)``."""
+    return np.stack([v[:, :-1, 0], 0.5 * (v[:, :-1, 2] + v[:, 1:, 0]), v[:, 1:, 2],
+                     np.logaddexp(v[:, :-1, 3], v[:, 1:, 3])], axis=-1)
 
 
 def intro_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -70,9 +101,12 @@ def intro_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(min(there, back))
 
 
-def intro_distances(a: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
+def intro_distances(a: np.ndarray, others: Sequence[np.ndarray], *,
+                    tolerance: float = 0.0, merge: float | None = None) -> np.ndarray:
     """:func:`intro_distance` from ``a (k, 4)`` to each introduction of ``others``, at once
-    (the same figures, computed for all introductions of one length together)."""
+    (the same figures, computed for all introductions of one length together);
+    ``tolerance`` and ``merge`` as :func:`edit_costs` (0 and None: :func:`intro_distance`'s
+    figures)."""
     a = np.asarray(a, dtype=float)
     out = np.full(len(others), np.nan)
     m = len(_OFFSETS)
@@ -81,9 +115,11 @@ def intro_distances(a: np.ndarray, others: Sequence[np.ndarray]) -> np.ndarray:
         by_length.setdefault(len(b), []).append(i)
     for length, idx in by_length.items():
         b = np.stack([np.asarray(others[i], dtype=float) for i in idx]).reshape(-1, length, 4)
-        there = edit_costs(a[None] + _OFFSETS[:, None], b).min(axis=0)
+        there = edit_costs(a[None] + _OFFSETS[:, None], b, tolerance=tolerance,
+                           merge=merge).min(axis=0)
         shifted = (b[:, None] + _OFFSETS[None, :, None]).reshape(-1, length, 4)
-        back = edit_cost(shifted, a).reshape(len(idx), m).min(axis=1)
+        back = edit_costs(shifted, a[None], tolerance=tolerance, merge=merge)[:, 0]
+        back = back.reshape(len(idx), m).min(axis=1)
         out[idx] = np.minimum(there, back)
     return out
 
