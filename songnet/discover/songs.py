@@ -30,11 +30,11 @@ from songnet.classify.events import noise_floor
 from songnet.classify.windows import candidate_images
 from songnet.core import audio
 from songnet.core.sound import Sound
-from songnet.resynth.songs import LearnParams, describe, find_songs
+from songnet.resynth.songs import LearnParams, describe
 from songnet.song.distance import intro_vectors
-from songnet.song.find import SR, FoundSong
+from songnet.song.find import SR, FoundSong, find_songs
 
-__all__ = ["OVERLAP_S", "TRILL_PITCH", "TRILL_RATE", "DiscoverParams", "SongFound",
+__all__ = ["DIP_DB", "OVERLAP_S", "TRILL_PITCH", "TRILL_RATE", "DiscoverParams", "SongFound",
            "recording_songs", "trill_differs"]
 
 TRILL_RATE = math.log(1.4)
@@ -42,6 +42,9 @@ TRILL_RATE = math.log(1.4)
 :func:`songnet.surrogates.foreign.theme_distance` counts one)."""
 TRILL_PITCH = math.log(1.15)
 """... or whose syllables start or end more than 15 % apart in pitch."""
+DIP_DB = 10.0
+"""Notes are also cut where their level dips this far (:func:`songnet.song.segment.
+split_at_dips`): reverberation fills the silences between notes of one pitch."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,10 +203,11 @@ def recording_songs(path: str | os.PathLike, *, backend: Backend, learn: LearnPa
     """
     songs: list[SongFound] = []
     doubted: list[SongFound] = []
+    rules = dataclasses.replace(learn.rules, dip_db=DIP_DB)
     seen_to = 0.0  # audio before this was reported to progress
     for block in audio.stream(path, sr=SR, block_s=params.block_s, overlap_s=OVERLAP_S):
         sound = Sound(block.samples, SR, str(path))
-        found, _ = find_songs(sound, params=learn)
+        found, _ = find_songs(sound, settings=learn.settings, rules=rules)
         # a song in the overlap is read in both blocks: take it once
         seen = [s.start_s for s in songs[-50:] + doubted[-50:]]
         new = [f for f in found

@@ -189,7 +189,8 @@ def find_songs(sound: Sound, *, settings: TrackSettings | None = None,
                            f"within the recording (0–{sound.duration:.2f} s)")
     i0, i1 = round(t0 * SR), round(t1 * SR)
     track = _track(sound, t0, t1, settings)
-    groups = segment_groups(track, song_gap_s=np.inf if one_song else rules.song_gap_s)
+    groups = segment_groups(track, song_gap_s=np.inf if one_song else rules.song_gap_s,
+                            dip_db=rules.dip_db)
     songs: list[FoundSong] = []
     skipped: list[Skipped] = []
     margin = settings.edge_s + settings.window_s

@@ -160,10 +160,14 @@ def segment(track: PitchTrack, start: int, stop: int) -> Segment | None:
                    f0_hz=track.f0_hz[start:stop][keep], amplitude=a[keep])
 
 
-def segment_groups(track: PitchTrack, *, song_gap_s: float) -> list[list[Segment]]:
-    """The notes of ``track`` (voiced runs, cut at pitch jumps) as :class:`Segment` s,
-    grouped where less than ``song_gap_s`` of silence separates them."""
+def segment_groups(track: PitchTrack, *, song_gap_s: float, dip_db: float | None = None
+                   ) -> list[list[Segment]]:
+    """The notes of ``track`` (voiced runs, cut at pitch jumps; with ``dip_db``, also at
+    level dips that deep, :func:`split_at_dips`) as :class:`Segment` s, grouped where less
+    than ``song_gap_s`` of silence separates them."""
     notes = segment_notes(track, min_note_s=0.01, max_gap_s=0.008, max_jump_cents=400)
+    if dip_db is not None:
+        notes = split_at_dips(track, notes, dip_db=dip_db)
     groups: list[list[Segment]] = []
     for n in notes:
         seg = segment(track, n.start, n.stop)
@@ -174,6 +178,33 @@ def segment_groups(track: PitchTrack, *, song_gap_s: float) -> list[list[Segment
         else:
             groups.append([seg])
     return groups
+
+
+def split_at_dips(track: PitchTrack, notes: Sequence[Note], *, dip_db: float,
+                  min_s: float = 0.02) -> list[Note]:
+    """``notes`` cut where a note's level dips at least ``dip_db`` below its louder parts
+    on both sides (each part at least ``min_s`` long), recursively.
+
+    Two notes run together when the silence between them is filled: a reverberant tail
+    keeps the gap tonal at the first note's end pitch, so no unvoiced frame and no pitch
+    jump separates notes of one pitch. The tail still lies well below both notes.
+    """
+    hop = track.hop_s or 1.0
+    k = max(2, round(min_s / hop))
+    db = 20 * np.log10(np.maximum(np.nan_to_num(track.amplitude), 1e-9))
+    # 5-frame median: a single frame's dropout is not a dip
+    pad = np.pad(db, 2, mode="edge")
+    smooth = np.median(np.lib.stride_tricks.sliding_window_view(pad, 5), axis=1)
+
+    def split(s: int, e: int) -> list[Note]:
+        if e - s < 2 * k + 1:
+            return [Note(s, e)]
+        m = s + k + int(np.argmin(smooth[s + k:e - k]))
+        if min(smooth[s:m].max(), smooth[m:e].max()) - smooth[m] < dip_db:
+            return [Note(s, e)]
+        return split(s, m) + split(m + 1, e)
+
+    return [part for n in notes for part in split(n.start, n.stop)]
 
 
 # ---- songs read from their notes: the trill is what repeats ---------------------------
@@ -222,6 +253,10 @@ class SongRules:
         of that note's end at its end pitch (within ``echo_cents``), is that note's echo,
         not a note (a reverberant tail 26 dB down follows XC462515's whistle; the quiet
         introductory notes of real birds lie within 12 dB of the song's loudest).
+    dip_db : float or None
+        Also cut a note where its level dips this far below both its sides
+        (:func:`split_at_dips`); None: never (``themes learn``, whose real birds' notes
+        were read without it).
     """
 
     song_gap_s: float = 0.4
@@ -238,6 +273,7 @@ class SongRules:
     echo_db: float = 20.0
     echo_s: float = 0.06
     echo_cents: float = 150.0
+    dip_db: float | None = None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
