@@ -42,7 +42,7 @@ Model-made songs are the regression check; the real birds are few (three), so th
 that real songs are read and kept together, not how often.
 
     .venv/bin/python benchmarks/discover.py [--themes 10] [--birds 3] [--songs 5]
-        [--seeds 100 101 102] [--keep DIR]
+        [--seeds 100 101 102] [--keep DIR] [--sheet docs/discover.png]
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def _voiced(y: np.ndarray) -> tuple[int, int]:
 
 def _other_species(rng: np.random.Generator, negatives: list[np.ndarray], level: float
                    ) -> np.ndarray:
-    if rng.random() < 0.5:
+    if negatives and rng.random() < 0.5:
         clip = negatives[int(rng.integers(len(negatives)))]
         y = np.concatenate([clip, np.zeros(int(rng.uniform(0.1, 0.4) * SR), np.float32)]
                            * int(rng.integers(1, 4)))
@@ -198,12 +198,34 @@ def run_scene(work: Path, *, themes: int, birds: int, songs: int, seed: int) -> 
     return score(truth, rows)
 
 
+def real_sheet(path: Path, *, songs: int, seed: int) -> str:
+    """Discover on the real birds alone (two recordings of ``songs`` songs each); copy its
+    contact sheet to ``path``; return its summary line."""
+    with tempfile.TemporaryDirectory() as t:
+        recordings, out = Path(t) / "real", Path(t) / "discovered"
+        rb.record_birds(recordings, rb.BIRDS, files=2, songs=songs, seed=seed)
+        code = songnet_main(["themes", "discover", str(recordings), "-o", str(out), "-q"])
+        if code:
+            raise SystemExit(f"songnet themes discover exited {code}")
+        shutil.copyfile(out / "discover.png", path)
+        with open(out / "discover.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+    groups = {}
+    for r in rows:
+        groups.setdefault(Path(r["source"]).parent.name, set()).add(r["group"])
+    return (f"real birds alone: {len(rows)} songs of {songs * 2 * len(rb.BIRDS)} -> "
+            + ", ".join(f"{b}: {'+'.join(sorted(g))}" for b, g in sorted(groups.items())))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--themes", type=int, default=10)
     ap.add_argument("--birds", type=int, default=3)
     ap.add_argument("--songs", type=int, default=5)
     ap.add_argument("--seeds", type=int, nargs="+", default=[100, 101, 102])
+    ap.add_argument("--sheet", type=Path, default=None,
+                    help="Also run discover on the real birds alone and copy its contact "
+                         "sheet here (the README's figure).")
     ap.add_argument("--keep", type=Path, default=None,
                     help="Keep each scene's recordings and discover output in DIR/seed-N.")
     args = ap.parse_args()
@@ -224,6 +246,8 @@ def main() -> int:
     print(f"scenes={len(results)} of {args.themes} themes x {args.birds} birds x {args.songs} "
           f"songs + {len(rb.BIRDS)} real birds x 2 recordings; ari_min="
           f"{min(r['ari'] for r in results):.3f}")
+    if args.sheet is not None:
+        print(real_sheet(args.sheet, songs=4, seed=args.seeds[0]))
     print(" ".join(f"{k}={_fmt(v)}" for k, v in mean.items()))
     return 0
 

@@ -134,12 +134,16 @@ class Block:
 
 def theme_folders(folder: str | os.PathLike) -> list[tuple[str, list[Path]]]:
     """``(theme name, recordings)`` for each subfolder of ``folder`` holding audio files
-    (at any depth: ``T01/bird3/*.wav`` belongs to T01): the layout of ``data/2020/``."""
+    (at any depth: ``T01/bird3/*.wav`` belongs to T01): the layout of ``data/2020/``.
+
+    Subfolders whose names start with ``.`` or ``_`` are not themes (``_unsorted/``, the
+    songs ``songnet themes discover`` could not place)."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
     out = []
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    for sub in sorted(p for p in folder.iterdir()
+                      if p.is_dir() and not p.name.startswith((".", "_"))):
         files = audio_files(sub, recursive=True)
         if files:
             out.append((sub.name, files))

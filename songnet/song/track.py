@@ -159,6 +159,9 @@ def db_track(db: np.ndarray, frequencies: np.ndarray, frame_s: float, **kwargs: 
 
 
 
+_CHUNK_FRAMES = 2048  # frames transformed at once (some 70 MB of spectra at 4096 points)
+
+
 def track_pitch(sound: Sound, *, fmin: float = 2000.0, fmax: float = 9000.0,
                 hop_s: float = 0.002, window_s: float = 0.008, n_fft: int = 4096,
                 tonality_db: float = 15.0, floor_db: float = -35.0) -> PitchTrack:
@@ -196,26 +199,32 @@ def track_pitch(sound: Sound, *, fmin: float = 2000.0, fmax: float = 9000.0,
     y = sound.samples.astype(np.float64)
     n_frames = max(1, int(np.ceil(len(y) / hop)) + 1)
     padded = np.pad(y, (win // 2, win // 2 + n_frames * hop))
-    idx = np.arange(win)[None, :] + hop * np.arange(n_frames)[:, None]  # (n_frames, win)
     window = np.hanning(win)
-    spec = np.abs(np.fft.rfft(padded[idx] * window, n=n_fft, axis=1))  # (n_frames, n_fft/2+1)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     lo, hi = np.searchsorted(freqs, [fmin, fmax])
-    band = spec[:, lo:hi] + 1e-12
-    k = np.argmax(band, axis=1)
-    k = np.clip(k, 1, band.shape[1] - 2)
-    rows = np.arange(n_frames)
-    a, b, c = (np.log(band[rows, k - 1]), np.log(band[rows, k]), np.log(band[rows, k + 1]))
-    denom = a - 2 * b + c
-    delta = np.where(np.abs(denom) > 1e-12, 0.5 * (a - c) / np.where(denom == 0, 1, denom), 0.0)
-    delta = np.clip(delta, -0.5, 0.5)
-    f0 = (lo + k + delta) * sr / n_fft
-    peak = np.exp(b - 0.25 * (a - c) * delta) * 2.0 / window.sum()
+    f0, peak_db, median_db = (np.empty(n_frames) for _ in range(3))
+    peak = np.empty(n_frames)
+    # frames a chunk at a time: a long recording's spectra never lie in memory at once
+    for r0 in range(0, n_frames, _CHUNK_FRAMES):
+        rows = np.arange(r0, min(r0 + _CHUNK_FRAMES, n_frames))
+        idx = np.arange(win)[None, :] + hop * rows[:, None]  # (frames, win)
+        spec = np.abs(np.fft.rfft(padded[idx] * window, n=n_fft, axis=1))
+        band = spec[:, lo:hi] + 1e-12
+        k = np.argmax(band, axis=1)
+        k = np.clip(k, 1, band.shape[1] - 2)
+        at = np.arange(rows.size)
+        a, b, c = (np.log(band[at, k - 1]), np.log(band[at, k]), np.log(band[at, k + 1]))
+        denom = a - 2 * b + c
+        delta = np.where(np.abs(denom) > 1e-12,
+                         0.5 * (a - c) / np.where(denom == 0, 1, denom), 0.0)
+        delta = np.clip(delta, -0.5, 0.5)
+        f0[rows] = (lo + k + delta) * sr / n_fft
+        peak[rows] = np.exp(b - 0.25 * (a - c) * delta) * 2.0 / window.sum()
+        median_db[rows] = 20 * np.log10(np.median(band, axis=1) * 2.0 / window.sum())
     peak_db = 20 * np.log10(peak)
-    median_db = 20 * np.log10(np.median(band, axis=1) * 2.0 / window.sum())
     voiced = ((peak_db - median_db >= tonality_db) & (peak_db >= peak_db.max() + floor_db)
               & (peak_db >= SILENCE_DB))
-    times = rows * hop / sr
+    times = np.arange(n_frames) * hop / sr
     return PitchTrack(times_s=times, f0_hz=np.where(voiced, f0, np.nan),
                       amplitude=np.where(voiced, peak, 0.0), voiced=voiced)
 

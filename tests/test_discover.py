@@ -1,0 +1,281 @@
+"""``songnet themes discover``: unsorted recordings in, proposed themes out."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from songnet.cli import main
+from songnet.discover.group import (
+    FALLBACK,
+    confirm,
+    distance_matrix,
+    group_songs,
+    within_bird_tolerance,
+)
+from songnet.discover.report import cut_clips
+from songnet.discover.songs import SongFound
+from songnet.song.distance import intro_distance, intro_distances
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _bench():
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from benchmarks import discover
+
+    return discover
+
+
+def _rows(out: Path) -> list[dict]:
+    with open(out / "discover.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _song(source: str, notes_khz_ms: list[tuple[float, float]], *, start: float = 0.0,
+          interval: float = 0.07, p: float = 1.0) -> SongFound:
+    notes = np.log([[k * 1000, k * 1000, k * 1000, ms / 1000] for k, ms in notes_khz_ms])
+    return SongFound(source=source, start_s=start, end_s=start + 2.0, p_song=p, notes=notes,
+                     trill_interval_s=interval, trill_start_hz=6000.0, trill_end_hz=3000.0,
+                     trill_count=12, description="")
+
+
+# ---- distances and grouping ----------------------------------------------------------
+
+
+def test_intro_distances_are_intro_distance_figure_for_figure():
+    rng = np.random.default_rng(0)
+    intros = [rng.normal(8.5, 0.2, size=(int(rng.integers(1, 6)), 4)) for _ in range(25)]
+    for a in intros[:6]:
+        assert np.array_equal(intro_distances(a, intros),
+                              [intro_distance(a, b) for b in intros])
+
+
+def test_tolerance_frees_small_differences_but_not_whole_notes():
+    a = np.log([[4000, 4000, 4000, 0.15], [5000, 5000, 5000, 0.10]])
+    near = a + np.log([[1.02, 1.02, 1.02, 1.05], [0.99, 0.99, 0.99, 0.95]])
+    dropped = a[:1]
+    assert intro_distances(a, [near])[0] > 0.2
+    assert intro_distances(a, [near], tolerance=0.5)[0] == 0.0
+    assert intro_distances(a, [dropped], tolerance=0.5)[0] == pytest.approx(1.0)
+
+
+def test_two_notes_read_as_one_cost_half_a_note_with_merging():
+    a = np.log([[4000, 4250, 4500, 0.1], [4500, 4750, 5000, 0.1], [6000, 5000, 4000, 0.3]])
+    joined = np.log([[4000, 4500, 5000, 0.2], [6000, 5000, 4000, 0.3]])
+    assert intro_distances(a, [joined], merge=0.5)[0] == pytest.approx(0.5, abs=0.05)
+    assert intro_distances(a, [joined])[0] >= 1.0
+
+
+def test_songs_of_one_theme_group_and_other_themes_do_not():
+    songs = [_song(f"bird{b}", [(4.0 * f, 150 * g), (5.0 * f, 90 * g)], start=10.0 * i)
+             for b, (f, g) in enumerate([(1.0, 1.0), (1.03, 1.08), (0.97, 0.95)])
+             for i in range(3)]
+    songs += [_song(f"other{b}", [(6.0 * f, 300), (3.5 * f, 60), (4.5 * f, 60)],
+                    start=10.0 * i) for b, f in enumerate([1.0, 1.02]) for i in range(3)]
+    g = group_songs(songs, min_songs=3)
+    assert g.labels[:9] == ["D01"] * 9
+    assert g.labels[9:] == ["D02"] * 6
+    assert g.to_centre[g.centres["D01"]] == 0.0
+    assert np.isfinite(g.to_centre).all()
+
+
+def test_another_trill_is_another_theme():
+    a = [_song("r1", [(4.0, 150)], start=i, interval=0.07) for i in range(3)]
+    b = [_song("r2", [(4.0, 150)], start=i, interval=0.12) for i in range(3)]
+    d = distance_matrix(a + b)
+    assert d[0, 3] == pytest.approx(1.0)
+    assert group_songs(a + b, threshold=0.9).labels == ["D01"] * 3 + ["D02"] * 3
+
+
+def test_small_groups_are_unsorted():
+    songs = [_song("r1", [(4.0, 150)], start=i) for i in range(3)]
+    songs.append(_song("r2", [(7.0, 400), (3.0, 50)]))
+    assert group_songs(songs, min_songs=2).labels == ["D01"] * 3 + ["_unsorted"]
+    assert group_songs(songs, min_songs=4).labels == ["_unsorted"] * 4
+
+
+def test_tolerance_is_measured_on_songs_that_share_a_recording():
+    steady = [_song("r1", [(4.0, 150), (5.0, 90)], start=i) for i in range(3)]
+    wobbly = [_song("r2", [(4.0 * f, 150), (5.0, 90 * f)], start=i)
+              for i, f in enumerate([1.0, 1.06, 0.94])]
+    tol = within_bird_tolerance(steady + wobbly)
+    assert tol.pairs == 6
+    assert 0.0 < tol.value < 0.8
+    assert within_bird_tolerance(steady).value == 0.0
+    lone = within_bird_tolerance([_song("r1", [(4.0, 150)]), _song("r2", [(4.0, 150)])])
+    assert lone.value == FALLBACK and "fewer than" in lone.source
+
+
+def test_doubted_songs_return_only_when_their_notes_match_a_kept_song():
+    kept = [_song("r1", [(4.0, 150), (5.0, 90)], start=i) for i in range(3)]
+    same = _song("r2", [(4.1, 155), (5.1, 88)], p=0.2)
+    other = _song("r3", [(7.0, 400), (3.0, 50), (6.0, 40)], p=0.2)
+    back = confirm(kept, [same, other], tolerance=0.3)
+    assert [s.source for s in back] == ["r2"]
+    assert back[0].found_by == "notes"
+
+
+def test_clips_cut_in_one_pass_equal_direct_slices(tmp_path):
+    sr = 8000
+    y = np.random.default_rng(1).standard_normal(sr * 150).astype(np.float32) * 0.1
+    path = tmp_path / "long.wav"
+    sf.write(path, y, sr, subtype="FLOAT")
+    spans = [(130.0, 138.5), (1.0, 3.0), (55.0, 61.0), (59.5, 70.0), (145.0, 150.5)]
+    got = {i: clip for i, clip, _ in cut_clips(str(path), spans)}
+    assert sorted(got) == list(range(len(spans)))
+    for i, (a, b) in enumerate(spans):
+        assert np.array_equal(got[i], y[round(a * sr):min(round(b * sr), y.size)])
+
+
+# ---- the command ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def three_themes(tmp_path_factory):
+    """3 of the shipped themes x 2 birds x 3 songs, one recording per bird, with other
+    species between songs (the benchmark's model-made birds)."""
+    from songnet.surrogates.themes import load_catalog
+
+    bench = _bench()
+    folder = tmp_path_factory.mktemp("discover") / "recordings"
+    folder.mkdir()
+    rng = np.random.default_rng(7)
+    truth = []
+    catalog = {t.name: t for t in load_catalog()}
+    for i, theme in enumerate(catalog[name] for name in ("T01", "T04", "T07")):
+        for b in range(2):
+            truth += bench.model_recording(folder / f"rec-{i}-{b}.wav", theme, f"{i}-{b}", 3,
+                                           rng, [])
+    return folder, truth
+
+
+def test_known_answer_three_themes_two_birds(three_themes, tmp_path, capsys):
+    folder, truth = three_themes
+    out = tmp_path / "out"
+    assert main(["themes", "discover", str(folder), "-o", str(out), "-q"]) == 0
+    rows = _rows(out)
+    score = _bench().score(truth, rows)
+    assert score["ari"] == 1.0
+    assert score["themes_found"] == 3 and score["false_songs"] == 0
+    summary = json.loads((out / "discover.json").read_text())
+    assert summary["themes"] == 3 and summary["songs"] == 18
+    assert "within-recording" in summary["tolerance_source"]
+    for r in rows:  # every clip is where the table says, and holds its song
+        clip, sr = sf.read(out / r["song"])
+        assert clip.size / sr == pytest.approx(float(r["end_s"]) - float(r["start_s"]) + 1.0,
+                                               abs=0.01)
+    assert (out / "discover.png").stat().st_size > 10_000
+    assert "18 songs in 6 recordings -> 3 proposed themes" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_folders_go_to_themes_learn_as_they_are(three_themes, tmp_path):
+    folder, _ = three_themes
+    out = tmp_path / "out"
+    assert main(["themes", "discover", str(folder), "-o", str(out), "-q",
+                 "--min-songs", "4"]) == 0
+    (out / "D01").rename(out / "T01")
+    catalog = tmp_path / "catalog"
+    assert main(["themes", "learn", str(out), "-o", str(catalog), "-q"]) == 0
+    names = sorted(p.stem for p in catalog.glob("T*.yaml")) + sorted(
+        p.stem for p in catalog.glob("D*.yaml"))
+    assert names == ["T01", "D02", "D03"]
+
+
+def test_resume_reuses_the_journal(three_themes, tmp_path, monkeypatch):
+    folder, _ = three_themes
+    out = tmp_path / "out"
+    assert main(["themes", "discover", str(folder), "-o", str(out), "-q", "--resume"]) == 0
+    first = _rows(out)
+    journal = tmp_path / "out.journal.jsonl"
+    assert len(journal.read_text().splitlines()) == 1 + 6
+
+    import songnet.discover.songs as songs_mod
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("a recording in the journal was searched again")
+
+    monkeypatch.setattr(songs_mod, "recording_songs", no_work)
+    assert main(["themes", "discover", str(folder), "-o", str(out), "-q", "--resume"]) == 0
+    assert _rows(out) == first
+
+
+def test_songs_of_one_bird_in_one_recording_stay_together(real_birds, tmp_path):
+    rec = tmp_path / "recordings"
+    real_birds.record_birds(rec, real_birds.BIRDS, files=1, songs=4, seed=5)
+    out = tmp_path / "out"
+    assert main(["themes", "discover", str(rec), "-o", str(out), "-q", "--min-songs",
+                 "2"]) == 0
+    groups: dict[str, set[str]] = {}
+    for r in _rows(out):
+        groups.setdefault(Path(r["source"]).parent.name, set()).add(r["group"])
+    assert set(groups) == {b.name for b in real_birds.BIRDS}
+    for bird, g in groups.items():
+        assert len(g) == 1 and "_unsorted" not in g, (bird, g)
+    assert len({next(iter(g)) for g in groups.values()}) == 3  # three birds, three themes
+
+
+def test_a_recording_without_chingolos_gives_no_songs_and_says_so(real_birds, tmp_path,
+                                                                  capsys):
+    from songnet.surrogates import conditions as cond
+    from songnet.surrogates import others
+
+    rng = np.random.default_rng(5)  # the model's other species; some read as "songs"
+    sr = 44100
+    parts = []
+    for _ in range(8):
+        sounds, _ = others.world_mix(10 * sr, rng=rng)
+        parts.append(sounds + 0.05 * cond.coloured_noise(10 * sr, exponent=1.0, rng=rng))
+    for f in real_birds.NEGATIVES:
+        clip, _ = sf.read(f, dtype="float32")
+        parts.append(np.tile(np.concatenate([clip, np.zeros(sr // 5)]), 6))
+    y = np.concatenate(parts)
+    path = tmp_path / "other-species.wav"
+    sf.write(path, (0.5 * y / np.abs(y).max()).astype(np.float32), sr)
+    out = tmp_path / "out"
+    assert main(["themes", "discover", str(path), "-o", str(out), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert f"{path}: no chingolo song found" in err
+    assert "no chingolo songs in 1 recordings" in err
+    assert _rows(out) == []
+    assert not (out / "discover.png").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.wav"], "missing.wav"),
+    (["notaudio.txt"], "notaudio.txt"),
+    (["ok.wav", "--threshold", "nan"], "not a finite number"),
+    (["ok.wav", "--min-songs", "0"], "--min-songs"),
+])
+def test_bad_input_gives_one_line_and_status_2(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notaudio.txt").write_text("hello")
+    sf.write(tmp_path / "ok.wav", np.zeros(44100, np.float32), 44100)
+    code = main(["themes", "discover", *args, "-o", "out"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_the_output_may_not_hold_the_recordings(tmp_path, capsys):
+    sf.write(tmp_path / "ok.wav", np.zeros(44100, np.float32), 44100)
+    assert main(["themes", "discover", str(tmp_path), "-o", str(tmp_path)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert (tmp_path / "ok.wav").exists()
+
+
+def test_the_given_tolerance_is_used(three_themes, tmp_path):
+    folder, _ = three_themes
+    out = tmp_path / "out"
+    assert main(["themes", "discover", str(folder), "-o", str(out), "-q", "--tolerance",
+                 "0.1"]) == 0
+    summary = json.loads((out / "discover.json").read_text())
+    assert summary["tolerance"] == 0.1 and summary["tolerance_source"].startswith("given")
