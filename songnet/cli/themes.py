@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 import shutil
@@ -12,7 +13,6 @@ from pathlib import Path
 import click
 
 from songnet.cli.common import catalog_option, common_options, out_option
-from songnet.cli.discover import command as discover_command
 from songnet.core.errors import SongnetError
 from songnet.core.files import (
     atomic_dir,
@@ -28,7 +28,20 @@ COLUMNS = ("name", "n_notes", "note_shapes", "trill_shape", "trill_interval_ms",
            "trill_count", "pitch_min_khz", "pitch_max_khz", "duration_s", "description")
 
 
-@click.group("themes", invoke_without_command=True)
+class _ThemesGroup(click.Group):
+    """``themes`` with ``learn`` here and ``discover`` imported only when run (it needs
+    the detector and the grouping, which listing or learning themes never do)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), "discover"])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name == "discover":
+            return importlib.import_module("songnet.cli.discover").command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group("themes", cls=_ThemesGroup, invoke_without_command=True)
 @catalog_option
 @click.option("--recordings", "recordings_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Theme folders of recordings (DIR/T01/*.wav, ...): when DIR "
@@ -218,6 +231,3 @@ def learn(inputs: tuple[Path, ...], start_s: float | None, end_s: float | None,
     if not quiet:
         click.echo(f"wrote {out}: theme {lt.theme.name} from {len(lt.songs)} song(s) in "
                    f"{len(lt.files)} recording(s)", err=True)
-
-
-command.add_command(discover_command)
