@@ -102,6 +102,17 @@ def test_small_groups_are_unsorted():
     assert group_songs(songs, min_songs=4).labels == ["_unsorted"] * 4
 
 
+def test_a_misread_song_joins_the_group_of_its_recording():
+    songs = [_song(f"r{r}", [(4.0, 150), (5.0, 90), (6.0, 120)], start=i)
+             for r in range(2) for i in range(3)]
+    misread = _song("r0", [(4.0, 150), (5.0, 90), (3.0, 40), (6.0, 120), (6.5, 30)], start=9)
+    stranger = _song("r2", [(4.0, 150), (5.0, 90), (3.0, 40), (6.0, 120), (6.5, 30)])
+    far = _song("r1", [(7.0, 400), (3.0, 50)], start=9)
+    g = group_songs([*songs, misread, stranger, far], min_songs=3)
+    assert g.labels == ["D01"] * 7 + ["_unsorted"] * 2
+    assert g.to_centre[6] == pytest.approx(2.0, abs=0.3)
+
+
 def test_tolerance_is_measured_on_songs_that_share_a_recording():
     steady = [_song("r1", [(4.0, 150), (5.0, 90)], start=i) for i in range(3)]
     wobbly = [_song("r2", [(4.0 * f, 150), (5.0, 90 * f)], start=i)

@@ -18,7 +18,8 @@ songs of different themes still differ by whole notes.
 Songs are grouped by average linkage, merged while they differ on average by at most
 :data:`THRESHOLD`, one note's worth: a note added, dropped or sung as another note
 separates two themes; a note the reader missed in one song does not pull it from its
-theme's group.
+theme's group. A song still left out joins the group that holds most of its recording's
+songs when it lies within :data:`ADOPT` of one of them: its recording vouches for it.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ QUANTILE = 0.9
 FALLBACK = 0.3    # the tolerance with fewer than MIN_PAIRS pairs to measure it on
 MIN_PAIRS = 3
 MERGE = 0.5       # two neighbouring notes read as one: half a note
+ADOPT = 2.0       # an unsorted song joins its recording's group this close to one of its songs
 MAX_TOLERANCE = 0.8  # never more: a note sung differently costs at least 1.2 (foreign.py)
 
 
@@ -144,6 +146,29 @@ class Grouping:
         return sorted(self.centres)
 
 
+def _vouched(labels: list[str], songs: Sequence[SongFound], d: np.ndarray) -> list[str]:
+    """Unsorted songs whose recording vouches for them: a song left out of every group
+    joins the group that holds most of its recording's songs, when it lies within
+    :data:`ADOPT` of one of that group's songs (a song the reader misread by a note or two;
+    one bird sings one theme in one recording)."""
+    out = list(labels)
+    for i, g in enumerate(labels):
+        if g != UNSORTED:
+            continue
+        mates = [j for j, s in enumerate(songs) if s.source == songs[i].source
+                 and labels[j] != UNSORTED]
+        if not mates:
+            continue
+        counts: dict[str, int] = {}
+        for j in mates:
+            counts[labels[j]] = counts.get(labels[j], 0) + 1
+        best = max(sorted(counts), key=lambda k: counts[k])
+        members = [j for j, h in enumerate(labels) if h == best]
+        if d[i, members].min() <= ADOPT:
+            out[i] = best
+    return out
+
+
 def group_songs(songs: Sequence[SongFound], *, min_songs: int = 3,
                 threshold: float = THRESHOLD, tolerance: Tolerance | None = None) -> Grouping:
     """Average-linkage groups of ``songs`` cut at ``threshold`` notes' worth, with the
@@ -167,11 +192,11 @@ def group_songs(songs: Sequence[SongFound], *, min_songs: int = 3,
     ids.sort(key=lambda k: (-int(np.sum(raw == k)), int(np.flatnonzero(raw == k)[0])))
     width = max(2, len(str(len(ids))))
     names = {k: f"D{i:0{width}d}" for i, k in enumerate(ids, start=1)}
-    labels = [names.get(k, UNSORTED) for k in raw]
+    labels = _vouched([names.get(k, UNSORTED) for k in raw], songs, d)
     to_centre = np.full(n, np.nan)
     centres: dict[str, int] = {}
-    for k, name in names.items():
-        members = np.flatnonzero(raw == k)
+    for name in names.values():
+        members = np.array([i for i, g in enumerate(labels) if g == name])
         sub = d[np.ix_(members, members)]
         centre = int(members[np.argmin(sub.mean(axis=1))])
         centres[name] = centre
