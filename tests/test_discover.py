@@ -95,6 +95,39 @@ def test_another_trill_is_another_theme():
     assert group_songs(a + b, threshold=0.9).labels == ["D01"] * 3 + ["D02"] * 3
 
 
+def test_many_songs_are_grouped_by_representatives_as_by_every_pair():
+    rng = np.random.default_rng(3)
+    themes = [[(4.0, 150), (5.0, 90)], [(6.0, 300), (3.5, 60), (4.5, 60)], [(3.2, 500)]]
+    songs = [_song(f"r{t}-{b}", [(k * rng.normal(1, 0.01), ms * rng.normal(1, 0.03))
+                                 for k, ms in theme], start=float(i))
+             for t, theme in enumerate(themes) for b in range(3) for i in range(6)]
+    exact = group_songs(songs)
+    by_reps = group_songs(songs, exact_up_to=10)
+    assert exact.labels == by_reps.labels == [f"D0{t + 1}" for t in range(3) for _ in range(18)]
+
+
+def test_weighted_average_linkage_is_scipys_with_unit_weights():
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+    from sklearn.metrics import adjusted_rand_score
+
+    from songnet.discover.group import average_linkage
+
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        x = rng.normal(size=(int(rng.integers(2, 40)), 2)) * rng.uniform(0.5, 3)
+        d = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+        ours = average_linkage(d, np.ones(len(d)), 1.0)
+        theirs = fcluster(linkage(squareform(d, checks=False), method="average"), t=1.0,
+                          criterion="distance")
+        assert adjusted_rand_score(ours, theirs) == 1.0
+    # a weight of 5: five points at one place; 1 and 2 merge first (0.9), then 0 is on
+    # average 1.3 from them with unit weights, (5 x 1.0 + 1.6) / 6 = 1.1 with 1 weighing 5
+    d = np.array([[0, 1.0, 1.6], [1.0, 0, 0.9], [1.6, 0.9, 0]])
+    assert list(average_linkage(d, np.array([1, 1, 1]), 1.2)) == [1, 2, 2]
+    assert list(average_linkage(d, np.array([1, 5, 1]), 1.2)) == [1, 1, 1]
+
+
 def test_small_groups_are_unsorted():
     songs = [_song("r1", [(4.0, 150)], start=i) for i in range(3)]
     songs.append(_song("r2", [(7.0, 400), (3.0, 50)]))

@@ -136,8 +136,9 @@ def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float,
             _say(f"{f}: no chingolo song found" + (
                 f" ({n} note pattern{'s' if n != 1 else ''} read as a song, but the detector "
                 "heard another sound)" if n else ""), quiet=quiet)
-    grouping = group_songs(songs, min_songs=params.min_songs, threshold=params.threshold,
-                           tolerance=tol)
+    with bar(len(songs), desc="group", unit="song", quiet=quiet) as pbar:
+        grouping = group_songs(songs, min_songs=params.min_songs, threshold=params.threshold,
+                               tolerance=tol, progress=pbar.update)
     summary = {
         "recordings": len(found), "failed": len(failed),
         "seconds": round(sum(_duration(f) for f in found), 1), "songs": len(songs),

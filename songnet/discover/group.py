@@ -25,15 +25,16 @@ songs when it lies within :data:`ADOPT` of one of them: its recording vouches fo
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from songnet.discover.songs import TRILL_PITCH, TRILL_RATE, SongFound
 from songnet.song.distance import intro_distances
 
-__all__ = ["FALLBACK", "THRESHOLD", "UNSORTED", "Grouping", "Tolerance", "confirm",
-           "distance_matrix", "distances_to", "group_songs", "within_bird_tolerance"]
+__all__ = ["FALLBACK", "THRESHOLD", "UNSORTED", "Grouping", "Tolerance", "average_linkage",
+           "confirm", "distance_matrix", "distances_to", "group_songs", "representatives",
+           "within_bird_tolerance"]
 
 UNSORTED = "_unsorted"
 THRESHOLD = 1.0   # notes' worth
@@ -42,6 +43,8 @@ FALLBACK = 0.3    # the tolerance with fewer than MIN_PAIRS pairs to measure it 
 MIN_PAIRS = 3
 MERGE = 0.5       # two neighbouring notes read as one: half a note
 ADOPT = 2.0       # an unsorted song joins its recording's group this close to one of its songs
+EXACT_UP_TO = 1000  # songs grouped from every pair's distance; beyond, by representatives
+RADIUS = 0.25     # a song this close to a representative is represented by it
 MAX_TOLERANCE = 0.8  # never more: a note sung differently costs at least 1.2 (foreign.py)
 
 
@@ -113,6 +116,9 @@ def confirm(kept: Sequence[SongFound], doubted: Sequence[SongFound], *, toleranc
     """
     if not kept or not doubted:
         return []
+    if len(kept) > EXACT_UP_TO:  # the kept songs' representatives stand for them
+        _, reps = representatives(kept, tolerance=tolerance, radius=RADIUS)
+        kept = [kept[r] for r in reps]
     return [dataclasses.replace(s, found_by="notes") for s in doubted
             if distances_to(s, kept, tolerance=tolerance).min() <= threshold]
 
@@ -146,59 +152,145 @@ class Grouping:
         return sorted(self.centres)
 
 
-def _vouched(labels: list[str], songs: Sequence[SongFound], d: np.ndarray) -> list[str]:
+def _vouched(labels: list[str], songs: Sequence[SongFound], dist) -> list[str]:
     """Unsorted songs whose recording vouches for them: a song left out of every group
     joins the group that holds most of its recording's songs, when it lies within
     :data:`ADOPT` of one of that group's songs (a song the reader misread by a note or two;
-    one bird sings one theme in one recording)."""
+    one bird sings one theme in one recording). ``dist(i, js)``: distances of song ``i``
+    to songs ``js``."""
     out = list(labels)
+    by_source: dict[str, list[int]] = {}
+    for i, s in enumerate(songs):
+        by_source.setdefault(s.source, []).append(i)
     for i, g in enumerate(labels):
         if g != UNSORTED:
             continue
-        mates = [j for j, s in enumerate(songs) if s.source == songs[i].source
-                 and labels[j] != UNSORTED]
-        if not mates:
-            continue
         counts: dict[str, int] = {}
-        for j in mates:
-            counts[labels[j]] = counts.get(labels[j], 0) + 1
+        for j in by_source[songs[i].source]:
+            if labels[j] != UNSORTED:
+                counts[labels[j]] = counts.get(labels[j], 0) + 1
+        if not counts:
+            continue
         best = max(sorted(counts), key=lambda k: counts[k])
         members = [j for j, h in enumerate(labels) if h == best]
-        if d[i, members].min() <= ADOPT:
+        if dist(i, members).min() <= ADOPT:
             out[i] = best
     return out
 
 
+def representatives(songs: Sequence[SongFound], *, tolerance: float, radius: float,
+                    progress: Callable[[int], object] | None = None
+                    ) -> tuple[np.ndarray, list[int]]:
+    """Each song's representative: the first song within ``radius`` of it, in order (a
+    song farther from every earlier representative is one itself).
+
+    Returns
+    -------
+    lead : np.ndarray [shape=(n,)]
+        Index into ``reps`` of each song's representative.
+    reps : list of int
+        The representatives' song indices.
+    """
+    lead = np.zeros(len(songs), dtype=int)
+    reps: list[int] = []
+    for i, s in enumerate(songs):
+        if reps:
+            d = distances_to(s, [songs[r] for r in reps], tolerance=tolerance)
+            k = int(np.argmin(d))
+            if d[k] <= radius:
+                lead[i] = k
+                if progress is not None:
+                    progress(1)
+                continue
+        lead[i] = len(reps)
+        reps.append(i)
+        if progress is not None:
+            progress(1)
+    return lead, reps
+
+
+def average_linkage(d: np.ndarray, weights: np.ndarray, threshold: float) -> np.ndarray:
+    """Flat clusters of weighted average linkage (UPGMA): the two clusters nearest on
+    average merge while that average is at most ``threshold``; a point of weight *w*
+    stands for *w* points at distance 0 from each other. With unit weights, the clusters
+    of ``scipy``'s average linkage cut at ``threshold``. Returns a cluster number per
+    point (1, 2, ... in order of first point)."""
+    n = len(d)
+    d = np.array(d, dtype=float)
+    np.fill_diagonal(d, np.inf)
+    w = np.asarray(weights, dtype=float).copy()
+    alive = np.ones(n, dtype=bool)
+    root = np.arange(n)
+    while alive.sum() > 1:
+        flat = int(np.argmin(d))
+        i, j = divmod(flat, n)
+        if d[i, j] > threshold:
+            break
+        if j < i:
+            i, j = j, i
+        merged = (w[i] * d[i] + w[j] * d[j]) / (w[i] + w[j])
+        d[i], d[:, i] = merged, merged
+        d[i, i] = np.inf
+        d[j], d[:, j] = np.inf, np.inf
+        w[i] += w[j]
+        alive[j] = False
+        root[root == j] = i
+    _, labels = np.unique(root, return_inverse=True)
+    first = {}
+    for k in labels:
+        first.setdefault(int(k), len(first) + 1)
+    return np.array([first[int(k)] for k in labels])
+
+
 def group_songs(songs: Sequence[SongFound], *, min_songs: int = 3,
-                threshold: float = THRESHOLD, tolerance: Tolerance | None = None) -> Grouping:
+                threshold: float = THRESHOLD, tolerance: Tolerance | None = None,
+                exact_up_to: int = EXACT_UP_TO,
+                progress: Callable[[int], object] | None = None) -> Grouping:
     """Average-linkage groups of ``songs`` cut at ``threshold`` notes' worth, with the
     given tolerance (None: measured on ``songs``); groups smaller than ``min_songs`` are
-    unsorted."""
+    unsorted.
+
+    Up to ``exact_up_to`` songs, every pair's distance is computed (time grows with the
+    square of the songs). Beyond, songs within :data:`RADIUS` of an earlier song are
+    represented by it (:func:`representatives`) and the representatives are grouped,
+    each weighted by the songs it stands for: time grows with the songs times the
+    representatives. ``progress(n)`` advances by songs done.
+    """
     n = len(songs)
     tol = within_bird_tolerance(songs) if tolerance is None else tolerance
-    d = distance_matrix(songs, tolerance=tol.value)
     if n == 0:
         return Grouping([], np.zeros(0), {}, threshold, tol)
-    if n == 1:
-        raw = np.array([1])
+    if n <= exact_up_to:
+        lead, reps = np.arange(n), list(range(n))
     else:
-        from scipy.cluster.hierarchy import fcluster, linkage
-        from scipy.spatial.distance import squareform
-
-        raw = fcluster(linkage(squareform(d, checks=False), method="average"), t=threshold,
-                       criterion="distance")
+        lead, reps = representatives(songs, tolerance=tol.value, radius=RADIUS,
+                                     progress=progress)
+    rep_songs = [songs[r] for r in reps]
+    m = len(reps)
+    d = np.zeros((m, m))
+    for i in range(m - 1):
+        d[i, i + 1:] = distances_to(rep_songs[i], rep_songs[i + 1:], tolerance=tol.value)
+        if progress is not None and n <= exact_up_to:
+            progress(1)
+    d = d + d.T
+    if progress is not None and n <= exact_up_to:
+        progress(1)
+    weights = np.bincount(lead, minlength=m)
+    raw = average_linkage(d, weights, threshold)[lead]  # a cluster number per song
     ids = [k for k in np.unique(raw) if np.sum(raw == k) >= min_songs]
     # largest first; ties by the earliest song
     ids.sort(key=lambda k: (-int(np.sum(raw == k)), int(np.flatnonzero(raw == k)[0])))
     width = max(2, len(str(len(ids))))
     names = {k: f"D{i:0{width}d}" for i, k in enumerate(ids, start=1)}
-    labels = _vouched([names.get(k, UNSORTED) for k in raw], songs, d)
+    labels = _vouched([names.get(k, UNSORTED) for k in raw], songs,
+                      lambda i, js: d[lead[i], lead[js]])
     to_centre = np.full(n, np.nan)
     centres: dict[str, int] = {}
     for name in names.values():
         members = np.array([i for i, g in enumerate(labels) if g == name])
-        sub = d[np.ix_(members, members)]
-        centre = int(members[np.argmin(sub.mean(axis=1))])
+        held = np.bincount(lead[members], minlength=m)  # songs per representative
+        mean = d[lead[members]] @ held / len(members)  # each member's mean distance
+        centre = int(members[np.argmin(mean)])
         centres[name] = centre
-        to_centre[members] = d[members, centre]
+        to_centre[members] = d[lead[members], lead[centre]]
     return Grouping(labels, to_centre, centres, threshold, tol)
