@@ -15,7 +15,7 @@ PACKAGE = ROOT / "songnet"
 
 # Lowest first; a module may import its own layer and the layers before it.
 LAYERS = ("core", "song", "synth", "surrogates", "features", "model", "resynth", "latent",
-          "classify", "discover", "cli")
+          "classify", "discover", "review", "cli")
 # Imported with every command but never changing what a stage writes: the package's
 # version string and the command group (option parsing, error printing).
 NOT_STAGE_CODE = {"songnet/__init__.py", "songnet/cli/__init__.py"}

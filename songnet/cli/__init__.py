@@ -50,6 +50,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "Find chingolo songs in field recordings and name their themes."),
     "compare": ("songnet.cli.compare",
                 "Train every (arch, frontend) pair on the same surrogates and tabulate them."),
+    "review": ("songnet.cli.review",
+               "Make a page to look at, listen to and mark every detection (verified.csv)."),
     "explain": ("songnet.cli.explain",
                 "Draw what made the network name each song's theme (Grad-CAM per event)."),
 }
