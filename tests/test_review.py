@@ -158,3 +158,81 @@ def test_in_a_real_browser_play_mark_and_export(events, tmp_path):
     assert [(r["verdict"], r["theme"]) for r in rows] == [
         ("correct", items[0]["predicted"]), ("wrong", ""), ("theme", third_theme)]
     assert [float(r["start_s"]) for r in rows] == [it["start_s"] for it in items[:3]]
+
+
+def _verdicts(events: Path, marks: list[tuple[str, str]]) -> str:
+    """verified.csv text marking the first events (in file and time order)."""
+    evs = sorted(json.loads(events.read_text()), key=lambda e: (e["file"], e["start_s"]))
+    lines = ["file,start_s,end_s,predicted,verdict,theme"]
+    for ev, (verdict, theme) in zip(evs, marks, strict=False):
+        lines.append(f"{ev['file']},{ev['start_s']:.3f},{ev['end_s']:.3f},{ev['theme']},"
+                     f"{verdict},{theme}")
+    return "\n".join(lines) + "\n"
+
+
+def test_classify_reports_precision_against_the_verdicts(events, tmp_path, capsys):
+    verified = tmp_path / "verified.csv"
+    verified.write_text(_verdicts(events, [("correct", ""), ("theme", "T09"), ("wrong", "")]))
+    folder = events.parent
+    assert main(["classify", str(folder / "rec0.wav"), "--verified", str(verified),
+                 "-o", str(tmp_path / "ev.csv"), "--format", "csv", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "verified: 3 of 3 events lie on verified songs" in err
+    rows = {line.split()[0]: line.split()[1:] for line in err.splitlines()
+            if line[:3] in ("T01", "T02", "T03", "all")}
+    assert rows["T01"] == ["1", "1", "1.00"] and rows["T02"] == ["1", "0", "0.00"]
+    assert rows["all"] == ["3", "1", "0.33"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("file,start_s,end_s\nx.wav,1,2\n", "needs the columns"),
+    ("file,start_s,end_s,predicted,verdict,theme\nx.wav,1,2,T01,maybe,\n", "verdict 'maybe'"),
+    ("file,start_s,end_s,predicted,verdict,theme\nx.wav,2,1,T01,correct,\n", "start_s < end_s"),
+    ("file,start_s,end_s,predicted,verdict,theme\nx.wav,1,2,T01,theme,\n", "theme's name"),
+])
+def test_a_bad_verified_csv_gives_one_line(events, tmp_path, capsys, content, message):
+    bad = tmp_path / "verified.csv"
+    bad.write_text(content)
+    assert main(["classify", str(events.parent / "rec0.wav"), "--verified", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_verified_songs_are_the_catalog_for_themes_learn_and_the_themes_stage(events,
+                                                                             tmp_path,
+                                                                             capsys):
+    from songnet.surrogates.themes import load_catalog as load
+
+    text = _verdicts(events, [("correct", ""), ("theme", "T01"), ("wrong", "")])
+    verified = tmp_path / "verified.csv"
+    verified.write_text(text)
+    assert main(["themes", "learn", "--verified", str(verified), "-o",
+                 str(tmp_path / "catalog"), "-q"]) == 0
+    assert [t.name for t in load(tmp_path / "catalog")] == ["T01"]
+    # both songs given T01 were learned (the one marked wrong was not): they are songs of
+    # two catalog themes, so the learner keeps one and says why
+    assert "theme T01: the songs disagree: kept 1 of 2 songs" in capsys.readouterr().err
+    data_2020 = tmp_path / "data2020"
+    (data_2020 / "T05").mkdir(parents=True)  # theme folders are ignored beside verified.csv
+    shutil.copy(events.parent / "rec1.wav", data_2020 / "T05")
+    (data_2020 / "verified.csv").write_text(text)
+    assert main(["themes", "--recordings", str(data_2020), "--catalog-out",
+                 str(tmp_path / "stage"), "-q"]) == 0
+    assert [t.name for t in load(tmp_path / "stage")] == ["T01"]
+
+
+def test_verified_songs_are_the_real_training_songs(events, tmp_path):
+    from songnet.surrogates.realdata import read_recordings
+
+    data_2020 = tmp_path / "data2020"
+    (data_2020 / "T05").mkdir(parents=True)  # theme folders give way to verified.csv
+    shutil.copy(events.parent / "rec1.wav", data_2020 / "T05")
+    (data_2020 / "verified.csv").write_text(
+        _verdicts(events, [("correct", ""), ("theme", "T01"), ("wrong", "")]))
+    real = read_recordings(data_2020, themes=[f"T{k:02d}" for k in range(1, 12)])
+    assert [(s.theme, Path(s.recording).name) for s in real.songs] == [("T01", "rec0.wav")] * 2
+    evs = sorted(json.loads(events.read_text()), key=lambda e: (e["file"], e["start_s"]))
+    assert [round(s.start_s) for s in real.songs] == [round(e["start_s"]) for e in evs[:2]]
+    assert real.backgrounds  # the song-free stretches of rec0 (the wrong song kept out)
+    assert all(src.endswith("rec0.wav") for src in real.background_sources)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from songnet.classify.events import Event
 from songnet.core.errors import SongnetError
+from songnet.core.verified import Verdict
 
 __all__ = [
     "FORMATS",
@@ -186,6 +187,30 @@ def summary(results: Sequence[FileResult]) -> str:
     lines.append(f"{done} file{'s' if done != 1 else ''} processed ({total_s:.1f} s of audio, "
                  f"{n_songs} song{'s' if n_songs != 1 else ''}), {len(failed)} failed")
     lines.extend(f"failed: {r.file}: {r.error}" for r in failed)
+    return "\n".join(lines) + "\n"
+
+
+def verified_table(results: Sequence[FileResult], verified: Sequence[Verdict]) -> str:
+    """Precision per theme against a reviewer's verdicts: each event that overlaps a
+    verified song is right when the reviewer gave that song the event's theme."""
+    checked: dict[str, list[int]] = {}
+    for ev in _all_events(results):
+        v = next((v for v in verified if v.overlaps(ev.file, ev.start_s, ev.end_s)), None)
+        if v is not None:
+            tally = checked.setdefault(ev.theme, [0, 0])
+            tally[0] += 1
+            tally[1] += v.true_theme == ev.theme
+    n_events = len(_all_events(results))
+    if not checked:
+        return (f"verified: none of the {n_events} events lies on a verified song (the "
+                "verdicts name other recordings or times)\n")
+    lines = [f"verified: {sum(t[0] for t in checked.values())} of {n_events} events lie on "
+             "verified songs", f"{'theme':<12} {'verified':>8} {'right':>6} {'precision':>9}"]
+    for theme in sorted(checked):
+        n, right = checked[theme]
+        lines.append(f"{theme:<12} {n:>8} {right:>6} {right / n:>9.2f}")
+    n, right = (sum(t[i] for t in checked.values()) for i in (0, 1))
+    lines.append(f"{'all':<12} {n:>8} {right:>6} {right / n:>9.2f}")
     return "\n".join(lines) + "\n"
 
 

@@ -31,6 +31,7 @@ from songnet.classify.report import (
     format_events,
     output_names,
     summary,
+    verified_table,
 )
 from songnet.classify.windows import ClassifyParams, classify_file
 from songnet.cli.common import (
@@ -46,6 +47,7 @@ from songnet.core.errors import SongnetError
 from songnet.core.files import check_output_dir, check_output_file, inside, write_text
 from songnet.core.params import check_workers, load_params, read_params_file
 from songnet.core.progress import bar
+from songnet.core.verified import read_verified
 
 __all__ = ["command", "load_classify_params"]
 
@@ -78,12 +80,16 @@ __all__ = ["command", "load_classify_params"]
               help="Keep a journal beside the output (OUT.journal.jsonl) and skip the "
                    "recordings it holds unchanged; rerun the same command after an "
                    "interruption.")
+@click.option("--verified", "verified_path", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), default=None,
+              help="A review's verified.csv: also print each theme's precision against the "
+                   "verdicts (events on verified songs).")
 @device_option()
 @common_options
 def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str | None,
             min_confidence: float | None, workers: int, threads: int | None,
-            scheduler: str | None, split_s: float, resume: bool, device: str,
-            params_file: Path, quiet: bool) -> int:
+            scheduler: str | None, split_s: float, resume: bool, verified_path: Path | None,
+            device: str, params_file: Path, quiet: bool) -> int:
     """Find chingolo songs in PATH... (files, folders searched recursively, globs).
 
     Prints one line per song (start, end, theme, confidence, top-3 themes) and a summary
@@ -92,6 +98,7 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str 
     the status is 2.
     """
     params = load_classify_params(params_file, click.get_current_context())
+    verified = read_verified(verified_path) if verified_path is not None else None
     if min_confidence is not None:
         params = dataclasses.replace(params, min_confidence=min_confidence)
     files, missing = find_recordings(paths)
@@ -148,6 +155,8 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str 
     elif good or fmt != "raven":
         click.echo(format_events(good, fmt=fmt), nl=False)
     click.echo(summary(results), nl=False, err=True)
+    if verified is not None:
+        click.echo(verified_table(good, verified), nl=False, err=True)
     return 2 if any(not r.ok for r in results) else 0
 
 

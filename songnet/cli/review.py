@@ -34,8 +34,9 @@ def command(source: Path, out: Path, catalog_dir: Path | None, title: str,
     `songnet classify --verified`.
     """
     from songnet.core.progress import bar
+    from songnet.core.verified import read_verified
     from songnet.review.items import read_items
-    from songnet.review.page import read_verified, write_page
+    from songnet.review.page import write_page
     from songnet.surrogates.themes import load_catalog
 
     items, kind = read_items(source)

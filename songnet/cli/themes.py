@@ -126,6 +126,9 @@ def _catalog_in_use(catalog_dir: Path | None, recordings_dir: Path | None, out: 
     ``catalog_dir`` (default: the shipped one) there byte for byte; returns ``out``."""
     from songnet.resynth.learn_files import theme_folders
 
+    if recordings_dir is not None and (recordings_dir / VERIFIED).is_file():
+        _learn_verified(recordings_dir / VERIFIED, out, params_file=params_file, quiet=quiet)
+        return out
     if recordings_dir is not None and theme_folders(recordings_dir):
         _learn_folder(recordings_dir, out, params_file=params_file, quiet=quiet)
         return out
@@ -152,18 +155,43 @@ def _note(line: str) -> None:
     click.echo("note: " + " ".join(line.split()), err=True)
 
 
+VERIFIED = "verified.csv"
+"""A reviewer's verdicts in a recordings folder: the themes are learned from them only."""
+
+
+def _learn_verified(path: Path, out: Path, *, params_file: Path, quiet: bool) -> None:
+    from songnet.core.progress import bar
+    from songnet.core.verified import read_verified
+    from songnet.resynth.learn_files import learn_verified
+
+    verified = read_verified(path)
+    n = sum(1 for v in verified if v.true_theme)
+    with bar(n, desc="learn", unit="song", quiet=quiet) as pbar:
+        catalog = learn_verified(verified, params=_learn_params(params_file),
+                                 progress=pbar.update)
+    _save_learned(catalog, out, params_file=params_file, quiet=quiet,
+                  source=f"{n} verified songs of {path}")
+
+
 def _learn_folder(folder: Path, out: Path, *, params_file: Path, quiet: bool) -> None:
     from songnet.core.progress import bar
+    from songnet.resynth.learn_files import learn_catalog, theme_folders
+
+    params = _learn_params(params_file)
+    n_files = sum(len(files) for _, files in theme_folders(folder))
+    with bar(n_files, desc="learn", unit="file", quiet=quiet) as pbar:
+        catalog = learn_catalog(folder, params=params, progress=pbar.update)
+    _save_learned(catalog, out, params_file=params_file, quiet=quiet, source=str(folder))
+
+
+def _save_learned(catalog, out: Path, *, params_file: Path, quiet: bool, source: str) -> None:
     from songnet.features.params import FeatureParams
-    from songnet.resynth.learn_files import learn_catalog, save_catalog, theme_folders
+    from songnet.resynth.learn_files import save_catalog
     from songnet.resynth.learn_report import save_report
 
     params = _learn_params(params_file)
     features = (load_params(params_file, "features", FeatureParams)
                 if params_file.is_file() else FeatureParams())
-    n_files = sum(len(files) for _, files in theme_folders(folder))
-    with bar(n_files, desc="learn", unit="file", quiet=quiet) as pbar:
-        catalog = learn_catalog(folder, params=params, progress=pbar.update)
     for lt in catalog.themes:
         for line in lt.notes:
             _note(line)
@@ -172,13 +200,17 @@ def _learn_folder(folder: Path, out: Path, *, params_file: Path, quiet: bool) ->
         save_report(tmp, catalog.themes, params=params, features=features)
     if not quiet:
         shared = "with a shared dialect trill" if catalog.dialect else "each with its own trill"
-        click.echo(f"wrote {out}: {len(catalog.themes)} themes {shared}, learn_report.csv "
-                   "and learn_report.png", err=True)
+        click.echo(f"wrote {out}: {len(catalog.themes)} themes {shared} (from {source}), "
+                   "learn_report.csv and learn_report.png", err=True)
 
 
 @command.command("learn")
-@click.argument("inputs", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))
+@click.argument("inputs", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--verified", "verified_path", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), default=None,
+              help="Learn a catalog from the songs of a review's verified.csv only (songs "
+                   "marked correct count for the theme songnet named, songs given a theme "
+                   "for that one); -o names the catalog folder.")
 @click.option("--start", "start_s", type=float, default=None,
               help="Search each recording from this time on (s).")
 @click.option("--end", "end_s", type=float, default=None,
@@ -187,11 +219,13 @@ def _learn_folder(folder: Path, out: Path, *, params_file: Path, quiet: bool) ->
 @out_option("THEME.yaml for recordings of one theme; a folder for a FOLDER of theme "
             "subfolders (replaced as a whole).", required=True)
 @common_options
-def learn(inputs: tuple[Path, ...], start_s: float | None, end_s: float | None,
-          name: str | None, out: Path, params_file: Path, quiet: bool) -> None:
+def learn(inputs: tuple[Path, ...], verified_path: Path | None, start_s: float | None,
+          end_s: float | None, name: str | None, out: Path, params_file: Path,
+          quiet: bool) -> None:
     """Learn a theme from recordings (RECORDING... -o THEME.yaml), or a catalog from a
     folder of theme folders (FOLDER -o CATALOG/: FOLDER/T01/*.wav, ... -> T01.yaml, ...,
-    dialect.yaml when the themes share a trill, learn_report.csv and .png).
+    dialect.yaml when the themes share a trill, learn_report.csv and .png), or from the
+    songs a reviewer verified (--verified verified.csv -o CATALOG/).
 
     Every complete song found (introductory notes, then a trill) is fitted to the catalog's
     vocabulary through the syrinx model; several songs of one theme are pooled (medians;
@@ -203,6 +237,16 @@ def learn(inputs: tuple[Path, ...], start_s: float | None, end_s: float | None,
     from songnet.resynth.learn_files import learn_theme, theme_folders
     from songnet.surrogates.theme_yaml import save_theme
 
+    if verified_path is not None:
+        if inputs or start_s is not None or end_s is not None or name is not None:
+            raise click.UsageError("--verified learns from the songs it lists: give no "
+                                   "recordings, --start, --end or --name with it")
+        check_output_dir(out, inputs=[verified_path, params_file])
+        _learn_verified(verified_path, out, params_file=params_file, quiet=quiet)
+        return
+    if not inputs:
+        raise click.UsageError("give recordings (or a folder of theme folders), or "
+                               "--verified verified.csv")
     if len(inputs) == 1 and inputs[0].is_dir() and theme_folders(inputs[0]):
         if start_s is not None or end_s is not None or name is not None:
             raise click.UsageError("--start, --end and --name apply to recordings of one "

@@ -22,6 +22,7 @@ import yaml
 from songnet.core.audio import load, theme_folders
 from songnet.core.errors import SongnetError
 from songnet.core.progress import ProgressCallback
+from songnet.core.verified import Verdict
 from songnet.resynth.learn import LearnedSong, learn_song, pool_songs
 from songnet.resynth.songs import FoundSong, LearnParams, Skipped, describe, find_songs
 from songnet.surrogates.fields import PITCH_LIMITS_HZ
@@ -37,7 +38,7 @@ from songnet.surrogates.themes import (
 from songnet.synth import SR, gestures_from_contour
 
 __all__ = ["LearnedCatalog", "LearnedTheme", "TriedSong", "check_singable", "learn_catalog",
-           "learn_theme", "save_catalog", "shared_trill", "theme_folders"]
+           "learn_theme", "learn_verified", "save_catalog", "shared_trill", "theme_folders"]
 
 HEADER = ("Learned by `songnet themes learn` from {n} song(s) in {files} recording(s): "
           "medians of the\nsongs' fitted values; spread = their song-to-song variation.")
@@ -161,6 +162,7 @@ def _learn_one(song: FoundSong, *, name: str, params: LearnParams) -> TriedSong:
 def learn_theme(paths: Sequence[str | os.PathLike], *, name: str,
                 params: LearnParams | None = None, start_s: float | None = None,
                 end_s: float | None = None, strict: bool = True,
+                spans: Sequence[tuple[float, float]] | None = None,
                 progress: ProgressCallback | None = None) -> LearnedTheme:
     """One theme from the songs in ``paths`` (each file, or its ``[start_s, end_s]``).
 
@@ -176,6 +178,10 @@ def learn_theme(paths: Sequence[str | os.PathLike], *, name: str,
         whatever its silences and edges, and how it was read is noted.
     strict : bool
         A file without a complete song is an error (True) or a note (False).
+    spans : sequence of (float, float), optional
+        One stretch per entry of ``paths`` (a file may come several times) to search for
+        songs, as ``start_s``/``end_s`` but read as any recording is (songs found by their
+        silences): the songs a reviewer verified, with a margin.
     progress : callable, optional
         Called with 1 per file done.
 
@@ -194,11 +200,14 @@ def learn_theme(paths: Sequence[str | os.PathLike], *, name: str,
     one_song = start_s is not None or end_s is not None
     tried: list[TriedSong] = []
     notes: list[str] = []
-    for path in paths:
-        sound = load(path, sr=SR)
-        t0 = 0.0 if start_s is None else start_s
-        t1 = sound.duration if end_s is None else min(end_s, sound.duration)
-        songs, skipped = find_songs(sound, params=params, start_s=start_s, end_s=end_s,
+    sound = None
+    for k, path in enumerate(paths):
+        if sound is None or sound.source != str(path):
+            sound = load(path, sr=SR)
+        a, b = (start_s, end_s) if spans is None else (max(spans[k][0], 0.0), spans[k][1])
+        t0 = 0.0 if a is None else a
+        t1 = sound.duration if b is None else min(b, sound.duration)
+        songs, skipped = find_songs(sound, params=params, start_s=a, end_s=b,
                                     one_song=one_song)
         notes += [str(s) for s in skipped]
         if not songs:
@@ -296,6 +305,38 @@ def learn_catalog(folder: str | os.PathLike, *, params: LearnParams | None = Non
         learned = [dataclasses.replace(lt, theme=dataclasses.replace(lt.theme, trill=dialect))
                    for lt in learned]
     return LearnedCatalog(themes=tuple(learned), dialect=dialect, name=Path(folder).name)
+
+
+VERIFIED_MARGIN_S = 0.5
+"""Audio searched on either side of a verified song (s)."""
+
+
+def learn_verified(verified: Sequence[Verdict], *, params: LearnParams | None = None,
+                   name: str = "verified", progress: ProgressCallback | None = None
+                   ) -> LearnedCatalog:
+    """One theme per theme a reviewer gave songs (``verified.csv``: ``correct`` songs
+    count for the theme songnet named, ``theme`` songs for the one the reviewer chose,
+    ``wrong`` songs for none), learned from those songs only, and their dialect."""
+    params = LearnParams() if params is None else params
+    by_theme: dict[str, list[Verdict]] = {}
+    for v in verified:
+        if v.true_theme:
+            by_theme.setdefault(v.true_theme, []).append(v)
+    if not by_theme:
+        raise SongnetError("the verified songs name no theme (every verdict is wrong); "
+                           "mark songs correct or give their theme on the review page")
+    learned = []
+    for theme, songs in sorted(by_theme.items()):
+        songs = sorted(songs, key=lambda v: (v.file, v.start_s))
+        learned.append(learn_theme(
+            [v.file for v in songs], name=theme, params=params, strict=False,
+            spans=[(v.start_s - VERIFIED_MARGIN_S, v.end_s + VERIFIED_MARGIN_S)
+                   for v in songs], progress=progress))
+    dialect = shared_trill([lt.theme for lt in learned])
+    if dialect is not None:
+        learned = [dataclasses.replace(lt, theme=dataclasses.replace(lt.theme, trill=dialect))
+                   for lt in learned]
+    return LearnedCatalog(themes=tuple(learned), dialect=dialect, name=name)
 
 
 def save_catalog(catalog: LearnedCatalog, folder: str | os.PathLike) -> list[Path]:

@@ -24,39 +24,17 @@ import soundfile as sf
 
 from songnet.core import audio
 from songnet.core.errors import SongnetError
+from songnet.core.verified import VERIFIED_COLUMNS, Verdict
 from songnet.discover.report import cut_clips
 from songnet.features import npcqt
 from songnet.features.params import FeatureParams
 from songnet.review.items import Item
 
-__all__ = ["CLIP_SR", "CONTEXT_S", "VERIFIED_COLUMNS", "read_verified", "write_page"]
+__all__ = ["CLIP_SR", "CONTEXT_S", "verified_csv", "write_page"]
 
 CONTEXT_S = 1.0       # audio before and after each song in its clip
 CLIP_SR = 22050       # clips' rate: the song band (to 9 kHz) and little more
 IMAGE_HOP = 2         # CQT frames per image column
-VERIFIED_COLUMNS = ("file", "start_s", "end_s", "predicted", "verdict", "theme")
-VERDICTS = ("correct", "wrong", "theme")
-
-
-def read_verified(path: Path) -> list[dict[str, str]]:
-    """The rows of a ``verified.csv`` (columns :data:`VERIFIED_COLUMNS`)."""
-    try:
-        rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SongnetError(f"{path}: cannot be read ({exc}); export it again from the "
-                           "review page") from exc
-    if rows and not set(VERIFIED_COLUMNS) <= set(rows[0]):
-        raise SongnetError(f"{path}: needs the columns {', '.join(VERIFIED_COLUMNS)} (the "
-                           "review page's export)")
-    for i, r in enumerate(rows, start=2):
-        if r["verdict"] not in VERDICTS:
-            raise SongnetError(f"{path}: line {i}: verdict {r['verdict']!r} must be one of "
-                               f"{', '.join(VERDICTS)}")
-        try:
-            float(r["start_s"]), float(r["end_s"])
-        except ValueError as exc:
-            raise SongnetError(f"{path}: line {i}: start_s and end_s must be numbers") from exc
-    return rows
 
 
 def _image(y: np.ndarray, sr: int, fp: FeatureParams) -> np.ndarray:
@@ -76,7 +54,7 @@ def _num(x: float) -> float | None:
 
 
 def write_page(folder: Path, items: Sequence[Item], *, kind: str, themes: Sequence[str],
-               verified: Sequence[dict[str, str]] = (), title: str = "",
+               verified: Sequence[Verdict] = (), title: str = "",
                progress: Callable[[int], object] | None = None) -> None:
     """Write the page, clips and images into ``folder`` (fresh and empty)."""
     fp = FeatureParams()
@@ -119,7 +97,9 @@ def write_page(folder: Path, items: Sequence[Item], *, kind: str, themes: Sequen
     page = _TEMPLATE.replace("__TITLE__", _html(title or f"songnet review: {len(items)} "
                                                  f"{'songs' if kind == 'discover' else 'events'}"))
     payload = {"kind": kind, "key": key, "themes": sorted(set(themes)), "items": data,
-               "verified": list(verified), "fmin_hz": fp.fmin,
+               "verified": [{"file": v.file, "start_s": v.start_s, "end_s": v.end_s,
+                             "verdict": v.verdict, "theme": v.theme} for v in verified],
+               "fmin_hz": fp.fmin,
                "bins_per_octave": fp.bins_per_octave, "n_bins": fp.n_bins}
     script = json.dumps(payload, allow_nan=False).replace("</", "<\\/")
     page = page.replace("__DATA__", script)
@@ -131,12 +111,13 @@ def _html(text: str) -> str:
             .replace('"', "&quot;"))
 
 
-def verified_csv(rows: Sequence[dict[str, Any]]) -> str:
-    """``verified.csv`` text (what the page exports), for tests and round trips."""
+def verified_csv(rows: Sequence[Verdict]) -> str:
+    """``verified.csv`` text, as the page exports it."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=VERIFIED_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: r[k] for k in VERIFIED_COLUMNS} for r in rows)
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(VERIFIED_COLUMNS)
+    writer.writerows([v.file, f"{v.start_s:.3f}", f"{v.end_s:.3f}", v.predicted, v.verdict,
+                      v.theme] for v in rows)
     return buf.getvalue()
 
 

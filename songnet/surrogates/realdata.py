@@ -143,6 +143,35 @@ def _snr_db(y: np.ndarray, song, noise: float) -> float:
     return float(10 * np.log10(max(power - noise, noise * 1e-3) / noise))
 
 
+VERIFIED = "verified.csv"
+"""A reviewer's verdicts beside the theme folders: then the real songs are the verified
+ones (:func:`read_recordings`)."""
+
+
+def _verified_groups(path: Path, known: set[str], notes: list[str]):
+    """The recordings a ``verified.csv`` names (one group), and a labeller giving a song
+    found in one of them the theme the reviewer gave it (None: not verified, or wrong)."""
+    from songnet.core.verified import read_verified
+
+    verified = read_verified(path)
+    files = sorted({v.file for v in verified})
+    missing = [f for f in files if not Path(f).is_file()]
+    if missing:
+        raise SongnetError(f"{path}: names recordings that are not there ({missing[0]}"
+                           f"{f' and {len(missing) - 1} more' if len(missing) > 1 else ''}); "
+                           "keep the recordings where they were reviewed")
+    other = sorted({v.true_theme for v in verified if v.true_theme} - known)
+    if other:
+        notes.append(f"{path}: verified songs of {', '.join(other)}, not themes of the "
+                     "catalog, are not training songs")
+
+    def label(file: str, song) -> str | None:
+        v = next((v for v in verified if v.overlaps(file, song.start_s, song.end_s)), None)
+        return None if v is None else v.true_theme
+
+    return [("", [Path(f) for f in files])], label
+
+
 def read_recordings(folder: str | os.PathLike, *, themes: Sequence[str]) -> RealMaterial:
     """The real songs and backgrounds of ``folder``'s theme folders (see the module text).
 
@@ -154,6 +183,11 @@ def read_recordings(folder: str | os.PathLike, *, themes: Sequence[str]) -> Real
     themes : sequence of str
         The catalog's theme names: a folder of another name gives backgrounds only (its
         songs are of no theme of the catalog), with a note.
+
+    With a ``verified.csv`` in ``folder`` (a review's verdicts), the recordings it names
+    are read instead of the theme folders, and a song is a real training song of the
+    theme the reviewer gave it: songs not verified, or marked wrong, are not (and are kept
+    out of the backgrounds).
     """
     from songnet.core.audio import load, theme_folders
     from songnet.song.find import find_songs
@@ -168,8 +202,13 @@ def read_recordings(folder: str | os.PathLike, *, themes: Sequence[str]) -> Real
     notes: list[str] = []
     held = 0.0
     known = set(themes)
-    for theme, files in theme_folders(folder):
-        if theme not in known:
+    if (folder / VERIFIED).is_file():
+        groups, label = _verified_groups(folder / VERIFIED, known, notes)
+    else:
+        groups = theme_folders(folder)
+        label = None
+    for theme, files in groups:
+        if label is None and theme not in known:
             notes.append(f"{folder / theme}: not a theme of the catalog; its recordings give "
                          "backgrounds only")
         splits = recording_splits([str(f) for f in files])
@@ -195,6 +234,7 @@ def read_recordings(folder: str | os.PathLike, *, themes: Sequence[str]) -> Real
                 near = [y[max(a, round(lo)):min(b, round(hi))] for a, b in spans
                         if a < hi and b > lo]
                 noise = _noise_power(near if near else stretches)
+                theme = label(str(path), s) if label is not None else theme
                 if theme in known:
                     songs.append(RealSong(theme, str(path), splits[str(path)],
                                           np.asarray(s.sound.samples, dtype=np.float32),
