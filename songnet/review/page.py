@@ -43,10 +43,19 @@ def _image(y: np.ndarray, sr: int, fp: FeatureParams) -> np.ndarray:
     return img[:, ::IMAGE_HOP]
 
 
-def _png(path: Path, img: np.ndarray) -> None:
-    from matplotlib.image import imsave
+IMAGE_LEVELS = 32  # grey levels of an image: 5 bits look the same and keep PNGs small
 
-    imsave(path, img, origin="lower", cmap="magma", vmin=0.0, vmax=1.0)
+
+def _png(path: Path, img: np.ndarray) -> None:
+    """``img`` (rows low to high frequency, in [0, 1]) as a palette PNG in magma."""
+    from matplotlib import colormaps
+    from PIL import Image
+
+    palette = (colormaps["magma"](np.linspace(0.0, 1.0, IMAGE_LEVELS))[:, :3] * 255)
+    levels = np.round(np.clip(img, 0.0, 1.0) * (IMAGE_LEVELS - 1)).astype(np.uint8)[::-1]
+    png = Image.fromarray(np.ascontiguousarray(levels))  # "L"; a palette makes it "P"
+    png.putpalette(palette.astype(np.uint8).ravel().tolist())
+    png.save(path, format="PNG", optimize=True)
 
 
 def _num(x: float) -> float | None:
