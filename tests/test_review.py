@@ -111,7 +111,8 @@ def test_bad_events_give_one_line(tmp_path, capsys, content, message):
     assert not (tmp_path / "review").exists()
 
 
-def test_in_a_real_browser_play_mark_and_export(events, tmp_path):
+def _playwright():
+    """Playwright's sync API, or a skip (a failure in CI) where it or Chromium is missing."""
     required = bool(os.environ.get("SONGNET_REQUIRE_BROWSER"))  # CI: fail, never skip
     try:
         from playwright import sync_api
@@ -125,6 +126,11 @@ def test_in_a_real_browser_play_mark_and_export(events, tmp_path):
         if required:
             pytest.fail(message)
         pytest.skip(message)
+    return sync_api
+
+
+def test_in_a_real_browser_play_mark_and_export(events, tmp_path):
+    sync_api = _playwright()
     out = tmp_path / "review"
     data = _page(events, out)
     items = sorted(data["items"], key=lambda it: (it["file"], it["start_s"]))
@@ -144,8 +150,6 @@ def test_in_a_real_browser_play_mark_and_export(events, tmp_path):
         page.keyboard.press("w")      # item 2 wrong
         third_theme = data["themes"][1]
         page.keyboard.press("2")      # item 3: the second theme of the list
-        if os.environ.get("SONGNET_REVIEW_SCREENSHOT"):
-            page.screenshot(path=os.environ["SONGNET_REVIEW_SCREENSHOT"])
         with page.expect_download() as dl:
             page.keyboard.press("e")
         rows = list(csv.DictReader(Path(dl.value.path()).read_text().splitlines()))
@@ -236,3 +240,41 @@ def test_verified_songs_are_the_real_training_songs(events, tmp_path):
     assert [round(s.start_s) for s in real.songs] == [round(e["start_s"]) for e in evs[:2]]
     assert real.backgrounds  # the song-free stretches of rec0 (the wrong song kept out)
     assert all(src.endswith("rec0.wav") for src in real.background_sources)
+
+
+@pytest.mark.slow
+def test_a_review_of_a_soundscape_in_the_browser(real_birds, tmp_path):
+    """A scene of the soundscape benchmark (songs of every kind among other species and
+    noise), classified and reviewed; ``SONGNET_REVIEW_SCREENSHOT=docs/review.png`` keeps a
+    screenshot (the README's)."""
+    sync_api = _playwright()
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks import soundscape
+
+    rng = np.random.default_rng(11)
+    negatives = [(p.stem.split("-")[1], sf.read(p, dtype="float32")[0])
+                 for p in real_birds.NEGATIVES]
+    y, _ = soundscape.scene(60.0, rng=rng, pool=soundscape.song_pool(rng),
+                             negatives=negatives)
+    wav = tmp_path / "soundscape.wav"
+    sf.write(wav, y, soundscape.SR, subtype="PCM_16")
+    events = tmp_path / "events.json"
+    assert main(["classify", str(wav), "--format", "json", "-o", str(events), "-q"]) == 0
+    data = _page(events, tmp_path / "review")
+    assert len(data["items"]) >= 3
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM)
+        page = browser.new_page(accept_downloads=True, viewport={"width": 1200, "height": 900})
+        page.goto((tmp_path / "review" / "index.html").as_uri())
+        assert page.locator(".item").count() == len(data["items"])
+        page.keyboard.press("c")
+        page.keyboard.press("w")
+        if os.environ.get("SONGNET_REVIEW_SCREENSHOT"):
+            page.screenshot(path=os.environ["SONGNET_REVIEW_SCREENSHOT"])
+        with page.expect_download() as dl:
+            page.click("#export")
+        rows = list(csv.DictReader(Path(dl.value.path()).read_text().splitlines()))
+        browser.close()
+    assert [r["verdict"] for r in rows] == ["correct", "wrong"]
