@@ -157,6 +157,10 @@ def test_in_a_real_browser_play_mark_and_export(events, tmp_path):
         assert page.locator(".verdict.correct").count() == 1
         page.select_option("#f-verdict", "none")
         assert page.locator(".item").count() == len(items) - 3
+        page.click("#groups")     # ticked with the mouse: the box had the keys
+        page.keyboard.press("c")  # and gives them back to marking
+        page.select_option("#f-verdict", "")
+        assert page.locator(".verdict.correct").count() == 2
         browser.close()
     assert not errors
     assert [(r["verdict"], r["theme"]) for r in rows] == [
