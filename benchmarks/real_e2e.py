@@ -167,7 +167,7 @@ def answers_of(net, recordings: Path, bird: str, k: int, sung: list[dict]) -> li
         if s["bird"] != bird or s["file"] != k:
             continue
         hits = [e for e in events if e.start_s < s["end_s"] and e.end_s > s["start_s"]]
-        best = max(hits, key=lambda e: e.confidence, default=None)
+        best = max(hits, key=lambda e: e.theme_confidence, default=None)
         out.append("missed" if best is None else best.theme)
         if best is not None and best.theme != bird:
             print(f"  {bird} rec-{k} {s['start_s']:.1f} s: {best.theme} ({why(best)})",

@@ -13,7 +13,7 @@ clip alone.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -146,21 +146,27 @@ def sing(bird: Bird, r: Rendition) -> np.ndarray:
     return np.concatenate([*parts, trill]).astype(np.float32)
 
 
-def scene(bird: Bird, r: Rendition, rng: np.random.Generator, *, lead_s: float = 1.0
+def scene(bird: Bird, r: Rendition, rng: np.random.Generator, *, lead_s: float = 1.0,
+          space_s: tuple[float, float] = (0.3, 0.8),
+          room: Callable[[np.ndarray], np.ndarray] | None = None
           ) -> tuple[np.ndarray, float, float]:
-    """The song in noise at its SNR, with a real negative before or after it: the samples,
-    and the song's start and end (s)."""
+    """The song in noise at its SNR, with a real negative before or after it (a silence
+    drawn from ``space_s`` seconds between them): the samples, and the song's start and
+    end (s). ``room``, when given, takes the song and the negative before the noise is
+    added (a reverberant site: :func:`songnet.surrogates.conditions.reverberate`)."""
     song = sing(bird, r)
     lead = np.zeros(round(lead_s * SR), dtype=np.float32)
     pieces = [lead.copy(), song, lead.copy()]
     if r.negative >= 0:
         neg, _ = sf.read(NEGATIVES[r.negative], dtype="float32")
         neg = neg / max(float(np.abs(neg).max()), 1e-9) * float(np.abs(song).max())
-        space = np.zeros(round(rng.uniform(0.3, 0.8) * SR), dtype=np.float32)
+        space = np.zeros(round(rng.uniform(*space_s) * SR), dtype=np.float32)
         pieces = [lead, song, space, neg, lead.copy()] if r.negative_after \
             else [lead, neg, space, song, lead.copy()]
     y = np.concatenate(pieces)
     start = next(sum(p.size for p in pieces[:i]) for i, p in enumerate(pieces) if p is song)
+    if room is not None:
+        y = np.asarray(room(y), dtype=np.float32)
     active = song[np.abs(song) > 0.05 * np.abs(song).max()]
     noise = _noise(y.size, rng)
     noise *= np.sqrt(np.mean(active ** 2)) / np.sqrt(np.mean(noise ** 2)) * 10 ** (-r.snr_db / 20)

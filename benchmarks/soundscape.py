@@ -287,7 +287,7 @@ def main() -> None:
                 under = [s.theme for s in sounds if s.start_s < e.end_s and e.start_s < s.end_s]
                 fooled.update(under)
                 print(f"false event: negative scene {k} {e.start_s:.2f}-{e.end_s:.2f} s "
-                      f"{e.theme} {e.confidence:.2f} over {', '.join(under) or 'noise'}")
+                      f"{e.theme} {e.theme_confidence:.2f} over {', '.join(under) or 'noise'}")
             placed.update(s.theme for s in sounds)
     precision = len(matched) / max(n_events, 1)
     recall = len(matched) / max(n_songs, 1)

@@ -25,7 +25,7 @@ def same_events(a, b) -> None:
         assert (x.file, x.theme) == (y.file, y.theme), (x, y)
         assert x.start_s == pytest.approx(y.start_s, abs=1e-6)
         assert x.end_s == pytest.approx(y.end_s, abs=1e-6)
-        assert x.confidence == pytest.approx(y.confidence, abs=1e-4)
+        assert x.theme_confidence == pytest.approx(y.theme_confidence, abs=1e-4)
         assert [t for t, _ in x.top] == [t for t, _ in y.top]
         assert (x.low_hz, x.high_hz) == pytest.approx((y.low_hz, y.high_hz))
 

@@ -109,7 +109,15 @@ def test_without_the_extras_help_and_classify_work(tmp_path):
     sf.write(wav, 0.01 * np.random.default_rng(0).standard_normal(22050 * 4), 22050)
     proc = run_base("classify", str(wav), "-q")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == "no chingolo songs found\n"
+    assert proc.stdout.splitlines() == [f"# model: {shipped_model_id()}",
+                                        "no chingolo songs found"]
     proc = run_base("classify", str(wav), "--model", "model.pt", "-q")
     assert proc.returncode == 2 and 'pip install "songnet[pipeline]"' in proc.stderr
 
+
+def shipped_model_id() -> str:
+    """The id every output of the shipped model records (:func:`model_id`)."""
+    from songnet.model.identity import model_id
+    from songnet.model.runtime import load_onnx
+    m = load_onnx(None)
+    return model_id(m.path.name, m.meta, m.checkpoint_sha256)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from songnet.classify.report import RAVEN_COLUMNS
+from songnet.classify.report import COLUMNS, RAVEN_COLUMNS
 from songnet.cli import main
 from songnet.model.checkpoint import default_model_path
 from songnet.model.runtime import default_onnx_path
@@ -76,7 +76,8 @@ def test_good_file_alone_exits_zero_with_a_table(capsys, tiny_model, recordings)
     rc, out, err = run(capsys, str(recordings["good"]), "--model", tiny_model, "-q",
                        "--min-confidence", "0.99")
     assert rc == 0
-    assert out == "no chingolo songs found\n"
+    assert out.splitlines()[1:] == ["no chingolo songs found"]
+    assert out.startswith("# model: tiny.pt (trained ")
     assert "0 songs in 20.0 s" in err
 
 
@@ -118,7 +119,7 @@ def test_csv_to_a_file_is_written_atomically(capsys, tiny_model, recordings, tmp
                         "csv", "-q")
     assert target.read_text() == printed  # the same table, whole, whether printed or written
     reader = csv.DictReader(io.StringIO(printed))
-    assert reader.fieldnames[:5] == ["file", "start_s", "end_s", "theme", "confidence"]
+    assert reader.fieldnames == list(COLUMNS)
     assert {r["file"] for r in reader} <= {str(recordings["good"])}
 
 
@@ -134,6 +135,98 @@ def test_params_default_without_a_file_and_explicit_params_must_exist(
     rc, _, err = run(capsys, str(recordings["good"]), "--model", tiny_model, "-q",
                      "--params", "p.yaml")
     assert rc == 2 and "detect_thresold" in err
+
+
+def test_a_params_file_may_hold_only_the_keys_it_changes(tmp_path, monkeypatch):
+    from click import Context
+
+    from songnet.classify.windows import ClassifyParams
+    from songnet.cli.classify import command, load_classify_params
+
+    monkeypatch.chdir(tmp_path)
+    Path("params.yaml").write_text("classify:\n  detect_threshold: 0.1\n")
+    params = load_classify_params(Path("params.yaml"), Context(command))
+    assert params == ClassifyParams(detect_threshold=0.1)  # the other 10+ keys: defaults
+    Path("params.yaml").write_text("classify:\n  detect_threshold: 0.1\n  hop: 1\n")
+    with pytest.raises(Exception, match="unknown key 'hop'"):
+        load_classify_params(Path("params.yaml"), Context(command))
+
+
+def test_options_users_tune_reach_the_params_and_bad_ones_are_one_line_errors(
+        capsys, tiny_model, recordings, tmp_path, monkeypatch):
+    import songnet.cli.classify as cli_classify
+
+    seen = []
+    real = cli_classify._run
+
+    def spy(files, **kw):
+        seen.append(kw["params"])
+        return real(files, **kw)
+
+    monkeypatch.setattr(cli_classify, "_run", spy)
+    good = str(recordings["good"])
+    rc, _, err = run(capsys, good, "--model", tiny_model, "-q", "--sensitivity", "0.8",
+                     "--overlap", "2.0", "--batch-size", "8", "--fmin", "2000", "--fmax",
+                     "8000", "--min-song-score", "0.3", "--themes", "C, A")
+    assert rc == 0, err
+    p = seen[-1]
+    assert (p.detect_threshold, p.batch_size, p.fmin_hz, p.fmax_hz, p.min_song_score,
+            p.themes) == (pytest.approx(0.2), 8, 2000.0, 8000.0, 0.3, ("C", "A"))
+    assert p.hop_s == pytest.approx(1.0)  # the tiny model's windows are 3 s long
+    (tmp_path / "list.txt").write_text("# the themes of site 1\nB\n\nA  # and 2\n")
+    rc, _, err = run(capsys, good, "--model", tiny_model, "-q", "--theme-list",
+                     str(tmp_path / "list.txt"))
+    assert rc == 0 and seen[-1].themes == ("B", "A")
+    for args, what in [(["--themes", "A,T99"], "'T99' is not in the model's catalog"),
+                       (["--themes", "A", "--theme-list", str(tmp_path / "list.txt")],
+                        "give one of them"),
+                       (["--overlap", "2.99"], "--overlap 2.99"),
+                       (["--fmin", "9000", "--fmax", "3000"], "fmin"),
+                       (["--fmin", "20000"], "holds none of the model's frequencies"),
+                       (["--sensitivity", "1"], "--sensitivity"),
+                       (["--min-song-score", "nan"], "--min-song-score")]:
+        rc, _, err = run(capsys, good, "--model", tiny_model, "-q", *args)
+        lines = err.strip().splitlines()
+        assert rc == 2 and what in err and "Traceback" not in err, (args, err)
+        assert len([line for line in lines if line.startswith(("error", "Error"))]) == 1
+
+
+def test_audacity_labels_one_file_per_recording(capsys, tiny_model, recordings, tmp_path):
+    from songnet.classify.backends import open_model
+
+    target = tmp_path / "good.labels.txt"
+    rc, _, err = run(capsys, str(recordings["good"]), "--model", tiny_model, "--format",
+                     "audacity", "-o", str(target), "-q", "--sensitivity", "0.99")
+    assert rc == 0, err
+    rc, out, _ = run(capsys, str(recordings["good"]), "--model", tiny_model, "--format",
+                     "json", "-q", "--sensitivity", "0.99")
+    events = json.loads(out)
+    lines = target.read_text().splitlines()
+    assert len(lines) == 2 * len(events)
+    for ev, label, band in zip(events, lines[::2], lines[1::2], strict=True):
+        start, end, text = label.split("\t")
+        assert (float(start), float(end)) == (ev["start_s"], ev["end_s"])
+        assert text.startswith(ev["theme"]) and f"song {ev['song_score']:.2f}" in text
+        assert band.split("\t")[0] == "\\"
+    model = open_model(Path(tiny_model)).model_id
+    assert all(ev["model"] == model for ev in events)
+    assert f"model: {model}" in err
+    rc, _, err = run(capsys, str(recordings["good"]), str(recordings["good"].parent),
+                     "--model", tiny_model, "--format", "audacity", "-q")
+    assert rc == 2 and "error: --format audacity" in err
+
+
+def test_version_names_the_default_model(capsys):
+    from songnet.model.runtime import load_onnx
+
+    if not default_onnx_path().is_file():
+        pytest.skip("no shipped default.onnx")
+    assert main(["--version"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    shipped = load_onnx(None)
+    assert out[0].startswith("songnet, version ")
+    assert out[1] == (f"default model: default.onnx (trained {shipped.meta['trained']}, "
+                      f"sha256 {shipped.checkpoint_sha256[:12]})")
 
 
 @pytest.mark.slow
@@ -158,9 +251,13 @@ def test_real_syllables_run_without_error(capsys, tiny_model, real_syllables):
     assert f"{len(real_syllables)} files processed" in err and "0 failed" in err
 
 
-def test_help_names_the_formats(capsys):
+def test_help_names_the_formats_and_says_what_each_column_means(capsys):
     rc, out, _ = run(capsys, "--help")
-    assert rc == 0 and "raven" in out and "--min-confidence" in out
+    assert rc == 0 and "raven" in out and "audacity" in out and "--min-confidence" in out
+    for word in ("song_score", "theme_confidence", "unknown_by", "note_check", "nearest",
+                 "distance", "threshold", "--sensitivity", "--themes", "--theme-list",
+                 "--fmin", "--fmax", "--overlap", "--batch-size", "--min-song-score"):
+        assert word in out, word
 
 
 def test_the_classify_path_imports_neither_torch_nor_librosa_nor_scipy(recordings):
@@ -192,7 +289,12 @@ def test_onnx_and_checkpoint_give_the_same_output(capsys, tiny_model, recordings
                          "json", "--threads", "1", "-q")
         assert rc == 0
         outs.append(json.loads(out))
+    models = [{ev.pop("model") for ev in out} for out in outs]
     assert outs[0] == outs[1]
+    # each names its own file, and the same training date and checkpoint checksum
+    (pt,), (ox,) = models
+    assert pt.startswith("tiny.pt (") and ox.startswith("tiny.onnx (")
+    assert pt.split(" ", 1)[1] == ox.split(" ", 1)[1]
 
 
 def test_the_onnx_model_runs_on_the_cpu_only(capsys, tiny_model, recordings, tmp_path):

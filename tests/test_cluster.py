@@ -72,7 +72,7 @@ def model():
 def _same(a, b) -> bool:
     return len(a) == len(b) and all(
         x.file == y.file and x.start_s == y.start_s and x.end_s == y.end_s
-        and x.theme == y.theme and abs(x.confidence - y.confidence) < 1e-6
+        and x.theme == y.theme and abs(x.theme_confidence - y.theme_confidence) < 1e-6
         for x, y in zip(a, b, strict=True))
 
 
@@ -176,7 +176,7 @@ def test_a_journal_of_other_params_is_refused(tmp_path):
 
 
 def test_scheduler_names_are_checked():
-    assert parse_scheduler("local:3") == 3
+    assert parse_scheduler("local:1") == 1
     assert parse_scheduler("tcp://10.0.0.1:8786") == "tcp://10.0.0.1:8786"
     with pytest.raises(SongnetError, match="local:N"):
         parse_scheduler("local:zero")

@@ -56,7 +56,10 @@ def test_one_song_is_one_event_at_the_right_time_and_theme():
     assert ev.start_s == pytest.approx(10.0, abs=0.02)
     assert ev.end_s == pytest.approx(12.0, abs=0.02)
     assert ev.theme == "B" and ev.top[0][0] == "B"
-    assert ev.confidence == pytest.approx(0.9, abs=0.01)
+    # 0.9 of the windows' probability, 0.025 of it no_song: 0.9 / 0.975 given a song
+    assert ev.song_score == pytest.approx(0.975, abs=0.01)
+    assert ev.theme_confidence == pytest.approx(0.9 / 0.975, abs=0.01)
+    assert ev.unknown_by == ""
     assert len(ev.top) == 3
     assert [p for _, p in ev.top] == sorted((p for _, p in ev.top), reverse=True)
     assert (ev.low_hz, ev.high_hz) == (3000.0, 6500.0)
@@ -94,11 +97,21 @@ def test_noise_alone_gives_no_events():
     assert find_events(scores_for([]), activity=activity_for([(3.0, 3.5)])) == []
 
 
-def test_min_confidence_drops_unsure_events_and_detect_threshold_drops_weak_windows():
+def test_min_confidence_drops_unsure_themes_and_detect_threshold_drops_weak_windows():
     scores = scores_for([(10.0, 12.0, "B")], p_theme=0.4)
-    assert len(find_events(scores)) == 1
+    (ev,) = find_events(scores)
+    assert ev.theme_confidence < 0.5 < ev.song_score  # a song, but an unsure theme
     assert find_events(scores, min_confidence=0.5) == []
+    assert [e.to_dict() for e in find_events(scores, min_song_score=0.5)] == [ev.to_dict()]
+    assert find_events(scores, min_song_score=ev.song_score + 0.01) == []
     assert find_events(scores, detect_threshold=0.99) == []
+
+
+def test_a_theme_outside_the_list_asked_for_is_other():
+    songs = [(5.0, 7.0, "A"), (20.0, 22.0, "D")]
+    events = find_events(scores_for(songs), activity=activity_for([s[:2] for s in songs]),
+                         themes=("D",))
+    assert [(e.theme, e.top[0][0]) for e in events] == [("other", "A"), ("D", "D")]
 
 
 def test_a_click_shorter_than_min_event_is_ignored():
@@ -115,6 +128,21 @@ def test_bad_scores_and_thresholds_are_errors():
         WindowScores(np.arange(3.0), np.zeros((3, 4)), 2.5, CLASSES)
     with pytest.raises(SongnetError, match="min_confidence"):
         find_events(scores_for([]), min_confidence=1.5)
+    with pytest.raises(SongnetError, match="min_song_score"):
+        find_events(scores_for([]), min_song_score=-0.1)
+    with pytest.raises(SongnetError, match="'T9' is not in the model's catalog"):
+        find_events(scores_for([]), themes=("A", "T9"))
+
+
+def test_event_dict_round_trips_and_refuses_what_it_did_not_write():
+    from songnet.classify.events import Event
+
+    ev = find_events(scores_for([(10.0, 12.0, "B")]), activity=activity_for([(10.0, 12.0)]))[0]
+    assert Event.from_dict(ev.to_dict()).to_dict() == ev.to_dict()
+    for bad in ({"song_score": 1.5}, {"start_s": float("nan")}, {"end_s": 1.0},
+                {"top": "B"}, {"unknown_by": "guess"}, {"theme": 3}):
+        with pytest.raises(SongnetError, match="event"):
+            Event.from_dict({**ev.to_dict(), **bad})
 
 
 def test_frame_activity_finds_a_tone_in_noise_and_its_band():
@@ -194,6 +222,7 @@ def test_a_song_far_from_every_theme_centroid_is_unknown_and_keeps_its_nearest()
                              open_set=matcher)
     assert (known.theme, known.nearest) == ("B", "B") and known.distance <= known.threshold
     assert (new.theme, new.nearest) == ("unknown", "D") and new.distance > new.threshold
+    assert (known.unknown_by, new.unknown_by) == ("", "distance")
     assert new.top[0][0] == "B"  # the network's own ranking is kept beside the decision
     plain = find_events(base, activity=activity_for([(10.0, 12.0), (30.0, 32.0)]),
                         open_set=matcher)  # no embeddings: no open-set decision
@@ -236,7 +265,8 @@ def test_candidates_replace_loud_stretches_each_judged_on_its_own_image():
                          candidates=cands)
     assert [(e.start_s, e.end_s, e.theme) for e in events] == [(10.0, 12.0, "B"),
                                                                 (40.0, 41.5, "A")]
-    assert events[0].confidence == pytest.approx(0.9)
+    assert (events[0].song_score, events[0].theme_confidence) == (0.9, 1.0)
+    assert events[1].theme_confidence == pytest.approx(0.8 / 0.9, abs=1e-4)
 
 
 def test_weak_evidence_of_an_unknown_theme_is_no_song():
@@ -255,4 +285,7 @@ def test_weak_evidence_of_an_unknown_theme_is_no_song():
     loose = find_events(base, activity=act, candidates=cands)
     strict = find_events(base, activity=act, candidates=cands, unknown_min_p=0.6)
     assert [e.theme for e in loose] == ["unknown", "unknown", "A"]
+    assert [e.unknown_by for e in loose] == ["network", "network", ""]
+    assert all("unknown" not in [t for t, _ in e.top] for e in loose)  # ranking: themes
+    assert loose[1].theme_confidence == pytest.approx(0.9 / 0.95, abs=1e-4)
     assert [(e.start_s, e.theme) for e in strict] == [(5.0, "unknown"), (9.0, "A")]

@@ -10,7 +10,16 @@ import pytest
 import soundfile as sf
 import torch
 
-from songnet.classify.explain import explain_sound, note_runs, song_parts
+from songnet.classify.bounds import activity_peaks, song_bounds
+from songnet.classify.events import Activity, Event, frame_activity
+from songnet.classify.explain import (
+    NOT_READ,
+    TITLE_CHARS,
+    event_title,
+    explain_figure,
+    explain_sound,
+    song_parts,
+)
 from songnet.cli import main
 from songnet.core import audio
 from songnet.core.errors import SongnetError
@@ -32,20 +41,28 @@ def shipped():
     return load_checkpoint(None)
 
 
+def _sounding(y: np.ndarray, sr: int) -> tuple[float, float]:
+    """From the first to the last sample within 30 dB of ``y``'s peak, s."""
+    loud = np.flatnonzero(np.abs(y) > np.abs(y).max() * 10 ** (-30 / 20))
+    return loud[0] / sr, (loud[-1] + 1) / sr
+
+
 @pytest.fixture(scope="module")
 def scene():
-    """Three catalog songs 1.5 s apart in faint noise, at 22 050 Hz; and their onsets, s."""
+    """Three catalog songs 1.5 s apart in faint noise, at 22 050 Hz; and each song's
+    first and last sound (within 30 dB of its peak), s."""
     themes = {t.name: t for t in load_catalog()}
     rng = np.random.default_rng(1)
     gap = np.zeros(int(1.5 * 22050), dtype=np.float32)
-    parts, onsets, t = [], [], 0.0
+    parts, spans, t = [], [], 0.0
     for name in SCENE:
         y = audio.resample(sing(themes[name], rng=rng), orig_sr=SR, sr=22050)
         parts += [gap, 0.3 * y]
-        onsets.append(t + 1.5)
+        a, b = _sounding(y, 22050)
+        spans.append((t + 1.5 + a, t + 1.5 + b))
         t += 1.5 + y.size / 22050
     y = np.concatenate([*parts, gap])
-    return y + 0.003 * rng.standard_normal(y.size).astype(np.float32), onsets
+    return y + 0.003 * rng.standard_normal(y.size).astype(np.float32), spans
 
 
 def test_grad_cam_shapes_range_and_bad_arguments(shipped):
@@ -63,57 +80,125 @@ def test_grad_cam_shapes_range_and_bad_arguments(shipped):
         grad_cam(shipped.model, img[0], [0])
 
 
-def test_note_runs_and_song_parts(shipped):
-    f = 0.005
-    active = np.zeros(200, dtype=bool)
-    active[10:50] = True  # a 200 ms note
-    active[51:60] = True  # one quiet frame inside it (5 ms < 12 ms) is bridged
-    active[80:84] = True  # 20 ms: kept
-    active[90:92] = True  # 10 ms: too short
-    runs = note_runs(active, frame_s=f)
-    assert runs == [(10, 60), (80, 84)]
-    # a song's parts, read from its Constant-Q power as `songnet themes` reads songs: two
-    # notes, then a trill of slow, long syllables (120 ms every 200 ms: no length rule)
+def _activity_of(y: np.ndarray, fp) -> Activity:
+    """The frame activity and peaks of ``y`` as ``classify`` computes them."""
+    power = npcqt.power(y, params=fp)
+    act = frame_activity(power, frequencies=fp.frequencies, frame_s=fp.frame_s)
+    return dataclasses.replace(act, peaks=activity_peaks(power, fp.frequencies, act.active))
+
+
+def test_song_parts_are_read_as_the_event_is_timed(shipped):
+    """A song's parts, read from classify's frame peaks as its boundaries are: two notes,
+    then a trill of slow, long syllables (120 ms every 200 ms: no length rule); a sound
+    that does not repeat has none (never a made-up "note 1")."""
     fp = shipped.features()
     sr = fp.sr
+    rng = np.random.default_rng(0)
     t = np.arange(round(0.15 * sr)) / sr
     whistle = np.sin(2 * np.pi * 4400 * t)
     syl_t = np.arange(round(0.12 * sr)) / sr
     syllable = np.sin(2 * np.pi * np.cumsum(5800 * (3600 / 5800) ** (syl_t / 0.12)) / sr)
     y = np.concatenate([np.zeros(sr // 5), whistle, np.zeros(sr // 12), whistle[:sr // 10]]
                        + [np.concatenate([np.zeros(round(0.08 * sr)), syllable])] * 6
-                       + [np.zeros(sr // 5)]).astype(np.float32)
-    power = npcqt.power(y, params=fp)
-    parts = song_parts(power, fp.frequencies, frame_s=fp.frame_s,
-                       active=np.zeros(power.shape[1], dtype=bool))
+                       + [np.zeros(sr // 5)])
+    y = (y + 0.003 * rng.standard_normal(y.size)).astype(np.float32)
+    act = _activity_of(y, fp)
+    parts = song_parts(act, 0.2, y.size / sr - 0.2)
     assert [p[0] for p in parts] == ["1", "2", "trill"]
-    span = [(a * fp.frame_s, b * fp.frame_s) for _, a, b in parts]
-    assert span[0][0] == pytest.approx(0.2, abs=0.02) and span[2][0] == pytest.approx(
-        0.2 + 0.15 + 1 / 12 + 0.1 + 0.08, abs=0.02)
-    assert span[2][1] == pytest.approx(y.size / sr - 0.2, abs=0.03)
-    # a sound that does not repeat: its runs of active frames, numbered
-    lone = song_parts(power[:, :round(0.4 / fp.frame_s)], fp.frequencies,
-                      frame_s=fp.frame_s, active=active)
-    assert [p[0] for p in lone] == ["1", "2"]
+    assert parts[0][1] == pytest.approx(0.2, abs=0.02)
+    assert parts[1][1] == pytest.approx(0.2 + 0.15 + 1 / 12, abs=0.02)
+    assert parts[2][1] == pytest.approx(0.2 + 0.15 + 1 / 12 + 0.1 + 0.08, abs=0.02)
+    assert parts[2][2] == pytest.approx(y.size / sr - 0.2, abs=0.03)
+    # the same measurement sets the event's boundaries: the first note to the trill's end
+    assert song_bounds(act, 0.2, y.size / sr - 0.2) == pytest.approx(
+        (parts[0][1], parts[2][2]), abs=0.02)
+    # a sound that does not repeat (the two whistles alone): no parts, no boundaries
+    lone = y[:round(0.6 * sr)]
+    assert song_parts(_activity_of(lone, fp), 0.2, 0.55) == []
+    assert song_bounds(_activity_of(lone, fp), 0.2, 0.55) is None
 
 
 def test_explain_sound_finds_each_song_and_its_notes(shipped, scene):
-    y, onsets = scene
+    y, spans = scene
     found = explain_sound(y, checkpoint=shipped, offset_s=10.0)
     assert [e.event.theme for e in found] == list(SCENE)
     n_notes = {"T04": 4, "T01": 2, "T09": 1}
-    for ex, onset in zip(found, onsets, strict=True):
-        assert abs(ex.event.start_s - (10.0 + onset)) < 0.05  # offset_s is added
+    for ex, (start, end) in zip(found, spans, strict=True):
+        # the event is the song, first note to trill's end (offset_s is added)
+        assert abs(ex.event.start_s - (10.0 + start)) < 0.05
+        assert abs(ex.event.end_s - (10.0 + end)) < 0.05
         n = n_notes[ex.event.theme]
-        assert ex.note_names == (*[str(i + 1) for i in range(n)], "trill")
+        assert ex.song_read and ex.note_names == (*[str(i + 1) for i in range(n)], "trill")
         starts = [a for a, _ in ex.notes]
         assert starts == sorted(starts) and ex.event.start_s - 0.02 <= starts[0]
-        assert ex.notes[-1][1] <= ex.event.end_s + 0.02
+        assert starts[0] - ex.event.start_s < 0.05  # the first note starts the event
+        assert abs(ex.notes[-1][1] - ex.event.end_s) < 0.02  # and the trill ends it
         assert ex.cam.shape == ex.image.shape and ex.cam.max() == pytest.approx(1.0)
         assert all(0.0 <= w <= 1.0 for w in ex.note_weights)
         # the themes share the trill: the map puts the evidence on the introduction
         assert max(ex.note_weights[:-1]) > ex.note_weights[-1]
         assert [r["note"] for r in ex.rows()] == list(ex.note_names)
+
+
+def _event(**kw) -> Event:
+    fields = dict(file="rec.wav", start_s=1.71, end_s=3.48, song_score=0.97, theme="T01",
+                  theme_confidence=0.93, top=(("T01", 0.93), ("T05", 0.04)), low_hz=3000.0,
+                  high_hz=6500.0, nearest="T01", distance=0.12, threshold=0.35,
+                  note_distance=0.2, note_threshold=0.8)
+    return Event(**{**fields, **kw})
+
+
+def test_event_title_keeps_the_decision_apart_from_the_evidence():
+    """The decision alone on the first line (and who called it unknown); the network's own
+    first theme, the nearest theme's distance and the note check's, each labelled, on the
+    second: never one class's probability beside another's name."""
+    def parts(title: str) -> tuple[str, list[str]]:  # the first line; the evidence items
+        first, *rest = title.split("\n")
+        assert all(len(line) <= TITLE_CHARS for line in rest), rest
+        return first, [item for line in rest for item in line.split(" | ")]
+
+    assert parts(event_title(_event())) == ("1.71-3.48 s: T01; song score 0.97", [
+        "network's first theme T01 p=0.93", "nearest theme T01: distance 0.12 <= threshold "
+        "0.35", "note check: distance 0.20 <= threshold 0.80"])
+    # the issue's event: the network's first theme T08 (0.54), refused by the distance
+    assert parts(event_title(_event(
+        theme="unknown", unknown_by="distance", theme_confidence=0.54,
+        top=(("T08", 0.54), ("T09", 0.2)), nearest="T09", distance=0.41,
+        note_distance=float("nan")))) == (
+        "1.71-3.48 s: unknown, called by the embedding distance; song score 0.97",
+        ["network's first theme T08 p=0.54", "nearest theme T09: distance 0.41 > "
+         "threshold 0.35", "note check: no reading"])
+    first, evidence = parts(event_title(_event(
+        theme="unknown", unknown_by="network", theme_confidence=0.61, top=(("T05", 0.3),))))
+    assert first.endswith("unknown, called by the network's unknown class; song score 0.97")
+    assert evidence[:2] == ["network's first class unknown p=0.61",
+                            "network's first theme T05 p=0.30"]
+    first, evidence = parts(event_title(_event(theme="unknown", unknown_by="note_check",
+                                               note_distance=1.2)))
+    assert "called by the note check" in first
+    assert evidence[-1] == "note check: distance 1.20 > threshold 0.80"
+    # a model without an open set or a note check: only what there is
+    assert parts(event_title(_event(
+        nearest="", distance=float("nan"), threshold=float("nan"),
+        note_distance=float("nan"), note_threshold=float("nan"))))[1] == [
+        "network's first theme T01 p=0.93"]
+
+
+def test_a_song_that_cannot_be_read_is_one_part_that_says_so(shipped, scene, monkeypatch):
+    """Where no song can be read in an event, explain says so (one part over the event),
+    in the table and the figure, rather than numbering its sounds as notes."""
+    import songnet.classify.explain as explain
+
+    y, spans = scene
+    monkeypatch.setattr(explain, "read_event", lambda *a, **k: None)
+    found = explain_sound(y[:round((spans[0][1] + 1.0) * 22050)], checkpoint=shipped)
+    assert len(found) == 1
+    ex = found[0]
+    assert not ex.song_read and ex.note_names == (NOT_READ,)
+    assert ex.notes == ((ex.event.start_s, ex.event.end_s),)
+    assert [r["note"] for r in ex.rows()] == [NOT_READ] and 0 <= ex.note_weights[0] <= 1
+    fig = explain_figure(found)
+    assert "could not be read" in fig.axes[1].get_title(loc="left")
 
 
 def test_explain_command(scene, tmp_path, capsys):

@@ -114,6 +114,25 @@ def test_metadata_carries_classes_params_and_the_open_set_matcher(tiny_ckpt, tmp
     assert load_onnx(tmp_path / "plain.onnx").open_set is None
 
 
+def test_the_export_carries_a_checksum_over_weights_and_metadata(tiny_ckpt, tmp_path):
+    import onnx
+
+    from songnet.model.onnxfile import CHECKSUM_KEY, read_checksums, sign
+
+    path = export_checkpoint(tiny_ckpt, tmp_path / "tiny.onnx")
+    stored, computed = read_checksums(path)
+    assert stored == computed and stored.startswith("sha256:")
+    proto = onnx.load(str(path))  # still an ONNX model that onnx itself checks and reads
+    onnx.checker.check_model(proto)
+    assert [p.key for p in proto.metadata_props][-1] == CHECKSUM_KEY
+    with pytest.raises(ValueError, match="already"):
+        sign(path.read_bytes())
+    if default_onnx_path().is_file():  # the shipped model: exported with its checksum
+        stored, computed = read_checksums(default_onnx_path())
+        assert stored == computed, ("songnet/models/default.onnx has no valid checksum: run "
+                                    "`songnet export -o songnet/models/default.onnx`")
+
+
 def test_same_checkpoint_gives_the_same_bytes(tiny_ckpt, tmp_path):
     a = export_checkpoint(tiny_ckpt, tmp_path / "a.onnx").read_bytes()
     assert export_checkpoint(tiny_ckpt, tmp_path / "b.onnx").read_bytes() == a
@@ -139,7 +158,7 @@ def test_unreadable_files_are_errors_naming_them(tiny_ckpt, tmp_path):
         load_onnx(junk)
     foreign = export_onnx(load_checkpoint(tiny_ckpt), tmp_path / "foreign.onnx",
                           metadata={"format": "someone-else/3"})
-    with pytest.raises(SongnetError, match="not a songnet theme-CNN ONNX model"):
+    with pytest.raises(SongnetError, match=r"foreign\.onnx: not a songnet model"):
         load_onnx(foreign)
 
 

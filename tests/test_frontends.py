@@ -260,7 +260,7 @@ def test_classify_with_an_stft_model_on_both_engines(stft_model, recording):
     assert len(got) == len(want) == 2  # the two whistles (an untrained net: themes at random)
     for g, w in zip(got, want, strict=True):
         assert (g.theme, g.start_s, g.end_s) == (w.theme, w.start_s, w.end_s)
-        assert g.confidence == pytest.approx(w.confidence, abs=1e-4)
+        assert g.theme_confidence == pytest.approx(w.theme_confidence, abs=1e-4)
         assert g.low_hz < 4500.0 < g.high_hz  # the band in Hz of the linear bands
 
 

@@ -298,12 +298,44 @@ def test_workers_are_capped(tmp_path, capfd, rec):
     ("classify", "{rec}", "--min-confidence", "inf"),
     ("sing", "T01", "-o", "{tmp}/s.wav", "--seed", "-1"),
     ("themes", "--plot", "{tmp}/p.png", "--seed", "-1"),
+    ("classify", "{rec}", "--scheduler", "local:1", "--split-s", "inf"),
+    ("classify", "{rec}", "--scheduler", "local:1", "--split-s", "nan"),
+    ("classify", "{rec}", "--scheduler", "local:100000"),  # hung, starting 100000 workers
+    ("classify", "{rec}", "--scheduler", "local:" + "9" * 5000),
+    ("classify", "{rec}", "--scheduler", "local:²"),
+    ("explain", "{rec}", "-o", "{tmp}/e.png", "--end", "inf"),
+    ("explain", "{rec}", "-o", "{tmp}/e.png", "--start", "nan"),
+    ("themes", "learn", "{rec}", "-o", "{tmp}/t.yaml", "--start", "nan"),
+    ("themes", "learn", "{rec}", "-o", "{tmp}/t.yaml", "--end", "inf"),
 ])
 def test_bad_option_values(tmp_path, capfd, rec, args):
     args = [a.format(rec=rec, tmp=tmp_path) for a in args]
+    before = snapshot(tmp_path)
     rc, _, err = run(capfd, *args)
     one_error(rc, err)
-    assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob("s.wav"))
+    assert snapshot(tmp_path) == before
+
+
+def test_every_float_option_is_finite():
+    """Every option that takes a number with a fraction refuses NaN and infinity (click's
+    own FloatRange lets them through: NaN compares as in range, inf as unbounded)."""
+    import importlib
+
+    import click
+
+    from songnet.cli import COMMANDS
+    from songnet.cli.common import FiniteFloatRange
+
+    commands = [importlib.import_module(module).command for module, _ in COMMANDS.values()]
+    loose = []
+    while commands:
+        command = commands.pop()
+        if isinstance(command, click.Group):
+            commands += [command.get_command(None, n) for n in command.list_commands(None)]
+        loose += [f"{command.name} {p.opts[-1]}" for p in command.params
+                  if isinstance(p.type, click.types.FloatParamType)
+                  and not isinstance(p.type, FiniteFloatRange)]
+    assert not loose, loose
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
@@ -408,8 +440,8 @@ def test_random_and_truncated_compressed_files(tmp_path, capfd):
     junk.write_bytes(np.random.default_rng(0).bytes(5000))
     rc, _, err = run(capfd, "classify", junk, "-q")
     assert rc == 2 and "does not exist" not in err and "not a recognised audio format" in err
-    assert all(line.startswith(("error:", "failed:", "0 files", "no chingolo")) for line in
-               err.splitlines() if line.strip()), err
+    expected = ("error:", "failed:", "0 files", "no chingolo", "model: ")
+    assert all(line.startswith(expected) for line in err.splitlines() if line.strip()), err
     y = 0.3 * np.sin(2 * np.pi * 3000 * np.arange(3 * 44100) / 44100)
     full = tmp_path / "full.mp3"
     sf.write(full, y.astype(np.float32), 44100, format="MP3")
@@ -506,3 +538,348 @@ def test_bombs_stay_in_bounded_memory(tmp_path):
     rc, peak, err = _peak_mb(["classify", str(good), "--params", str(laughs), "-q"], tmp_path)
     one_error(rc, err, "aliases")
     assert peak < MEMORY_LIMIT_MB, peak
+
+
+# --- issue 35: every output checked, models verified, the journal distrusted ---------------
+
+
+def test_an_output_never_replaces_an_input_or_another_output(tmp_path, capfd, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "R" / "T01").mkdir(parents=True)
+    wav(tmp_path / "R" / "T01" / "a.wav", noise())
+    before = snapshot(tmp_path)
+    for args, needle in (
+            (["themes", "--recordings", "R", "--catalog-out", "C", "--csv", "R/T01/a.wav"],
+             "also an input"),
+            (["themes", "--plot", "x.png", "--csv", "x.png"], "same path"),
+            (["themes", "--recordings", "R", "--catalog-out", "C", "--csv", "C/t.csv"],
+             "replaced as a whole"),
+            (["themes", "--plot", "x.wav"], ".png"),
+            (["explain", "R/T01/a.wav", "-o", "e.png", "--csv", "e.png"], "same path")):
+        rc, _, err = run(capfd, *args, "-q")
+        one_error(rc, err, needle)
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(("target", "needle"), [(".", "inside"), ("T02", "inside"),
+                                                 ("{elsewhere}", "outside")])
+def test_a_theme_folder_that_is_a_link_is_refused(tmp_path, capfd, target, needle):
+    recordings = tmp_path / "R"
+    for theme in ("T02", "elsewhere"):
+        (recordings / theme if theme == "T02" else tmp_path / theme).mkdir(parents=True)
+    wav(recordings / "T02" / "a.wav", noise())
+    wav(tmp_path / "elsewhere" / "b.wav", noise())
+    (recordings / "T01").symlink_to(target.format(elsewhere=tmp_path / "elsewhere"))
+    rc, _, err = run(capfd, "themes", "--recordings", recordings, "--catalog-out",
+                     tmp_path / "C", "-q")
+    one_error(rc, err, str(recordings / "T01"), needle)
+    assert not (tmp_path / "C").exists()
+
+
+def test_output_names_made_from_recordings_are_safe(tmp_path, capfd):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a\nb.wav", "\n.wav", "c.wav"):
+        wav(folder / name, noise())
+    rc, _, err = run(capfd, "classify", folder, "--format", "raven", "-o",
+                     str(tmp_path / "out") + "/", "-q")
+    assert rc == 0, err
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert len(names) == 3 and all(n.isprintable() and "/" not in n for n in names), names
+
+
+@pytest.mark.parametrize("number", ["1" * 5000, "0x" + "f" * 5000, "123456789012345678901"])
+def test_numbers_in_yaml_are_bounded(tmp_path, capfd, rec, number):
+    catalog = tmp_path / "cat"
+    catalog.mkdir()
+    (catalog / "T1.yaml").write_text(
+        "name: T1\nnotes:\n  - {shape: whistle, pitch_khz: [4.0], duration_ms: 200, "
+        f"gap_ms: 60}}\ntrill: {{shape: sweep, pitch_khz: [6.0, 4.0], note_ms: 40, "
+        f"interval_ms: 70, count: {number}}}\n")
+    rc, _, err = run(capfd, "themes", "--catalog", catalog)
+    one_error(rc, err, str(catalog / "T1.yaml"), "digits")
+    params = tmp_path / "params.yaml"
+    params.write_text(f"classify:\n  batch_size: {number}\n")
+    rc, _, err = run(capfd, "classify", rec, "--params", params, "-q")
+    one_error(rc, err, str(params), "digits")
+
+
+# ONNX models: verified like checkpoints
+
+
+def _resigned(model) -> bytes:
+    """``model`` (an onnx ModelProto) with its checksum made anew over what it now holds."""
+    from songnet.model.onnxfile import CHECKSUM_KEY, sign
+
+    keep = [(p.key, p.value) for p in model.metadata_props if p.key != CHECKSUM_KEY]
+    del model.metadata_props[:]
+    for key, value in keep:
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    return sign(model.SerializeToString())
+
+
+def _alter_weight(model) -> None:
+    from onnx import numpy_helper
+
+    weight = model.graph.initializer[0]
+    array = numpy_helper.to_array(weight).copy()
+    array.flat[0] += 0.5
+    weight.CopyFrom(numpy_helper.from_array(array, weight.name))
+
+
+def _set_meta(model, key: str, value: str) -> None:
+    for p in model.metadata_props:
+        if p.key == key:
+            p.value = value
+
+
+def _other_network(model, *, rank: int) -> None:
+    """Keep the songnet metadata; replace the graph by one of other inputs and outputs."""
+    from onnx import TensorProto, helper
+
+    dims = ["batch", 80, 517][:rank]
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["images"], ["scores"])], "other",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, dims)])
+    model.graph.CopyFrom(graph)
+
+
+@pytest.mark.parametrize(("edit", "signed", "needle"), [
+    (_alter_weight, False, "is damaged (checksum mismatch)"),
+    (lambda m: _set_meta(m, "checkpoint_sha256", "0" * 64), False,
+     "is damaged (checksum mismatch)"),
+    (lambda m: _set_meta(m, "classes", '["T01"]'), False, "is damaged (checksum mismatch)"),
+    ("flip", False, "is damaged (checksum mismatch)"),
+    (lambda m: None, True, None),  # re-signed unchanged: still a songnet model
+    (lambda m: None, None, "no checksum"),
+    (lambda m: _other_network(m, rank=3), True, "not a songnet model (inputs and outputs"),
+    (lambda m: _other_network(m, rank=2), True, "not a songnet model (inputs and outputs"),
+    (lambda m: _set_meta(m, "meta", "[" * 100_000 + "]" * 100_000), True,
+     "not a songnet model (its 'meta' entry is not JSON"),
+    (lambda m: _set_meta(m, "model_config", '{"n_bins": 1e400}'), True, "not a songnet model"),
+    (lambda m: _set_meta(m, "open_set", '{"themes": 1}'), True, "not a songnet model"),
+    (lambda m: _set_meta(m, "format", "someone-else/3"), True, "not a songnet model (format"),
+    ("junk", None, "not a readable ONNX model"),
+    ("truncated", None, "not a readable ONNX model"),
+])
+def test_onnx_models_are_verified(tmp_path, capfd, rec, edit, signed, needle):
+    import onnx
+
+    from songnet.model.onnxfile import CHECKSUM_KEY
+    from songnet.model.runtime import default_onnx_path
+
+    shipped = default_onnx_path().read_bytes()
+    path = tmp_path / "model.onnx"
+    if edit == "flip":
+        data = bytearray(shipped)
+        data[len(data) // 2] ^= 0x01  # in the weights
+        path.write_bytes(bytes(data))
+    elif edit == "junk":
+        path.write_bytes(np.random.default_rng(0).bytes(5000))
+    elif edit == "truncated":
+        path.write_bytes(shipped[: len(shipped) // 3])
+    else:
+        model = onnx.load_from_string(shipped)
+        edit(model)
+        if signed is None:  # the checksum entry removed
+            keep = [p for p in model.metadata_props if p.key != CHECKSUM_KEY]
+            del model.metadata_props[:]
+            model.metadata_props.extend(keep)
+        path.write_bytes(_resigned(model) if signed else model.SerializeToString())
+    rc, _, err = run(capfd, "classify", rec, "--model", path, "-q")
+    if needle is None:
+        assert rc == 0, err
+    else:
+        one_error(rc, err, f"{path}: ", needle)
+
+
+# the --resume journal, read as untrusted input
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory) -> Path:
+    """A recording of one T01 song between two seconds of noise."""
+    from songnet.surrogates.synthesize import SynthesizeParams, sing
+    from songnet.surrogates.themes import load_catalog
+    from songnet.synth import SR
+
+    theme = {t.name: t for t in load_catalog(None)}["T01"]
+    y = sing(theme, rng=np.random.default_rng(3), params=SynthesizeParams())
+    pad = noise(2.0, sr=SR) * 0.2
+    return wav(tmp_path_factory.mktemp("song") / "rec.wav", np.concatenate([pad, y, pad]),
+               sr=SR)
+
+
+def _journal_case(tmp_path: Path, song: Path, capfd) -> tuple[list[str], str, Path, str]:
+    """A recording classified with --resume in ``tmp_path``: the arguments, the output,
+    the journal and its first two lines."""
+    rec = tmp_path / "rec.wav"
+    rec.write_bytes(song.read_bytes())
+    args = ["classify", str(rec), "-o", str(tmp_path / "out.csv"), "--format", "csv",
+            "--resume", "-q"]
+    rc, _, err = run(capfd, *args)
+    assert rc == 0, err
+    journal = tmp_path / "out.csv.journal.jsonl"
+    return args, (tmp_path / "out.csv").read_text(), journal, journal.read_text()
+
+
+def _event_line(line: str, **edits) -> str:
+    import json
+
+    d = json.loads(line)
+    for key, value in edits.items():
+        if key == "events":
+            d["events"] = value(d["events"])
+        else:
+            d[key] = value
+    return json.dumps(d)
+
+
+@pytest.mark.parametrize(("name", "lines"), [
+    ("NaN in an event", lambda h, ln: [h, ln.replace('"start_s": ', '"start_s": NaN, "x": ')]),
+    ("inf in an event", lambda h, ln: [h, ln.replace('"end_s": ', '"end_s": 1e999, "x": ')]),
+    ("events beyond the recording", lambda h, ln: [h, _event_line(
+        ln, events=lambda evs: [{**evs[0], "start_s": 9000.0, "end_s": 9001.0}])]),
+    ("more events than the recording holds", lambda h, ln: [h, _event_line(
+        ln, events=lambda evs: evs * 500)]),
+    ("another duration", lambda h, ln: [h, _event_line(ln, duration_s=6000.0)]),
+    ("a theme with a newline", lambda h, ln: [h, _event_line(
+        ln, events=lambda evs: [{**evs[0], "theme": "T01\nT02"}])]),
+    ("an event of another file", lambda h, ln: [h, _event_line(
+        ln, events=lambda evs: [{**evs[0], "file": "other.wav"}])]),
+    ("100,000-deep nesting", lambda h, ln: [h, ln[:-1] + ', "x": ' + "[" * 100_000
+                                           + "]" * 100_000 + "}"]),
+    ("random bytes in a line", lambda h, ln: [h, '{"file": "REC", ' + "\x00\xff" * 50]),
+])
+def test_a_journal_line_that_songnet_did_not_write_is_ignored(tmp_path, capfd, song, name,
+                                                              lines):
+    args, clean, journal, text = _journal_case(tmp_path, song, capfd)
+    head, line = text.splitlines()
+    body = "\n".join(lines(head, line)).replace('"REC"', '"' + str(tmp_path / "rec.wav") + '"')
+    journal.write_text(body + "\n", encoding="utf-8", errors="surrogateescape")
+    (tmp_path / "out.csv").unlink()
+    rc, _, err = run(capfd, *args)
+    assert rc == 0 and "Traceback" not in err, err
+    warnings = [w for w in err.splitlines() if w.startswith("warning: ")]
+    assert len(warnings) == 1 and str(journal) in warnings[0], err
+    assert (tmp_path / "out.csv").read_text() == clean  # classified again, the same
+
+
+@pytest.mark.parametrize(("name", "needle"), [
+    ("random bytes", "not a songnet resume journal"),
+    ("a [] header", "not a songnet resume journal"),
+    ("100,000-deep nesting", "not a songnet resume journal"),
+    ("a folder", "folder"),
+    ("a FIFO", "FIFO"),
+    ("a link to the recording", "symbolic link"),
+    ("the recording itself", "also an input"),
+    ("other params", "other params"),
+])
+def test_a_journal_that_is_not_songnets_is_refused(tmp_path, capfd, song, name, needle):
+    args, _, journal, text = _journal_case(tmp_path, song, capfd)
+    journal.unlink()
+    rec = tmp_path / "rec.wav"
+    if name == "random bytes":
+        journal.write_bytes(np.random.default_rng(0).bytes(10_000))
+    elif name == "a [] header":
+        journal.write_text("[]\n" + text.splitlines()[1] + "\n")
+    elif name == "100,000-deep nesting":
+        journal.write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    elif name == "a folder":
+        journal.mkdir()
+    elif name == "a FIFO":
+        os.mkfifo(journal)
+    elif name == "a link to the recording":
+        journal.symlink_to(rec)
+    elif name == "the recording itself":
+        os.link(rec, journal)
+    else:
+        journal.write_text(text.replace('"hop_s": 0.5', '"hop_s": 0.25'))
+    (tmp_path / "out.csv").unlink()
+    before = snapshot(tmp_path) if name != "a FIFO" else None
+    if name == "a FIFO":  # in a child, so that a regression hangs no test run
+        proc = subprocess.run([sys.executable, "-m", "songnet", *args], capture_output=True,
+                              text=True, timeout=300, check=False, cwd=tmp_path)
+        rc, err = proc.returncode, proc.stderr
+    else:
+        rc, _, err = run(capfd, *args)
+    one_error(rc, err, str(journal), needle)
+    assert not (tmp_path / "out.csv").exists()
+    if before is not None:
+        assert snapshot(tmp_path) == before  # the recording untouched
+
+
+def test_a_journal_passes_over_other_recordings_and_is_never_an_input(tmp_path):
+    import json
+
+    from songnet.core.journal import Journal
+
+    rec = wav(tmp_path / "a.wav", noise())
+    st = rec.stat()
+    path = tmp_path / "j.jsonl"
+    Journal(path, key={"k": 1}, decode=dict)
+    with path.open("a") as fh:
+        for file in ("other.wav", str(rec)):
+            fh.write(json.dumps({"file": file, "size": st.st_size,
+                                 "mtime_ns": st.st_mtime_ns}) + "\n")
+    seen = []
+    journal = Journal(path, key={"k": 1}, decode=lambda d: seen.append(d) or d["file"],
+                      files=[str(rec)])
+    assert journal.done(str(rec)) == str(rec) and [d["file"] for d in seen] == [str(rec)]
+    with pytest.raises(SongnetError, match="also an input"):
+        Journal(rec, key={"k": 1}, decode=dict, files=[str(rec)])
+
+
+def test_a_discover_journal_song_is_checked():
+    from songnet.discover.songs import SongFound
+
+    good = {"source": "a.wav", "start_s": 1.0, "end_s": 2.0, "p_song": 0.9,
+            "notes": [[1.0, 2.0, 3.0, 4.0]], "trill_interval_s": 0.07,
+            "trill_start_hz": 4000.0, "trill_end_hz": 3000.0, "trill_count": 8,
+            "description": "2 notes, trill", "found_by": "network"}
+    assert SongFound.from_dict(good).as_dict() == good
+    for bad in ({"start_s": "1"}, {"end_s": 0.5}, {"notes": [[1.0]]}, {"trill_count": 1e9},
+                {"description": "a\nb"}, {"found_by": "me"}, {"p_song": float("nan")}):
+        with pytest.raises(SongnetError):
+            SongFound.from_dict({**good, **bad})
+
+
+def test_hostile_journals_stay_in_bounded_memory(tmp_path, song):
+    """One line of 500,000 events (some 170 MB) for a 6-s recording, and 200,000 lines of
+    other recordings: each is passed over, in no more memory than the run without a
+    journal takes, and the output is the clean run's."""
+    import json
+
+    rec = tmp_path / "rec.wav"
+    rec.write_bytes(song.read_bytes())
+    args = ["classify", "rec.wav", "-o", "out.csv", "--format", "csv", "--resume", "-q"]
+    rc, base, err = _peak_mb(args, tmp_path)
+    assert rc == 0, err
+    clean = (tmp_path / "out.csv").read_text()
+    journal = tmp_path / "out.csv.journal.jsonl"
+    head, line = journal.read_text().splitlines()
+    event = json.dumps(json.loads(line)["events"][0])
+    st = rec.stat()
+    start = (f'{{"file": "rec.wav", "size": {st.st_size}, "mtime_ns": {st.st_mtime_ns}, '
+             '"duration_s": 6.0, "events": [')
+    with journal.open("w") as fh:  # one line, 500,000 events
+        fh.write(head + "\n" + start)
+        chunk = ", ".join([event] * 10_000)
+        fh.write(", ".join([chunk] * 50) + "]}\n")
+    assert journal.stat().st_size > 100e6
+    (tmp_path / "out.csv").unlink()
+    rc, peak, err = _peak_mb(args, tmp_path)
+    assert rc == 0 and "1 song" in err and "500000" not in err, err
+    assert (tmp_path / "out.csv").read_text() == clean
+    assert peak < base + 64, (peak, base)
+    with journal.open("w") as fh:  # 200,000 lines of other recordings
+        fh.write(head + "\n")
+        fh.writelines(f'{{"file": "elsewhere/{i}.wav", "size": 1, "mtime_ns": 1, '
+                      f'"duration_s": 1.0, "events": [{event}]}}\n' for i in range(200_000))
+    (tmp_path / "out.csv").unlink()
+    rc, peak, err = _peak_mb(args, tmp_path)
+    assert rc == 0 and "Traceback" not in err, err
+    assert (tmp_path / "out.csv").read_text() == clean
+    assert peak < base + 64, (peak, base)

@@ -26,6 +26,7 @@ from songnet.core.errors import SongnetError
 from songnet.core.threads import usable_cpus
 from songnet.features import npcqt
 from songnet.features.params import FeatureParams
+from songnet.model.identity import file_sha256, model_id
 from songnet.song.notecheck import NoteCheck
 
 __all__ = ["PIPELINE_HINT", "Backend", "OnnxBackend", "TorchBackend", "as_backend",
@@ -44,6 +45,7 @@ class Backend(Protocol):
     open_set: Any  # the model's ThemeMatcher, or None
     unknown_min_p: float  # least p(unknown) of a song ranked unknown (0: no such rule)
     note_check: Any  # the model's NoteCheck (songnet.song.notecheck), or None
+    model_id: str  # file, training date, checksum prefix (songnet.model.identity)
 
     def power(self, y: np.ndarray, *, threads: int | None = None) -> Any:
         """Power ``(n_bins, n // hop + 1)`` of one block (the model's ``features.frontend``),
@@ -94,6 +96,7 @@ class OnnxBackend:
         self.open_set = model.open_set
         self.unknown_min_p = float(model.meta.get("unknown_min_p", 0.0))
         self.note_check = NoteCheck.from_meta(model.meta)
+        self.model_id = model_id(Path(model.path).name, model.meta, model.checkpoint_sha256)
         self._db_of: tuple[np.ndarray, np.ndarray] | None = None  # last power, its dB
 
     @property
@@ -158,6 +161,7 @@ class TorchBackend:
         self.unknown_min_p = float(checkpoint.meta.get(UNKNOWN_MIN_P_KEY, 0.0))
         self.note_check = NoteCheck.from_meta(checkpoint.meta)
         self.device = resolve_device(device)
+        self.model_id = model_id("checkpoint", checkpoint.meta, "")
 
     def power(self, y: np.ndarray, *, threads: int | None = None) -> Any:
         from songnet.features import images as features
@@ -265,6 +269,9 @@ def open_model(path: str | os.PathLike | None = None, *, device: str = "auto",
         from songnet.model.checkpoint import load_checkpoint
         if threads is not None:
             torch.set_num_threads(threads)
-        return TorchBackend(load_checkpoint(path, device=device), device=device)
+        backend = TorchBackend(load_checkpoint(path, device=device), device=device)
+        backend.model_id = model_id(Path(path).name, backend.checkpoint.meta,
+                                    file_sha256(path))
+        return backend
     from songnet.model.runtime import load_onnx
     return as_backend(load_onnx(path, threads=threads), device=device, threads=threads)

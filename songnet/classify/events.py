@@ -8,25 +8,39 @@ themes.
 
 The timing rests on one observation: a song lies inside every window that detects it,
 so the windows' common part brackets the song, and the loud frames inside that bracket
-give its onset and offset to within a few CQT frames.
+give its onset and offset to within a few CQT frames. Loud is not the song, though (a
+reverberant tail, another bird close by): where the song can be read in those frames, its
+own notes time the event (:mod:`songnet.classify.bounds`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from songnet.classify.bounds import song_bounds
 from songnet.core.errors import SongnetError
-from songnet.core.labels import UNKNOWN, ranks_unknown_first
+from songnet.core.labels import UNKNOWN, ranks_unknown_first, theme_classes
 from songnet.core.quantiles import median, percentile
 from songnet.song.notecheck import NoteCheck, measure_vectors
 from songnet.song.track import peaks_track
 
-__all__ = ["Activity", "Candidates", "Event", "WindowScores", "find_events", "frame_activity",
-           "holding_windows", "loud_segments", "noise_floor", "song_candidates"]
+__all__ = ["OTHER", "UNKNOWN_BY", "Activity", "Candidates", "Event", "WindowScores",
+           "check_themes", "find_events", "frame_activity", "holding_windows", "loud_segments",
+           "noise_floor", "song_candidates"]
+
+
+UNKNOWN_BY = ("network", "distance", "note_check")
+"""Who calls a song ``unknown``: the network's own ``unknown`` class ranks first, the
+song's embedding lies beyond its nearest theme's open-set threshold, or its introduction
+lies beyond the note check's threshold from the named theme's (the first that applies)."""
+OTHER = "other"
+"""The theme of a song named a catalog theme outside the themes asked for
+(``songnet classify --themes``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,17 +53,22 @@ class Event:
         The recording it was found in.
     start_s, end_s : float
         Onset and offset in seconds from the start of the recording.
+    song_score : float
+        How sure songnet is that a chingolo song is there, whatever its theme: the
+        network's ``1 - p(no_song)`` for the song (its own image, or the mean of the windows
+        holding it). The detection threshold (``detect_threshold``, ``--sensitivity``)
+        applies to it. In [0, 1].
     theme : str
-        The most probable theme, or ``unknown``: the network's ``unknown`` class (songs of
-        themes it was taught are not in the catalog) is the most probable, or the song's
-        embedding lies farther from every theme's centroid than the model's open-set
-        threshold.
-    confidence : float
-        The probability of the most probable class (a theme or ``unknown``): the mean over
-        the windows holding the song, weighted by how sure each window is that it holds a
-        song. In [0, 1].
+        The decision: a catalog theme, ``unknown`` (see ``unknown_by``) or ``other`` (a
+        catalog theme outside ``--themes``).
+    theme_confidence : float
+        How sure the network is of its own first choice among the themes and its
+        ``unknown`` class, given that a song is there: that class's probability divided
+        by ``song_score``. In [0, 1]. With ``unknown_by`` ``distance`` or ``note_check``
+        the choice it measures was overruled.
     top : tuple of (str, float)
-        The ``top_k`` most probable classes with their probabilities, best first.
+        The network's own ranking of the catalog themes (never ``unknown``): the ``top_k``
+        most probable with their probabilities given a song, best first.
     low_hz, high_hz : float
         The frequency band the song occupies (for a Raven selection box).
     nearest : str
@@ -65,16 +84,19 @@ class Event:
         (:class:`songnet.song.notecheck.NoteCheck`);
         farther than ``note_threshold`` is ``unknown``. NaN where the check does not speak:
         no check in the model, an introduction not measured cleanly, another number of
-        notes than the theme's, or a song the network calls ``unknown``.
+        notes than the theme's, or a song already ``unknown``.
     note_threshold : float
         The model's note-check threshold (NaN without one).
+    unknown_by : str
+        Who made an ``unknown`` call (one of :data:`UNKNOWN_BY`); "" for a named theme.
     """
 
     file: str
     start_s: float
     end_s: float
+    song_score: float
     theme: str
-    confidence: float
+    theme_confidence: float
     top: tuple[tuple[str, float], ...]
     low_hz: float
     high_hz: float
@@ -83,20 +105,79 @@ class Event:
     threshold: float = float("nan")
     note_distance: float = float("nan")
     note_threshold: float = float("nan")
+    unknown_by: str = ""
 
-    def open_set_fields(self) -> dict[str, str | float | None]:
-        """``nearest``, ``distance``, ``threshold``, ``note_distance`` and
-        ``note_threshold`` as JSON takes them (None for NaN)."""
-        def plain(x: float) -> float | None:
-            return None if x != x else x
-        return {"nearest": self.nearest, "distance": plain(self.distance),
-                "threshold": plain(self.threshold), "note_distance": plain(self.note_distance),
-                "note_threshold": plain(self.note_threshold)}
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as JSON takes it: ``top`` as ``[{"theme", "p"}]``, NaN as None,
+        probabilities and distances to 4 decimals, times to 3, frequencies to 1."""
+        def num(x: float, digits: int) -> float | None:
+            return None if x != x else round(float(x), digits)
+        return {"file": self.file, "start_s": num(self.start_s, 3),
+                "end_s": num(self.end_s, 3), "song_score": num(self.song_score, 4),
+                "theme": self.theme, "theme_confidence": num(self.theme_confidence, 4),
+                "unknown_by": self.unknown_by,
+                "top": [{"theme": t, "p": num(p, 4)} for t, p in self.top],
+                "nearest": self.nearest, "distance": num(self.distance, 4),
+                "threshold": num(self.threshold, 4),
+                "note_distance": num(self.note_distance, 4),
+                "note_threshold": num(self.note_threshold, 4),
+                "low_hz": num(self.low_hz, 1), "high_hz": num(self.high_hz, 1)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Event:
+        """The event :meth:`to_dict` wrote; ``SongnetError`` for anything else (a missing
+        or mistyped field, a number that is not finite where one is needed)."""
+        def finite(key: str, *, low: float = -math.inf, high: float = math.inf) -> float:
+            x = d.get(key)
+            if isinstance(x, bool) or not isinstance(x, (int, float)) \
+                    or not low <= float(x) <= high:
+                raise SongnetError(f"event field {key}={x!r} is not a number in "
+                                   f"[{low:g}, {high:g}]")
+            return float(x)
+
+        def maybe(key: str) -> float:
+            return float("nan") if d.get(key) is None else finite(key, low=0.0)
+
+        def text(key: str) -> str:
+            x = d.get(key, "")
+            if not isinstance(x, str) or len(x) > 200:
+                raise SongnetError(f"event field {key} is not a short text")
+            return x
+
+        if not isinstance(d, Mapping):
+            raise SongnetError("an event is not a JSON object")
+        top = d.get("top")
+        if not isinstance(top, list) or len(top) > 50 or not all(
+                isinstance(t, Mapping) and isinstance(t.get("theme"), str) for t in top):
+            raise SongnetError("event field top is not a list of {theme, p}")
+        ranked = tuple((str(t["theme"]), _probability(t.get("p"))) for t in top)
+        unknown_by = text("unknown_by")
+        if unknown_by not in ("", *UNKNOWN_BY):
+            raise SongnetError(f"event field unknown_by={unknown_by!r} is none of "
+                               f"{', '.join(UNKNOWN_BY)}")
+        start, end = finite("start_s", low=0.0), finite("end_s", low=0.0)
+        if end < start:
+            raise SongnetError(f"event ends ({end:g} s) before it starts ({start:g} s)")
+        return cls(file=text("file"), start_s=start, end_s=end,
+                   song_score=finite("song_score", low=0.0, high=1.0), theme=text("theme"),
+                   theme_confidence=finite("theme_confidence", low=0.0, high=1.0),
+                   top=ranked, low_hz=finite("low_hz", low=0.0),
+                   high_hz=finite("high_hz", low=0.0), nearest=text("nearest"),
+                   distance=maybe("distance"), threshold=maybe("threshold"),
+                   note_distance=maybe("note_distance"),
+                   note_threshold=maybe("note_threshold"), unknown_by=unknown_by)
 
     @property
     def duration_s(self) -> float:
         """Event length in seconds."""
         return self.end_s - self.start_s
+
+
+def _probability(x: Any) -> float:
+    """``x`` as a probability; ``SongnetError`` when it is not a number in [0, 1]."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0.0 <= float(x) <= 1.0:
+        raise SongnetError(f"probability {x!r} is not a number in [0, 1]")
+    return float(x)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -239,7 +320,8 @@ class Activity:
     peaks : np.ndarray [shape=(3, T), dtype=float32], optional
         Per frame, the song band's loudest pitch (Hz), its level and the band's median
         level (dB) (:func:`songnet.song.track.frame_peaks`): what the note check measures
-        a song's notes from. None when the model has no note check.
+        a song's notes from, and its boundaries (:mod:`songnet.classify.bounds`). None
+        where they were not computed: events then keep the span of their loud frames.
     """
 
     active: np.ndarray
@@ -350,7 +432,8 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
                 split_gap_s: float = 0.5, min_event_s: float = 0.2, top_k: int = 3,
                 band_hz: tuple[float, float] = (0.0, 0.0), open_set: Any = None,
                 candidates: Candidates | None = None, unknown_min_p: float = 0.0,
-                source: str = "<array>", note_check: NoteCheck | None = None) -> list[Event]:
+                source: str = "<array>", note_check: NoteCheck | None = None,
+                min_song_score: float = 0.0, themes: Sequence[str] = ()) -> list[Event]:
     """Merge window probabilities into song events.
 
     Each loud stretch of the recording (from ``activity``) is a candidate; its *holding
@@ -365,12 +448,14 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
     scores : WindowScores
         Probabilities of ``n`` windows on a regular grid.
     activity : Activity, optional
-        Frame activity of the same recording.
+        Frame activity of the same recording. With its ``peaks``, each event runs from its
+        song's first note to the end of its trill where the song can be read there
+        (:func:`songnet.classify.bounds.song_bounds`).
     detect_threshold : float
         A window (or a stretch's holding windows) holds a song when
         ``1 - p(no_song)`` reaches this.
     min_confidence : float
-        Events whose theme probability is below this are dropped.
+        Events whose ``theme_confidence`` is below this are dropped.
     split_gap_s : float
         Quiet gaps shorter than this are bridged; longer ones separate songs.
     min_event_s : float
@@ -399,6 +484,12 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
         The model's note check (:class:`songnet.song.notecheck.NoteCheck`); with it and the
         activity's ``peaks``, a song the network names a theme whose introduction, measured
         cleanly, lies farther than its threshold from that theme's is ``unknown``.
+    min_song_score : float
+        Events whose ``song_score`` is below this are dropped (a filter on what is
+        reported; ``detect_threshold`` decides what is a song).
+    themes : sequence of str
+        Report only these catalog themes: a song named another is :data:`OTHER`
+        (empty: every theme).
 
     Returns
     -------
@@ -407,8 +498,10 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
     """
     if not 0.0 < detect_threshold <= 1.0:
         raise SongnetError(f"detect_threshold={detect_threshold} must be in (0, 1]")
-    if not 0.0 <= min_confidence <= 1.0:
-        raise SongnetError(f"min_confidence={min_confidence} must be in [0, 1]")
+    for name, x in (("min_confidence", min_confidence), ("min_song_score", min_song_score)):
+        if not 0.0 <= x <= 1.0:
+            raise SongnetError(f"{name}={x} must be in [0, 1]")
+    check_themes(themes, scores.classes)
     p_song = 1.0 - scores.probs[:, -1].astype(np.float64)  # (n,)
     found: list[tuple[tuple[float, float], np.ndarray, np.ndarray | None]] = []
     if candidates is not None:
@@ -438,13 +531,27 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
         if (ranks_unknown_first(probs[None], scores.classes)[0]
                 and probs[scores.classes.index(UNKNOWN)] < unknown_min_p):
             continue  # weaker evidence of an unknown theme than the model's own songs give
+        if activity is not None:  # the song's own span, where it can be read
+            seg = song_bounds(activity, *seg) or seg
         event = _event(scores.classes, probs, emb, seg, activity=activity, top_k=top_k,
                        band_hz=band_hz, open_set=open_set, source=source)
         if note_check is not None and activity is not None and activity.peaks is not None:
             event = _note_checked(event, activity, note_check)
-        if event.confidence >= min_confidence:
+        if themes and event.theme not in themes and event.theme != UNKNOWN:
+            event = dataclasses.replace(event, theme=OTHER)
+        if event.theme_confidence >= min_confidence and event.song_score >= min_song_score:
             events.append(event)
     return events
+
+
+def check_themes(themes: Sequence[str], classes: Sequence[str]) -> None:
+    """``SongnetError`` naming the first of ``themes`` that is not a catalog theme of a
+    model with ``classes``."""
+    known = theme_classes(classes)
+    for t in themes:
+        if t not in known:
+            raise SongnetError(f"theme {t!r} is not in the model's catalog (its themes: "
+                               f"{', '.join(known)}); fix --themes or the theme list")
 
 
 NOTE_MARGIN_S = 0.15
@@ -463,8 +570,9 @@ def _note_checked(event: Event, activity: Activity, check: NoteCheck) -> Event:
     f0, peak, median = activity.peaks[:, j0:j1]
     vectors = measure_vectors(peaks_track(f0, peak, median, activity.frame_s))
     d = check.distance(event.theme, vectors)
-    theme = UNKNOWN if d > check.threshold else event.theme
-    return dataclasses.replace(event, theme=theme, note_distance=round(d, 4),
+    if d > check.threshold:
+        event = dataclasses.replace(event, theme=UNKNOWN, unknown_by="note_check")
+    return dataclasses.replace(event, note_distance=round(d, 4),
                                note_threshold=round(check.threshold, 4))
 
 
@@ -542,9 +650,11 @@ def _event(classes: Sequence[str], probs: np.ndarray, emb: np.ndarray | None,
            band_hz: tuple[float, float], open_set: Any, source: str) -> Event:
     """One song's event from its class probabilities (``no_song`` last) and embedding."""
     start, end = seg
-    themes = probs[:-1]
-    order = np.argsort(-themes, kind="stable")[:max(1, top_k)]
-    top = tuple((classes[i], round(float(themes[i]), 4)) for i in order)
+    song_score = float(1.0 - probs[-1])
+    given = np.asarray(probs[:-1], dtype=np.float64) / max(song_score, 1e-12)  # p(c | song)
+    first = int(np.argmax(given))  # the network's first choice, its unknown class included
+    ranked = [i for i in np.argsort(-given, kind="stable") if classes[i] != UNKNOWN]
+    top = tuple((classes[i], round(float(given[i]), 4)) for i in ranked[:max(1, top_k)])
     low, high = band_hz
     if activity is not None:
         j0 = int(np.floor(start / activity.frame_s))
@@ -554,14 +664,18 @@ def _event(classes: Sequence[str], probs: np.ndarray, emb: np.ndarray | None,
             highs = activity.high_hz[j0:j1]
             low = float(percentile(lows[np.isfinite(lows)], 5))  # np.nanpercentile, without
             high = float(percentile(highs[np.isfinite(highs)], 95))  # importing numpy.ma
-    theme, nearest, distance, threshold = top[0][0], "", float("nan"), float("nan")
+    theme = str(classes[first])
+    unknown_by = "network" if theme == UNKNOWN else ""
+    nearest, distance, threshold = "", float("nan"), float("nan")
     if open_set is not None and emb is not None:
         idx, dist, thr = open_set.nearest(np.asarray(emb, dtype=np.float64)[None])
         nearest, distance, threshold = str(open_set.themes_[idx[0]]), float(dist[0]), \
             float(thr[0])
-        if distance > threshold:
-            theme = UNKNOWN
+        if distance > threshold and not unknown_by:
+            theme, unknown_by = UNKNOWN, "distance"
     return Event(file=source, start_s=round(start, 3), end_s=round(end, 3),
-                 theme=theme, confidence=top[0][1], top=top,
+                 song_score=round(min(max(song_score, 0.0), 1.0), 4), theme=theme,
+                 theme_confidence=round(min(float(given[first]), 1.0), 4), top=top,
                  low_hz=round(low, 1), high_hz=round(high, 1), nearest=nearest,
-                 distance=round(distance, 4), threshold=round(threshold, 4))
+                 distance=round(distance, 4), threshold=round(threshold, 4),
+                 unknown_by=unknown_by)

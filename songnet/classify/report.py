@@ -17,12 +17,16 @@ from pathlib import Path
 
 from songnet.classify.events import Event
 from songnet.core.errors import SongnetError
+from songnet.core.files import safe_name
 from songnet.core.verified import Verdict
 
 __all__ = [
+    "COLUMNS",
     "FORMATS",
+    "PER_RECORDING",
     "RAVEN_COLUMNS",
     "FileResult",
+    "audacity_labels",
     "error_message",
     "events_csv",
     "events_json",
@@ -33,15 +37,23 @@ __all__ = [
     "summary",
 ]
 
-FORMATS = ("table", "csv", "json", "raven")
+FORMATS = ("table", "csv", "json", "raven", "audacity")
+PER_RECORDING = ("raven", "audacity")
+"""Formats whose times count from one recording's start: one file per recording."""
+COLUMNS = ("file", "start_s", "end_s", "song_score", "theme", "theme_confidence",
+           "unknown_by", "top_1", "p_1", "top_2", "p_2", "top_3", "p_3", "nearest",
+           "distance", "threshold", "note_distance", "note_threshold", "low_hz", "high_hz",
+           "model")
+"""The CSV's columns; the table, JSON and Raven tables hold the same ones (Raven under
+its own capitalised names, the table with the ranking as one ``top_3`` column)."""
+CSV_COLUMNS = COLUMNS
 RAVEN_COLUMNS = ("Selection", "View", "Channel", "Begin Time (s)", "End Time (s)",
-                 "Low Freq (Hz)", "High Freq (Hz)", "Theme", "Confidence", "Nearest",
-                 "Distance")
-CSV_COLUMNS = ("file", "start_s", "end_s", "theme", "confidence", "theme_2", "p_2",
-               "theme_3", "p_3", "low_hz", "high_hz", "nearest", "distance", "threshold",
-               "note_distance", "note_threshold")
+                 "Low Freq (Hz)", "High Freq (Hz)", "Song Score", "Theme",
+                 "Theme Confidence", "Unknown By", "Top 1", "P 1", "Top 2", "P 2", "Top 3",
+                 "P 3", "Nearest", "Distance", "Threshold", "Note Distance",
+                 "Note Threshold", "Model")
 SUFFIX = {"table": ".events.txt", "csv": ".events.csv", "json": ".events.json",
-          "raven": ".Table.1.selections.txt"}
+          "raven": ".Table.1.selections.txt", "audacity": ".labels.txt"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,83 +87,112 @@ def _all_events(results: Sequence[FileResult]) -> list[Event]:
     return [ev for r in results if r.ok for ev in r.events]
 
 
-def events_table(results: Sequence[FileResult]) -> str:
-    """A readable fixed-width table of every event, one line each."""
+def events_table(results: Sequence[FileResult], *, model: str = "") -> str:
+    """A readable fixed-width table of every event, one line each, under a line naming
+    the model; empty cells are ``-``."""
     events = _all_events(results)
+    head = f"# model: {model}\n" if model else ""
     if not events:
-        return "no chingolo songs found\n"
-    rows = [("file", "start_s", "end_s", "theme", "confidence", "top-3")]
+        return head + "no chingolo songs found\n"
+    rows = [("file", "start_s", "end_s", "song_score", "theme", "theme_confidence",
+             "unknown_by", "top_3", "nearest", "distance", "threshold", "note_distance",
+             "note_threshold")]
     for ev in events:
         top = ", ".join(f"{t} {p:.2f}" for t, p in ev.top)
-        rows.append((ev.file, f"{ev.start_s:.2f}", f"{ev.end_s:.2f}", ev.theme,
-                     f"{ev.confidence:.2f}", top))
+        rows.append((ev.file, f"{ev.start_s:.2f}", f"{ev.end_s:.2f}", f"{ev.song_score:.2f}",
+                     ev.theme, f"{ev.theme_confidence:.2f}", ev.unknown_by or "-", top,
+                     ev.nearest or "-", *(_num(x, 2) or "-" for x in (
+                         ev.distance, ev.threshold, ev.note_distance, ev.note_threshold))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    right = {1, 2, 4}
+    right = {1, 2, 3, 5, 9, 10, 11, 12}
     lines = []
     for row in rows:
         cells = [c.rjust(w) if i in right else c.ljust(w)
                  for i, (c, w) in enumerate(zip(row, widths, strict=True))]
         lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines) + "\n"
+    return head + "\n".join(lines) + "\n"
 
 
-def events_csv(results: Sequence[FileResult]) -> str:
-    """CSV with one row per event; runners-up in ``theme_2, p_2, theme_3, p_3``."""
+def _ranked(ev: Event, k: int = 3) -> list[str]:
+    """``top_1, p_1, ..., top_k, p_k`` as text cells ("" past the ranking's end)."""
+    cells = [x for t, p in ev.top[:k] for x in (t, f"{p:.4f}")]
+    return cells + [""] * (2 * k - len(cells))
+
+
+def _cells(ev: Event, model: str) -> list[str]:
+    """The values of :data:`COLUMNS` as text: times to 3 decimals, probabilities and
+    distances to 4, frequencies to 1, "" where there is no value."""
+    return [ev.file, f"{ev.start_s:.3f}", f"{ev.end_s:.3f}", f"{ev.song_score:.4f}",
+            ev.theme, f"{ev.theme_confidence:.4f}", ev.unknown_by, *_ranked(ev),
+            ev.nearest, _num(ev.distance), _num(ev.threshold), _num(ev.note_distance),
+            _num(ev.note_threshold), f"{ev.low_hz:.1f}", f"{ev.high_hz:.1f}", model]
+
+
+def events_csv(results: Sequence[FileResult], *, model: str = "") -> str:
+    """CSV with one row per event, the columns of :data:`COLUMNS`."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(COLUMNS)
     for ev in _all_events(results):
-        runners = [x for t, p in ev.top[1:3] for x in (t, f"{p:.4f}")]
-        runners += [""] * (4 - len(runners))
-        writer.writerow([ev.file, f"{ev.start_s:.3f}", f"{ev.end_s:.3f}", ev.theme,
-                         f"{ev.confidence:.4f}", *runners, f"{ev.low_hz:.1f}",
-                         f"{ev.high_hz:.1f}", ev.nearest, _num(ev.distance),
-                         _num(ev.threshold), _num(ev.note_distance),
-                         _num(ev.note_threshold)])
+        writer.writerow(_cells(ev, model))
     return buf.getvalue()
 
 
-def _num(x: float) -> str:
-    """A distance for a text table: 4 decimals, empty when there is none (NaN)."""
-    return "" if x != x else f"{x:.4f}"
+def _num(x: float, digits: int = 4) -> str:
+    """A distance for a text table: ``digits`` decimals, empty when there is none (NaN)."""
+    return "" if x != x else f"{x:.{digits}f}"
 
 
-def events_json(results: Sequence[FileResult]) -> str:
-    """A JSON list of ``{file, start_s, end_s, theme, confidence, top: [{theme, p}],
-    nearest, distance, threshold, note_distance, note_threshold}`` (``distance`` and
-    ``threshold`` null without an open-set matcher; the note fields null where the note
-    check does not speak)."""
-    data = [{"file": ev.file, "start_s": ev.start_s, "end_s": ev.end_s, "theme": ev.theme,
-             "confidence": ev.confidence, "top": [{"theme": t, "p": p} for t, p in ev.top],
-             **ev.open_set_fields()}
-            for ev in _all_events(results)]
+def events_json(results: Sequence[FileResult], *, model: str = "") -> str:
+    """A JSON list of events (:meth:`songnet.classify.events.Event.to_dict`: the columns
+    of :data:`COLUMNS`, the ranking as ``top: [{theme, p}]``, null where there is no
+    value), each with the ``model`` it came from."""
+    data = [{**ev.to_dict(), "model": model} for ev in _all_events(results)]
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
-def raven_table(result: FileResult) -> str:
-    """The Raven selection table (tab-separated) of one recording."""
+def raven_table(result: FileResult, *, model: str = "") -> str:
+    """The Raven selection table (tab-separated) of one recording: Raven's own columns,
+    then songnet's (:data:`RAVEN_COLUMNS`)."""
     lines = ["\t".join(RAVEN_COLUMNS)]
     for i, ev in enumerate(result.events, start=1):
-        lines.append("\t".join([str(i), "Spectrogram 1", "1", f"{ev.start_s:.3f}",
-                                f"{ev.end_s:.3f}", f"{ev.low_hz:.1f}", f"{ev.high_hz:.1f}",
-                                ev.theme, f"{ev.confidence:.4f}", ev.nearest,
-                                _num(ev.distance)]))
+        cells = _cells(ev, model)
+        lines.append("\t".join([str(i), "Spectrogram 1", "1", cells[1], cells[2],
+                                 cells[-3], cells[-2], *cells[3:-3], model]))
     return "\n".join(lines) + "\n"
 
 
-def format_events(results: Sequence[FileResult], *, fmt: str) -> str:
-    """All events of ``results`` in one text of format ``fmt`` (raven: one recording)."""
+def audacity_labels(result: FileResult) -> str:
+    """An Audacity label track of one recording (File > Import > Labels): per event a
+    ``start<TAB>end<TAB>label`` line and its frequency band on a ``\\<TAB>low<TAB>high``
+    line. The label reads e.g. ``T05 song 0.93 theme 0.81`` or ``unknown (distance) song
+    0.88``."""
+    lines = []
+    for ev in result.events:
+        what = f"{ev.theme} ({ev.unknown_by})" if ev.unknown_by else ev.theme
+        conf = "" if ev.unknown_by else f" theme {ev.theme_confidence:.2f}"
+        lines.append(f"{ev.start_s:.6f}\t{ev.end_s:.6f}\t{what} song {ev.song_score:.2f}{conf}")
+        lines.append(f"\\\t{ev.low_hz:.6f}\t{ev.high_hz:.6f}")
+    return "".join(line + "\n" for line in lines)
+
+
+def format_events(results: Sequence[FileResult], *, fmt: str, model: str = "") -> str:
+    """All events of ``results`` in one text of format ``fmt`` (raven, audacity: one
+    recording), recording the ``model`` they came from
+    (:func:`songnet.model.identity.model_id`; an Audacity label track has no place for it).
+    """
     if fmt == "table":
-        return events_table(results)
+        return events_table(results, model=model)
     if fmt == "csv":
-        return events_csv(results)
+        return events_csv(results, model=model)
     if fmt == "json":
-        return events_json(results)
-    if fmt == "raven":
+        return events_json(results, model=model)
+    if fmt in PER_RECORDING:
         good = [r for r in results if r.ok]
         if len(good) != 1:
-            raise ValueError("a Raven selection table holds one recording")
-        return raven_table(good[0])
+            raise ValueError(f"a {fmt} output holds one recording")
+        return raven_table(good[0], model=model) if fmt == "raven" \
+            else audacity_labels(good[0])
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
@@ -160,7 +201,7 @@ def output_names(files: Sequence[str], *, fmt: str) -> dict[str, str]:
     used: set[str] = set()
     names = {}
     for f in files:
-        stem = Path(f).stem
+        stem = safe_name(Path(f).stem, default="recording")
         label, k = stem, 2
         while label in used:
             label, k = f"{stem}-{k}", k + 1
@@ -169,9 +210,10 @@ def output_names(files: Sequence[str], *, fmt: str) -> dict[str, str]:
     return names
 
 
-def summary(results: Sequence[FileResult]) -> str:
-    """One line per file (songs found, themes, duration processed), then the failures."""
-    lines = []
+def summary(results: Sequence[FileResult], *, model: str = "") -> str:
+    """The model used, one line per file (songs found, themes, duration processed), then
+    the failures."""
+    lines = [f"model: {model}"] if model else []
     for r in results:
         if not r.ok:
             continue

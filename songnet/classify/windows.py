@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 
 from songnet.classify.backends import Backend, as_backend
+from songnet.classify.bounds import activity_peaks
 from songnet.classify.events import (
     Activity,
     Candidates,
     Event,
     WindowScores,
+    check_themes,
     find_events,
     frame_activity,
     noise_floor,
@@ -39,7 +41,6 @@ from songnet.core.threads import shared_pool
 from songnet.features.frontends import stft_n_fft
 from songnet.features.npcqt import fit_window
 from songnet.features.params import FeatureParams
-from songnet.song.track import power_peaks
 
 __all__ = ["ClassifyParams", "ScanPart", "candidate_images", "classify_blocks", "classify_file",
            "join_parts", "score_blocks", "song_anchor"]
@@ -62,9 +63,18 @@ class ClassifyParams:
     batch_size : int
         Windows per CNN batch.
     detect_threshold : float
-        A window holds a song when ``1 - p(no_song)`` reaches this, in (0, 1].
+        A candidate (or a window) holds a song when its ``song_score``, ``1 - p(no_song)``,
+        reaches this, in (0, 1] (``--sensitivity`` is ``1 - detect_threshold``).
     min_confidence : float
-        Events whose theme probability is below this are not reported, in [0, 1].
+        Events whose ``theme_confidence`` is below this are not reported, in [0, 1].
+    min_song_score : float
+        Events whose ``song_score`` is below this are not reported, in [0, 1].
+    fmin_hz, fmax_hz : float or None
+        The band the detector listens to: only sound between these frequencies makes a
+        frame loud, so sounds outside it never become song candidates (None: the model's
+        lowest or highest frequency). The network still sees its whole image.
+    themes : tuple of str
+        Report only these catalog themes; a song named another is ``other`` (empty: all).
     split_gap_s : float
         Quiet gaps at least this long separate two sounds: two song candidates (seconds).
     min_event_s : float
@@ -82,7 +92,8 @@ class ClassifyParams:
     note_check : bool
         Apply the model's note check (:class:`songnet.song.notecheck.NoteCheck`): a song whose
         introduction, measured on its own frames, differs from the named theme's by more
-        than the model's threshold is ``unknown``. False skips it (some 10 % faster).
+        than the model's threshold is ``unknown``. False skips it (the song band's peaks are
+        read either way: they time the events, :mod:`songnet.classify.bounds`).
     """
 
     hop_s: float = 0.5
@@ -90,12 +101,16 @@ class ClassifyParams:
     batch_size: int = 32
     detect_threshold: float = 0.5
     min_confidence: float = 0.0
+    min_song_score: float = 0.0
     split_gap_s: float = 0.25
     min_event_s: float = 0.3
     max_song_s: float = 3.0
     activity_db: float = 12.0
     skip_quiet: bool = True
     note_check: bool = True
+    fmin_hz: float | None = None
+    fmax_hz: float | None = None
+    themes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.hop_s <= 0 or self.block_s <= 0 or self.batch_size < 1:
@@ -103,8 +118,14 @@ class ClassifyParams:
                              f"batch_size={self.batch_size} must be positive")
         if not 0.0 < self.detect_threshold <= 1.0:
             raise ValueError(f"detect_threshold={self.detect_threshold} must be in (0, 1]")
-        if not 0.0 <= self.min_confidence <= 1.0:
-            raise ValueError(f"min_confidence={self.min_confidence} must be in [0, 1]")
+        for name in ("min_confidence", "min_song_score"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1]")
+        lo, hi = self.fmin_hz, self.fmax_hz
+        if (lo is not None and lo < 0) or (hi is not None and hi <= 0) or \
+                (lo is not None and hi is not None and hi <= lo):
+            raise ValueError(f"fmin_hz={lo} and fmax_hz={hi} must be a band: 0 <= fmin < fmax")
+        object.__setattr__(self, "themes", tuple(self.themes))
         if self.split_gap_s < 0 or self.min_event_s < 0:
             raise ValueError(f"split_gap_s={self.split_gap_s} and min_event_s="
                              f"{self.min_event_s} must be >= 0")
@@ -183,7 +204,22 @@ def events_of(scores: WindowScores, activity: Activity, candidates: Candidates, 
                        band_hz=(float(freqs[0]), float(freqs[-1])),
                        open_set=backend.open_set, candidates=candidates,
                        unknown_min_p=backend.unknown_min_p, source=source,
-                       note_check=_note_check(backend, params))
+                       note_check=_note_check(backend, params),
+                       min_song_score=params.min_song_score, themes=params.themes)
+
+
+def listening_bins(fp: FeatureParams, params: ClassifyParams) -> np.ndarray:
+    """The CQT bins the detector listens to (``params.fmin_hz``–``fmax_hz``), as a boolean
+    mask; ``SongnetError`` when the band holds none of the model's bins."""
+    f = np.asarray(fp.frequencies)
+    lo = -np.inf if params.fmin_hz is None else params.fmin_hz
+    hi = np.inf if params.fmax_hz is None else params.fmax_hz
+    keep = (f >= lo) & (f <= hi)
+    if not keep.any():
+        raise SongnetError(f"the band {params.fmin_hz}–{params.fmax_hz} Hz holds none of the "
+                           f"model's frequencies ({f[0]:.0f}–{f[-1]:.0f} Hz); widen "
+                           "--fmin/--fmax")
+    return keep
 
 
 def score_blocks(blocks: Iterable[audio.Block], *, model: Any,
@@ -338,6 +374,9 @@ class _Scan:
         self.window_s = fp.n_samples / fp.sr
         self.hop_frames = max(1, round(params.hop_s / self.frame_s))
         self.margin = _margin_frames(fp)
+        listen = listening_bins(fp, params)
+        self.band = None if listen.all() else listen  # None: every bin (no copy)
+        check_themes(params.themes, backend.classes)
         if params.max_song_s > self.window_s + 1e-9:
             raise SongnetError(f"max_song_s={params.max_song_s} is longer than the model's "
                                f"window of {self.window_s:g} s; lower it")
@@ -373,11 +412,15 @@ class _Scan:
                                                  threads=threads)
         act_power = self.backend.activity_power(power)
         floor = noise_floor(act_power)  # one per block: for the activity and the candidates
-        act = frame_activity(act_power, frequencies=fp.frequencies, frame_s=self.frame_s,
-                             threshold_db=self.params.activity_db, floor=floor)
-        if _note_check(self.backend, self.params) is not None:
-            act = dataclasses.replace(act, peaks=power_peaks(act_power, fp.frequencies,
-                                                              active=_near(act.active)))
+        band = self.band
+        act = frame_activity(act_power if band is None else act_power[band],
+                             frequencies=fp.frequencies if band is None
+                             else fp.frequencies[band], frame_s=self.frame_s,
+                             threshold_db=self.params.activity_db,
+                             floor=floor if band is None else floor[band])
+        # what the note check and the events' boundaries read (songnet.classify.bounds)
+        act = dataclasses.replace(act, peaks=activity_peaks(act_power, fp.frequencies,
+                                                             act.active))
         return _Prepared(power, g0, n_real, act, floor, peak,
                          block.start_s + y.shape[0] / fp.sr, on_grid)
 
@@ -657,15 +700,6 @@ class _PendingWindows:
 def _note_check(backend: Backend, params: ClassifyParams) -> Any:
     """The model's note check when ``params`` ask for it, else None."""
     return getattr(backend, "note_check", None) if params.note_check else None
-
-
-def _near(active: np.ndarray, frames: int = 2) -> np.ndarray:
-    """``active`` widened by ``frames`` on each side: the frames the note check may read."""
-    out = active.copy()
-    for k in range(1, frames + 1):
-        out[k:] |= active[:-k]
-        out[:-k] |= active[k:]
-    return out
 
 
 def _slice_activity(act: Activity, lo: int, hi: int) -> Activity:

@@ -113,8 +113,7 @@ def cli() -> None:
 
 
 def _print_version(ctx: click.Context) -> None:
-    import songnet
-    click.echo(f"songnet, version {songnet.__version__}")
+    importlib.import_module("songnet.cli.version").print_version()  # loaded when asked for
     ctx.exit()
 
 

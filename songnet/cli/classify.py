@@ -2,8 +2,10 @@
 
 Parameters come from the ``classify`` section of ``--params`` when that file exists and
 has the section; otherwise the defaults of :class:`songnet.classify.ClassifyParams` apply,
-so the command works in any folder. Naming ``--params`` explicitly makes the file and the
-section required.
+so the command works in any folder. The section may hold only the keys it changes (the
+others keep their defaults; an unknown key is an error). Naming ``--params`` explicitly
+makes the file and the section required. Options given on the command line win over the
+file.
 
 The default model is the ONNX export shipped in the package, run on ONNX Runtime with the
 CQT in NumPy: this path never imports torch, librosa or scipy (the base install).
@@ -22,10 +24,12 @@ from pathlib import Path
 import click
 
 from songnet.classify.backends import Backend, open_model
+from songnet.classify.events import check_themes
 from songnet.classify.journal import Journal, journal_path
 from songnet.classify.recordings import find_recordings
 from songnet.classify.report import (
     FORMATS,
+    PER_RECORDING,
     FileResult,
     error_message,
     format_events,
@@ -57,13 +61,40 @@ __all__ = ["command", "load_classify_params"]
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None,
               help="An exported model (.onnx, ONNX Runtime) or a checkpoint (.pt, needs torch) "
-                   "[default: the model shipped with songnet, default.onnx].")
+                   "[default: the model shipped with songnet, default.onnx; `songnet "
+                   "--version` names it].")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="table (readable), csv, json, or raven (one selection table per recording).")
+              help="table (readable), csv, json, raven (a Raven selection table per "
+                   "recording) or audacity (an Audacity label track per recording).")
 @out_option("Output file, or folder (existing, or ending in /): one file per recording "
             "[default: standard output].", renamed=("--output",), path_type=str)
+@click.option("--sensitivity", type=FiniteFloatRange(0.0, 1.0, max_open=True), default=None,
+              help="How readily a sound is called a song: a song candidate is one when its "
+                   "song_score reaches 1 - SENSITIVITY. Higher finds fainter songs and more "
+                   "false ones [default: params, 0.5].")
+@click.option("--min-song-score", type=FiniteFloatRange(0.0, 1.0), default=None,
+              help="Report only songs whose song_score (how sure songnet is that a "
+                   "chingolo song is there, whatever its theme) reaches this [default: 0].")
 @click.option("--min-confidence", type=FiniteFloatRange(0.0, 1.0), default=None,
-              help="Drop events whose theme probability is lower [default: params, 0].")
+              help="Report only songs whose theme_confidence (how sure the network is of "
+                   "the theme, not whether a song is there) reaches this [default: 0].")
+@click.option("--themes", "themes_opt", default=None, metavar="T01,T05",
+              help="Report only these catalog themes; a song named another comes out as "
+                   "`other` (BirdNET's species list).")
+@click.option("--theme-list", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="The same from a file: one theme per line, # comments.")
+@click.option("--fmin", type=FiniteFloatRange(min=0.0), default=None, metavar="HZ",
+              help="Lowest frequency the detector listens to: quieter-band sounds below it "
+                   "never become song candidates [default: the model's lowest].")
+@click.option("--fmax", type=FiniteFloatRange(min=0.0, min_open=True), default=None,
+              metavar="HZ", help="Highest frequency the detector listens to [default: the "
+                                 "model's highest].")
+@click.option("--overlap", type=FiniteFloatRange(min=0.0), default=None, metavar="SECONDS",
+              help="Overlap of consecutive analysis windows, s: the windows step by the "
+                   "model's window length minus this [default: params, a 0.5-s step]; "
+                   "matters only with skip_quiet: false.")
+@click.option("--batch-size", type=click.IntRange(1, 4096), default=None,
+              help="Images per network run (memory grows with it) [default: params, 32].")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Recordings processed in parallel (each worker loads the model); at most "
                    "the CPUs, and about 1 GB of memory each.")
@@ -73,7 +104,7 @@ __all__ = ["command", "load_classify_params"]
 @click.option("--scheduler", default=None, metavar="ADDRESS|local[:N]",
               help="Run on a Dask cluster: the address of a running scheduler, or local:N "
                    "for N local worker processes (needs songnet[cluster]).")
-@click.option("--split-s", type=click.FloatRange(min=1.0), default=600.0, show_default=True,
+@click.option("--split-s", type=FiniteFloatRange(min=1.0), default=600.0, show_default=True,
               help="With --scheduler: recordings longer than this are split into ranges of "
                    "about this many seconds, scored on different workers.")
 @click.option("--resume", is_flag=True,
@@ -87,38 +118,64 @@ __all__ = ["command", "load_classify_params"]
 @device_option()
 @common_options
 def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str | None,
-            min_confidence: float | None, workers: int, threads: int | None,
+            sensitivity: float | None, min_song_score: float | None,
+            min_confidence: float | None, themes_opt: str | None, theme_list: Path | None,
+            fmin: float | None, fmax: float | None, overlap: float | None,
+            batch_size: int | None, workers: int, threads: int | None,
             scheduler: str | None, split_s: float, resume: bool, verified_path: Path | None,
             device: str, params_file: Path, quiet: bool) -> int:
     """Find chingolo songs in PATH... (files, folders searched recursively, globs).
 
-    Prints one line per song (start, end, theme, confidence, top-3 themes) and a summary
-    per file on standard error. A recording without song gives no events (status 0); a
-    file that cannot be read gives `error: FILE: …`, the others are still processed, and
-    the status is 2.
+    Prints one line per song and a summary per file on standard error. Each song has:
+
+    \b
+      song_score        how sure songnet is that a chingolo song is there (0-1)
+      theme             the decision: a catalog theme, `unknown` or `other`
+      theme_confidence  how sure the network is of its first choice, given a song
+      unknown_by        who called it unknown: network (its own unknown class),
+                        distance (the embedding lies beyond the threshold from
+                        its nearest theme) or note_check (the introduction's notes
+                        differ from the theme's beyond note_threshold)
+      top_1..3, p_1..3  the network's own ranking of the catalog themes
+      nearest, distance, threshold            the embedding's nearest theme
+      note_distance, note_threshold           the note check (notes' worth)
+
+    A recording without song gives no events (status 0); a file that cannot be read
+    gives `error: FILE: …`, the others are still processed, and the status is 2.
     """
     params = load_classify_params(params_file, click.get_current_context())
     verified = read_verified(verified_path) if verified_path is not None else None
-    if min_confidence is not None:
-        params = dataclasses.replace(params, min_confidence=min_confidence)
+    chosen = {"min_confidence": min_confidence, "min_song_score": min_song_score,
+              "batch_size": batch_size, "fmin_hz": fmin, "fmax_hz": fmax,
+              "detect_threshold": None if sensitivity is None else round(1.0 - sensitivity, 9),
+              "themes": read_themes(themes_opt, theme_list)}
+    try:
+        params = dataclasses.replace(params, **{k: v for k, v in chosen.items()
+                                                if v is not None})
+    except ValueError as exc:  # e.g. --fmin above --fmax (or above the params' fmax_hz)
+        raise SongnetError(f"{exc}; fix the options") from None
     files, missing = find_recordings(paths)
     output = None if out is None else Path(out)
     folder_out = output is not None and (output.is_dir() or out.endswith(("/", os.sep))
-                                         or (fmt == "raven" and len(files) > 1))
-    if fmt == "raven" and output is None and len(files) > 1:
-        raise SongnetError("--format raven writes one selection table per recording; "
-                           "pass -o FOLDER")
+                                         or (fmt in PER_RECORDING and len(files) > 1))
+    if fmt in PER_RECORDING and output is None and len(files) > 1:
+        raise SongnetError(f"--format {fmt} writes one file per recording; pass -o FOLDER")
     _check_outputs(output, folder_out, files=files, fmt=fmt,
-                   inputs=[*files, params_file] + ([model_path] if model_path else []))
+                   inputs=[*files, params_file] + ([model_path] if model_path else [])
+                   + ([theme_list] if theme_list else []))
     if resume and output is None:
         raise SongnetError("--resume keeps its journal beside the output; pass -o OUT")
     if scheduler is not None:
-        parse_scheduler(scheduler)  # a bad local:N fails before any work
+        parse_scheduler(scheduler, per_worker_mb=WORKER_MB)  # a bad local:N fails before any work
     if workers > 1 and len(files) > 1 and scheduler is None:
         check_workers(workers, per_worker_mb=WORKER_MB)
     if threads is None and workers > 1:
         threads = max(1, (os.cpu_count() or 1) // workers)
     model = open_model(model_path, device=device, threads=threads)
+    mid = model.model_id  # every output names the model it came from
+    check_themes(params.themes, model.classes)
+    if overlap is not None:
+        params = with_overlap(params, overlap, window_s=model.fp.n_samples / model.fp.sr)
     # the start-up objects (torch's are hundreds of thousands) live until exit: keep the
     # garbage collector from walking them, during the run and at interpreter exit
     gc.freeze()
@@ -128,8 +185,9 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str 
     names = output_names(files, fmt=fmt) if folder_out else {}
     journal = None
     if resume:
-        key = {"params": dataclasses.asdict(params), "model": str(model_path or "default")}
-        journal = Journal(journal_path(output), key=key)
+        key = {"params": dataclasses.asdict(params), "model": model.model_id,
+               "events": EVENTS_VERSION}
+        journal = Journal(journal_path(output), key=key, files=files)
     before = {f: r for f in files if journal is not None and (r := journal.done(f))}
     stats = {f: _stat(f) for f in files if f not in before}
 
@@ -137,7 +195,7 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str 
         if journal is not None and stats.get(r.file) is not None:
             journal.record(r, stat=stats[r.file])
         if folder_out and r.ok:
-            write_text(inside(output, names[r.file]), format_events([r], fmt=fmt))
+            write_text(inside(output, names[r.file]), format_events([r], fmt=fmt, model=mid))
 
     done = _run([f for f in files if f not in before], model=model, model_path=model_path,
                 params=params, device=device, workers=workers, threads=threads,
@@ -148,16 +206,58 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str 
     if folder_out:
         for r in good:
             if r.file in before:
-                write_text(inside(output, names[r.file]), format_events([r], fmt=fmt))
+                write_text(inside(output, names[r.file]),
+                           format_events([r], fmt=fmt, model=mid))
     elif output is not None:
-        if good or fmt != "raven":
-            write_text(output, format_events(good, fmt=fmt))
-    elif good or fmt != "raven":
-        click.echo(format_events(good, fmt=fmt), nl=False)
-    click.echo(summary(results), nl=False, err=True)
+        if good or fmt not in PER_RECORDING:
+            write_text(output, format_events(good, fmt=fmt, model=mid))
+    elif good or fmt not in PER_RECORDING:
+        click.echo(format_events(good, fmt=fmt, model=mid), nl=False)
+    click.echo(summary(results, model=mid), nl=False, err=True)
     if verified is not None:
         click.echo(verified_table(good, verified), nl=False, err=True)
     return 2 if any(not r.ok for r in results) else 0
+
+
+EVENTS_VERSION = 2
+"""The events' fields in a resume journal (2: song_score, theme_confidence, unknown_by):
+a journal of other fields is refused rather than mixed in."""
+MAX_THEMES = 1000
+"""Most themes ``--themes``/``--theme-list`` may name."""
+
+
+def read_themes(themes: str | None, theme_list: Path | None) -> tuple[str, ...] | None:
+    """The themes ``--themes T01,T05`` or ``--theme-list FILE`` name (None: neither)."""
+    if themes is not None and theme_list is not None:
+        raise SongnetError("--themes and --theme-list both name themes; give one of them")
+    if theme_list is not None:
+        if theme_list.stat().st_size > 1 << 20:
+            raise SongnetError(f"--theme-list {theme_list}: over 1 MB; a theme list holds "
+                               "one theme name per line")
+        try:
+            text = theme_list.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SongnetError(f"--theme-list {theme_list}: cannot be read as UTF-8 text "
+                               f"({type(exc).__name__}); write one theme per line") from None
+        names = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+        where = f"--theme-list {theme_list}"
+    elif themes is not None:
+        names, where = themes.split(","), "--themes"
+    else:
+        return None
+    names = [n.strip() for n in names if n.strip()]
+    if not names or len(names) > MAX_THEMES:
+        raise SongnetError(f"{where}: name 1 to {MAX_THEMES} themes (e.g. --themes T01,T05)")
+    return tuple(dict.fromkeys(names))
+
+
+def with_overlap(params: ClassifyParams, overlap: float, *, window_s: float) -> ClassifyParams:
+    """``params`` whose windows overlap by ``overlap`` s (the model's windows are
+    ``window_s`` long): ``hop_s = window_s - overlap``."""
+    if not 0.0 <= overlap <= window_s - 0.05:
+        raise SongnetError(f"--overlap {overlap:g}: the model's windows are {window_s:g} s "
+                           f"long; give 0 to {window_s - 0.05:g} s")
+    return dataclasses.replace(params, hop_s=round(window_s - overlap, 6))
 
 
 WORKER_MB = 1024
@@ -182,7 +282,7 @@ def load_classify_params(params_file: Path, ctx: click.Context) -> ClassifyParam
     defaults."""
     explicit = ctx.get_parameter_source("params_file") is not click.core.ParameterSource.DEFAULT
     if explicit or (params_file.is_file() and "classify" in read_params_file(params_file)):
-        return load_params(params_file, "classify", ClassifyParams)
+        return load_params(params_file, "classify", ClassifyParams, require_all=False)
     return ClassifyParams()
 
 
@@ -250,7 +350,7 @@ def _run(files: list[str], *, model: Backend, model_path: Path | None, params: C
 
         if scheduler is not None:
             from songnet.classify.cluster import classify_on
-            with connect(scheduler) as client:
+            with connect(scheduler, per_worker_mb=WORKER_MB) as client:
                 for i, r in enumerate(classify_on(
                         client, files, model=model, model_path=model_path, params=params,
                         device=device, threads=threads, split_s=split_s, lengths=lengths,

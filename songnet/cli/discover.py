@@ -88,7 +88,7 @@ def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float,
     if resume:
         key = {"learn": dataclasses.asdict(learn), "detect_threshold": detect_threshold,
                "model": str(model_path or "default"), "version": 2}
-        journal = Journal(journal_path(out), key=key, decode=_decode)
+        journal = Journal(journal_path(out), key=key, decode=_decode, files=files)
     found: dict[str, tuple[list, list]] = {}
     failed: dict[str, str] = {p: m for p, m in missing}
     total = sum(_duration(f) for f in files)
@@ -167,10 +167,16 @@ def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float,
 
 
 def _decode(d: dict) -> tuple[list, list]:
+    """A journal line's songs; ``SongnetError`` for one that is not what was recorded."""
     from songnet.discover.songs import SongFound
 
-    return ([SongFound.from_dict(s) for s in d["songs"]],
-            [SongFound.from_dict(s) for s in d["doubted"]])
+    songs, doubted = d["songs"], d["doubted"]
+    if not (isinstance(songs, list) and isinstance(doubted, list)):
+        raise SongnetError("songs and doubted are not lists")
+    found = ([SongFound.from_dict(s) for s in songs], [SongFound.from_dict(s) for s in doubted])
+    if any(s.source != d["file"] for part in found for s in part):
+        raise SongnetError("a song of another recording")
+    return found
 
 
 def _duration(path: str) -> float:

@@ -3,8 +3,11 @@
 Finds the song events of the recording (or of ``--start``/``--end``) as ``songnet
 classify`` does, with a torch checkpoint, and draws for each one the image the network
 scored beside its class activation map (HiResCAM or Grad-CAM) for the event's theme (for
-an ``unknown`` event: its nearest theme), with the notes' boundaries. A table of each
-note's weight goes to standard output (or ``--csv``).
+an ``unknown`` event: its nearest theme), with the boundaries of the song's parts (its
+introductory notes and trill, read as the note check reads them; "song not read" where
+they cannot be). Each event is titled with its decision and, apart, the evidence: the
+network's first theme, the nearest theme's distance and the note check's, and who called
+an ``unknown``. A table of each part's weight goes to standard output (or ``--csv``).
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ import click
 
 from songnet.classify.explain import explain_figure, explain_sound
 from songnet.cli.classify import load_classify_params
-from songnet.cli.common import common_options, out_option
+from songnet.cli.common import FiniteFloatRange, common_options, out_option
 from songnet.core import audio
 from songnet.core.errors import SongnetError
-from songnet.core.files import atomic_path, check_output_file, write_text
+from songnet.core.files import atomic_path, check_outputs, write_text
 from songnet.model.cam import METHODS
 from songnet.model.checkpoint import load_checkpoint
 
@@ -33,9 +36,9 @@ MAX_EXPLAIN_S = 600.0
 @click.command("explain")
 @click.argument("recording", type=click.Path(dir_okay=False, path_type=Path))
 @out_option("The PNG figure to write.", required=True)
-@click.option("--start", "start_s", type=click.FloatRange(min=0.0), default=None,
+@click.option("--start", "start_s", type=FiniteFloatRange(min=0.0), default=None,
               help="Start of the stretch to explain, s [default: the file's start].")
-@click.option("--end", "end_s", type=click.FloatRange(min=0.0), default=None,
+@click.option("--end", "end_s", type=FiniteFloatRange(min=0.0), default=None,
               help="End of the stretch, s [default: the file's end; at most 600 s after "
                    "--start].")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -57,9 +60,7 @@ def command(recording: Path, out: Path, start_s: float | None, end_s: float | No
     if out.suffix.lower() != ".png":
         raise SongnetError(f"-o {out}: the figure is a PNG; give a name ending in .png")
     inputs = [recording, params_file] + ([model_path] if model_path else [])
-    check_output_file(out, inputs=inputs)
-    if csv_path is not None:
-        check_output_file(csv_path, inputs=[*inputs, out], what="--csv")
+    check_outputs({"-o": out, "--csv": csv_path}, inputs=inputs)
     params = load_classify_params(params_file, click.get_current_context())
     ckpt = load_checkpoint(model_path)
     y, t0 = audio.read_range(recording, sr=ckpt.features().sr, start_s=start_s, end_s=end_s,

@@ -1,8 +1,9 @@
 """``songnet export``: write a checkpoint as an ONNX model for the light install.
 
 The ONNX file carries the class names, the feature params and (when the model has one)
-the open-set threshold in its metadata; ``songnet classify --model X.onnx`` runs it on
-ONNX Runtime without torch. Exporting itself needs torch and onnx (the pipeline extras).
+the open-set threshold in its metadata, and a checksum over the weights and all that
+metadata; ``songnet classify --model X.onnx`` checks it and runs the model on ONNX Runtime
+without torch. Exporting itself needs torch and onnx (the pipeline extras).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def command(model_path: Path, metrics_path: Path, features_dir: Path, out: Path 
         raise SongnetError(f"{model_path} classes differ from {features_dir}; rerun train")
     out = default_model_path().parent if out is None else out
     check_output_dir(out, replaced=False)
-    for name in ("default.pt", "MODEL_CARD.md"):
+    for name in ("default.pt", "default.onnx", "MODEL_CARD.md"):
         check_output_file(out / name, inputs=[model_path, metrics_path])
     shipped = release_model(model_path, out, ckpt=ckpt, metrics=metrics,
                             counts=meta.get("counts", {}))

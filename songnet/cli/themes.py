@@ -12,13 +12,15 @@ from pathlib import Path
 
 import click
 
-from songnet.cli.common import catalog_option, common_options, out_option
+from songnet.cli.common import FiniteFloatRange, catalog_option, common_options, out_option
 from songnet.core.errors import SongnetError
 from songnet.core.files import (
+    FIGURE_SUFFIXES,
     atomic_dir,
     atomic_path,
     check_output_dir,
     check_output_file,
+    check_outputs,
     write_text,
 )
 from songnet.core.params import load_params, read_params_file
@@ -74,13 +76,10 @@ def command(ctx: click.Context, catalog_dir: Path | None, recordings_dir: Path |
     if recordings_dir is not None and catalog_out is None:
         raise click.UsageError("--recordings needs --catalog-out (where the learned catalog "
                                "goes)", ctx=ctx)
-    inputs = [params_file, *_catalog_files(catalog_dir)]
-    for path, what in ((csv_path, "--csv"), (plot_path, "--plot")):
-        if path is not None:
-            check_output_file(path, what=what, inputs=inputs)
+    inputs = [params_file, *_catalog_files(catalog_dir), *_recordings(recordings_dir)]
+    check_outputs({"--csv": csv_path, "--plot": plot_path}, folders={"--catalog-out": catalog_out},
+                  inputs=inputs, suffixes={"--plot": FIGURE_SUFFIXES})
     if catalog_out is not None:
-        check_output_dir(catalog_out, what="--catalog-out",
-                         inputs=[*inputs, *([recordings_dir] if recordings_dir else [])])
         catalog_dir = _catalog_in_use(catalog_dir, recordings_dir, catalog_out, params_file,
                                       quiet)
     themes = load_catalog(catalog_dir)
@@ -111,6 +110,17 @@ def command(ctx: click.Context, catalog_dir: Path | None, recordings_dir: Path |
             fig.savefig(tmp, dpi=90)
         if not quiet:
             click.echo(f"wrote {plot_path}", err=True)
+
+
+def _recordings(recordings_dir: Path | None) -> list[Path]:
+    """What ``--recordings`` holds: its folder, its audio files and its verified.csv (the
+    outputs must not replace them)."""
+    from songnet.core.audio import audio_files
+
+    if recordings_dir is None or not recordings_dir.is_dir():
+        return []
+    return [recordings_dir, *audio_files(recordings_dir, recursive=True),
+            recordings_dir / VERIFIED]
 
 
 def _catalog_files(catalog_dir: Path | None) -> list[Path]:
@@ -211,9 +221,9 @@ def _save_learned(catalog, out: Path, *, params_file: Path, quiet: bool, source:
               help="Learn a catalog from the songs of a review's verified.csv only (songs "
                    "marked correct count for the theme songnet named, songs given a theme "
                    "for that one); -o names the catalog folder.")
-@click.option("--start", "start_s", type=float, default=None,
+@click.option("--start", "start_s", type=FiniteFloatRange(min=0.0), default=None,
               help="Search each recording from this time on (s).")
-@click.option("--end", "end_s", type=float, default=None,
+@click.option("--end", "end_s", type=FiniteFloatRange(min=0.0), default=None,
               help="Search each recording up to this time (s).")
 @click.option("--name", default=None, help="The theme's name [default: the output's stem].")
 @out_option("THEME.yaml for recordings of one theme; a folder for a FOLDER of theme "

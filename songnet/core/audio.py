@@ -137,13 +137,28 @@ def theme_folders(folder: str | os.PathLike) -> list[tuple[str, list[Path]]]:
     (at any depth: ``T01/bird3/*.wav`` belongs to T01): the layout of ``data/2020/``.
 
     Subfolders whose names start with ``.`` or ``_`` are not themes (``_unsorted/``, the
-    songs ``songnet themes discover`` could not place)."""
+    songs ``songnet themes discover`` could not place).
+
+    Raises
+    ------
+    SongnetError
+        For a theme folder that is a symbolic link: it points inside ``folder`` (so its
+        recordings would count for two themes, or ``T01 -> .`` for every theme), above it
+        or outside it (recordings the folder does not hold).
+    """
     folder = Path(folder)
     if not folder.is_dir():
         return []
     out = []
     for sub in sorted(p for p in folder.iterdir()
                       if p.is_dir() and not p.name.startswith((".", "_"))):
+        if sub.is_symlink():
+            target, root = sub.resolve(), folder.resolve()
+            where = ("inside" if target == root or root in target.parents
+                     else "above" if target in root.parents else "outside")
+            raise SongnetError(f"{sub}: a theme folder is a link to {target}, {where} the "
+                               f"recordings folder {folder}; make it a real folder holding "
+                               "that theme's recordings")
         files = audio_files(sub, recursive=True)
         if files:
             out.append((sub.name, files))

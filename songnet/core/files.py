@@ -4,7 +4,9 @@ The policy (checked by :func:`check_output_file` and :func:`check_output_dir` be
 work, and again by the writers):
 
 - an output is never an input of the same run (the same file, or for a folder replaced
-  as a whole, a folder holding an input or the current folder);
+  as a whole, a folder holding an input or the current folder), nor another output of it
+  (two outputs on one path, or a file inside a folder replaced as a whole):
+  :func:`check_outputs` checks every output of a command at once;
 - a folder, FIFO, socket or block device where a file is expected is refused; a
   character device (``/dev/null``, a terminal) is written to as a sink, never replaced;
 - names made from what input files say (a sketch's ``# id:``, a recording's name) go
@@ -32,16 +34,18 @@ from typing import Any
 
 from songnet.core.errors import SongnetError
 
-__all__ = ["MAX_NAME_CHARS", "atomic_dir", "atomic_path", "check_output_dir",
-           "check_output_file", "ensure_parent", "inside", "safe_name", "write_json",
-           "write_text"]
+__all__ = ["FIGURE_SUFFIXES", "MAX_NAME_CHARS", "atomic_dir", "atomic_path",
+           "check_output_dir", "check_output_file", "check_outputs", "ensure_parent", "inside",
+           "safe_name", "write_json", "write_text"]
 
 MAX_NAME_CHARS = 120
 """Longest file name (before the suffix) that :func:`safe_name` gives."""
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+"""Names a figure output may end in (``check_output_file(..., suffixes=FIGURE_SUFFIXES)``)."""
 _UNSAFE = re.compile(r"[^\w.+-]+")
 
 
-def safe_name(name: str, *, what: str = "name") -> str:
+def safe_name(name: str, *, what: str = "name", default: str | None = None) -> str:
     """A file name made from text an input file supplies (an id, a recording's stem).
 
     Runs of anything but letters, digits, ``.``, ``+``, ``-`` and ``_`` (path separators,
@@ -49,12 +53,23 @@ def safe_name(name: str, *, what: str = "name") -> str:
     go, so the result is never ``.``, ``..`` or hidden; it is cut to
     :data:`MAX_NAME_CHARS`. Ordinary ids (``1966-T01v``) come back unchanged.
 
+    Parameters
+    ----------
+    name : str
+    what : str
+        Names the source in the error message.
+    default : str, optional
+        The name to give when nothing usable is left (a recording whose name is a
+        newline); None: that is an error.
+
     Raises
     ------
     SongnetError
-        When nothing usable is left (``what`` names the source in the message).
+        When nothing usable is left and there is no ``default``.
     """
     cleaned = _UNSAFE.sub("_", str(name)).strip("._")[:MAX_NAME_CHARS].strip("._")
+    if not cleaned and default is not None:
+        return default
     if not cleaned:
         raise SongnetError(f"{what} {_short(name)} gives no usable file name; use letters, "
                            "digits, '-' or '_'")
@@ -78,7 +93,7 @@ def inside(folder: str | os.PathLike, name: str) -> Path:
 
 
 def check_output_file(path: str | os.PathLike, *, inputs: tuple | list = (),
-                      what: str = "output") -> Path:
+                      what: str = "output", suffixes: tuple[str, ...] = ()) -> Path:
     """Refuse, before any work, an output file that must not or cannot be written.
 
     Parameters
@@ -89,17 +104,24 @@ def check_output_file(path: str | os.PathLike, *, inputs: tuple | list = (),
         Every file the run reads; the output may be none of them.
     what : str
         Names the output in messages (``"output"``, ``"--csv"``).
+    suffixes : tuple of str
+        The names the file may end in (lower case, e.g. :data:`FIGURE_SUFFIXES`); empty:
+        any.
 
     Raises
     ------
     SongnetError
-        When ``path`` is a folder, FIFO, socket or block device, is one of ``inputs``, or
-        its folder cannot be created or written. A character device (``/dev/null``) is
-        allowed: it is written as a sink.
+        When ``path`` is a folder, FIFO, socket or block device, is one of ``inputs``,
+        does not end in one of ``suffixes``, or its folder cannot be created or written. A
+        character device (``/dev/null``) is allowed: it is written as a sink.
     """
     path = Path(path)
     if path.name in ("", ".", "..") or str(path).endswith(("/", os.sep)):
         raise SongnetError(f"{what} {path} names a folder; give a file name")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise SongnetError(f"{what} {path}: give a name ending in {', '.join(suffixes[:-1])}"
+                           f"{' or ' if len(suffixes) > 1 else ''}{suffixes[-1]} (the format "
+                           "is taken from the name)")
     kind = _kind(path)
     if kind == "folder":
         raise SongnetError(f"{what} {path} is a folder; give a file name")
@@ -156,6 +178,64 @@ def check_output_dir(path: str | os.PathLike, *, inputs: tuple | list = (),
     return path
 
 
+def check_outputs(files: dict[str, str | os.PathLike | None] | None = None, *,
+                  folders: dict[str, str | os.PathLike | None] | None = None,
+                  inputs: tuple | list = (),
+                  suffixes: dict[str, tuple[str, ...]] | None = None) -> None:
+    """Check every output of one run, before any work: each against the inputs (as
+    :func:`check_output_file` and :func:`check_output_dir` do) and against each other.
+
+    Parameters
+    ----------
+    files : dict
+        The option naming each output file (``"--csv"``) -> its path; None: not written.
+    folders : dict
+        The same for output folders replaced as a whole (``"--catalog-out"``).
+    inputs : sequence of path-like
+        Every file and folder the run reads.
+    suffixes : dict
+        For some ``files``: the names they may end in (``{"--plot": FIGURE_SUFFIXES}``).
+
+    Raises
+    ------
+    SongnetError
+        For an output that one of the checks refuses, two outputs on one path, or an
+        output file inside an output folder (replacing the folder would lose it).
+    """
+    files = {w: Path(p) for w, p in (files or {}).items() if p is not None}
+    folders = {w: Path(p) for w, p in (folders or {}).items() if p is not None}
+    for what, path in files.items():
+        check_output_file(path, inputs=inputs, what=what,
+                          suffixes=(suffixes or {}).get(what, ()))
+    for what, path in folders.items():
+        check_output_dir(path, inputs=inputs, what=what)
+    seen: dict[Any, tuple[str, Path]] = {}
+    for what, path in [*files.items(), *folders.items()]:
+        if _kind(path) == "character device":
+            continue  # /dev/null takes any number of outputs
+        key = _identity(path)
+        if key in seen:
+            other, first = seen[key]
+            raise SongnetError(f"{what} {path} and {other} {first} are the same path; one "
+                               "output would replace the other: give each its own path")
+        seen[key] = (what, path)
+    for what, path in files.items():
+        real = path.resolve()
+        for fwhat, folder in folders.items():
+            if folder.resolve() in real.parents:
+                raise SongnetError(f"{what} {path} lies inside {fwhat} {folder}, which is "
+                                   "replaced as a whole; write it elsewhere")
+
+
+def _identity(path: Path) -> Any:
+    """What makes two paths one file: its inode when it exists, else its resolved path."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ("path", str(path.resolve()))
+    return ("inode", st.st_dev, st.st_ino)
+
+
 def _short(value: object, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 5] + "…" + text[-4:]
@@ -188,14 +268,16 @@ def _kind(path: Path) -> str | None:
 
 
 def _check_not_input(path: Path, inputs: tuple | list, what: str) -> None:
-    if not path.exists():
-        return
+    try:
+        st = os.stat(path)
+    except OSError:
+        return  # nothing there: no input can be it
     for inp in inputs:
         try:
-            same = os.path.samefile(path, inp)
-        except OSError:
+            other = os.stat(inp)
+        except (OSError, TypeError, ValueError):
             continue
-        if same:
+        if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
             raise SongnetError(f"{what} {path} is also an input of this run ({inp}); writing "
                                "it would destroy the input: choose another output path")
 

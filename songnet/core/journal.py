@@ -5,21 +5,51 @@ results depend on (params, model); then one line per recording done: its path, s
 ``mtime_ns`` and what the command keeps of it. Each line is flushed and fsynced as it is
 written, so an interruption leaves at most a partial last line, which is ignored. A
 recording whose size or modification time changed since is done again.
+
+A journal is read as untrusted input, since anything may have written it:
+
+- it must be a regular file (not a link, a folder or a FIFO), and not a file the run
+  reads; its first line must be a songnet key (:data:`MAX_HEAD_BYTES` at most);
+- lines of recordings outside the run are passed over unread, and more lines than
+  :data:`MAX_LINES` plus four per recording is an error;
+- a recording's line may be at most ``line_limit(file)`` bytes (by default
+  :data:`MAX_LINE_BYTES`), must be strict JSON with finite numbers, and must decode (the
+  command's ``decode`` checks its schema); anything else is ignored, with one
+  ``warning:`` line, and those recordings are done again.
+
+So reading a journal takes no more memory than the longest line it accepts.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import re
+import stat
+import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
-from songnet.core.errors import SongnetError
+from songnet.core.errors import SongnetError, SongnetWarning
+from songnet.core.files import check_output_file, ensure_parent
+from songnet.core.numbers import check_numbers
 
-__all__ = ["Journal", "journal_path"]
+__all__ = ["MAX_HEAD_BYTES", "MAX_LINES", "MAX_LINE_BYTES", "Journal", "journal_path"]
 
 T = TypeVar("T")
+
+MAX_HEAD_BYTES = 1 << 20
+"""Longest first line (the key: params and model)."""
+MAX_LINE_BYTES = 16 << 20
+"""Longest line of one recording (a command may ask less, by the recording's length)."""
+MAX_LINES = 1_000_000
+"""Lines a journal may hold beyond four per recording of the run."""
+_PREFIX_BYTES = 64 << 10  # enough for the `{"file": "..."` that starts every line
+_CHUNK = 1 << 20
+_FILE_PREFIX = re.compile(rb'\{"file": ("(?:[^"\\]|\\.)*")')
+_BAD_ENTRY = (SongnetError, KeyError, TypeError, ValueError, IndexError, AttributeError,
+              OverflowError, RecursionError)
 
 
 def journal_path(output: str | os.PathLike) -> Path:
@@ -39,19 +69,51 @@ class Journal(Generic[T]):
         key is an error (a rerun would mix results).
     decode : callable
         A recording's result from its line (a dict with ``file`` and what
-        :meth:`record` was given).
+        :meth:`record` was given); raises ``SongnetError`` (or ``KeyError``,
+        ``TypeError``, ``ValueError``) for a line that is not what :meth:`record` wrote.
+    files : iterable of str, optional
+        The recordings of this run: lines of others are passed over unread, and the
+        journal may not be one of them. None: every line is read.
+    line_limit : callable, optional
+        A recording -> the longest line its entry may take, in bytes (None: its lines are
+        not used, e.g. for a file that cannot be opened); by default
+        :data:`MAX_LINE_BYTES` for every recording.
+
+    Raises
+    ------
+    SongnetError
+        For a journal that is not a regular file, not a songnet journal, written under
+        another key, or longer than :data:`MAX_LINES` (plus four per recording).
     """
 
     def __init__(self, path: str | os.PathLike, *, key: dict[str, Any],
-                 decode: Callable[[dict[str, Any]], T]) -> None:
+                 decode: Callable[[dict[str, Any]], T], files: Iterable[str] | None = None,
+                 line_limit: Callable[[str], int | None] | None = None) -> None:
         self.path = Path(path)
         self.key = json.loads(json.dumps(key))
         self.decode = decode
+        self.files = None if files is None else {str(f) for f in files}
+        self.line_limit = line_limit or (lambda file: MAX_LINE_BYTES)
         self.results: dict[str, tuple[int, int, T]] = {}
-        if self.path.exists():
-            self._read()
-        else:
-            self._append({"key": self.key})
+        self.ignored = 0
+        self._cut = False  # the last line has no newline (an interruption): append one first
+        kind = _kind(self.path)
+        if kind not in (None, "file"):
+            raise SongnetError(f"{self.path}: the --resume journal is a {kind}, not a file "
+                               "songnet wrote; remove it, or run without --resume")
+        check_output_file(self.path, inputs=sorted(self.files or ()),
+                          what="the --resume journal")
+        if kind is None:
+            ensure_parent(self.path)
+            self._append({"key": self.key}, create=True)
+            return
+        self._read()
+        if self.ignored:
+            warnings.warn(SongnetWarning(
+                f"{self.path}: {self.ignored} line{'s' if self.ignored != 1 else ''} ignored "
+                "(not a journal entry songnet wrote for these recordings: too long, not JSON, "
+                "or a field missing or out of range); their recordings are done again"),
+                stacklevel=2)
 
     def done(self, file: str) -> T | None:
         """The journal's result for ``file`` when the file is unchanged since, else None."""
@@ -73,27 +135,138 @@ class Journal(Generic[T]):
                       **payload})
         self.results[file] = (stat.st_size, stat.st_mtime_ns, result)
 
-    def _read(self) -> None:
-        lines = self.path.read_text().splitlines()
-        try:
-            head = json.loads(lines[0]) if lines else {}
-        except json.JSONDecodeError:
-            head = {}
-        if head.get("key") != self.key:
-            raise SongnetError(f"{self.path}: the journal was written with other params or "
-                               "another model; delete it, or run without --resume")
-        for line in lines[1:]:
-            try:
-                d = json.loads(line)
-                self.results[d["file"]] = (int(d["size"]), int(d["mtime_ns"]), self.decode(d))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                continue  # a line cut by an interruption
-        if lines and not self.path.read_text().endswith("\n"):
-            with open(self.path, "a") as f:  # the next line starts on a line of its own
-                f.write("\n")
+    def _not_a_journal(self, why: str) -> SongnetError:
+        return SongnetError(f"{self.path}: not a songnet resume journal ({why}); delete it, or "
+                            "run without --resume")
 
-    def _append(self, obj: dict[str, Any]) -> None:
-        with open(self.path, "a") as f:
-            f.write(json.dumps(obj, allow_nan=False) + "\n")
+    def _read(self) -> None:
+        with self._open() as fh:
+            head = fh.readline(MAX_HEAD_BYTES + 1)
+            if len(head) > MAX_HEAD_BYTES:
+                raise self._not_a_journal(f"its first line is over {MAX_HEAD_BYTES} bytes")
+            obj = _loads(head)
+            if not isinstance(obj, dict) or "key" not in obj:
+                raise self._not_a_journal("its first line is not a songnet key")
+            if obj["key"] != self.key:
+                raise SongnetError(f"{self.path}: the journal was written with other params "
+                                   "or another model; delete it, or run without --resume")
+            self._cut = not head.endswith(b"\n")
+            most = MAX_LINES + 4 * len(self.files or ())
+            n = 0
+            while line := fh.readline(_PREFIX_BYTES):
+                n += 1
+                if n > most:
+                    raise self._not_a_journal(f"more than {most} lines, more than songnet "
+                                              "writes for this run")
+                self._line(fh, line)
+
+    def _line(self, fh: IO[bytes], line: bytes) -> None:
+        """Read one line that starts with ``line`` (its first bytes); keep its entry."""
+        match = _FILE_PREFIX.match(line)
+        file = _loads(match.group(1)) if match else None
+        if not isinstance(file, str):
+            self._skip(fh, line, bad=True)
+            return
+        if self.files is not None and file not in self.files:
+            self._skip(fh, line, bad=False)  # another run's recording: not ours to judge
+            return
+        limit = self.line_limit(file)
+        if limit is None:
+            self._skip(fh, line, bad=False)
+            return
+        limit = min(int(limit), MAX_LINE_BYTES)
+        if not line.endswith(b"\n") and len(line) <= limit:
+            line += fh.readline(limit + 1 - len(line))
+        if len(line.rstrip(b"\n")) > limit:
+            self._skip(fh, line, bad=True)
+            return
+        self._cut = not line.endswith(b"\n")
+        entry = self._entry(line, file)
+        if entry is not None:
+            self.results[file] = entry
+        elif not self._cut:  # a cut last line is an interruption, not a fault
+            self.ignored += 1
+
+    def _skip(self, fh: IO[bytes], line: bytes, *, bad: bool) -> None:
+        """Pass over the rest of a line without keeping it."""
+        while not line.endswith(b"\n"):
+            line = fh.readline(_CHUNK)
+            if not line:
+                self._cut = True
+                return
+        self.ignored += bad
+
+    def _entry(self, line: bytes, file: str) -> tuple[int, int, T] | None:
+        d = _loads(line)
+        if not isinstance(d, dict) or d.get("file") != file:
+            return None
+        size, mtime_ns = d.get("size"), d.get("mtime_ns")
+        if not (_whole(size) and _whole(mtime_ns) and size >= 0):
+            return None
+        try:
+            check_numbers(d, where=str(self.path), max_int=2**63)
+            return size, mtime_ns, self.decode(d)
+        except _BAD_ENTRY:
+            return None
+
+    def _open(self) -> IO[bytes]:
+        """The journal for reading: a regular file, never a link, never blocking on a FIFO."""
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(self.path, flags)
+        except OSError as exc:
+            raise SongnetError(f"{self.path}: cannot read the --resume journal "
+                               f"({exc.strerror}); delete it, or run without --resume") from exc
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise self._not_a_journal("not a regular file")
+        return os.fdopen(fd, "rb")
+
+    def _append(self, obj: dict[str, Any], *, create: bool = False) -> None:
+        flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+        if create:
+            flags |= os.O_CREAT | os.O_EXCL
+        text = ("\n" if self._cut else "") + json.dumps(obj, allow_nan=False) + "\n"
+        try:
+            fd = os.open(self.path, flags, 0o666)
+        except OSError as exc:
+            raise SongnetError(f"cannot write the --resume journal {self.path}: "
+                               f"{exc.strerror}; choose another output path") from exc
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        self._cut = False
+
+
+def _loads(data: bytes) -> Any:
+    """Strict JSON (no NaN or Infinity), or None for anything else."""
+    try:
+        return json.loads(data, parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _whole(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and abs(x) < 2**63
+
+
+def _kind(path: Path) -> str | None:
+    """What is at ``path`` itself (a link is not followed): None when nothing."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise SongnetError(f"cannot inspect the --resume journal {path}: {exc.strerror}; "
+                           "choose another output path") from exc
+    for test, name in ((stat.S_ISREG, "file"), (stat.S_ISLNK, "symbolic link"),
+                       (stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "FIFO (named pipe)"),
+                       (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return name
+    return "device"

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from songnet.core.errors import ParamsError
+from songnet.core.numbers import bounded_yaml
 from songnet.core.threads import usable_cpus
 
 __all__ = ["MAX_SEED", "MAX_YAML_BYTES", "SEED_KEYS", "check_workers", "load_params",
@@ -111,7 +112,7 @@ def read_yaml(path: str | os.PathLike, *, what: str = "params",
     import yaml
 
     try:
-        return _load_plain(text)
+        return bounded_yaml(_load_plain, text, where=str(path), error=error)
     except _AliasRefused as exc:
         raise error(f"{path}: line {exc.line}: YAML anchors and aliases (&name, *name) are "
                     f"not allowed in a {what} file; write the values out") from None
@@ -137,12 +138,20 @@ def read_params_file(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
-def load_params(path: str | os.PathLike, section: str, cls: type[P]) -> P:
-    """Load section ``section`` of the YAML file ``path`` into the frozen dataclass ``cls``."""
+def load_params(path: str | os.PathLike, section: str, cls: type[P], *,
+                require_all: bool = True) -> P:
+    """Load section ``section`` of the YAML file ``path`` into the frozen dataclass ``cls``.
+
+    ``require_all``: every key must be there (a pipeline stage's section states every key,
+    so a forgotten one is an error); False: the keys left out take ``cls``'s defaults (a
+    user's file for ``songnet classify`` holds only what it changes). An unknown key is
+    an error either way.
+    """
     data = read_params_file(path)
     if section not in data:
         raise ParamsError(f"{path}: missing section [{section}]; add it (see the README)")
-    return params_from_mapping(cls, data[section], where=f"{path}: [{section}]", require_all=True)
+    return params_from_mapping(cls, data[section], where=f"{path}: [{section}]",
+                               require_all=require_all)
 
 
 def params_from_mapping(cls: type[P], mapping: Any, *, where: str = "params",

@@ -29,6 +29,7 @@ from songnet.classify.backends import Backend
 from songnet.classify.events import noise_floor
 from songnet.classify.windows import candidate_images
 from songnet.core import audio
+from songnet.core.errors import SongnetError
 from songnet.core.sound import Sound
 from songnet.resynth.songs import LearnParams, describe
 from songnet.song.distance import intro_vectors
@@ -137,13 +138,51 @@ class SongFound:
         """JSON-able (the resume journal)."""
         d = dataclasses.asdict(self)
         d["notes"] = self.notes.tolist()
+        if d["trill_interval_s"] != d["trill_interval_s"]:
+            d["trill_interval_s"] = None  # NaN (a trill of one syllable) is not JSON
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SongFound:
-        fields = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in fields if k != "notes"},
-                   notes=np.asarray(d["notes"], dtype=float).reshape(-1, 4))
+        """The song :meth:`as_dict` wrote; ``SongnetError`` for anything else (a field
+        missing or of another type, a time or pitch out of range, a text not printable)."""
+        if not isinstance(d, dict):
+            raise SongnetError("a song is not a JSON object")
+
+        def number(key: str, *, low: float = 0.0, nan_ok: bool = False) -> float:
+            x = d.get(key)
+            if x is None and nan_ok:
+                return math.nan
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or not (
+                    low <= x < math.inf or (nan_ok and x != x)):
+                raise SongnetError(f"song field {key}={str(x)[:40]!r} is not a number >= {low}")
+            return float(x)
+
+        def text(key: str, choices: tuple[str, ...] = ()) -> str:
+            x = d.get(key)
+            if not isinstance(x, str) or len(x) > 1000 or not x.isprintable() or (
+                    choices and x not in choices):
+                raise SongnetError(f"song field {key} is not a short printable text")
+            return x
+
+        notes, count = d.get("notes"), d.get("trill_count")
+        if not isinstance(notes, list) or len(notes) > 64 or not all(
+                isinstance(n, list) and len(n) == 4 and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                    for v in n) for n in notes):
+            raise SongnetError("song field notes is not a list of note vectors")
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 10_000:
+            raise SongnetError("song field trill_count is not a count")
+        start, end = number("start_s"), number("end_s")
+        if end < start:
+            raise SongnetError(f"a song that ends ({end:g} s) before it starts ({start:g} s)")
+        return cls(source=text("source"), start_s=start, end_s=end, p_song=number("p_song"),
+                   notes=np.asarray(notes, dtype=float).reshape(-1, 4),
+                   trill_interval_s=number("trill_interval_s", nan_ok=True),
+                   trill_start_hz=number("trill_start_hz"),
+                   trill_end_hz=number("trill_end_hz"), trill_count=count,
+                   description=text("description"),
+                   found_by=text("found_by", ("network", "notes")))
 
 
 def trill_differs(a: SongFound, b: SongFound) -> bool:

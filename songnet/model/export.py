@@ -6,7 +6,9 @@ model needs travels in the file's metadata (``metadata_props``, JSON strings): t
 format tag, the class names, the feature params, the model config, the training params and
 metadata, the SHA-256 of the checkpoint it came from and, when the checkpoint's metadata
 records one, the open-set matcher (theme centroids and thresholds,
-:mod:`songnet.model.openset`).
+:mod:`songnet.model.openset`). Last comes the file's own checksum over all the rest, the
+weights included (:mod:`songnet.model.onnxfile`): loading a file whose bytes changed since
+is "model is damaged".
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ import torch
 from torch import nn
 
 from songnet.core.errors import SongnetError
-from songnet.core.files import atomic_path
+from songnet.core.files import atomic_path, check_output_file
 from songnet.model.checkpoint import Checkpoint, load_checkpoint
 from songnet.model.network import Network
+from songnet.model.onnxfile import CHECKSUM_KEY, sign
 from songnet.model.openset import OPEN_SET_KEY
 from songnet.model.runtime import (
     INPUT_NAME,
@@ -102,11 +105,13 @@ def export_onnx(ckpt: Checkpoint, path: str | os.PathLike, *,
     proto.doc_string = "songnet theme CNN: CQT images -> theme probabilities, embedding"
     del proto.metadata_props[:]
     for key, value in (metadata or onnx_metadata(ckpt)).items():
+        if key == CHECKSUM_KEY:
+            continue  # written last, over everything else
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.checker.check_model(proto)
     with atomic_path(path) as tmp:
-        tmp.write_bytes(proto.SerializeToString())
+        tmp.write_bytes(sign(proto.SerializeToString()))
     return Path(path)
 
 
@@ -115,9 +120,10 @@ def export_checkpoint(model_path: str | os.PathLike | None, out: str | os.PathLi
     from songnet.model.checkpoint import default_model_path
 
     model_path = default_model_path() if model_path is None else Path(model_path)
-    ckpt = load_checkpoint(model_path, device="cpu")
     if Path(out).suffix.lower() != ".onnx":
         raise SongnetError(f"{out}: the exported model's name must end in .onnx")
+    check_output_file(out, inputs=[model_path])
+    ckpt = load_checkpoint(model_path, device="cpu")
     digest = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()
     return export_onnx(ckpt, out, metadata=onnx_metadata(ckpt, checkpoint_sha256=digest))
 

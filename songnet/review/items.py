@@ -32,8 +32,8 @@ class Item:
     predicted : str
         What songnet said: the theme (classify) or the proposed group (discover).
     confidence : float
-        The theme's probability (classify) or the network's song probability (discover);
-        NaN where unknown.
+        The theme's confidence (classify's ``theme_confidence``) or the network's song
+        probability (discover); NaN where unknown.
     nearest, distance, note_distance : str, float, float
         The nearest theme and its embedding distance, the note distance (classify; empty
         and NaN otherwise).
@@ -77,7 +77,8 @@ def _item(row: dict[str, Any], *, where: str, base: Path) -> Item:
     try:
         return Item(file=str(path), start_s=start, end_s=end,
                     predicted=str(row.get("theme", row.get("group", ""))),
-                    confidence=_num(row.get("confidence", row.get("p_song"))),
+                    confidence=_num(row.get("theme_confidence", row.get("confidence",
+                                                                        row.get("p_song")))),
                     nearest=str(row.get("nearest") or ""), distance=_num(row.get("distance")),
                     note_distance=_num(row.get("note_distance")),
                     notes=str(row.get("notes") or ""))

@@ -1,0 +1,52 @@
+"""Every ``songnet.x.y`` the params file and the documents name exists in the code."""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pytest
+from conftest import REPO
+
+DOCUMENTS = ["params.yaml", "README.md", *sorted(
+    str(p.relative_to(REPO)) for p in (REPO / "docs").rglob("*") if p.suffix in (".md", ".rst"))]
+REFERENCE = re.compile(r"(?<![\w/.-])songnet(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+FILE_SUFFIXES = (".py", ".yaml", ".yml", ".onnx", ".pt", ".json", ".csv", ".png", ".md")
+
+
+def resolves(ref: str) -> bool:
+    """Whether ``ref`` names a module, or an attribute reached from the longest module
+    prefix of it."""
+    parts = ref.split(".")
+    for k in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:k]))
+        except ModuleNotFoundError:
+            continue
+        try:
+            for name in parts[k:]:
+                obj = getattr(obj, name)
+        except AttributeError:
+            return False
+        return True
+    return False
+
+
+def references(text: str) -> set[str]:
+    return {m.group(0) for m in REFERENCE.finditer(text)
+            if not m.group(0).endswith(FILE_SUFFIXES)}
+
+
+def test_the_resolver_tells_a_real_name_from_a_stale_one():
+    assert resolves("songnet.classify.windows.ClassifyParams")
+    assert not resolves("songnet.train.TrainParams")  # a module that moved
+    assert not resolves("songnet.classify.windows.NoSuchParams")
+    assert references("see `songnet.core.notes` and songnet/core/x.py or songnet.yaml") == \
+        {"songnet.core.notes"}
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_every_songnet_name_in_a_document_exists(document):
+    text = (REPO / document).read_text(encoding="utf-8")
+    stale = sorted(ref for ref in references(text) if not resolves(ref))
+    assert not stale, f"{document} names what the code no longer has: {stale}"
