@@ -8,13 +8,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.songnet-installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: pipeline test test-fast lint benchmarks install
+.PHONY: pipeline test test-fast lint benchmarks figures sketches install
 
 pipeline: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -m "slow or not slow"
+	$(BIN)/python -m pytest -m "slow or not slow" --durations=15
 
 test-fast: $(STAMP) lint
 	$(BIN)/python -m pytest
@@ -22,8 +22,20 @@ test-fast: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check songnet tests benchmarks
 
+# every benchmark; each writes only under benchmarks/out/ (or a temporary folder)
 benchmarks: $(STAMP)
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# the README's figures that come from benchmarks (the pipeline's own come from `dvc repro`)
+figures: $(STAMP)
+	$(BIN)/python benchmarks/explain_demo.py -o docs/explain.png
+	$(BIN)/python benchmarks/themes_vs_real.py --out docs/themes_vs_real.png
+	$(BIN)/python benchmarks/learn_real.py --out docs/learn_report.png
+	$(BIN)/python benchmarks/soundscape.py --figure docs/soundscape.png
+
+# the illustrative 1966 sketches, a pipeline input (data/1966/)
+sketches: $(STAMP)
+	$(BIN)/python benchmarks/sketches_1966.py --out data/1966
 
 install: $(STAMP)
 

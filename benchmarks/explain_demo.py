@@ -7,7 +7,8 @@ another species from ``../shared/data/real-negatives/``; and the resung 1966 ske
 absent theme L2 (a theme the network never learned). Then runs ``songnet explain`` on it
 with the shipped model and prints the per-note table.
 
-Run: ``.venv/bin/python benchmarks/explain_demo.py [-o docs/explain.png]``.
+Run: ``.venv/bin/python benchmarks/explain_demo.py [-o benchmarks/out/explain.png]``
+(``make figures`` writes the README's ``docs/explain.png``).
 """
 
 from __future__ import annotations
@@ -52,10 +53,12 @@ def demo_scene(rng: np.random.Generator) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-o", "--out", type=Path, default=Path("docs/explain.png"))
+    ap.add_argument("-o", "--out", type=Path, default=Path("benchmarks/out/explain.png"),
+                    help="the figure (`make figures` writes the README's docs/explain.png)")
     ap.add_argument("--seed", type=int, default=3)
     args = ap.parse_args()
     y = demo_scene(np.random.default_rng(args.seed))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "scene.wav"
         sf.write(wav, y, SR)

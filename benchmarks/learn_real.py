@@ -28,7 +28,7 @@ echo, slow-trill and rhythm rules were then revised on failures seen on seeds 1â
 2027; seeds 12 and up were first read with the final rules (held out).
 
     .venv/bin/python benchmarks/learn_real.py [--files 4] [--songs 3] [--seed 2027]
-        [--out docs/learn_report.png] [--read-seeds 12 22]
+        [--out benchmarks/out/learn_report.png] [--read-seeds 12 22]
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=4, help="recordings per bird")
     ap.add_argument("--songs", type=int, default=3, help="songs per recording")
     ap.add_argument("--seed", type=int, default=2027)
-    ap.add_argument("--out", type=Path, default=Path("docs/learn_report.png"),
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/out/learn_report.png"),
                     help="where the learn report figure goes")
     ap.add_argument("--read-seeds", type=int, nargs=2, metavar=("A", "B"), default=None,
                     help="then read the songs of seeds A..B-1 (no learning)")

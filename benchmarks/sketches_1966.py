@@ -62,7 +62,8 @@ def sketches() -> dict[str, str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path("data/1966"))
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/out/1966"),
+                    help="where to write (`make sketches` writes the pipeline's data/1966)")
     ap.add_argument("--check", action="store_true", help="only compare with the files there")
     args = ap.parse_args()
     stale = []

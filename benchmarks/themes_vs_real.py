@@ -2,7 +2,8 @@
 note durations and timbre (2nd harmonic level), measured the same way on both.
 
 Reads ``../shared/data/real-syllables/*.wav`` (not the peer resyntheses), sings one song
-per default theme (seed 0), and writes ``docs/themes_vs_real.png``.
+per default theme (seed 0), and draws them (``benchmarks/out/themes_vs_real.png``; ``make
+figures`` writes the README's ``docs/themes_vs_real.png``).
 
     .venv/bin/python benchmarks/themes_vs_real.py [--out docs/themes_vs_real.png]
 """
@@ -40,7 +41,8 @@ def peak_band_khz(y: np.ndarray, sr: int) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path("docs/themes_vs_real.png"))
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/out/themes_vs_real.png"),
+                    help="the figure (`make figures` writes the README's docs/ copy)")
     args = ap.parse_args()
     params = FeatureParams()
     clips = sorted(p for p in REAL.glob("*.wav") if ".peer-resynth" not in p.name)
