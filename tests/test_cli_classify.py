@@ -138,18 +138,16 @@ def test_params_default_without_a_file_and_explicit_params_must_exist(
 
 
 def test_a_params_file_may_hold_only_the_keys_it_changes(tmp_path, monkeypatch):
-    from click import Context
-
     from songnet.classify.windows import ClassifyParams
-    from songnet.cli.classify import command, load_classify_params
+    from songnet.cli.common import load_optional_params
 
     monkeypatch.chdir(tmp_path)
     Path("params.yaml").write_text("classify:\n  detect_threshold: 0.1\n")
-    params = load_classify_params(Path("params.yaml"), Context(command))
+    params = load_optional_params(Path("params.yaml"), "classify", ClassifyParams)
     assert params == ClassifyParams(detect_threshold=0.1)  # the other 10+ keys: defaults
     Path("params.yaml").write_text("classify:\n  detect_threshold: 0.1\n  hop: 1\n")
     with pytest.raises(Exception, match="unknown key 'hop'"):
-        load_classify_params(Path("params.yaml"), Context(command))
+        load_optional_params(Path("params.yaml"), "classify", ClassifyParams)
 
 
 def test_options_users_tune_reach_the_params_and_bad_ones_are_one_line_errors(

@@ -56,7 +56,7 @@ def test_the_themes_stage_copies_the_default_catalog_without_theme_folders(tmp_p
     empty.mkdir()
     (empty / "README.md").write_text("nothing yet")
     out = tmp_path / "catalog"
-    assert main(["themes", "--recordings", str(empty), "--catalog-out", str(out),
+    assert main(["themes", "--recordings", str(empty), "-o", str(out),
                  "--format", "json", "-q"]) == 0
     same, diff, errors = filecmp.cmpfiles(DEFAULT_CATALOG, out, [
         p.name for p in DEFAULT_CATALOG.glob("*.yaml")], shallow=False)
@@ -92,4 +92,4 @@ def test_bad_outputs_and_options_are_refused(tmp_path, capsys):
                  str(tmp_path / "c"), "-q"]) == 2
     assert "--start, --end and --name apply to recordings" in capsys.readouterr().err
     assert main(["themes", "--recordings", str(tmp_path / "in"), "-q"]) == 2
-    assert "--recordings needs --catalog-out" in capsys.readouterr().err
+    assert "--recordings needs -o/--out" in capsys.readouterr().err

@@ -150,6 +150,11 @@ def test_tiny_pipeline_end_to_end(tmp_path, repo_root):
             "--params", params)
     assert (comparison / "comparison.csv").read_text() == before
     assert {q: q.stat().st_mtime_ns for q in (comparison / "models").iterdir()} == stamps
+    # where a pair trains is no part of its key: --device reuses the rows too
+    songnet("compare", "--manifest", str(surrogates / "manifest.csv"), "-o", str(comparison),
+            "--params", params, "--device", "cpu")
+    assert (comparison / "comparison.csv").read_text() == before
+    assert {q: q.stat().st_mtime_ns for q in (comparison / "models").iterdir()} == stamps
     # another schedule is another experiment: every pair is trained again
     p["compare"]["epochs"] = 3
     Path(params).write_text(yaml.safe_dump(p))

@@ -225,8 +225,8 @@ def test_verified_songs_are_the_catalog_for_themes_learn_and_the_themes_stage(ev
     (data_2020 / "T05").mkdir(parents=True)  # theme folders are ignored beside verified.csv
     shutil.copy(events.parent / "rec1.wav", data_2020 / "T05")
     (data_2020 / "verified.csv").write_text(text)
-    assert main(["themes", "--recordings", str(data_2020), "--catalog-out",
-                 str(tmp_path / "stage"), "-q"]) == 0
+    assert main(["themes", "--recordings", str(data_2020), "-o", str(tmp_path / "stage"),
+                 "-q"]) == 0
     assert [t.name for t in load(tmp_path / "stage")] == ["T01"]
 
 

@@ -152,7 +152,8 @@ def explain_sound(y: np.ndarray, *, checkpoint: Any, params: ClassifyParams | No
     y : np.ndarray [shape=(n,)]
         Mono samples at the checkpoint's feature rate.
     checkpoint : Checkpoint
-        A torch model (:func:`songnet.model.checkpoint.load_checkpoint`).
+        A torch model (:func:`songnet.model.checkpoint.load_checkpoint`); the CQT and the
+        map run on the device it was loaded to.
     params : ClassifyParams, optional
         As ``songnet classify`` uses them (default: its defaults).
     offset_s : float
@@ -168,7 +169,7 @@ def explain_sound(y: np.ndarray, *, checkpoint: Any, params: ClassifyParams | No
         One per event, in time order.
     """
     params = ClassifyParams() if params is None else params
-    backend = TorchBackend(checkpoint, device="cpu")
+    backend = TorchBackend(checkpoint, device=str(checkpoint.device))
     fp = backend.fp
     y = np.asarray(y, dtype=np.float32).reshape(-1)
     block = audio.Block(y, 0.0, fp.sr)

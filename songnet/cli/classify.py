@@ -1,11 +1,11 @@
 """``songnet classify PATH...``: find chingolo songs in recordings and name their themes.
 
-Parameters come from the ``classify`` section of ``--params`` when that file exists and
-has the section; otherwise the defaults of :class:`songnet.classify.ClassifyParams` apply,
-so the command works in any folder. The section may hold only the keys it changes (the
-others keep their defaults; an unknown key is an error). Naming ``--params`` explicitly
-makes the file and the section required. Options given on the command line win over the
-file.
+Parameters come from the ``classify`` section of ``--params`` by the policy of
+:func:`songnet.cli.common.load_optional_params`: the section when the file has one,
+otherwise the defaults of :class:`songnet.classify.ClassifyParams`, so the command works
+in any folder; the section may hold only the keys it changes. Naming ``--params``
+explicitly makes the file and the section required. Options given on the command line win
+over the file.
 
 The default model is the ONNX export shipped in the package, run on ONNX Runtime with the
 CQT in NumPy: this path never imports torch, librosa or scipy (the base install).
@@ -43,26 +43,28 @@ from songnet.cli.common import (
     FiniteFloatRange,
     common_options,
     device_option,
+    load_optional_params,
+    model_option,
     one_line_warnings,
     out_option,
 )
 from songnet.core.cluster import connect, parse_scheduler
 from songnet.core.errors import SongnetError
 from songnet.core.files import check_output_dir, check_output_file, inside, write_text
-from songnet.core.params import check_workers, load_params, read_params_file
+from songnet.core.params import check_workers
 from songnet.core.progress import bar
 from songnet.core.verified import read_verified
 
-__all__ = ["command", "load_classify_params"]
+__all__ = ["command"]
+
+MAX_THREADS = 1024
+"""Most ``--threads`` (per worker): more than a machine's cores only contend for them."""
 
 
 @click.command(name="classify")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None,
-              help="An exported model (.onnx, ONNX Runtime) or a checkpoint (.pt, needs torch) "
-                   "[default: the model shipped with songnet, default.onnx; `songnet "
-                   "--version` names it].")
+@model_option("An exported model (.onnx, ONNX Runtime) or a checkpoint (.pt, needs torch); "
+              "`songnet --version` names the shipped one.", default="default.onnx")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
               help="table (readable), csv, json, raven (a Raven selection table per "
                    "recording) or audacity (an Audacity label track per recording).")
@@ -98,7 +100,7 @@ __all__ = ["command", "load_classify_params"]
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Recordings processed in parallel (each worker loads the model); at most "
                    "the CPUs, and about 1 GB of memory each.")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
+@click.option("--threads", type=click.IntRange(1, MAX_THREADS), default=None,
               help="Threads for the CQT and the network (per worker) [default: the cores / "
                    "workers].")
 @click.option("--scheduler", default=None, metavar="ADDRESS|local[:N]",
@@ -143,7 +145,7 @@ def command(paths: tuple[str, ...], model_path: Path | None, fmt: str, out: str 
     A recording without song gives no events (status 0); a file that cannot be read
     gives `error: FILE: …`, the others are still processed, and the status is 2.
     """
-    params = load_classify_params(params_file, click.get_current_context())
+    params = load_optional_params(params_file, "classify", ClassifyParams)
     verified = read_verified(verified_path) if verified_path is not None else None
     chosen = {"min_confidence": min_confidence, "min_song_score": min_song_score,
               "batch_size": batch_size, "fmin_hz": fmin, "fmax_hz": fmax,
@@ -275,15 +277,6 @@ def _check_outputs(output: Path | None, folder_out: bool, *, files: list[str], f
     check_output_dir(output, replaced=False)
     for name in output_names(files, fmt=fmt).values():
         check_output_file(inside(output, name), inputs=inputs)
-
-
-def load_classify_params(params_file: Path, ctx: click.Context) -> ClassifyParams:
-    """The ``classify`` section when ``--params`` was given or its file has one, else the
-    defaults."""
-    explicit = ctx.get_parameter_source("params_file") is not click.core.ParameterSource.DEFAULT
-    if explicit or (params_file.is_file() and "classify" in read_params_file(params_file)):
-        return load_params(params_file, "classify", ClassifyParams, require_all=False)
-    return ClassifyParams()
 
 
 def _say(line: str, *, quiet: bool = True) -> None:

@@ -1,5 +1,18 @@
-"""Options shared by the stage commands, spelled once: ``--params``, ``--quiet``,
-``--verbose``, ``-o/--out``, ``--device``, ``--catalog``, ``--features``, ``--model``."""
+"""Options shared by the commands, spelled once: ``--params``, ``--quiet``, ``--verbose``,
+``-o/--out``, ``--device``, ``--catalog``, ``--features``, ``--model``.
+
+The contract every command keeps (``tests/test_cli.py`` walks the registered commands and
+checks it):
+
+- ``--model``: :func:`model_option`, with one default rule (:data:`MODEL_DEFAULTS`).
+- ``--device``: :func:`device_option`, on every command that runs torch or the CQT.
+- ``-o/--out``: :func:`out_option`, the command's primary output.
+- ``--params``: :func:`common_options`, on every command that reads a params section. A
+  DVC stage's section is required whole (:func:`songnet.core.params.load_params`); a
+  command a user runs anywhere reads its section by :func:`load_optional_params`.
+- Numbers: a float option is a :class:`FiniteFloatRange`, an int option a
+  ``click.IntRange``, each with its bounds.
+"""
 
 from __future__ import annotations
 
@@ -10,27 +23,31 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import click
 
 __all__ = [
+    "MODEL_DEFAULTS",
+    "PIPELINE_MODEL",
     "STATE",
     "FiniteFloatRange",
     "catalog_option",
     "common_options",
     "device_option",
     "features_dir_option",
+    "load_optional_params",
+    "model_option",
     "one_line_warnings",
     "out_option",
     "params_option",
     "quiet_option",
     "removed_option",
-    "trained_model_option",
     "verbose_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+P = TypeVar("P")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 
@@ -95,6 +112,41 @@ def common_options(func: F) -> F:
     return params_option(quiet_option(verbose_option(func)))
 
 
+def load_optional_params(params_file: Path, section: str, cls: type[P]) -> P:
+    """The ``section`` of ``--params`` for a command a user runs anywhere, not a DVC stage.
+
+    The one policy for an optional params file (``classify``, ``explain``, ``sing``,
+    ``themes``): with ``--params FILE`` named on the command line, the file and its
+    section must exist; with the default ``params.yaml``, its section is read when the
+    file exists and holds it; otherwise ``cls()``, the defaults. A section may hold only
+    the keys it changes: the others keep their defaults (an unknown key or a wrong type is
+    an error either way).
+
+    Parameters
+    ----------
+    params_file : Path
+        The ``--params`` value of the running command.
+    section : str
+        The section to read (``"classify"``, ``"themes"``, ...).
+    cls : type
+        The frozen params class the section loads into.
+
+    Raises
+    ------
+    ParamsError
+        ``--params`` named a missing file or one without ``section``; an unknown key or a
+        value of the wrong type, naming the file, the section and the key.
+    """
+    from songnet.core.params import load_params, read_params_file
+
+    ctx = click.get_current_context(silent=True)
+    source = None if ctx is None else ctx.get_parameter_source("params_file")
+    named = source not in (None, click.core.ParameterSource.DEFAULT)
+    if named or (params_file.is_file() and section in read_params_file(params_file)):
+        return load_params(params_file, section, cls, require_all=False)
+    return cls()
+
+
 def features_dir_option(help: str = "Folder written by `songnet features`.") -> Callable[[F], F]:
     """``--features DIR`` (default ``data/features``), the folder the features stage writes."""
     return click.option("--features", "features_dir",
@@ -102,10 +154,42 @@ def features_dir_option(help: str = "Folder written by `songnet features`.") -> 
                         default=Path("data/features"), show_default=True, help=help)
 
 
-def trained_model_option(help: str = "Checkpoint written by `songnet train`.") -> Callable[[F], F]:
-    """``--model FILE`` (default ``experiments/model/model.pt``), the trained checkpoint."""
+PIPELINE_MODEL = Path("experiments/model/model.pt")
+"""The pipeline's own model: the checkpoint ``songnet train`` writes."""
+ModelDefault = Literal["pipeline", "default.onnx", "default.pt"]
+MODEL_DEFAULTS: dict[str, tuple[Path | None, str]] = {
+    "pipeline": (PIPELINE_MODEL, f"the pipeline's model, {PIPELINE_MODEL.as_posix()}"),
+    "default.onnx": (None, "the model shipped in the package, songnet/models/default.onnx"),
+    "default.pt": (None, "the model shipped in the package, songnet/models/default.pt"),
+}
+"""The two defaults of ``--model``, declared once: the pipeline's model, or the model
+shipped in the package (as its ONNX export or as its checkpoint); ``(value, words)`` each.
+
+A command that a DVC stage runs on the pipeline's own model (``evaluate``, ``embed``,
+``release``) defaults to ``"pipeline"``, :data:`PIPELINE_MODEL`. A command a user runs on
+recordings or to ship a model defaults to the model shipped in the package: its ONNX
+export, ``"default.onnx"``, where ONNX Runtime can run it (``classify``, ``themes
+discover``); its checkpoint, ``"default.pt"``, where the command needs torch
+(``explain``, ``export``). The shipped default's value is None: the loaders find the file
+inside the installed package, wherever that is. ``words`` is what every help text says.
+"""
+
+
+def model_option(help: str, *, default: ModelDefault) -> Callable[[F], F]:
+    """``--model FILE``, the model a command reads, with the default rule of
+    :data:`MODEL_DEFAULTS`.
+
+    Parameters
+    ----------
+    help : str
+        What the file is for this command (one sentence, no default); the help text ends
+        with ``[default: …]`` in the words of :data:`MODEL_DEFAULTS`.
+    default : {"pipeline", "default.onnx", "default.pt"}
+        Which default applies.
+    """
+    value, words = MODEL_DEFAULTS[default]
     return click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
-                        default=Path("experiments/model/model.pt"), show_default=True, help=help)
+                        default=value, help=f"{help} [default: {words}]")
 
 
 def catalog_option(func: F) -> F:
@@ -116,9 +200,12 @@ def catalog_option(func: F) -> F:
 
 
 def device_option(default: str | None = "auto") -> Callable[[F], F]:
-    """``--device``: where torch runs (``auto``, ``cpu``, ``cuda``, ``cuda:N``).
+    """``--device``: where torch runs (``auto``, ``cpu``, ``cuda``, ``cuda:N``), on every
+    command that runs the network or the CQT.
 
-    ``default=None`` means the command's params section decides (its ``device`` key).
+    ``default=None`` means the command's params section decides (its ``device`` key): the
+    DVC stages whose section has one (``train``, ``evaluate``, ``validate``, ``embed``;
+    ``compare``, from ``[train]``). The other commands default to ``auto``.
     """
     from_params = default is None
 

@@ -20,7 +20,8 @@ import click
 import pandas as pd
 import torch
 
-from songnet.cli.common import common_options, out_option
+from songnet.cli.common import common_options, device_option, out_option
+from songnet.core.device import resolve_device
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path, check_output_dir, write_text
 from songnet.core.labels import class_names
@@ -63,11 +64,17 @@ _LAST_LINE = re.compile(r"precision=([0-9.]+) recall=([0-9.]+)")
               help=f"Time every pair's network again: all in turn, {RETIME_ROUNDS} rounds, each "
                    "keeping its best (run it on an otherwise idle machine: timings taken while "
                    "other work runs are low).")
+@device_option(default=None)
 @common_options
 def command(manifest_path: Path, out: Path, soundscape: Path | None, retime: bool,
-            params_file: Path, quiet: bool) -> None:
+            device: str | None, params_file: Path, quiet: bool) -> None:
     """Train every (arch, frontend) pair of [compare] on the same surrogates; tabulate
-    parameters, MFLOPs, CPU speed, test and stress accuracy (and soundscape figures)."""
+    parameters, MFLOPs, CPU speed, test and stress accuracy (and soundscape figures).
+
+    The features and the trainings run on --device (default: [train] device); the speed
+    column is always measured on the CPU. Where a pair trains is no part of its key: a row
+    kept in OUT/runs/ is reused whatever --device says.
+    """
     params = load_params(params_file, "compare", CompareParams)
     base = load_params(params_file, "features", FeatureParams)
     train_params = load_params(params_file, "train", TrainParams)
@@ -87,6 +94,9 @@ def command(manifest_path: Path, out: Path, soundscape: Path | None, retime: boo
     keys = {(a, f): pair_key(a, f, train_params=train_params, feature_params=plain[f],
                              data=data)
             for f in params.frontends for a in params.archs}
+    if device is not None:  # after the keys: rows trained elsewhere stay valid
+        train_params = dataclasses.replace(train_params, device=device)
+    resolve_device(train_params.device)  # a missing GPU fails before any work
     rows = load_rows(runs, keys)
     for frontend in params.frontends:
         todo = [a for a in params.archs if (a, frontend) not in rows]
@@ -95,7 +105,7 @@ def command(manifest_path: Path, out: Path, soundscape: Path | None, retime: boo
         with bar(len(manifest), desc=f"features {frontend}", unit="clip", quiet=quiet) as pb:
             fs = compute_features(manifest, root=manifest_path.parent,
                                   params=dataclasses.replace(base, frontend=frontend),
-                                  progress=pb.update)
+                                  device=train_params.device, progress=pb.update)
         splits = {name: FeatureSplit(s.images, s.labels, name=name)
                   for name, s in fs.splits.items()}
         for arch in todo:

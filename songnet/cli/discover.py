@@ -13,11 +13,18 @@ import click
 from songnet.classify.backends import open_model
 from songnet.classify.recordings import find_recordings
 from songnet.classify.report import error_message
-from songnet.cli.common import STATE, FiniteFloatRange, common_options, out_option
+from songnet.cli.common import (
+    STATE,
+    FiniteFloatRange,
+    common_options,
+    device_option,
+    load_optional_params,
+    model_option,
+    out_option,
+)
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_dir, check_output_dir
 from songnet.core.journal import Journal, journal_path
-from songnet.core.params import load_params, read_params_file
 from songnet.core.progress import bar
 
 __all__ = ["command"]
@@ -39,16 +46,17 @@ __all__ = ["command"]
 @click.option("--detect-threshold", type=FiniteFloatRange(0.0, 1.0, min_open=True),
               default=0.5, show_default=True,
               help="A song needs the network's 1 - p(no_song) at least this.")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="The detector: .onnx or .pt [default: the shipped model].")
+@model_option("The detector: an exported model (.onnx) or a checkpoint (.pt, needs torch).",
+              default="default.onnx")
+@device_option()
 @click.option("--resume", is_flag=True,
               help="Keep a journal beside the output (OUT.journal.jsonl) and skip the "
                    "recordings it holds unchanged; rerun the same command after an "
                    "interruption.")
 @common_options
 def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float,
-            tolerance: float | None, detect_threshold: float, model_path: Path | None, resume: bool,
-            params_file: Path, quiet: bool) -> int:
+            tolerance: float | None, detect_threshold: float, model_path: Path | None,
+            device: str, resume: bool, params_file: Path, quiet: bool) -> int:
     """Find every chingolo song in PATH... (files, folders searched recursively, globs) and
     group the songs into proposed themes.
 
@@ -73,9 +81,7 @@ def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float,
 
     params = DiscoverParams(detect_threshold=detect_threshold, min_songs=min_songs,
                             threshold=threshold, tolerance=tolerance)
-    learn = (load_params(params_file, "themes", LearnParams)
-             if params_file.is_file() and "themes" in read_params_file(params_file)
-             else LearnParams())
+    learn = load_optional_params(params_file, "themes", LearnParams)
     files, missing = find_recordings(paths)
     check_output_dir(out, inputs=[*files, params_file, *([model_path] if model_path else [])])
     for path, msg in missing:
@@ -83,7 +89,7 @@ def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float,
     if not files:
         raise SongnetError(f"{' '.join(paths)}: no recordings to search; name audio files or "
                            "folders that hold them")
-    backend = open_model(model_path, device="cpu")
+    backend = open_model(model_path, device=device)
     journal = None
     if resume:
         key = {"learn": dataclasses.asdict(learn), "detect_threshold": detect_threshold,

@@ -11,8 +11,8 @@ from songnet.cli.common import (
     common_options,
     device_option,
     features_dir_option,
+    model_option,
     out_option,
-    trained_model_option,
 )
 from songnet.core.audio import load
 from songnet.core.files import atomic_dir, check_output_dir
@@ -35,7 +35,8 @@ from songnet.synth import SR
 
 
 @click.command("embed")
-@trained_model_option("Trained checkpoint.")
+@model_option("The trained checkpoint whose penultimate layer embeds the songs.",
+              default="pipeline")
 @features_dir_option("Features folder: its `embed.split` split gives the 2020 surrogate songs.")
 @click.option("--resynth", "resynth_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("data/resynth"), show_default=True,

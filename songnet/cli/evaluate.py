@@ -11,9 +11,9 @@ from songnet.cli.common import (
     common_options,
     device_option,
     features_dir_option,
+    model_option,
     out_option,
     removed_option,
-    trained_model_option,
 )
 from songnet.core.errors import SongnetError
 from songnet.core.files import check_output_dir, check_output_file
@@ -24,7 +24,7 @@ from songnet.model.evaluate import EvaluateParams, evaluate_splits, save_evaluat
 
 
 @click.command("evaluate")
-@trained_model_option()
+@model_option("The checkpoint to score.", default="pipeline")
 @features_dir_option()
 @out_option("Folder for metrics.json, confusion_{split}.csv/.png and reliability.png.",
             default=Path("experiments"))

@@ -19,8 +19,15 @@ from pathlib import Path
 import click
 
 from songnet.classify.explain import explain_figure, explain_sound
-from songnet.cli.classify import load_classify_params
-from songnet.cli.common import FiniteFloatRange, common_options, out_option
+from songnet.classify.windows import ClassifyParams
+from songnet.cli.common import (
+    FiniteFloatRange,
+    common_options,
+    device_option,
+    load_optional_params,
+    model_option,
+    out_option,
+)
 from songnet.core import audio
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path, check_outputs, write_text
@@ -41,9 +48,7 @@ MAX_EXPLAIN_S = 600.0
 @click.option("--end", "end_s", type=FiniteFloatRange(min=0.0), default=None,
               help="End of the stretch, s [default: the file's end; at most 600 s after "
                    "--start].")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None,
-              help="A torch checkpoint (.pt) [default: the model shipped with songnet].")
+@model_option("A torch checkpoint (.pt).", default="default.pt")
 @click.option("--max-events", type=click.IntRange(1, 50), default=12, show_default=True,
               help="Draw at most this many events (the first ones).")
 @click.option("--method", type=click.Choice(METHODS), default="hirescam", show_default=True,
@@ -51,18 +56,23 @@ MAX_EXPLAIN_S = 600.0
                    "gradcam: one weight per channel (Selvaraju et al.).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write the notes' weights here instead of standard output.")
+@device_option()
 @common_options
 def command(recording: Path, out: Path, start_s: float | None, end_s: float | None,
             model_path: Path | None, max_events: int, method: str, csv_path: Path | None,
-            params_file: Path, quiet: bool) -> None:
+            device: str, params_file: Path, quiet: bool) -> None:
     """Draw each song event of RECORDING with its Grad-CAM (where the network's evidence
-    for the theme lies) and print each note's weight."""
+    for the theme lies) and print each note's weight.
+
+    Events are found with the [classify] section of --params, as `songnet classify` finds
+    them (its defaults without one). The checkpoint, its CQT and the map run on --device.
+    """
     if out.suffix.lower() != ".png":
         raise SongnetError(f"-o {out}: the figure is a PNG; give a name ending in .png")
     inputs = [recording, params_file] + ([model_path] if model_path else [])
     check_outputs({"-o": out, "--csv": csv_path}, inputs=inputs)
-    params = load_classify_params(params_file, click.get_current_context())
-    ckpt = load_checkpoint(model_path)
+    params = load_optional_params(params_file, "classify", ClassifyParams)
+    ckpt = load_checkpoint(model_path, device=device)
     y, t0 = audio.read_range(recording, sr=ckpt.features().sr, start_s=start_s, end_s=end_s,
                              max_s=MAX_EXPLAIN_S)
     found = explain_sound(y, checkpoint=ckpt, params=params, offset_s=t0,

@@ -12,14 +12,12 @@ from pathlib import Path
 
 import click
 
-from songnet.cli.common import out_option, quiet_option, verbose_option
+from songnet.cli.common import model_option, out_option, quiet_option, verbose_option
 from songnet.model.export import export_checkpoint
 
 
 @click.command("export")
-@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None,
-              help="Checkpoint to export [default: the model shipped with songnet].")
+@model_option("The checkpoint (.pt) to export.", default="default.pt")
 @out_option("The ONNX file to write (name ending in .onnx).", required=True)
 @verbose_option
 @quiet_option

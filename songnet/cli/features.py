@@ -27,7 +27,7 @@ from songnet.surrogates.synthesize import load_manifest
               help="Clips per batched transform.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Threads reading and resampling audio (at most the CPUs).")
-@click.option("--preview-per-class", type=click.IntRange(min=1), default=4, show_default=True,
+@click.option("--preview-per-class", type=click.IntRange(1, 32), default=4, show_default=True,
               help="Images per class in preview.png.")
 @common_options
 def command(manifest_path: Path, out: Path, device: str, batch_size: int, workers: int,

@@ -14,9 +14,9 @@ import click
 
 from songnet.cli.common import (
     features_dir_option,
+    model_option,
     out_option,
     quiet_option,
-    trained_model_option,
     verbose_option,
 )
 from songnet.core.errors import SongnetError
@@ -27,7 +27,7 @@ from songnet.model.release import release_model
 
 
 @click.command("release")
-@trained_model_option("Evaluated checkpoint to ship.")
+@model_option("The evaluated checkpoint to ship.", default="pipeline")
 @click.option("--metrics", "metrics_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("experiments/metrics.json"), show_default=True,
               help="metrics.json written by `songnet evaluate`.")

@@ -8,10 +8,14 @@ import click
 import numpy as np
 import soundfile as sf
 
-from songnet.cli.common import catalog_option, common_options, out_option
+from songnet.cli.common import (
+    catalog_option,
+    common_options,
+    load_optional_params,
+    out_option,
+)
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path, check_output_file
-from songnet.core.params import load_params
 from songnet.surrogates.synthesize import SynthesizeParams, sing
 from songnet.surrogates.themes import load_catalog, load_theme
 from songnet.synth import SR
@@ -28,8 +32,8 @@ def command(theme: str, out: Path, seed: int, catalog_dir: Path | None,
             params_file: Path, quiet: bool) -> None:
     """Synthesize one song of THEME (a catalog name, or a theme YAML file) to a WAV file.
 
-    Bird and rendition variation follow the [synthesize] section of --params when that file
-    exists; no noise is added.
+    Bird and rendition variation follow the [synthesize] section of --params when the file
+    has one (the defaults without it); no noise is added.
     """
     check_output_file(out, inputs=[params_file] + ([theme] if theme.endswith((".yaml", ".yml"))
                                                    else []))
@@ -41,8 +45,7 @@ def command(theme: str, out: Path, seed: int, catalog_dir: Path | None,
             raise SongnetError(f"unknown theme {theme!r}; known themes: "
                                f"{', '.join(themes)} (see 'songnet themes')")
         chosen = themes[theme]
-    params = (load_params(params_file, "synthesize", SynthesizeParams)
-              if params_file.is_file() else SynthesizeParams())
+    params = load_optional_params(params_file, "synthesize", SynthesizeParams)
     y = sing(chosen, rng=np.random.default_rng(seed), params=params)
     with atomic_path(out) as tmp:
         sf.write(tmp, y, SR, subtype="PCM_24", format="WAV")

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import click
 
-from songnet.cli.common import FiniteFloatRange, catalog_option, common_options, out_option
+from songnet.cli.common import (
+    FiniteFloatRange,
+    catalog_option,
+    common_options,
+    load_optional_params,
+    out_option,
+)
 from songnet.core.errors import SongnetError
 from songnet.core.files import (
     FIGURE_SUFFIXES,
@@ -23,7 +29,6 @@ from songnet.core.files import (
     check_outputs,
     write_text,
 )
-from songnet.core.params import load_params, read_params_file
 from songnet.surrogates.themes import DEFAULT_CATALOG, load_catalog
 
 COLUMNS = ("name", "n_notes", "note_shapes", "trill_shape", "trill_interval_ms",
@@ -48,10 +53,9 @@ class _ThemesGroup(click.Group):
 @click.option("--recordings", "recordings_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Theme folders of recordings (DIR/T01/*.wav, ...): when DIR "
               "holds any, learn the catalog from them (as `themes learn`) instead of using "
-              "--catalog. Needs --catalog-out.")
-@click.option("--catalog-out", "catalog_out", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Write the catalog in use (learned, with its learn report, "
-              "or a copy of --catalog) to this folder, replaced as a whole.")
+              "--catalog. Needs -o.")
+@out_option("Write the catalog in use (learned, with its learn report, or a copy of "
+            "--catalog) to this folder, replaced as a whole.", renamed=("--catalog-out",))
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="How to print the list on standard output.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -63,25 +67,24 @@ class _ThemesGroup(click.Group):
 @common_options
 @click.pass_context
 def command(ctx: click.Context, catalog_dir: Path | None, recordings_dir: Path | None,
-            catalog_out: Path | None, fmt: str, csv_path: Path | None, plot_path: Path | None,
+            out: Path | None, fmt: str, csv_path: Path | None, plot_path: Path | None,
             seed: int, params_file: Path, quiet: bool) -> None:
     """List the theme catalog (name, notes, trill, pitch range, duration).
 
     --plot draws each theme's song with the [features] section of --params (the CQT the
-    network sees); without a params file, the default features. `songnet themes learn
-    --help` learns themes from recordings.
+    network sees); without one, the default features. `songnet themes learn --help` learns
+    themes from recordings.
     """
     if ctx.invoked_subcommand is not None:
         return
-    if recordings_dir is not None and catalog_out is None:
-        raise click.UsageError("--recordings needs --catalog-out (where the learned catalog "
-                               "goes)", ctx=ctx)
+    if recordings_dir is not None and out is None:
+        raise click.UsageError("--recordings needs -o/--out (where the learned catalog goes)",
+                               ctx=ctx)
     inputs = [params_file, *_catalog_files(catalog_dir), *_recordings(recordings_dir)]
-    check_outputs({"--csv": csv_path, "--plot": plot_path}, folders={"--catalog-out": catalog_out},
+    check_outputs({"--csv": csv_path, "--plot": plot_path}, folders={"-o": out},
                   inputs=inputs, suffixes={"--plot": FIGURE_SUFFIXES})
-    if catalog_out is not None:
-        catalog_dir = _catalog_in_use(catalog_dir, recordings_dir, catalog_out, params_file,
-                                      quiet)
+    if out is not None:
+        catalog_dir = _catalog_in_use(catalog_dir, recordings_dir, out, params_file, quiet)
     themes = load_catalog(catalog_dir)
     rows = [t.summary() for t in themes]
     if fmt == "json":
@@ -101,8 +104,7 @@ def command(ctx: click.Context, catalog_dir: Path | None, recordings_dir: Path |
         from songnet.features.params import FeatureParams
         from songnet.features.theme_plots import image_grid, theme_images
 
-        params = (load_params(params_file, "features", FeatureParams)
-                  if params_file.is_file() else FeatureParams())
+        params = load_optional_params(params_file, "features", FeatureParams)
         images = theme_images(themes, seed=seed, params=params)
         fig = image_grid(images, [t.name for t in themes], params=params,
                          durations_s=[t.duration_s + 0.3 for t in themes])
@@ -156,9 +158,7 @@ def _catalog_in_use(catalog_dir: Path | None, recordings_dir: Path | None, out: 
 def _learn_params(params_file: Path):  # -> LearnParams (imported lazily)
     from songnet.resynth.songs import LearnParams
 
-    if params_file.is_file() and "themes" in read_params_file(params_file):
-        return load_params(params_file, "themes", LearnParams)
-    return LearnParams()
+    return load_optional_params(params_file, "themes", LearnParams)
 
 
 def _note(line: str) -> None:
@@ -200,8 +200,7 @@ def _save_learned(catalog, out: Path, *, params_file: Path, quiet: bool, source:
     from songnet.resynth.learn_report import save_report
 
     params = _learn_params(params_file)
-    features = (load_params(params_file, "features", FeatureParams)
-                if params_file.is_file() else FeatureParams())
+    features = load_optional_params(params_file, "features", FeatureParams)
     for lt in catalog.themes:
         for line in lt.notes:
             _note(line)

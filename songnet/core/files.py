@@ -190,7 +190,7 @@ def check_outputs(files: dict[str, str | os.PathLike | None] | None = None, *,
     files : dict
         The option naming each output file (``"--csv"``) -> its path; None: not written.
     folders : dict
-        The same for output folders replaced as a whole (``"--catalog-out"``).
+        The same for output folders replaced as a whole (``"-o"``).
     inputs : sequence of path-like
         Every file and folder the run reads.
     suffixes : dict
