@@ -185,3 +185,18 @@ def test_recordings_are_resung_by_the_model_before_embedding():
     assert spec[np.abs(freqs - 9000) < 100].max() < 0.05 * peak
     track = track_pitch(song, fmin=2000, fmax=9000, hop_s=0.002, window_s=0.008)
     assert abs(np.nanmedian(track.f0_hz) - 4500) < 60
+
+
+def test_theme_recordings_are_read_as_themes_reads_them(tmp_path):
+    """``T01/bird3/*.wav`` is T01's, as ``songnet themes`` learns it; a ``_unsorted``
+    folder (what discover could not place) is no theme."""
+    from songnet.latent.embed import find_theme_recordings
+
+    for rel in ("T01/a.wav", "T01/bird3/b.wav", "T05/c.flac", "_unsorted/d.wav"):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, np.zeros(4410, dtype=np.float32), 44100)
+    found = [(theme, p.relative_to(tmp_path).as_posix())
+             for theme, p in find_theme_recordings(tmp_path)]
+    assert sorted(found) == [("T01", "T01/a.wav"), ("T01", "T01/bird3/b.wav"),
+                             ("T05", "T05/c.flac")]

@@ -4,6 +4,7 @@ stage lists exactly the songnet/ code its command imports."""
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from pathlib import Path
 
@@ -40,7 +41,19 @@ def _imports(path: Path) -> set[str]:
             found.add(node.module)
             found |= {f"{node.module}.{a.name}" for a in node.names
                       if _module_file(f"{node.module}.{a.name}") is not None}
+            lazy = _lazy_names(node.module)  # a package that loads its names on first use
+            found |= {f"{node.module}.{lazy[a.name]}" for a in node.names if a.name in lazy}
     return found
+
+
+def _lazy_names(package: str) -> dict[str, str]:
+    """``{name: submodule}`` of a package whose ``__init__`` loads its names lazily
+    (``_MODULE_OF``, PEP 562), e.g. ``songnet.synth``; empty for any other module."""
+    path = _module_file(package)
+    if path is None or path.name != "__init__.py" or "_MODULE_OF" not in path.read_text(
+            encoding="utf-8"):
+        return {}
+    return dict(importlib.import_module(package)._MODULE_OF)
 
 
 def _closure(module: str) -> set[Path]:
@@ -125,3 +138,51 @@ def test_closure_follows_function_level_imports_and_packages():
     # cli/themes imports the plotting module only inside the command function
     assert "songnet/features" in needed and "songnet/cli/themes.py" in needed
     assert "songnet/model" not in needed and "songnet/classify" not in needed
+
+
+LOADED_SECTION = re.compile(r"load_(?:optional_)?params\(\s*params_file,\s*\"(\w+)\"")
+
+
+def _declared_sections(stage: dict) -> set[str]:
+    """The ``params.yaml`` sections a stage declares (``section`` or ``section.key``)."""
+    out = set()
+    for entry in stage.get("params", []):
+        names = [entry] if isinstance(entry, str) else \
+            [k for f, keys in entry.items() if f == "params.yaml" for k in keys]
+        out |= {n.split(".")[0] for n in names}
+    return out
+
+
+def test_the_section_scanner_reads_both_loaders():
+    text = ('p = load_params(params_file, "embed", EmbedParams)\n'
+            'q = load_optional_params(params_file, "themes", LearnParams)\n')
+    assert set(LOADED_SECTION.findall(text)) == {"embed", "themes"}
+    assert _declared_sections({"params": ["train.device", {"params.yaml": ["embed"]}]}) == \
+        {"train", "embed"}
+
+
+@pytest.mark.parametrize("name", sorted(_stages()))
+def test_dvc_stage_declares_every_params_section_its_command_reads(name):
+    stage = _stages()[name]
+    command = re.match(r"songnet (\w+)", stage["cmd"].strip()).group(1)
+    source = (PACKAGE / "cli" / f"{command}.py").read_text(encoding="utf-8")
+    read = set(LOADED_SECTION.findall(source))
+    missing = read - _declared_sections(stage)
+    assert not missing, f"stage {name} reads [{', '.join(sorted(missing))}] undeclared"
+
+
+def test_the_synth_facade_loads_its_modules_on_first_use():
+    """``from songnet.synth import SR`` (18 modules) imports the model's constants, not
+    numba and scipy; every public name still resolves, and the layout scan follows it."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom songnet.synth import SR\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'numba', 'scipy'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+    synth = importlib.import_module("songnet.synth")
+    assert set(synth.__all__) == set(synth._MODULE_OF)
+    assert all(getattr(synth, name) is not None for name in synth.__all__)
+    assert "songnet.synth.integrate" in _imports(PACKAGE / "resynth" / "learn.py")

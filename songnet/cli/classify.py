@@ -86,7 +86,7 @@ MAX_THREADS = 1024
 @click.option("--theme-list", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="The same from a file: one theme per line, # comments.")
 @click.option("--fmin", type=FiniteFloatRange(min=0.0), default=None, metavar="HZ",
-              help="Lowest frequency the detector listens to: quieter-band sounds below it "
+              help="Lowest frequency the detector listens to: sounds below it "
                    "never become song candidates [default: the model's lowest].")
 @click.option("--fmax", type=FiniteFloatRange(min=0.0, min_open=True), default=None,
               metavar="HZ", help="Highest frequency the detector listens to [default: the "

@@ -29,7 +29,7 @@ from songnet.latent.embed import (
     save_embeddings,
 )
 from songnet.model.checkpoint import load_checkpoint
-from songnet.resynth.dataset import load_manifest
+from songnet.resynth.dataset import load_resynth_manifest
 from songnet.resynth.resynthesize import ResynthesizeParams
 from songnet.synth import SR
 
@@ -75,7 +75,7 @@ def command(model_path: Path, features_dir: Path, resynth_dir: Path,
     ckpt = load_checkpoint(model_path, device=params.device, feature_params=meta["params"])
     sr = ckpt.features().sr
     split = load_split(features_dir, params.split)
-    manifest = load_manifest(resynth_dir)
+    manifest = load_resynth_manifest(resynth_dir)
     real = []
     if recordings_dir is not None:
         none_yet = recordings_optional and recordings_dir.is_dir() and not any(

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from songnet.core.audio import audio_files, resample
+from songnet.core.audio import resample, theme_folders
 from songnet.core.errors import SongnetError
 from songnet.core.labels import theme_classes
 from songnet.core.progress import ProgressCallback
@@ -251,12 +251,13 @@ def resynthesize_recordings(recordings: Sequence[tuple[str, Sound]], *, sr: int,
 
 
 def find_theme_recordings(folder: Path) -> list[tuple[str, Path]]:
-    """Real recordings grouped by theme: ``folder/<theme>/<file>`` -> [(theme, path)]."""
+    """Real recordings grouped by theme -> [(theme, path)], read as ``songnet themes``
+    reads them (:func:`songnet.core.audio.theme_folders`: ``folder/<theme>/`` at any depth,
+    so ``T01/bird3/*.wav`` is T01's; ``_``- and ``.``-folders are not themes)."""
     if not folder.is_dir():
         raise SongnetError(f"recordings folder {folder} not found; pass a folder with one "
                            "subfolder per theme")
-    found = [(d.name, p) for d in sorted(folder.iterdir()) if d.is_dir()
-             for p in audio_files(d)]
+    found = [(theme, p) for theme, files in theme_folders(folder) for p in files]
     if not found:
         raise SongnetError(f"{folder}: no recordings in theme subfolders (e.g. {folder}/T01/"
                            "song1.wav)")

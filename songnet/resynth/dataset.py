@@ -4,7 +4,7 @@ Inputs are recordings (:data:`songnet.core.audio.AUDIO_SUFFIXES`) and sketches (
 format in ``data/1966/README.md``), with an optional ``labels.csv`` (columns ``file``,
 ``theme``) giving the theme of recordings. The output folder holds one 24-bit WAV per input
 (``<id>.wav``, 44.1 kHz), ``manifest.csv`` (:data:`MANIFEST_COLUMNS`) and ``notes.csv``
-(:data:`NOTE_COLUMNS`, the fit quality per note). :func:`load_manifest` reads it back for
+(:data:`NOTE_COLUMNS`, the fit quality per note). :func:`load_resynth_manifest` reads it back for
 the stages downstream (``embed``, ``classify``).
 """
 
@@ -32,7 +32,7 @@ from songnet.resynth.sketch import read_sketch
 from songnet.synth import SR
 
 __all__ = ["LABELS_CSV", "MANIFEST_COLUMNS", "NOTE_COLUMNS", "Item", "find_inputs",
-           "load_manifest", "read_labels", "report", "resynthesize_file", "save_items",
+           "load_resynth_manifest", "read_labels", "report", "resynthesize_file", "save_items",
            "write_wav"]
 
 LABELS_CSV = "labels.csv"
@@ -131,7 +131,7 @@ def save_items(items: Iterable[Item], folder: Path) -> list[dict[str, str]]:
     return manifest
 
 
-def load_manifest(folder: Path) -> pd.DataFrame:
+def load_resynth_manifest(folder: Path) -> pd.DataFrame:
     """``folder/manifest.csv`` of a resynthesis folder (all columns as strings).
 
     Raises

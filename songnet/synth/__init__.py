@@ -5,43 +5,27 @@
 >>> y = render_gesture(g)            # float64 (n,), 44.1 kHz
 
 See ``DESIGN.md`` for the equations and ``docs/ARCHITECTURE.md`` for the contract.
+
+The names below load their module on first use (PEP 562): ``from songnet.synth import SR``
+imports the model's constants only, not numba and scipy, which the integrator and the
+gestures need.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import importlib
+from typing import Any
 
-from songnet.synth.calibration import (
-    beta_for_f0,
-    f0_for_beta,
-    f0_range,
-    harmonic_level_db,
-    level_for_beta,
-    level_for_beta_gamma,
-    regenerate,
-)
-from songnet.synth.gestures import (
-    SHAPES,
-    TONAL_BETA,
-    Gesture,
-    gamma_for_range,
-    gamma_profile,
-    gestures_from_contour,
-    note_contour,
-    trill_contour,
-)
-from songnet.synth.integrate import render, render_batch
-from songnet.synth.model import (
-    ALPHA_SILENT,
-    ALPHA_SOUND,
-    BETA_SILENT,
-    DEFAULT_TRACT,
-    GAMMA,
-    REFERENCE_SUBSTEPS,
-    SR,
-    Tract,
-    render_reference,
-)
+_MODULE_OF = {
+    **dict.fromkeys(("beta_for_f0", "f0_for_beta", "f0_range", "harmonic_level_db",
+                     "level_for_beta", "level_for_beta_gamma", "regenerate"), "calibration"),
+    **dict.fromkeys(("SHAPES", "TONAL_BETA", "Gesture", "gamma_for_range", "gamma_profile",
+                     "gestures_from_contour", "note_contour", "trill_contour"), "gestures"),
+    **dict.fromkeys(("render", "render_batch", "render_gesture"), "integrate"),
+    **dict.fromkeys(("ALPHA_SILENT", "ALPHA_SOUND", "BETA_SILENT", "DEFAULT_TRACT", "GAMMA",
+                     "REFERENCE_SUBSTEPS", "SR", "Tract", "render_reference"), "model"),
+}
+"""Each public name and the submodule that defines it."""
 
 __all__ = [
     "ALPHA_SILENT",
@@ -74,8 +58,14 @@ __all__ = [
 ]
 
 
-def render_gesture(gesture: Gesture, *, tract: Tract = DEFAULT_TRACT,
-                   n_sub: int = REFERENCE_SUBSTEPS) -> np.ndarray:
-    """Render a :class:`Gesture` with the full model; float64 ``(n,)`` at :data:`SR`."""
-    return render(gesture.alpha, gesture.beta, gesture.envelope, gamma=gesture.gamma,
-                  tract=tract, n_sub=n_sub)
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'songnet.synth' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"songnet.synth.{module}"), name)
+    globals()[name] = value  # the next lookup is a plain one
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -13,6 +13,8 @@ NumPy reference (F0 and waveform correlation) and the speed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numba
 import numpy as np
 import scipy.linalg
@@ -32,7 +34,7 @@ from songnet.synth.model import (
     check_inputs,
 )
 
-__all__ = ["cavity_transition", "render", "render_batch"]
+__all__ = ["cavity_transition", "render", "render_batch", "render_gesture"]
 
 
 def cavity_transition(tract: Tract, dt: float) -> tuple[np.ndarray, np.ndarray]:
@@ -304,3 +306,15 @@ def render(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
     return render_batch(alpha[None], beta[None], envelope[None],
                         gamma=gamma[None] if gamma.ndim == 1 else gamma, tracts=[tract],
                         n_sub=n_sub)[0]
+
+
+if TYPE_CHECKING:
+    from songnet.synth.gestures import Gesture
+
+
+def render_gesture(gesture: Gesture, *, tract: Tract = DEFAULT_TRACT,
+                   n_sub: int = REFERENCE_SUBSTEPS) -> np.ndarray:
+    """Render a :class:`songnet.synth.gestures.Gesture` with the full model; float64
+    ``(n,)`` at :data:`SR`."""
+    return render(gesture.alpha, gesture.beta, gesture.envelope, gamma=gesture.gamma,
+                  tract=tract, n_sub=n_sub)
