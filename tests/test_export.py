@@ -44,15 +44,40 @@ def generated_images(n: int = 48, seed: int = 0) -> np.ndarray:
     return images(clips.astype(np.float32), params=FP, device="cpu")
 
 
+def song_images(per_theme: int = 4, seed: int = 0) -> np.ndarray:
+    """Images of model songs of every catalog theme in noise (5-25 dB SNR, a random place
+    in the window), as the test split holds them, and a quarter as many of noise alone."""
+    from songnet.core.audio import resample
+    from songnet.features.images import images
+    from songnet.surrogates.synthesize import sing
+    from songnet.surrogates.themes import load_catalog
+    from songnet.synth import SR
+
+    rng = np.random.default_rng(seed)
+    clips = []
+    for theme in load_catalog():
+        for _ in range(per_theme):
+            song = resample(sing(theme, rng=rng).astype(np.float32), orig_sr=SR, sr=FP.sr)
+            clip = np.zeros(FP.n_samples, dtype=np.float32)
+            song = song[: clip.size]
+            at = int(rng.integers(0, clip.size - song.size + 1))
+            clip[at:at + song.size] = song
+            level = np.sqrt(np.mean(song ** 2)) * 10 ** (-rng.uniform(5, 25) / 20)
+            clips.append(clip + rng.normal(0, level, clip.size).astype(np.float32))
+    clips += [rng.normal(0, 0.01, FP.n_samples).astype(np.float32)
+              for _ in range(len(clips) // 4)]
+    return images(np.stack(clips), params=FP, device="cpu")
+
+
 @pytest.fixture(scope="module")
 def test_split() -> np.ndarray:
     """The features stage's test split when this checkout has it (after `dvc repro`),
-    else generated images of the same shape."""
+    else songs of every catalog theme made the same way (:func:`song_images`)."""
     folder = REPO / "data" / "features"
     if (folder / "test.npy").is_file():
         from songnet.features.featureset import load_split
         return load_split(folder, "test").images[:2000].astype(np.float32)
-    return generated_images()
+    return song_images()
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +104,8 @@ def test_exported_outputs_equal_torch_on_the_test_split(tmp_path, test_split):
     assert got.shape == want.shape == (len(test_split), len(ckpt.classes))
     assert np.abs(got - want).max() < 1e-4
     assert np.array_equal(got.argmax(axis=1), want.argmax(axis=1))
+    themes = ckpt.classes[:-1]
+    assert len({ckpt.classes[k] for k in want.argmax(axis=1)} & set(themes)) >= len(themes) // 2
     emb = onnx.embed(test_split[:64])
     assert np.abs(emb - embed_images(ckpt, test_split[:64])).max() < 1e-4
 
