@@ -20,8 +20,8 @@ from songnet.classify.cluster import classify_on
 from songnet.classify.ranges import events_of_parts, plan_ranges, score_range
 from songnet.classify.windows import ClassifyParams, classify_file
 from songnet.cli import main
+from songnet.cli.cluster import connect, parse_scheduler
 from songnet.core.audio import resample
-from songnet.core.cluster import connect, parse_scheduler
 from songnet.core.errors import SongnetError
 from songnet.surrogates.fieldsim import plan_songs, render_recording
 from songnet.surrogates.themes import load_catalog

@@ -38,6 +38,7 @@ from songnet.classify.report import (
     verified_table,
 )
 from songnet.classify.windows import ClassifyParams, classify_file
+from songnet.cli.cluster import connect, parse_scheduler
 from songnet.cli.common import (
     STATE,
     FiniteFloatRange,
@@ -48,7 +49,6 @@ from songnet.cli.common import (
     one_line_warnings,
     out_option,
 )
-from songnet.core.cluster import connect, parse_scheduler
 from songnet.core.errors import SongnetError
 from songnet.core.files import check_output_dir, check_output_file, inside, write_text
 from songnet.core.params import check_workers

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from songnet.cli.cluster import connect
 from songnet.cli.common import catalog_option, common_options, out_option
-from songnet.core.cluster import connect
 from songnet.core.files import atomic_dir, check_output_dir
 from songnet.core.params import check_workers, load_params
 from songnet.core.progress import bar
