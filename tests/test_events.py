@@ -139,7 +139,8 @@ def test_event_dict_round_trips_and_refuses_what_it_did_not_write():
 
     ev = find_events(scores_for([(10.0, 12.0, "B")]), activity=activity_for([(10.0, 12.0)]))[0]
     assert Event.from_dict(ev.to_dict()).to_dict() == ev.to_dict()
-    for bad in ({"song_score": 1.5}, {"start_s": float("nan")}, {"end_s": 1.0},
+    for bad in ({"song_score": 1.5}, {"start_s": float("nan")}, {"end_s": float("inf")},
+                {"end_s": 1.0}, {"top": [{"theme": "B", "p": 2.0}]},
                 {"top": "B"}, {"unknown_by": "guess"}, {"theme": 3}):
         with pytest.raises(SongnetError, match="event"):
             Event.from_dict({**ev.to_dict(), **bad})

@@ -16,7 +16,6 @@ own notes time the event (:mod:`songnet.classify.bounds`).
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from songnet.classify.bounds import song_bounds
 from songnet.core.errors import SongnetError
+from songnet.core.journal import number_field, text_field
 from songnet.core.labels import UNKNOWN, ranks_unknown_first, theme_classes
 from songnet.core.quantiles import median, percentile
 from songnet.song.notecheck import NoteCheck, measure_vectors
@@ -127,22 +127,14 @@ class Event:
     def from_dict(cls, d: Mapping[str, Any]) -> Event:
         """The event :meth:`to_dict` wrote; ``SongnetError`` for anything else (a missing
         or mistyped field, a number that is not finite where one is needed)."""
-        def finite(key: str, *, low: float = -math.inf, high: float = math.inf) -> float:
-            x = d.get(key)
-            if isinstance(x, bool) or not isinstance(x, (int, float)) \
-                    or not low <= float(x) <= high:
-                raise SongnetError(f"event field {key}={x!r} is not a number in "
-                                   f"[{low:g}, {high:g}]")
-            return float(x)
+        def number(key: str, **bounds: float) -> float:
+            return number_field(d, key, what="event", **bounds)
 
-        def maybe(key: str) -> float:
-            return float("nan") if d.get(key) is None else finite(key, low=0.0)
+        def maybe(key: str) -> float:  # a distance: null where there is none
+            return number_field(d, key, what="event", low=0.0, null_nan=True)
 
         def text(key: str) -> str:
-            x = d.get(key, "")
-            if not isinstance(x, str) or len(x) > 200:
-                raise SongnetError(f"event field {key} is not a short text")
-            return x
+            return text_field(d, key, what="event", limit=200, default="")
 
         if not isinstance(d, Mapping):
             raise SongnetError("an event is not a JSON object")
@@ -150,19 +142,18 @@ class Event:
         if not isinstance(top, list) or len(top) > 50 or not all(
                 isinstance(t, Mapping) and isinstance(t.get("theme"), str) for t in top):
             raise SongnetError("event field top is not a list of {theme, p}")
-        ranked = tuple((str(t["theme"]), _probability(t.get("p"))) for t in top)
-        unknown_by = text("unknown_by")
-        if unknown_by not in ("", *UNKNOWN_BY):
-            raise SongnetError(f"event field unknown_by={unknown_by!r} is none of "
-                               f"{', '.join(UNKNOWN_BY)}")
-        start, end = finite("start_s", low=0.0), finite("end_s", low=0.0)
+        ranked = tuple((str(t["theme"]), number_field(t, "p", what="event top", low=0.0,
+                                                      high=1.0)) for t in top)
+        unknown_by = text_field(d, "unknown_by", what="event", limit=20, default="",
+                                choices=("", *UNKNOWN_BY))
+        start, end = number("start_s", low=0.0), number("end_s", low=0.0)
         if end < start:
             raise SongnetError(f"event ends ({end:g} s) before it starts ({start:g} s)")
         return cls(file=text("file"), start_s=start, end_s=end,
-                   song_score=finite("song_score", low=0.0, high=1.0), theme=text("theme"),
-                   theme_confidence=finite("theme_confidence", low=0.0, high=1.0),
-                   top=ranked, low_hz=finite("low_hz", low=0.0),
-                   high_hz=finite("high_hz", low=0.0), nearest=text("nearest"),
+                   song_score=number("song_score", low=0.0, high=1.0), theme=text("theme"),
+                   theme_confidence=number("theme_confidence", low=0.0, high=1.0),
+                   top=ranked, low_hz=number("low_hz", low=0.0),
+                   high_hz=number("high_hz", low=0.0), nearest=text("nearest"),
                    distance=maybe("distance"), threshold=maybe("threshold"),
                    note_distance=maybe("note_distance"),
                    note_threshold=maybe("note_threshold"), unknown_by=unknown_by)
@@ -171,13 +162,6 @@ class Event:
     def duration_s(self) -> float:
         """Event length in seconds."""
         return self.end_s - self.start_s
-
-
-def _probability(x: Any) -> float:
-    """``x`` as a probability; ``SongnetError`` when it is not a number in [0, 1]."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0.0 <= float(x) <= 1.0:
-        raise SongnetError(f"probability {x!r} is not a number in [0, 1]")
-    return float(x)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -23,11 +23,12 @@ So reading a journal takes no more memory than the longest line it accepts.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
@@ -35,7 +36,8 @@ from songnet.core.errors import SongnetError, SongnetWarning
 from songnet.core.files import check_output_file, ensure_parent
 from songnet.core.numbers import check_numbers
 
-__all__ = ["MAX_HEAD_BYTES", "MAX_LINES", "MAX_LINE_BYTES", "Journal", "journal_path"]
+__all__ = ["MAX_HEAD_BYTES", "MAX_LINES", "MAX_LINE_BYTES", "Journal", "journal_path",
+           "number_field", "text_field"]
 
 T = TypeVar("T")
 
@@ -237,6 +239,48 @@ class Journal(Generic[T]):
             f.flush()
             os.fsync(f.fileno())
         self._cut = False
+
+
+def number_field(d: Mapping[str, Any], key: str, *, what: str, low: float = -math.inf,
+                 high: float = math.inf, null_nan: bool = False) -> float:
+    """``d[key]``, a field of a journal entry, as a finite number in [``low``, ``high``]
+    (``null_nan``: JSON's null stands for NaN, "no value").
+
+    Raises
+    ------
+    SongnetError
+        Naming the ``what`` (``"event"``, ``"song"``), the field and its value: a field
+        missing, a bool, a text, or a number outside the range or not finite.
+    """
+    x = d.get(key)
+    if x is None and null_nan:
+        return math.nan
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) \
+            or not low <= x <= high:
+        raise SongnetError(f"{what} field {key}={str(x)[:40]!r} is not a number in "
+                           f"[{low:g}, {high:g}]")
+    return float(x)
+
+
+def text_field(d: Mapping[str, Any], key: str, *, what: str, limit: int,
+               default: str | None = None, printable: bool = False,
+               choices: tuple[str, ...] = ()) -> str:
+    """``d[key]``, a field of a journal entry, as a text of at most ``limit`` characters
+    (``default`` where the field is missing; ``printable``: no control characters;
+    ``choices``: one of these).
+
+    Raises
+    ------
+    SongnetError
+        Naming the ``what`` and the field.
+    """
+    x = d.get(key, default)
+    if not isinstance(x, str) or len(x) > limit or (printable and not x.isprintable()) \
+            or (choices and x not in choices):
+        raise SongnetError(f"{what} field {key} is not a short"
+                           f"{' printable' if printable else ''} text"
+                           f"{' (one of ' + ', '.join(choices) + ')' if choices else ''}")
+    return x
 
 
 def _loads(data: bytes) -> Any:

@@ -30,6 +30,7 @@ from songnet.classify.events import noise_floor
 from songnet.classify.windows import candidate_images
 from songnet.core import audio
 from songnet.core.errors import SongnetError
+from songnet.core.journal import number_field, text_field
 from songnet.core.sound import Sound
 from songnet.resynth.songs import LearnParams, describe
 from songnet.song.distance import intro_vectors
@@ -149,21 +150,12 @@ class SongFound:
         if not isinstance(d, dict):
             raise SongnetError("a song is not a JSON object")
 
-        def number(key: str, *, low: float = 0.0, nan_ok: bool = False) -> float:
-            x = d.get(key)
-            if x is None and nan_ok:
-                return math.nan
-            if isinstance(x, bool) or not isinstance(x, (int, float)) or not (
-                    low <= x < math.inf or (nan_ok and x != x)):
-                raise SongnetError(f"song field {key}={str(x)[:40]!r} is not a number >= {low}")
-            return float(x)
+        def number(key: str, *, null_nan: bool = False) -> float:
+            return number_field(d, key, what="song", low=0.0, null_nan=null_nan)
 
         def text(key: str, choices: tuple[str, ...] = ()) -> str:
-            x = d.get(key)
-            if not isinstance(x, str) or len(x) > 1000 or not x.isprintable() or (
-                    choices and x not in choices):
-                raise SongnetError(f"song field {key} is not a short printable text")
-            return x
+            return text_field(d, key, what="song", limit=1000, printable=True,
+                              choices=choices)
 
         notes, count = d.get("notes"), d.get("trill_count")
         if not isinstance(notes, list) or len(notes) > 64 or not all(
@@ -178,7 +170,7 @@ class SongFound:
             raise SongnetError(f"a song that ends ({end:g} s) before it starts ({start:g} s)")
         return cls(source=text("source"), start_s=start, end_s=end, p_song=number("p_song"),
                    notes=np.asarray(notes, dtype=float).reshape(-1, 4),
-                   trill_interval_s=number("trill_interval_s", nan_ok=True),
+                   trill_interval_s=number("trill_interval_s", null_nan=True),
                    trill_start_hz=number("trill_start_hz"),
                    trill_end_hz=number("trill_end_hz"), trill_count=count,
                    description=text("description"),
