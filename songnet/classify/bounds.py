@@ -49,13 +49,12 @@ from songnet.song.track import PitchTrack, cents, clean_track, peaks_track, powe
 if TYPE_CHECKING:
     from songnet.classify.events import Activity
 
-__all__ = ["ECHO_DB", "MARGIN_S", "NEAR_FRAMES", "EventSong", "activity_peaks", "event_track",
-           "read_event", "song_bounds", "without_echoes"]
+__all__ = ["ECHO_DB", "MARGIN_S", "NEAR_FRAMES", "EventSong", "activity_peaks", "event_frames",
+           "event_track", "read_event", "song_bounds", "without_echoes"]
 
 MARGIN_S = 0.15
-"""Seconds around a candidate that are read too (as the note check reads them,
-``songnet.classify.events.NOTE_MARGIN_S``): a quiet note's start may lie outside the
-loud frames."""
+"""Seconds around an event that are read too, here and by the note check
+(:func:`event_frames`): a quiet note's start may lie outside the loud frames."""
 MAX_JUMP_CENTS = 400.0
 """A note's pitch moves less than this from one frame to the next (the jump at which
 :func:`songnet.song.segment.segment_groups` starts a new note)."""
@@ -103,14 +102,22 @@ def event_track(activity: Activity, start_s: float, end_s: float, *,
     ``end_s + margin_s``, times in seconds of the recording; None without peaks."""
     if activity.peaks is None:
         return None
+    frames = event_frames(activity, start_s, end_s, margin_s=margin_s)
+    if frames.stop - frames.start < 3:
+        return None
+    f0, peak, median = activity.peaks[:, frames]
+    track = clean_track(peaks_track(f0, peak, median, activity.frame_s))
+    return dataclasses.replace(track, times_s=track.times_s + frames.start * activity.frame_s)
+
+
+def event_frames(activity: Activity, start_s: float, end_s: float, *,
+                 margin_s: float = MARGIN_S) -> slice:
+    """The frames of ``activity`` from ``start_s - margin_s`` to ``end_s + margin_s``: what
+    the boundaries and the note check read of an event."""
     fs = activity.frame_s
     j0 = max(0, int(np.floor((start_s - margin_s) / fs)))
-    j1 = min(activity.peaks.shape[1], int(np.ceil((end_s + margin_s) / fs)) + 1)
-    if j1 - j0 < 3:
-        return None
-    f0, peak, median = activity.peaks[:, j0:j1]
-    track = clean_track(peaks_track(f0, peak, median, fs))
-    return dataclasses.replace(track, times_s=track.times_s + j0 * fs)
+    j1 = min(activity.active.shape[0], int(np.ceil((end_s + margin_s) / fs)) + 1)
+    return slice(j0, max(j0, j1))
 
 
 def without_echoes(group: Sequence[Segment], *, echo_db: float = ECHO_DB,

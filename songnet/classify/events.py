@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from songnet.classify.bounds import song_bounds
+from songnet.classify.bounds import event_frames, song_bounds
 from songnet.core.errors import SongnetError
 from songnet.core.journal import number_field, text_field
 from songnet.core.labels import UNKNOWN, ranks_unknown_first, theme_classes
@@ -538,20 +538,13 @@ def check_themes(themes: Sequence[str], classes: Sequence[str]) -> None:
                                f"{', '.join(known)}); fix --themes or the theme list")
 
 
-NOTE_MARGIN_S = 0.15
-"""Seconds around an event that the note check measures too: a note's half-level onset
-lies inside the event, its quiet start may not."""
-
-
 def _note_checked(event: Event, activity: Activity, check: NoteCheck) -> Event:
     """``event`` with its note distance, and ``unknown`` when the distance exceeds the
     check's threshold (the network's own ``unknown`` and other names are kept as they are
     where the check does not speak)."""
     if event.theme not in check.templates:
         return dataclasses.replace(event, note_threshold=check.threshold)
-    j0 = max(0, int(np.floor((event.start_s - NOTE_MARGIN_S) / activity.frame_s)))
-    j1 = int(np.ceil((event.end_s + NOTE_MARGIN_S) / activity.frame_s)) + 1
-    f0, peak, median = activity.peaks[:, j0:j1]
+    f0, peak, median = activity.peaks[:, event_frames(activity, event.start_s, event.end_s)]
     vectors = measure_vectors(peaks_track(f0, peak, median, activity.frame_s))
     d = check.distance(event.theme, vectors)
     if d > check.threshold:
