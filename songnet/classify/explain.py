@@ -26,12 +26,7 @@ import numpy as np
 from songnet.classify.backends import TorchBackend
 from songnet.classify.bounds import read_event
 from songnet.classify.events import Activity, Event, noise_floor, song_candidates
-from songnet.classify.windows import (
-    ClassifyParams,
-    candidate_images,
-    classify_blocks,
-    score_blocks,
-)
+from songnet.classify.windows import ClassifyParams, candidate_images, scan_events
 from songnet.core import audio
 from songnet.core.errors import SongnetError
 from songnet.core.labels import NO_SONG, UNKNOWN
@@ -173,10 +168,9 @@ def explain_sound(y: np.ndarray, *, checkpoint: Any, params: ClassifyParams | No
     fp = backend.fp
     y = np.asarray(y, dtype=np.float32).reshape(-1)
     block = audio.Block(y, 0.0, fp.sr)
-    events, _ = classify_blocks([block], model=backend, params=params, source=source)
+    events, activity, _ = scan_events([block], model=backend, params=params, source=source)
     if not events:
         return []
-    _, activity, _ = score_blocks([block], model=backend, params=params, source=source)
     power = backend.power(fit_window(y, params=fp) if y.size < fp.n_samples else y)
     floor = noise_floor(backend.activity_power(power))  # (n_bins, 1), as classify's
     frame_s, classes = fp.frame_s, list(backend.classes)

@@ -43,7 +43,7 @@ from songnet.features.npcqt import fit_window
 from songnet.features.params import FeatureParams
 
 __all__ = ["ClassifyParams", "ScanPart", "candidate_images", "classify_blocks", "classify_file",
-           "join_parts", "score_blocks", "song_anchor"]
+           "join_parts", "scan_events", "score_blocks", "song_anchor"]
 
 CANDIDATE_SLACK_S = 1.0
 """Extra block overlap (s), so that a song candidate ending where a block hands over to the
@@ -185,13 +185,32 @@ def classify_blocks(blocks: Iterable[audio.Block], *, model: Any,
     events : list of Event
     duration_s : float
     """
+    events, _, duration = scan_events(blocks, model=model, params=params, device=device,
+                                      source=source, progress=progress)
+    return events, duration
+
+
+def scan_events(blocks: Iterable[audio.Block], *, model: Any,
+                params: ClassifyParams = ClassifyParams(), device: str = "auto",
+                source: str = "<array>", progress: ProgressCallback | None = None
+                ) -> tuple[list[Event], Activity, float]:
+    """:func:`classify_blocks`, with the recording's frame activity (and its peaks) the
+    events were found and timed on: what ``songnet explain`` reads the songs from, in the
+    same one scan.
+
+    Returns
+    -------
+    events : list of Event
+    activity : Activity
+    duration_s : float
+    """
     backend = as_backend(model, device=device)
     scan = _scanned(blocks, backend=backend, params=params, source=source, progress=progress)
     part = scan.part()
     scores, activity, duration = _joined([part], source=source, window_s=scan.window_s,
                                          classes=backend.classes, embed_dim=backend.embed_dim)
     return events_of(scores, activity, part.candidates, backend=backend, params=params,
-                     source=source), duration
+                     source=source), activity, duration
 
 
 def events_of(scores: WindowScores, activity: Activity, candidates: Candidates, *,
