@@ -13,7 +13,6 @@ is "model is damaged".
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -27,6 +26,7 @@ from torch import nn
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path, check_output_file
 from songnet.model.checkpoint import Checkpoint, load_checkpoint
+from songnet.model.identity import file_sha256
 from songnet.model.network import Network
 from songnet.model.onnxfile import CHECKSUM_KEY, sign
 from songnet.model.openset import OPEN_SET_KEY
@@ -124,6 +124,6 @@ def export_checkpoint(model_path: str | os.PathLike | None, out: str | os.PathLi
         raise SongnetError(f"{out}: the exported model's name must end in .onnx")
     check_output_file(out, inputs=[model_path])
     ckpt = load_checkpoint(model_path, device="cpu")
-    digest = hashlib.sha256(Path(model_path).read_bytes()).hexdigest()
-    return export_onnx(ckpt, out, metadata=onnx_metadata(ckpt, checkpoint_sha256=digest))
+    return export_onnx(ckpt, out, metadata=onnx_metadata(
+        ckpt, checkpoint_sha256=file_sha256(model_path)))
 
