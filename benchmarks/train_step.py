@@ -10,7 +10,7 @@ images, in interleaved rounds (this machine's speed drifts), each keeping its be
   (NCHW) layout, and the warp as one bilinear ``affine_grid`` + ``grid_sample`` (the
   implementation before this build);
 - ``songnet``: this build, channels-last (NHWC) weights and maps and the warp as an exact
-  bin shift plus a linear resampling along time (:func:`songnet.model.train.augment`).
+  bin shift plus a linear resampling along time (:func:`songnet.model.augment.augment`).
 
 Also checks that both warps give the same images (to float rounding) and both layouts the
 same logits. Prints per-step milliseconds of the augmentation and of the network, images
@@ -28,7 +28,9 @@ import time
 import torch
 from torch import nn
 
-from songnet.model.train import TrainParams, augment, new_network, warp_reference
+from songnet.model.augment import augment, warp_reference
+from songnet.model.train import new_network
+from songnet.model.train_params import TrainParams
 
 
 def reference_augment(x: torch.Tensor, params: TrainParams,

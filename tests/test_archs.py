@@ -29,7 +29,8 @@ from songnet.model.checkpoint import (
     save_checkpoint,
 )
 from songnet.model.network import ModelConfig, ThemeCNN
-from songnet.model.train import TrainParams, train_model
+from songnet.model.train import train_model
+from songnet.model.train_params import TrainParams
 from tests.tiny_features import CLASSES, FEATURE_PARAMS, N_BINS, N_FRAMES, make_split
 
 FIELDS = {"n_bins": N_BINS, "n_frames": N_FRAMES, "n_classes": 3, "channels": (4, 8, 16),

@@ -21,7 +21,8 @@ from songnet.model.evaluate import (
     reliability,
     score,
 )
-from songnet.model.train import TrainParams, train_model
+from songnet.model.train import train_model
+from songnet.model.train_params import TrainParams
 from tests.tiny_features import CLASSES, FEATURE_PARAMS, make_split, write_features
 
 

@@ -113,7 +113,8 @@ def test_train_learns_the_note_check_from_catalog_songs_and_only_for_the_cqt():
     from songnet.features.featureset import FeatureSplit
     from songnet.features.images import images
     from songnet.features.npcqt import fit_window
-    from songnet.model.train import TrainParams, fit_note_check
+    from songnet.model.calibrate import fit_note_check
+    from songnet.model.train_params import TrainParams
 
     classes = ["T01", "T04", "T09", "unknown", "no_song"]
     rng = np.random.default_rng(2)

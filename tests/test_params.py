@@ -113,7 +113,7 @@ def _stage_params_classes():
     from songnet.latent.validate import ValidateParams
     from songnet.model.compare import CompareParams
     from songnet.model.evaluate import EvaluateParams
-    from songnet.model.train import TrainParams
+    from songnet.model.train_params import TrainParams
     from songnet.resynth.resynthesize import ResynthesizeParams
     from songnet.resynth.songs import LearnParams
     from songnet.surrogates.synthesize import SynthesizeParams

@@ -12,8 +12,10 @@ import torch
 from songnet.cli import main
 from songnet.core.errors import SongnetError
 from songnet.features.featureset import FeatureSplit
+from songnet.model.augment import augment, warp_reference
 from songnet.model.checkpoint import load_checkpoint
-from songnet.model.train import TrainParams, augment, train_model, warp_reference
+from songnet.model.train import train_model
+from songnet.model.train_params import TrainParams
 from tests.tiny_features import CLASSES, FEATURE_PARAMS, make_split, write_features
 
 TINY = TrainParams(seed=3, epochs=12, batch_size=25, lr=1e-2, patience=20, channels=(8, 16),
@@ -249,8 +251,8 @@ def test_training_date_is_today_or_source_date_epoch():
 
 
 def test_the_unknown_evidence_threshold_is_a_quantile_of_the_validation_foreign_songs():
+    from songnet.model.calibrate import fit_unknown_min_p
     from songnet.model.network import ModelConfig, ThemeCNN
-    from songnet.model.train import fit_unknown_min_p
 
     classes = ["A", "B", "unknown", "no_song"]
     torch.manual_seed(0)

@@ -41,7 +41,8 @@ from songnet.model.compare import (
     save_row,
 )
 from songnet.model.openset import OPEN_SET_KEY, UNKNOWN_MIN_P_KEY
-from songnet.model.train import TrainParams, new_network
+from songnet.model.train import new_network
+from songnet.model.train_params import TrainParams
 from songnet.surrogates.cliplength import clip_length
 from songnet.surrogates.synthesize import load_manifest
 

@@ -21,15 +21,11 @@ from songnet.core.files import check_output_dir, check_output_file
 from songnet.core.params import load_params, params_to_dict
 from songnet.core.progress import bar
 from songnet.features.featureset import FeatureSplit, load_meta, load_split, real_rows
+from songnet.model.calibrate import fit_note_check
 from songnet.model.checkpoint import save_checkpoint
 from songnet.model.openset import OPEN_SET_KEY, UNKNOWN_MIN_P_KEY
-from songnet.model.train import (
-    TrainParams,
-    fit_note_check,
-    save_history,
-    train_model,
-    training_date,
-)
+from songnet.model.train import save_history, train_model, training_date
+from songnet.model.train_params import TrainParams
 from songnet.song.notecheck import NOTE_CHECK_KEY
 from songnet.surrogates.themes import load_catalog
 

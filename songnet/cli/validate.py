@@ -30,7 +30,7 @@ from songnet.latent.validate import (
     save_validation,
     theme_folds,
 )
-from songnet.model.train import TrainParams
+from songnet.model.train_params import TrainParams
 from songnet.resynth.resynthesize import ResynthesizeParams
 from songnet.surrogates.themes import load_catalog
 

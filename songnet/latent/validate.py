@@ -47,7 +47,8 @@ from songnet.latent.embed import embed_images_batched, embed_sounds
 from songnet.latent.project import ThemeMatcher
 from songnet.model.checkpoint import Checkpoint, unknown_top
 from songnet.model.openset import METRICS
-from songnet.model.train import TrainParams, train_model
+from songnet.model.train import train_model
+from songnet.model.train_params import TrainParams
 from songnet.resynth.resynthesize import ResynthesizeParams, resynthesize_sketch
 from songnet.resynth.sketch import parse_sketch
 from songnet.resynth.variants import drift_variant, sketch_text

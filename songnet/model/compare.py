@@ -32,7 +32,8 @@ from songnet.features.featureset import FeatureSplit
 from songnet.features.frontends import FRONTENDS
 from songnet.model.archs import ARCHS, count_flops, count_params
 from songnet.model.checkpoint import Checkpoint, predict_proba
-from songnet.model.train import TrainParams, TrainResult, train_model
+from songnet.model.train import TrainResult, train_model
+from songnet.model.train_params import TrainParams
 
 __all__ = ["COLUMNS", "CompareParams", "compare_pair", "comparison_figure", "images_per_second",
            "load_rows", "pair_key", "save_row"]

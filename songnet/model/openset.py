@@ -26,7 +26,7 @@ OPEN_SET_KEY = "open_set"
 metadata and in an ONNX file's metadata (JSON)."""
 UNKNOWN_MIN_P_KEY = "unknown_min_p"
 """Key, in a checkpoint's metadata, of the least ``p(unknown)`` a sound ranked ``unknown``
-needs to be a song (:func:`songnet.model.train.fit_unknown_min_p`)."""
+needs to be a song (:func:`songnet.model.calibrate.fit_unknown_min_p`)."""
 
 
 def check_matrix(X: np.ndarray, *, what: str, n_features: int | None = None) -> np.ndarray:
