@@ -51,7 +51,8 @@ import numpy as np
 import soundfile as sf
 
 from songnet.classify.backends import open_model
-from songnet.classify.windows import ClassifyParams, classify_file
+from songnet.classify.params import ClassifyParams
+from songnet.classify.windows import classify_file
 from songnet.resynth.resynthesize import resynthesize_sketch
 from songnet.resynth.sketch import read_sketch
 from songnet.surrogates import conditions as cond

@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import realbirds as rb
 from songnet.classify.backends import open_model
-from songnet.classify.windows import ClassifyParams, classify_blocks
+from songnet.classify.params import ClassifyParams
+from songnet.classify.windows import classify_blocks
 from songnet.core import audio
 
 CUTS_S = (None, 3.0, 1.0, 0.3, 0.05)  # None: the whole scene (the song 6 s in)

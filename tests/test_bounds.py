@@ -130,7 +130,8 @@ def _events(model, y: np.ndarray, sr: int, *, refined: bool = True,
     """``classify``'s events of ``y`` (``params``: its ``ClassifyParams``);
     ``refined=False``: with ``song_bounds`` switched off (the span of the loud frames, as
     before it)."""
-    from songnet.classify.windows import ClassifyParams, classify_blocks
+    from songnet.classify.params import ClassifyParams
+    from songnet.classify.windows import classify_blocks
     y = audio.resample(np.asarray(y, dtype=np.float32), orig_sr=sr, sr=model.fp.sr)
     block = audio.Block(y, 0.0, model.fp.sr)
     params = ClassifyParams(**params)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from songnet.classify.windows import ClassifyParams, classify_blocks, score_blocks
+from songnet.classify.params import ClassifyParams
+from songnet.classify.windows import classify_blocks, score_blocks
 from songnet.core.audio import Block
 from songnet.core.errors import SongnetError
 from songnet.features import images as features
@@ -77,8 +78,8 @@ def test_streamed_blocks_match_one_whole_block(ckpt):
     y = tones_in_noise(40.0, fp.sr, seed=3)
     params = ClassifyParams(hop_s=0.5, skip_quiet=False)
     whole = score_blocks([Block(y, 0.0, fp.sr)], model=ckpt, params=params, device="cpu")
-    from songnet.classify.windows import _overlap_s
-    blocks = blocks_of(y, fp.sr, block_s=9.0, overlap_s=_overlap_s(fp))
+    from songnet.classify.params import block_overlap_s
+    blocks = blocks_of(y, fp.sr, block_s=9.0, overlap_s=block_overlap_s(fp))
     assert len(blocks) >= 4
     streamed = score_blocks(blocks, model=ckpt, params=params, device="cpu")
     assert np.allclose(whole[0].starts_s, streamed[0].starts_s)
@@ -102,10 +103,10 @@ def test_window_images_match_the_training_images(ckpt):
 
 
 def test_only_song_candidates_reach_the_network_and_blocks_do_not_change_them(ckpt):
-    from songnet.classify.windows import _overlap_s
+    from songnet.classify.params import block_overlap_s
     fp = ckpt.features()
     y = tones_in_noise(75.0, fp.sr, seed=2)  # whistles every 7 s, some at block edges
-    blocks = blocks_of(y, fp.sr, block_s=20.0, overlap_s=_overlap_s(fp))
+    blocks = blocks_of(y, fp.sr, block_s=20.0, overlap_s=block_overlap_s(fp))
     assert len(blocks) >= 4
     fast, _, _ = score_blocks(blocks, model=ckpt, device="cpu")
     assert (fast.probs[:, -1] == 1.0).all()  # no sliding window ran the CNN
@@ -135,10 +136,10 @@ def test_a_clip_shorter_than_a_window_gets_one_window(ckpt):
 
 def test_progress_reports_every_second_once(ckpt):
     fp = ckpt.features()
-    from songnet.classify.windows import _overlap_s
+    from songnet.classify.params import block_overlap_s
     y = tones_in_noise(25.0, fp.sr)
     seen: list[float] = []
-    score_blocks(blocks_of(y, fp.sr, block_s=10.0, overlap_s=_overlap_s(fp)),
+    score_blocks(blocks_of(y, fp.sr, block_s=10.0, overlap_s=block_overlap_s(fp)),
                  model=ckpt, device="cpu", progress=seen.append)
     assert sum(seen) == pytest.approx(25.0, abs=0.01) and min(seen) >= 0
 
@@ -147,7 +148,7 @@ def test_progress_reports_every_second_once(ckpt):
 
 
 def test_song_anchor_follows_the_song_not_the_stretch():
-    from songnet.classify.windows import song_anchor
+    from songnet.classify.candidates import song_anchor
     fp = features.FeatureParams()
     sr, rng = fp.sr, np.random.default_rng(3)
     t = np.arange(round(0.6 * sr)) / sr

@@ -9,7 +9,8 @@ import pytest
 import soundfile as sf
 
 from songnet.classify.backends import OnnxBackend, TorchBackend, as_backend, open_model
-from songnet.classify.windows import ClassifyParams, _overlap_s, classify_file, score_blocks
+from songnet.classify.params import ClassifyParams, block_overlap_s
+from songnet.classify.windows import classify_file, score_blocks
 from songnet.core.audio import Block
 from songnet.core.errors import SongnetError
 from songnet.model.checkpoint import default_model_path, load_checkpoint
@@ -54,7 +55,7 @@ def test_window_scores_and_activity_agree_block_by_block(tiny_pair):
     ckpt, onnx = tiny_pair
     fp = ckpt.features()
     y = whistles(40.0, fp.sr, seed=3)
-    n, step = round(12.0 * fp.sr), round((12.0 - _overlap_s(fp)) * fp.sr)
+    n, step = round(12.0 * fp.sr), round((12.0 - block_overlap_s(fp)) * fp.sr)
     blocks = [Block(y[s:s + n], s / fp.sr, fp.sr) for s in range(0, y.size - n + step, step)]
     params = ClassifyParams(skip_quiet=False)
     t_scores, t_act, t_dur = score_blocks(blocks, model=ckpt, params=params, device="cpu")
@@ -138,7 +139,7 @@ def test_blocks_prepared_on_several_threads_give_the_same_events(tiny_model, tmp
     assert (one.block_threads, three.block_threads) == (1, 3)
     fp = one.fp
     y = whistles(50.0, fp.sr, seed=4)
-    n, step = round(9.0 * fp.sr), round((9.0 - _overlap_s(fp)) * fp.sr)
+    n, step = round(9.0 * fp.sr), round((9.0 - block_overlap_s(fp)) * fp.sr)
     blocks = [Block(y[s:s + n], s / fp.sr, fp.sr) for s in range(0, y.size - n + step, step)]
     a_scores, a_act, a_dur = score_blocks(blocks, model=one, params=params)
     b_scores, b_act, b_dur = score_blocks(blocks, model=three, params=params)
@@ -156,7 +157,7 @@ def test_a_bad_block_on_a_worker_thread_is_the_usual_error(tiny_model, tmp_path)
     fp = backend.fp
     y = whistles(40.0, fp.sr, seed=5)
     y[round(27.5 * fp.sr)] = np.nan  # in the third block
-    n, step = round(9.0 * fp.sr), round((9.0 - _overlap_s(fp)) * fp.sr)
+    n, step = round(9.0 * fp.sr), round((9.0 - block_overlap_s(fp)) * fp.sr)
     blocks = [Block(y[s:s + n], s / fp.sr, fp.sr) for s in range(0, y.size - n + step, step)]
     with pytest.raises(SongnetError, match=r"NaN or infinite samples \(first at 27.50 s\)"):
         score_blocks(blocks, model=backend, params=ClassifyParams(block_s=9.0))

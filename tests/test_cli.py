@@ -258,7 +258,7 @@ def test_every_number_option_is_bounded_and_finite():
 def test_optional_params_follow_one_policy(tmp_path, monkeypatch):
     """The section when the file has it (only the keys it changes); with --params named,
     file and section required; otherwise the defaults."""
-    from songnet.classify.windows import ClassifyParams
+    from songnet.classify.params import ClassifyParams
     from songnet.core.errors import ParamsError
 
     @click.command()

@@ -138,7 +138,7 @@ def test_params_default_without_a_file_and_explicit_params_must_exist(
 
 
 def test_a_params_file_may_hold_only_the_keys_it_changes(tmp_path, monkeypatch):
-    from songnet.classify.windows import ClassifyParams
+    from songnet.classify.params import ClassifyParams
     from songnet.cli.common import load_optional_params
 
     monkeypatch.chdir(tmp_path)

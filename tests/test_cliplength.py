@@ -116,7 +116,8 @@ def test_features_lengthen_the_window_to_the_clips_only():
 @pytest.mark.slow
 def test_a_long_song_catalog_runs_through_synthesize_features_train_classify(
         slow_catalog, repo_root, tmp_path, capsys):
-    from songnet.classify.windows import ClassifyParams, score_blocks
+    from songnet.classify.params import ClassifyParams
+    from songnet.classify.windows import score_blocks
     from songnet.core.audio import Block
     from songnet.model.checkpoint import load_checkpoint
 

@@ -17,8 +17,9 @@ pytest.importorskip("distributed")
 
 from songnet.classify.backends import open_model
 from songnet.classify.cluster import classify_on
+from songnet.classify.params import ClassifyParams
 from songnet.classify.ranges import events_of_parts, plan_ranges, score_range
-from songnet.classify.windows import ClassifyParams, classify_file
+from songnet.classify.windows import classify_file
 from songnet.cli import main
 from songnet.cli.cluster import connect, parse_scheduler
 from songnet.core.audio import resample

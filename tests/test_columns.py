@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from songnet.classify.backends import open_model
-from songnet.classify.windows import ClassifyParams, classify_blocks
+from songnet.classify.params import ClassifyParams
+from songnet.classify.windows import classify_blocks
 from songnet.core import audio
 from songnet.core.audio import resample
 from songnet.core.labels import UNKNOWN

@@ -244,7 +244,8 @@ def recording(tmp_path_factory):
 
 def test_classify_with_an_stft_model_on_both_engines(stft_model, recording):
     from songnet.classify.backends import open_model
-    from songnet.classify.windows import ClassifyParams, classify_file
+    from songnet.classify.params import ClassifyParams
+    from songnet.classify.windows import classify_file
 
     pt, onnx = stft_model
     torch_backend = open_model(str(pt), device="cpu")

@@ -106,7 +106,7 @@ def test_optional_accepts_none():
 
 
 def _stage_params_classes():
-    from songnet.classify.windows import ClassifyParams
+    from songnet.classify.params import ClassifyParams
     from songnet.features.params import FeatureParams
     from songnet.latent.embed import EmbedParams
     from songnet.latent.project import ProjectParams

@@ -38,7 +38,7 @@ def references(text: str) -> set[str]:
 
 
 def test_the_resolver_tells_a_real_name_from_a_stale_one():
-    assert resolves("songnet.classify.windows.ClassifyParams")
+    assert resolves("songnet.classify.params.ClassifyParams")
     assert not resolves("songnet.train.TrainParams")  # a module that moved
     assert not resolves("songnet.classify.windows.NoSuchParams")
     assert references("see `songnet.core.notes` and songnet/core/x.py or songnet.yaml") == \

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from songnet.classify.backends import Backend, open_model
+from songnet.classify.params import ClassifyParams
 from songnet.classify.ranges import BlockRange, events_of_parts, plan_ranges, score_range
 from songnet.classify.report import FileResult, error_message
-from songnet.classify.windows import ClassifyParams, ScanPart
+from songnet.classify.scan import ScanPart
 
 __all__ = ["classify_on"]
 

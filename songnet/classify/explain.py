@@ -25,8 +25,10 @@ import numpy as np
 
 from songnet.classify.backends import TorchBackend
 from songnet.classify.bounds import read_event
+from songnet.classify.candidates import candidate_images
 from songnet.classify.events import Activity, Event, noise_floor, song_candidates
-from songnet.classify.windows import ClassifyParams, candidate_images, scan_events
+from songnet.classify.params import ClassifyParams
+from songnet.classify.windows import scan_events
 from songnet.core import audio
 from songnet.core.errors import SongnetError
 from songnet.core.labels import NO_SONG, UNKNOWN

@@ -3,8 +3,8 @@
 The serial scan (:func:`songnet.classify.windows.score_blocks`) walks the blocks of
 :func:`songnet.core.audio.stream` in order. A *range* is a run of those same blocks: its
 scan starts where the serial scan would be after the block before it
-(:meth:`_Scan.skip`, no transform), scores its own windows and owns its own frames, so
-that joining the ranges in order (:func:`~songnet.classify.windows.join_parts`) gives the
+(:meth:`Scan.skip`, no transform), scores its own windows and owns its own frames, so
+that joining the ranges in order (:func:`~songnet.classify.scan.join_parts`) gives the
 window scores and activity of the serial run, and :func:`find_events` on them its events.
 Ranges run on different workers (:mod:`songnet.classify.cluster`).
 """
@@ -18,16 +18,10 @@ from typing import Any
 
 from songnet.classify.backends import as_backend
 from songnet.classify.events import Candidates, Event
+from songnet.classify.params import ClassifyParams, block_overlap_s
 from songnet.classify.recordings import read_ahead
-from songnet.classify.windows import (
-    ClassifyParams,
-    ScanPart,
-    _flag_last,
-    _overlap_s,
-    _Scan,
-    events_of,
-    join_parts,
-)
+from songnet.classify.scan import Scan, ScanPart, flag_last, join_parts
+from songnet.classify.windows import events_of
 from songnet.core import audio
 
 __all__ = ["BlockRange", "events_of_parts", "plan_ranges", "score_range", "stream_params"]
@@ -38,7 +32,7 @@ BlockRange = tuple[int, int | None]
 
 def stream_params(fp: Any, params: ClassifyParams) -> tuple[float, float]:
     """``(block_s, overlap_s)`` of the serial run's :func:`songnet.core.audio.stream`."""
-    overlap_s = _overlap_s(fp)
+    overlap_s = block_overlap_s(fp)
     return max(params.block_s, 2 * overlap_s), overlap_s
 
 
@@ -86,11 +80,11 @@ def score_range(path: str | os.PathLike, block_range: BlockRange, *, model: Any,
     backend = as_backend(model, device="cpu")
     first, stop = block_range
     block_s, overlap_s = stream_params(backend.fp, params)
-    scan = _Scan(backend, params=params, source=str(path))
+    scan = Scan(backend, params=params, source=str(path))
     scored = False
     blocks = audio.stream(path, sr=backend.fp.sr, block_s=block_s, overlap_s=overlap_s)
     with read_ahead(blocks) as ahead:
-        for k, (block, last) in enumerate(_flag_last(ahead)):
+        for k, (block, last) in enumerate(flag_last(ahead)):
             if k < first - 1:
                 continue
             if k == first - 1:

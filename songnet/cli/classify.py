@@ -2,7 +2,7 @@
 
 Parameters come from the ``classify`` section of ``--params`` by the policy of
 :func:`songnet.cli.common.load_optional_params`: the section when the file has one,
-otherwise the defaults of :class:`songnet.classify.ClassifyParams`, so the command works
+otherwise the defaults of :class:`songnet.classify.params.ClassifyParams`, so the command works
 in any folder; the section may hold only the keys it changes. Naming ``--params``
 explicitly makes the file and the section required. Options given on the command line win
 over the file.
@@ -26,6 +26,7 @@ import click
 from songnet.classify.backends import Backend, open_model
 from songnet.classify.events import check_themes
 from songnet.classify.journal import Journal, journal_path
+from songnet.classify.params import ClassifyParams
 from songnet.classify.recordings import find_recordings
 from songnet.classify.report import (
     FORMATS,
@@ -37,7 +38,7 @@ from songnet.classify.report import (
     summary,
     verified_table,
 )
-from songnet.classify.windows import ClassifyParams, classify_file
+from songnet.classify.windows import classify_file
 from songnet.cli.cluster import connect, parse_scheduler
 from songnet.cli.common import (
     STATE,

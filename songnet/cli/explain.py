@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from songnet.classify.explain import explain_figure, explain_sound
-from songnet.classify.windows import ClassifyParams
+from songnet.classify.params import ClassifyParams
 from songnet.cli.common import (
     FiniteFloatRange,
     common_options,

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from songnet.classify.backends import Backend
+from songnet.classify.candidates import candidate_images
 from songnet.classify.events import noise_floor
-from songnet.classify.windows import candidate_images
 from songnet.core import audio
 from songnet.core.errors import SongnetError
 from songnet.core.journal import number_field, text_field
