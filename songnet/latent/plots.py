@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
+from songnet.core.errors import SongnetError
+
 __all__ = ["plot_latent_map", "plot_persistence"]
 
 STATUS_COLOURS = {"persists": "#d9f0d3", "lost": "#f4cccc", "new": "#cfe2f3"}
@@ -26,8 +28,23 @@ def plot_latent_map(maps: pd.DataFrame, *, dims: tuple[str, str] = ("umap_1", "u
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    SongnetError
+        When ``maps`` lacks a column named in ``dims`` or ``check_dims``; the message lists
+        the columns it has.
     """
     panels = [dims] + ([check_dims] if check_dims else [])
+    missing = [d for pair in panels for d in pair if d not in maps.columns]
+    if missing:
+        from songnet.latent.dims import dim_names
+
+        raise SongnetError(
+            f"no latent dimension {missing[0]!r} in this table; it has "
+            f"{', '.join(dim_names(maps))}. maps.csv holds two UMAP and two PCA columns: for "
+            "other components or the embedding's own dimensions, plot the table of "
+            "songnet.latent.dims.latent_dims(load_embeddings(folder))")
     fig = Figure(figsize=(6.5 * len(panels), 5.5), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     new = maps[maps.era == "2020"]
