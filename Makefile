@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.songnet-installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: pipeline test test-fast lint benchmarks figures sketches install
+.PHONY: pipeline test test-fast lint benchmarks figures sketches install docs
 
 pipeline: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
@@ -20,7 +20,14 @@ test-fast: $(STAMP) lint
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check songnet tests benchmarks
+	$(BIN)/ruff check songnet tests benchmarks docs
+
+# the documentation site (docs/_build/html/index.html): warnings are errors, so a broken
+# reference, a docstring that does not parse, a notebook that fails or a dead internal link
+# fails the build
+docs: $(STAMP)
+	rm -rf docs/_build docs/_api docs/jupyter_execute
+	$(BIN)/python -m sphinx -W --keep-going -n -q -j 1 -b html docs docs/_build/html
 
 # every benchmark; each writes only under benchmarks/out/ (or a temporary folder)
 benchmarks: $(STAMP)

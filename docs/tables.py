@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -74,7 +76,7 @@ def _folds() -> str:
                      f"{float(r['lost_rate']):.2f} [{_span(r['lost_ci'])}] (n={r['n_lost']}) | "
                      f"{float(r['persist_rate']):.2f} [{_span(r['persist_ci'])}] "
                      f"(n={r['n_persist']}) |")
-    v = json.loads((EXP / "validation" / "metrics.json").read_text())["validation"]
+    v = json.loads((EXP / "validation" / "summary.json").read_text())["validation"]
     lines.append(f"| pooled | all {len(v['folds'])} folds | each fold's own | "
                  f"**{v['lost_rate']:.2f}** [{v['lost_ci'][0]:.2f}, {v['lost_ci'][1]:.2f}] "
                  f"(n={v['n_lost']}) | **{v['persist_rate']:.2f}** [{v['persist_ci'][0]:.2f}, "
@@ -100,6 +102,74 @@ def refresh(text: str) -> str:
         return f"<!-- table:{name} -->\n{TABLES[name]()}\n<!-- /table -->"
 
     return re.sub(r"<!-- table:(\w+) -->\n.*?<!-- /table -->", table, text, flags=re.S)
+
+
+def _csv_table(path: Path, columns: list[str] | None = None) -> str:
+    """A CSV file as a Markdown table (all columns, or ``columns`` in that order)."""
+    rows = _rows(path)
+    cols = columns or list(rows[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(r[c] for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _events() -> str:
+    """The classify stage's events on the resung 1966 songs, the columns a reader needs."""
+    return _csv_table(EXP / "classify" / "resynth_events.csv",
+                      ["file", "start_s", "end_s", "song_score", "theme", "theme_confidence",
+                       "unknown_by", "nearest", "distance", "threshold", "model"])
+
+
+def _comparison() -> str:
+    return _csv_table(EXP / "comparison" / "comparison.csv")
+
+
+# The docs' results page includes these, each from one output of the pipeline: the table,
+# the file it is made from, and the command that writes that file.
+GENERATED = {
+    "metrics": (_metrics, "experiments/metrics.json", "songnet evaluate (dvc repro evaluate)"),
+    "folds": (_folds, "experiments/validation/folds.csv",
+              "songnet validate (dvc repro validation/dvc.yaml)"),
+    "leave_one_out": (TABLES["leave_one_out"], "experiments/validation/leave_one_out.csv",
+                      "songnet validate (dvc repro validation/dvc.yaml)"),
+    "persistence": (_persistence, "experiments/latent/persistence.csv",
+                    "songnet project (dvc repro project)"),
+    "comparison": (_comparison, "experiments/comparison/comparison.csv",
+                   "songnet compare (dvc repro compare)"),
+    "resynth_events": (_events, "experiments/classify/resynth_events.csv",
+                       "songnet classify (dvc repro classify)"),
+}
+
+
+def _date(path: Path) -> str:
+    """The day ``path`` was last committed (its modification day when it is not)."""
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%cs", "--", str(path)], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        out = ""
+    if out and not subprocess.run(["git", "diff", "--quiet", "--", str(path)],
+                                  cwd=ROOT).returncode:
+        return out
+    return datetime.date.fromtimestamp(path.stat().st_mtime).isoformat()
+
+
+def write_generated(folder: Path) -> dict[str, str]:
+    """Write every table of :data:`GENERATED` to ``folder/NAME.md`` with a line naming its
+    source file, the command that wrote it and its date; return ``{name: problem}`` for
+    the tables whose source is missing (each then says so on the page)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    problems = {}
+    for name, (make, source, command) in GENERATED.items():
+        try:
+            table = make()
+            note = (f"*Generated from `{source}`, written by `{command}` on "
+                    f"{_date(ROOT / source)}.*")
+        except (OSError, KeyError, ValueError) as e:
+            problems[name] = f"{type(e).__name__}: {e}"
+            table, note = f"*Not generated: {problems[name]} (run `dvc repro`).*", ""
+        (folder / f"{name}.md").write_text(f"{note}\n\n{table}\n", encoding="utf-8")
+    return problems
 
 
 def main() -> int:

@@ -1,4 +1,4 @@
-"""``songnet themes discover RECORDING_OR_FOLDER... -o OUT/``: find every chingolo song in
+"""``songnet themes discover RECORDING_OR_FOLDER… -o OUT/``: find every chingolo song in
 unsorted recordings and group the songs into proposed themes (:mod:`songnet.discover`)."""
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ and turned back into the time-domain kernel it applies to each frame
 one ``conv1d`` per octave with ``stride=hop_length``. The top octave is then identical to
 librosa's; lower octaves differ only by librosa's down-sampling filters. Frames are
 centred like librosa's (frame ``t`` at sample ``t * hop_length``, zero padding), so a
-signal of ``n`` samples gives ``n // hop + 1`` frames. :mod:`songnet.features.fastcqt`
+signal of ``n`` samples gives ``n // hop + 1`` frames. :mod:`songnet.features.npcqt`
 applies the same kernels with NumPy, for classifying without torch.
 
 The kernels are built once per (parameters, device) and cached.

@@ -128,7 +128,7 @@ def compute_features(manifest: pd.DataFrame, *, root: str | os.PathLike,
         The folder the manifest's paths are relative to (the manifest's folder).
     params : FeatureParams
         The transform; clips are resampled to ``params.sr`` and fitted with
-        :func:`songnet.features.fit_window`.
+        :func:`songnet.features.npcqt.fit_window`.
     device : str
         ``"auto"`` (GPU when present), ``"cpu"`` or ``"cuda"``.
     batch_size : int

@@ -13,7 +13,7 @@ one frame every ``hop_length`` samples) and turned into an image in [0, 1]:
 
 Two paths compute the transform: :func:`image_reference` (``librosa.cqt``, one clip) and
 :func:`images` (PyTorch convolutions, batched, on a GPU when present; see
-:mod:`songnet.cqt`). They agree to a correlation above 0.99 on the dB images.
+:mod:`songnet.features.cqt`). They agree to a correlation above 0.99 on the dB images.
 For long recordings, :func:`cqt_power` transforms a whole block at once and
 :func:`power_to_images` normalises any run of its frames as an image.
 

@@ -5,7 +5,7 @@ a sparse frequency-domain filter basis. Here every octave's basis is built as li
 builds it (``librosa.filters.wavelet``, the same length normalisation, the same 1 %
 sparsification; checked against librosa by the tests), then turned back into the
 time-domain kernel it applies to each frame. :mod:`songnet.features.cqt` runs the kernels
-as torch convolutions, :mod:`songnet.features.fastcqt` as NumPy matrix products (the
+as torch convolutions, :mod:`songnet.features.npcqt` as NumPy matrix products (the
 classify path, without torch).
 """
 

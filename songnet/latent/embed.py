@@ -1,9 +1,9 @@
 """Embeddings: songs → the trained network's penultimate layer, through the training features.
 
 2020 and 1966 songs reach the network through one channel: every clip is resampled to the
-checkpoint's feature rate, fitted to one window (:func:`songnet.features.fit_window`),
+checkpoint's feature rate, fitted to one window (:func:`songnet.features.npcqt.fit_window`),
 turned into a Constant-Q image (:func:`songnet.features.images`) and embedded
-(:func:`songnet.model.embed_images`). Images the features stage already made (the
+(:func:`songnet.model.checkpoint.embed_images`). Images the features stage already made (the
 surrogate test split) are embedded directly.
 
 An :class:`Embeddings` set is one matrix plus one metadata row per song

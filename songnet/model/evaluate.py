@@ -107,7 +107,7 @@ def reliability(proba: np.ndarray, y_true: np.ndarray, *, n_bins: int = 15) -> d
 
 def expected_calibration_error(proba: np.ndarray, y_true: np.ndarray, *,
                                n_bins: int = 15) -> float:
-    """ECE: the count-weighted mean of |accuracy - confidence| over confidence bins."""
+    """ECE: the count-weighted mean of ``|accuracy - confidence|`` over confidence bins."""
     rel = reliability(proba, y_true, n_bins=n_bins)
     n = rel["count"].sum()
     if n == 0:

@@ -70,7 +70,7 @@ class ThemeMatcher:
     themes_ : np.ndarray [shape=(n_themes,)]
         The 2020 theme names, sorted.
     centroids_ : np.ndarray [shape=(n_themes, embed_dim)]
-        Theme centroids in the matcher's space (:attr:`metric`).
+        Theme centroids in the matcher's space (``metric``).
     thresholds_ : np.ndarray [shape=(n_themes,)]
         Match threshold per theme (same units as the distances; all equal when pooled).
     """
@@ -139,7 +139,7 @@ class ThemeMatcher:
         return np.linalg.norm(Z[:, None, :] - self.centroids_[None, :, :], axis=2)
 
     def _space(self, X: np.ndarray) -> np.ndarray:
-        """Embeddings in the matcher's space (:attr:`metric`)."""
+        """Embeddings in the matcher's space (``metric``)."""
         Z = (X - self.mean_) / self.scale_
         if self.metric == "cosine":  # an all-zero embedding stays at the origin
             Z = Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)

@@ -4,7 +4,7 @@ from its learned theme.
 Per song and note, the real note and the learned theme's note (sung clean by the model and
 measured the same way, :func:`songnet.resynth.learn.sing_clean`) are compared:
 
-- ``pitch_error_cents``: median |cents| between the two pitch contours at the same place
+- ``pitch_error_cents``: median ``|cents|`` between the two pitch contours at the same place
   in the note (for the trill: over its syllables, each with its partner);
 - ``timing_error_ms``: the larger of the onset and offset differences, times counted from
   each song's first note (for the trill: the median onset difference of its syllables).
@@ -44,7 +44,7 @@ MAX_SONGS = 11
 
 
 def _contour_error(real: Segment, sung: Segment) -> float:
-    """Median |cents| between two notes' contours, compared at the same phase."""
+    """Median ``|cents|`` between two notes' contours, compared at the same phase."""
     u_r = (real.times_s - real.onset_s) / max(real.duration_s, 1e-6)
     u_s = (sung.times_s - sung.onset_s) / max(sung.duration_s, 1e-6)
     inside = (u_r >= 0) & (u_r <= 1)

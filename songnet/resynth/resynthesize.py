@@ -139,7 +139,7 @@ class Resynthesis:
 
 
 def _errors(target: PitchTrack, sung: PitchTrack, sel: np.ndarray | None = None) -> np.ndarray:
-    """|cents| over target-voiced frames (in ``sel``) within 20 dB of the target's peak.
+    """``|cents|`` over target-voiced frames (in ``sel``) within 20 dB of the target's peak.
 
     Quieter frames (a note's attack and release) are left out when the selection has
     louder ones; a frame the song leaves unvoiced counts 1200 cents.

@@ -3,7 +3,7 @@
 Each theme is sung by simulated *birds*: a bird keeps a personal version of its theme
 (pitch transposition, tempo, per-note pitch and length, trill rate), its own γ jitter and
 trachea. Each *rendition* jitters every note a little. Each clip then gets recording
-conditions (:mod:`songnet.conditions`): distance, coloured background noise, wind, clutter
+conditions (:mod:`songnet.surrogates.conditions`): distance, coloured background noise, wind, clutter
 (other model-made calls, insects), optional reverberation, at an SNR drawn from a range.
 
 Splits ``train``, ``val``, ``test`` and ``stress`` (harder: low SNR, wider bird variation,
