@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from songnet.core.audio import AudioError, Block, info, load, stream
+from songnet.core.audio import Block, load, stream
+from songnet.core.decode import AudioError, info
 from songnet.core.errors import SongnetError
 
 SR = 22050

@@ -11,11 +11,14 @@ import pytest
 import soundfile as sf
 
 from songnet.classify import events as events_module
+from songnet.classify.activity import Activity
 from songnet.classify.bounds import read_event, song_bounds, without_echoes
-from songnet.classify.events import Activity, Candidates, WindowScores, find_events
+from songnet.classify.events import find_events
+from songnet.classify.scores import Candidates, WindowScores
 from songnet.core import audio
 from songnet.song.notecheck import SONG_GAP_S
-from songnet.song.segment import best_read, segment_groups
+from songnet.song.reading import best_read
+from songnet.song.segment import segment_groups
 
 FRAME_S = 128 / 22050
 TOL_S = 0.1  # the target: within 0.1 s of the true song

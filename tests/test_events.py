@@ -5,13 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from songnet.classify.events import (
-    Activity,
-    WindowScores,
-    _moving_mean,
-    find_events,
-    frame_activity,
-)
+from songnet.classify.activity import Activity, _moving_mean, frame_activity
+from songnet.classify.events import find_events
+from songnet.classify.scores import WindowScores
 from songnet.core.errors import SongnetError
 
 CLASSES = ("A", "B", "C", "D", "no_song")
@@ -233,7 +229,7 @@ def test_a_song_far_from_every_theme_centroid_is_unknown_and_keeps_its_nearest()
 
 
 def test_song_candidates_bridge_short_gaps_and_split_what_is_too_long():
-    from songnet.classify.events import song_candidates
+    from songnet.classify.activity import song_candidates
 
     t = np.arange(round(30.0 / FRAME_S)) * FRAME_S
     active = np.zeros(t.size, dtype=bool)
@@ -254,7 +250,7 @@ def test_song_candidates_bridge_short_gaps_and_split_what_is_too_long():
 
 
 def test_candidates_replace_loud_stretches_each_judged_on_its_own_image():
-    from songnet.classify.events import Candidates
+    from songnet.classify.scores import Candidates
 
     base = scores_for([(10.0, 12.0, "B")])
     probs = np.array([[0.0, 0.9, 0.0, 0.0, 0.1],   # a song, B
@@ -271,7 +267,7 @@ def test_candidates_replace_loud_stretches_each_judged_on_its_own_image():
 
 
 def test_weak_evidence_of_an_unknown_theme_is_no_song():
-    from songnet.classify.events import Candidates
+    from songnet.classify.scores import Candidates
 
     classes = ("A", "B", "unknown", "no_song")
     base = WindowScores(np.arange(0.0, 20.0, 0.5), np.tile([0.0, 0.0, 0.0, 1.0], (40, 1)),

@@ -10,8 +10,9 @@ import pytest
 import soundfile as sf
 import torch
 
+from songnet.classify.activity import Activity, frame_activity
 from songnet.classify.bounds import activity_peaks, song_bounds
-from songnet.classify.events import Activity, Event, frame_activity
+from songnet.classify.events import Event
 from songnet.classify.explain import (
     NOT_READ,
     TITLE_CHARS,

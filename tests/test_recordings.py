@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from songnet.classify.recordings import find_recordings
-from songnet.core.audio import AUDIO_SUFFIXES, audio_files
+from songnet.core.audio_files import AUDIO_SUFFIXES, audio_files
 
 
 def test_find_recordings_expands_files_folders_and_globs(tmp_path):
@@ -45,7 +45,7 @@ def test_read_ahead_yields_every_block_in_order_and_raises_where_reading_failed(
     import threading
 
     from songnet.classify.recordings import read_ahead
-    from songnet.core.audio import AudioError
+    from songnet.core.decode import AudioError
 
     def blocks(fail_at=None):
         for k in range(5):

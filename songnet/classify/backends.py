@@ -61,7 +61,7 @@ class Backend(Protocol):
                       floor: np.ndarray, *, audio: list[tuple[int, int]] | None = None) -> Any:
         """Images of the windows starting at frames ``idx`` in which every frame outside
         ``keep[i] = (first, end)`` (block frames) is held down to the block's noise floor
-        ``floor`` (``(n_bins, 1)``, :func:`songnet.classify.events.noise_floor`): one sound,
+        ``floor`` (``(n_bins, 1)``, :func:`songnet.classify.activity.noise_floor`): one sound,
         alone in its recording's background. Frames outside ``audio[i] = (first, end)``
         (before the recording starts or after it ends) are the floor itself."""
 

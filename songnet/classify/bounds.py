@@ -1,14 +1,14 @@
 """Song events' boundaries from the song itself: the onset of its first note to the end
 of its trill.
 
-A song candidate is a run of loud frames (:func:`songnet.classify.events.song_candidates`),
+A song candidate is a run of loud frames (:func:`songnet.classify.activity.song_candidates`),
 and loud is not the song: a reverberant tail keeps the frames after the last syllable
 loud, another bird's call a fraction of a second away joins the run. The song itself is
 read as the note check reads it (:mod:`songnet.song.notecheck`): the pitch track of the
 song band's peak in each frame (:func:`songnet.song.track.peaks_track` on
 ``Activity.peaks``, :func:`activity_peaks`), its notes grouped where less than the song
 gap separates them, and the group whose trill is the longest after at least one
-introductory note (:func:`songnet.song.segment.best_read`). Real songs need some care
+introductory note (:func:`songnet.song.reading.best_read`). Real songs need some care
 around that reading (:func:`read_event`):
 
 - reverberation: a quiet copy of each note follows it, and breaks the trill's rhythm; the
@@ -43,11 +43,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from songnet.song.notecheck import GATE, SONG_GAP_S
-from songnet.song.segment import ReadSong, Segment, SongRules, best_read, segment_groups
+from songnet.song.reading import ReadSong, SongRules, best_read
+from songnet.song.segment import Segment, segment_groups
 from songnet.song.track import PitchTrack, cents, clean_track, peaks_track, power_peaks
 
 if TYPE_CHECKING:
-    from songnet.classify.events import Activity
+    from songnet.classify.activity import Activity
 
 __all__ = ["ECHO_DB", "MARGIN_S", "NEAR_FRAMES", "EventSong", "activity_peaks", "event_frames",
            "event_track", "read_event", "song_bounds", "without_echoes"]
@@ -70,7 +71,7 @@ NEAR_FRAMES = 2
 
 def activity_peaks(power: np.ndarray, frequencies: np.ndarray, active: np.ndarray, *,
                    near_frames: int = NEAR_FRAMES) -> np.ndarray:
-    """What :attr:`songnet.classify.events.Activity.peaks` holds: the song band's peaks
+    """What :attr:`songnet.classify.activity.Activity.peaks` holds: the song band's peaks
     (:func:`songnet.song.track.power_peaks`) of the frames within ``near_frames`` of an
     active one, NaN elsewhere.
 
@@ -81,7 +82,7 @@ def activity_peaks(power: np.ndarray, frequencies: np.ndarray, active: np.ndarra
     frequencies : np.ndarray [shape=(n_bins,)]
         Bin centre frequencies, Hz.
     active : np.ndarray [shape=(T,), dtype=bool]
-        The loud frames (:attr:`songnet.classify.events.Activity.active`).
+        The loud frames (:attr:`songnet.classify.activity.Activity.active`).
 
     Returns
     -------
@@ -187,7 +188,7 @@ def read_event(activity: Activity, start_s: float, end_s: float, *,
 def _chingolo_note(seg: Segment) -> bool:
     """Whether a note's median pitch lies in the species' range
     (:data:`songnet.song.notecheck.GATE`; its length was checked by the reading, against
-    the wider :class:`songnet.song.segment.SongRules`)."""
+    the wider :class:`songnet.song.reading.SongRules`)."""
     lo_hz, hi_hz = GATE["pitch_hz"]
     return lo_hz <= seg.pitch_hz <= hi_hz
 

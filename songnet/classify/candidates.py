@@ -32,9 +32,10 @@ def candidate_images(backend: Backend, y: np.ndarray, spans: Sequence[tuple[int,
     y : np.ndarray [shape=(n,)]
         The block's samples; block frame ``j`` is centred on sample ``j * hop_length``.
     spans : sequence of (int, int)
-        Candidates as ``(first, end)`` block frames (:func:`song_candidates`).
+        Candidates as ``(first, end)`` block frames
+        (:func:`songnet.classify.activity.song_candidates`).
     floor : np.ndarray [shape=(n_bins, 1)]
-        The block's noise floor (:func:`songnet.classify.events.noise_floor`).
+        The block's noise floor (:func:`songnet.classify.activity.noise_floor`).
 
     Returns
     -------

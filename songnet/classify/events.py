@@ -21,17 +21,17 @@ from typing import Any
 
 import numpy as np
 
+from songnet.classify.activity import Activity, loud_segments
 from songnet.classify.bounds import event_frames, song_bounds
+from songnet.classify.scores import Candidates, WindowScores, holding_windows, pooled_scores
 from songnet.core.errors import SongnetError
 from songnet.core.journal import number_field, text_field
 from songnet.core.labels import UNKNOWN, ranks_unknown_first, theme_classes
-from songnet.core.quantiles import median, percentile
+from songnet.core.quantiles import percentile
 from songnet.song.notecheck import NoteCheck, measure_vectors
 from songnet.song.track import peaks_track
 
-__all__ = ["OTHER", "UNKNOWN_BY", "Activity", "Candidates", "Event", "WindowScores",
-           "check_themes", "find_events", "frame_activity", "holding_windows", "loud_segments",
-           "noise_floor", "song_candidates"]
+__all__ = ["OTHER", "UNKNOWN_BY", "Event", "check_themes", "find_events"]
 
 
 UNKNOWN_BY = ("network", "distance", "note_check")
@@ -164,253 +164,6 @@ class Event:
         return self.end_s - self.start_s
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class WindowScores:
-    """Class probabilities of windows on a regular grid.
-
-    Attributes
-    ----------
-    starts_s : np.ndarray [shape=(n,), dtype=float64]
-        Window onsets in seconds, increasing.
-    probs : np.ndarray [shape=(n, n_classes), dtype=float32]
-        Per-window class probabilities; rows sum to 1; the last class is ``no_song``.
-    window_s : float
-        Window length in seconds.
-    classes : tuple of str
-        Class names, ``no_song`` last.
-    embeddings : np.ndarray [shape=(n, embed_dim), dtype=float32], optional
-        Per-window embeddings (zeros for windows the network did not run on).
-    """
-
-    starts_s: np.ndarray
-    probs: np.ndarray
-    window_s: float
-    classes: tuple[str, ...]
-    embeddings: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        starts = np.asarray(self.starts_s, dtype=np.float64).reshape(-1)
-        probs = np.asarray(self.probs, dtype=np.float32)
-        if probs.ndim != 2 or probs.shape[0] != starts.shape[0]:
-            raise SongnetError(f"window probabilities of shape {probs.shape} do not match "
-                               f"{starts.shape[0]} window starts")
-        if probs.shape[1] != len(self.classes) or len(self.classes) < 2:
-            raise SongnetError(f"{probs.shape[1]} probability columns for classes "
-                               f"{list(self.classes)}; need the themes and no_song last")
-        if self.window_s <= 0:
-            raise SongnetError(f"window_s={self.window_s} must be positive")
-        object.__setattr__(self, "starts_s", starts)
-        object.__setattr__(self, "probs", probs)
-        object.__setattr__(self, "classes", tuple(self.classes))
-        if self.embeddings is not None:
-            emb = np.asarray(self.embeddings, dtype=np.float32)
-            if emb.ndim != 2 or emb.shape[0] != starts.shape[0]:
-                raise SongnetError(f"window embeddings of shape {emb.shape} do not match "
-                                   f"{starts.shape[0]} window starts")
-            object.__setattr__(self, "embeddings", emb)
-
-    def __len__(self) -> int:
-        return int(self.starts_s.shape[0])
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class Candidates:
-    """Stretches of sound that may be songs, each scored by the network *alone*.
-
-    A candidate is a run of loud frames (:func:`song_candidates`); its image is the analysis
-    window around it with every frame outside it held down to the noise floor, so the
-    network judges that sound and not its neighbours (another bird a second away, or the
-    next song).
-
-    Attributes
-    ----------
-    start_s, end_s : np.ndarray [shape=(k,)]
-        Onset and offset in seconds, in time order.
-    probs : np.ndarray [shape=(k, n_classes), dtype=float32]
-        Class probabilities of each candidate's image (``no_song`` last).
-    embeddings : np.ndarray [shape=(k, embed_dim), dtype=float32]
-    """
-
-    start_s: np.ndarray
-    end_s: np.ndarray
-    probs: np.ndarray
-    embeddings: np.ndarray
-
-    def __post_init__(self) -> None:
-        k = np.asarray(self.start_s).shape[0]
-        if not (np.asarray(self.end_s).shape[0] == np.asarray(self.probs).shape[0]
-                == np.asarray(self.embeddings).shape[0] == k):
-            raise SongnetError("candidates: starts, ends, probabilities and embeddings "
-                               "disagree in number")
-
-    def __len__(self) -> int:
-        return int(np.asarray(self.start_s).shape[0])
-
-    @classmethod
-    def concatenate(cls, parts: Sequence[Candidates], *, n_classes: int,
-                    embed_dim: int) -> Candidates:
-        """Join candidates of consecutive stretches, in time order."""
-        parts = [p for p in parts if len(p)]
-        if not parts:
-            return cls(np.zeros(0), np.zeros(0), np.zeros((0, n_classes), np.float32),
-                       np.zeros((0, embed_dim), np.float32))
-        return cls(*(np.concatenate([getattr(p, f) for p in parts])
-                     for f in ("start_s", "end_s", "probs", "embeddings")))
-
-
-def song_candidates(active: np.ndarray, *, frame_s: float, split_gap_s: float,
-                    min_event_s: float, max_song_s: float) -> list[tuple[int, int]]:
-    """Runs of active frames that may each be one song: ``[(first, end)]`` frame indices.
-
-    Gaps shorter than ``split_gap_s`` are bridged (a song's notes are closer than that: the
-    themes stage's own song gap is 0.25 s); runs shorter than ``min_event_s`` are dropped; a
-    run longer than ``max_song_s`` (a chorus, or songs with other sounds too close to them)
-    is cut at its widest silence, again and again, until every piece fits, so no candidate
-    is longer than a song can be.
-    """
-    idx = np.flatnonzero(np.asarray(active, dtype=bool))
-    if idx.size == 0:
-        return []
-    max_gap = max(1, round(split_gap_s / frame_s))
-    longest = max(1, int(max_song_s / frame_s))
-    shortest = min_event_s / frame_s
-    out: list[tuple[int, int]] = []
-    stack = np.split(idx, np.flatnonzero(np.diff(idx) > max_gap) + 1)[::-1]
-    while stack:
-        run = stack.pop()
-        if run[-1] + 1 - run[0] <= longest:
-            if run[-1] + 1 - run[0] >= shortest:
-                out.append((int(run[0]), int(run[-1]) + 1))
-            continue
-        gaps = np.diff(run)
-        cut = int(np.argmax(gaps)) + 1 if gaps.max() > 1 else \
-            int(np.searchsorted(run, run[0] + longest))  # no silence at all: cut by length
-        stack += [run[cut:], run[:cut]]
-    return sorted(out)
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class Activity:
-    """Which CQT frames of a recording hold sound above the background.
-
-    Attributes
-    ----------
-    active : np.ndarray [shape=(T,), dtype=bool]
-        Frame ``j`` (centred at ``j * frame_s`` seconds) is louder than the noise floor.
-    low_hz, high_hz : np.ndarray [shape=(T,), dtype=float32]
-        Lowest and highest loud frequency of each active frame (NaN where inactive).
-    frame_s : float
-        Frame period in seconds (``hop_length / sr``).
-    peaks : np.ndarray [shape=(3, T), dtype=float32], optional
-        Per frame, the song band's loudest pitch (Hz), its level and the band's median
-        level (dB) (:func:`songnet.song.track.frame_peaks`): what the note check measures
-        a song's notes from, and its boundaries (:mod:`songnet.classify.bounds`). None
-        where they were not computed: events then keep the span of their loud frames.
-    """
-
-    active: np.ndarray
-    low_hz: np.ndarray
-    high_hz: np.ndarray
-    frame_s: float
-    peaks: np.ndarray | None = None
-
-    @classmethod
-    def concatenate(cls, parts: Sequence[Activity], *, frame_s: float) -> Activity:
-        """Join consecutive, non-overlapping runs of frames into one."""
-        if not parts:
-            empty = np.zeros(0, dtype=np.float32)
-            return cls(np.zeros(0, dtype=bool), empty, empty.copy(), frame_s)
-        peaks = (np.concatenate([p.peaks for p in parts], axis=1)
-                 if all(p.peaks is not None for p in parts) else None)
-        return cls(np.concatenate([p.active for p in parts]),
-                   np.concatenate([p.low_hz for p in parts]),
-                   np.concatenate([p.high_hz for p in parts]), frame_s, peaks)
-
-
-def noise_floor(power: np.ndarray) -> np.ndarray:
-    """Each CQT bin's noise floor over a stretch: its median over (up to ~2000 of) the
-    stretch's frames, ``(n_bins, 1)`` float32, never zero."""
-    power = np.asarray(power, dtype=np.float32)
-    step = max(1, power.shape[1] // 2000)  # the median of ~2000 frames is floor enough
-    return median(power[:, ::step], axis=1)[:, None] + np.float32(1e-12)
-
-
-def frame_activity(power: np.ndarray, *, frequencies: np.ndarray, frame_s: float,
-                   threshold_db: float = 12.0, smooth_frames: int = 5,
-                   band_db: float = 25.0, floor: np.ndarray | None = None) -> Activity:
-    """Mark the frames of a CQT that rise above each bin's noise floor.
-
-    Parameters
-    ----------
-    power : np.ndarray [shape=(n_bins, T)]
-        CQT power (linear, not dB) of a stretch of recording.
-    frequencies : np.ndarray [shape=(n_bins,)]
-        Centre frequency of each bin in Hz.
-    frame_s : float
-        Frame period in seconds.
-    threshold_db : float
-        A frame is active when some bin, smoothed over ``smooth_frames`` frames, lies this
-        many dB above that bin's median over the stretch (its noise floor).
-    smooth_frames : int
-        Length of the moving average along time, in frames, that tames noise flicker.
-    band_db : float
-        A frame's band (``low_hz``, ``high_hz``) spans its loud bins within this many dB
-        of its loudest bin.
-    floor : np.ndarray [shape=(n_bins, 1)], optional
-        :func:`noise_floor` of ``power``, when the caller has it already.
-
-    Returns
-    -------
-    Activity
-        ``T`` frames.
-    """
-    power = np.asarray(power, dtype=np.float32)
-    if power.ndim != 2 or power.shape[0] != len(frequencies):
-        raise SongnetError(f"CQT power of shape {power.shape} does not match "
-                           f"{len(frequencies)} frequencies")
-    floor = noise_floor(power) if floor is None else floor  # (n_bins, 1)
-    smooth = _moving_mean(power, max(1, smooth_frames))
-    loud = smooth > floor * np.float32(10.0 ** (threshold_db / 10.0))  # (n_bins, T)
-    active = loud.any(axis=0)
-    freqs = np.asarray(frequencies, dtype=np.float32)
-    low = np.full(power.shape[1], np.nan, dtype=np.float32)
-    high = low.copy()
-    if active.any():
-        # the band: loud bins within band_db of the frame's loudest bin
-        peak = smooth.max(axis=0, keepdims=True)  # (1, T); its bin is loud in active frames
-        in_band = loud & (smooth >= peak * np.float32(10.0 ** (-band_db / 10.0)))
-        cols = in_band[:, active]
-        first = cols.argmax(axis=0)
-        last = cols.shape[0] - 1 - cols[::-1].argmax(axis=0)
-        low[active] = freqs[first]
-        high[active] = freqs[last]
-    return Activity(active, low, high, float(frame_s))
-
-
-def _moving_mean(x: np.ndarray, size: int) -> np.ndarray:
-    """Moving average along the last axis, edges repeated: ``(..., T)`` float32.
-
-    ``scipy.ndimage.uniform_filter1d(x, size, axis=-1, mode="nearest")`` to float32 rounding
-    (a direct sum of ``size`` shifted copies in float32, where scipy keeps a running sum in
-    float64: a few times faster for the short ``size`` of :func:`frame_activity`), without
-    importing scipy on the classify path.
-    """
-    x = np.asarray(x, dtype=np.float32)
-    t = x.shape[-1]
-    if t == 0:
-        return x.copy()
-    left = size // 2
-    padded = np.empty((*x.shape[:-1], t + size - 1), dtype=np.float32)
-    padded[..., left:left + t] = x
-    padded[..., :left] = x[..., :1]
-    padded[..., left + t:] = x[..., -1:]
-    acc = padded[..., :t].copy()
-    for j in range(1, size):
-        acc += padded[..., j:j + t]
-    acc /= np.float32(size)
-    return acc
-
-
 def find_events(scores: WindowScores, *, activity: Activity | None = None,
                 detect_threshold: float = 0.5, min_confidence: float = 0.0,
                 split_gap_s: float = 0.5, min_event_s: float = 0.2, top_k: int = 3,
@@ -487,29 +240,13 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
             raise SongnetError(f"{name}={x} must be in [0, 1]")
     check_themes(themes, scores.classes)
     p_song = 1.0 - scores.probs[:, -1].astype(np.float64)  # (n,)
-    found: list[tuple[tuple[float, float], np.ndarray, np.ndarray | None]] = []
     if candidates is not None:
-        loud = list(zip(np.asarray(candidates.start_s, dtype=float).tolist(),
-                        np.asarray(candidates.end_s, dtype=float).tolist(), strict=True))
-        for i, seg in enumerate(loud):
-            if 1.0 - float(candidates.probs[i, -1]) >= detect_threshold:
-                found.append((seg, candidates.probs[i].astype(np.float64),
-                              candidates.embeddings[i]))
+        loud, found = _candidate_songs(candidates, detect_threshold=detect_threshold)
     else:
         loud = (loud_segments(activity, split_gap_s=split_gap_s, min_event_s=min_event_s)
                 if activity is not None else [])
-        for seg in loud:
-            holding = holding_windows(scores.starts_s, seg, window_s=scores.window_s)
-            if holding.size and p_song[holding].mean() >= detect_threshold:
-                found.append((seg, *_pooled(scores, holding, p_song)))
-    for run in _runs(np.flatnonzero(p_song >= detect_threshold)):
-        first, last = float(scores.starts_s[run[0]]), float(scores.starts_s[run[-1]])
-        union = (first, last + scores.window_s)
-        if any(a < union[1] and b > union[0] for a, b in loud):
-            continue
-        common = (last, first + scores.window_s)
-        found.append((common if common[1] > common[0] else union,
-                      *_pooled(scores, run, p_song)))
+        found = _loud_songs(scores, loud, p_song, detect_threshold=detect_threshold)
+    found += _faint_songs(scores, loud, p_song, detect_threshold=detect_threshold)
     events = []
     for seg, probs, emb in sorted(found, key=lambda c: c[0]):
         if (ranks_unknown_first(probs[None], scores.classes)[0]
@@ -526,6 +263,49 @@ def find_events(scores: WindowScores, *, activity: Activity | None = None,
         if event.theme_confidence >= min_confidence and event.song_score >= min_song_score:
             events.append(event)
     return events
+
+
+_Song = tuple[tuple[float, float], np.ndarray, np.ndarray | None]
+"""A song found: its ``(start_s, end_s)``, class probabilities and embedding (or None)."""
+
+
+def _candidate_songs(candidates: Candidates, *, detect_threshold: float
+                     ) -> tuple[list[tuple[float, float]], list[_Song]]:
+    """Every candidate's span, and the candidates whose own ``1 - p(no_song)`` makes
+    them songs."""
+    loud = list(zip(np.asarray(candidates.start_s, dtype=float).tolist(),
+                    np.asarray(candidates.end_s, dtype=float).tolist(), strict=True))
+    found = [(seg, candidates.probs[i].astype(np.float64), candidates.embeddings[i])
+             for i, seg in enumerate(loud)
+             if 1.0 - float(candidates.probs[i, -1]) >= detect_threshold]
+    return loud, found
+
+
+def _loud_songs(scores: WindowScores, loud: list[tuple[float, float]], p_song: np.ndarray,
+                *, detect_threshold: float) -> list[_Song]:
+    """The loud stretches whose holding windows hold a song, pooled over those windows."""
+    found: list[_Song] = []
+    for seg in loud:
+        holding = holding_windows(scores.starts_s, seg, window_s=scores.window_s)
+        if holding.size and p_song[holding].mean() >= detect_threshold:
+            found.append((seg, *pooled_scores(scores, holding, p_song)))
+    return found
+
+
+def _faint_songs(scores: WindowScores, loud: list[tuple[float, float]], p_song: np.ndarray,
+                 *, detect_threshold: float) -> list[_Song]:
+    """Runs of song windows with no loud stretch in them: one song each, spanning the part
+    common to all of the run's windows (or their union, where they share none)."""
+    found: list[_Song] = []
+    for run in _runs(np.flatnonzero(p_song >= detect_threshold)):
+        first, last = float(scores.starts_s[run[0]]), float(scores.starts_s[run[-1]])
+        union = (first, last + scores.window_s)
+        if any(a < union[1] and b > union[0] for a, b in loud):
+            continue
+        common = (last, first + scores.window_s)
+        found.append((common if common[1] > common[0] else union,
+                      *pooled_scores(scores, run, p_song)))
+    return found
 
 
 def check_themes(themes: Sequence[str], classes: Sequence[str]) -> None:
@@ -553,73 +333,12 @@ def _note_checked(event: Event, activity: Activity, check: NoteCheck) -> Event:
                                note_threshold=round(check.threshold, 4))
 
 
-def _pooled(scores: WindowScores, holding: np.ndarray, p_song: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Probabilities and embedding of a song from its holding windows, each weighted by
-    its song probability."""
-    weights = p_song[holding] + 1e-9  # (h,)
-    probs = (weights[:, None] * scores.probs[holding]).sum(axis=0) / weights.sum()  # (C,)
-    emb = None if scores.embeddings is None else \
-        (weights[:, None] * scores.embeddings[holding]).sum(axis=0) / weights.sum()
-    return probs, emb
-
-
-def holding_windows(starts_s: np.ndarray, seg: tuple[float, float], *,
-                    window_s: float) -> np.ndarray:
-    """Indices of the windows that contain the largest part of ``seg``.
-
-    Parameters
-    ----------
-    starts_s : np.ndarray [shape=(n,)]
-        Window onsets in seconds, increasing.
-    seg : (float, float)
-        Start and end of a loud stretch in seconds.
-    window_s : float
-        Window length in seconds.
-
-    Returns
-    -------
-    np.ndarray of int
-        All windows holding the whole stretch (or, for a stretch longer than a window,
-        those lying inside it); empty when no window overlaps it.
-    """
-    start, end = seg
-    lo = int(np.searchsorted(starts_s, start - window_s, side="right"))
-    hi = int(np.searchsorted(starts_s, end, side="left"))
-    idx = np.arange(lo, hi)
-    if idx.size == 0:
-        return idx
-    w_starts = starts_s[idx]
-    overlap = np.minimum(w_starts + window_s, end) - np.maximum(w_starts, start)
-    return idx[overlap >= overlap.max() - 1e-6]
-
-
 def _runs(indices: np.ndarray) -> list[np.ndarray]:
     """Split sorted indices into runs of consecutive integers."""
     if indices.size == 0:
         return []
     breaks = np.flatnonzero(np.diff(indices) > 1) + 1
     return np.split(indices, breaks)
-
-
-def loud_segments(activity: Activity, *, split_gap_s: float,
-                  min_event_s: float) -> list[tuple[float, float]]:
-    """Stretches of active frames (start_s, end_s), gaps up to ``split_gap_s`` bridged.
-
-    Stretches shorter than ``min_event_s`` are left out; times are ``frame * frame_s``.
-    """
-    fs = activity.frame_s
-    idx = np.flatnonzero(activity.active)
-    if idx.size == 0:
-        return []
-    max_gap = max(1, round(split_gap_s / fs))
-    breaks = np.flatnonzero(np.diff(idx) > max_gap) + 1
-    segments = []
-    for run in np.split(idx, breaks):
-        start, end = run[0] * fs, (run[-1] + 1) * fs
-        if end - start >= min_event_s:
-            segments.append((float(start), float(end)))
-    return segments
 
 
 def _event(classes: Sequence[str], probs: np.ndarray, emb: np.ndarray | None,
@@ -632,15 +351,7 @@ def _event(classes: Sequence[str], probs: np.ndarray, emb: np.ndarray | None,
     first = int(np.argmax(given))  # the network's first choice, its unknown class included
     ranked = [i for i in np.argsort(-given, kind="stable") if classes[i] != UNKNOWN]
     top = tuple((classes[i], round(float(given[i]), 4)) for i in ranked[:max(1, top_k)])
-    low, high = band_hz
-    if activity is not None:
-        j0 = int(np.floor(start / activity.frame_s))
-        j1 = int(np.ceil(end / activity.frame_s))
-        lows = activity.low_hz[j0:j1]
-        if np.isfinite(lows).any():  # percentiles: a click's broadband frame does not count
-            highs = activity.high_hz[j0:j1]
-            low = float(percentile(lows[np.isfinite(lows)], 5))  # np.nanpercentile, without
-            high = float(percentile(highs[np.isfinite(highs)], 95))  # importing numpy.ma
+    low, high = _band(activity, seg, band_hz=band_hz)
     theme = str(classes[first])
     unknown_by = "network" if theme == UNKNOWN else ""
     nearest, distance, threshold = "", float("nan"), float("nan")
@@ -656,3 +367,20 @@ def _event(classes: Sequence[str], probs: np.ndarray, emb: np.ndarray | None,
                  low_hz=round(low, 1), high_hz=round(high, 1), nearest=nearest,
                  distance=round(distance, 4), threshold=round(threshold, 4),
                  unknown_by=unknown_by)
+
+
+def _band(activity: Activity | None, seg: tuple[float, float], *,
+          band_hz: tuple[float, float]) -> tuple[float, float]:
+    """A song's (low, high) frequency in Hz: the 5th and 95th percentiles of its loud
+    frames' bands, else ``band_hz``."""
+    low, high = band_hz
+    if activity is not None:
+        start, end = seg
+        j0 = int(np.floor(start / activity.frame_s))
+        j1 = int(np.ceil(end / activity.frame_s))
+        lows = activity.low_hz[j0:j1]
+        if np.isfinite(lows).any():  # percentiles: a click's broadband frame does not count
+            highs = activity.high_hz[j0:j1]
+            low = float(percentile(lows[np.isfinite(lows)], 5))  # np.nanpercentile, without
+            high = float(percentile(highs[np.isfinite(highs)], 95))  # importing numpy.ma
+    return low, high

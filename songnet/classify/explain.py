@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from songnet.classify.activity import Activity, noise_floor, song_candidates
 from songnet.classify.backends import TorchBackend
 from songnet.classify.bounds import read_event
 from songnet.classify.candidates import candidate_images
-from songnet.classify.events import Activity, Event, noise_floor, song_candidates
+from songnet.classify.events import Event
 from songnet.classify.params import ClassifyParams
 from songnet.classify.windows import scan_events
 from songnet.core import audio

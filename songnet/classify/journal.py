@@ -76,7 +76,7 @@ class Journal(core_journal.Journal[FileResult]):
     def _duration(self, file: str) -> float | None:
         """The recording's duration from its header (None: it cannot be read)."""
         if file not in self._durations:
-            from songnet.core.audio import info
+            from songnet.core.decode import info
             try:
                 seconds = float(info(file).duration)
             except (SongnetError, OSError, RuntimeError, ValueError):

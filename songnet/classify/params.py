@@ -52,7 +52,7 @@ class ClassifyParams:
         Loud stretches shorter than this (seconds) are not songs.
     max_song_s : float
         Longest song candidate (seconds, at most ``features.window_s``): a longer loud
-        stretch is cut at its widest silences (:func:`songnet.classify.events.song_candidates`).
+        stretch is cut at its widest silences (:func:`songnet.classify.activity.song_candidates`).
     activity_db : float
         A frame is loud when a CQT bin rises this many dB above its noise floor.
     skip_quiet : bool

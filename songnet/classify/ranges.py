@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from songnet.classify.backends import as_backend
-from songnet.classify.events import Candidates, Event
+from songnet.classify.events import Event
 from songnet.classify.params import ClassifyParams, block_overlap_s
 from songnet.classify.recordings import read_ahead
 from songnet.classify.scan import Scan, ScanPart, flag_last, join_parts
+from songnet.classify.scores import Candidates
 from songnet.classify.windows import events_of
 from songnet.core import audio
 

@@ -11,7 +11,8 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from songnet.core.audio import AUDIO_SUFFIXES, Block, audio_files
+from songnet.core.audio import Block
+from songnet.core.audio_files import AUDIO_SUFFIXES, audio_files
 
 __all__ = ["find_recordings", "read_ahead"]
 
@@ -26,7 +27,7 @@ def find_recordings(paths: Sequence[str | os.PathLike]) -> tuple[list[str], list
     paths : sequence of path-like
         What the user named. A file is taken as it is (whatever its extension, so a
         non-audio file fails loudly later); a folder contributes its audio files
-        (:data:`songnet.core.audio.AUDIO_SUFFIXES`) at any depth; a pattern with ``*``,
+        (:data:`songnet.core.audio_files.AUDIO_SUFFIXES`) at any depth; a pattern with ``*``,
         ``?`` or ``[`` is expanded (``**`` recurses).
 
     Returns

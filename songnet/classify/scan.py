@@ -11,19 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from songnet.classify.activity import Activity, frame_activity, noise_floor, song_candidates
 from songnet.classify.backends import Backend, as_backend
 from songnet.classify.bounds import activity_peaks
 from songnet.classify.candidates import candidate_images
-from songnet.classify.events import (
-    Activity,
-    Candidates,
-    WindowScores,
-    check_themes,
-    frame_activity,
-    noise_floor,
-    song_candidates,
-)
+from songnet.classify.events import check_themes
 from songnet.classify.params import ClassifyParams, listening_bins, margin_frames
+from songnet.classify.scores import Candidates, WindowScores
 from songnet.core import audio
 from songnet.core.errors import SongnetError
 from songnet.features.npcqt import fit_window

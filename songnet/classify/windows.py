@@ -18,17 +18,13 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from songnet.classify.activity import Activity
 from songnet.classify.backends import Backend, as_backend
-from songnet.classify.events import (
-    Activity,
-    Candidates,
-    Event,
-    WindowScores,
-    find_events,
-)
+from songnet.classify.events import Event, find_events
 from songnet.classify.params import ClassifyParams, block_overlap_s
 from songnet.classify.recordings import read_ahead
 from songnet.classify.scan import Prepared, Scan, flag_last, join_scores
+from songnet.classify.scores import Candidates, WindowScores
 from songnet.core import audio
 from songnet.core.progress import ProgressCallback
 from songnet.core.threads import shared_pool

@@ -313,7 +313,7 @@ def _run(files: list[str], *, model: Backend, model_path: Path | None, params: C
          split_s: float, quiet: bool,
          arrived: Callable[[FileResult], None]) -> dict[str, FileResult]:
     """Classify every file, with a progress bar over seconds of audio; report failures."""
-    from songnet.core.audio import info
+    from songnet.core.decode import info
     lengths = {}
     for f in files:
         try:

@@ -186,7 +186,7 @@ def _decode(d: dict) -> tuple[list, list]:
 
 
 def _duration(path: str) -> float:
-    from songnet.core.audio import info
+    from songnet.core.decode import info
 
     try:
         return info(path).duration

@@ -117,7 +117,7 @@ def command(ctx: click.Context, catalog_dir: Path | None, recordings_dir: Path |
 def _recordings(recordings_dir: Path | None) -> list[Path]:
     """What ``--recordings`` holds: its folder, its audio files and its verified.csv (the
     outputs must not replace them)."""
-    from songnet.core.audio import audio_files
+    from songnet.core.audio_files import audio_files
 
     if recordings_dir is None or not recordings_dir.is_dir():
         return []
@@ -241,7 +241,7 @@ def learn(inputs: tuple[Path, ...], verified_path: Path | None, start_s: float |
     their spread is kept). Songs cut at the recording's edge are skipped, with a note.
     The [themes] section of --params tunes the search (defaults without it).
     """
-    from songnet.core.audio import audio_files
+    from songnet.core.audio_files import audio_files
     from songnet.core.progress import bar
     from songnet.resynth.learn_files import learn_theme, theme_folders
     from songnet.surrogates.theme_yaml import save_theme

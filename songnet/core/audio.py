@@ -4,11 +4,12 @@ Every recording, real or synthetic, enters songnet here. :func:`load` reads WAV 
 24-, 32-bit integer or float), FLAC, OGG/Vorbis and MP3 through libsndfile, mixes the
 channels to mono (their mean) and resamples to the pipeline rate with soxr. :func:`stream`
 does the same block by block, so a one-hour file never sits whole in memory, and
-:func:`info` reads the header only.
+:func:`songnet.core.decode.info` reads the header only.
 
 Anything wrong with a file (missing, unreadable, not audio, truncated, empty, holding NaN,
-inf or absurd values beyond :data:`MAX_ABS_SAMPLE`, or a native rate below :data:`MIN_SR`)
-raises :class:`AudioError`, whose message names the file and says what to do. A compressed
+inf or absurd values beyond :data:`~songnet.core.decode.MAX_ABS_SAMPLE`, or a native rate
+below :data:`~songnet.core.decode.MIN_SR`) raises :class:`~songnet.core.decode.AudioError`,
+whose message names the file and says what to do (:mod:`songnet.core.decode`). A compressed
 file (MP3, OGG) that decodes to fewer samples than its header declares is used as far as
 it goes, with a :class:`~songnet.core.errors.SongnetWarning` naming it. The decoders' own
 messages on standard error are silenced.
@@ -19,92 +20,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import struct
-import sys
-import threading
-import warnings
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import soxr
 
-from songnet.core.errors import SongnetError, SongnetWarning
+from songnet.core.decode import AudioError, check_rate, decode_chunks, decode_whole, info
+from songnet.core.errors import SongnetError
 from songnet.core.sound import Sound
 
-__all__ = ["AUDIO_SUFFIXES", "MAX_ABS_SAMPLE", "MIN_SR", "AudioError", "AudioInfo", "Block",
-           "audio_files", "info", "load", "read_range", "resample", "stream", "theme_folders"]
-
-MIN_SR = 8000
-"""Lowest native sample rate read (Hz): below it the songs (up to 8 kHz) are lost above
-sr/2, and resampling a 1 Hz file to the pipeline rate would take gigabytes."""
-MAX_ABS_SAMPLE = 1e6
-"""Largest sample magnitude accepted (full scale is 1); beyond it the file is corrupt."""
-
-AUDIO_SUFFIXES = frozenset({".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3",
-                            ".aif", ".aiff", ".aifc", ".w64", ".rf64"})
-"""File name suffixes (lower case) that a folder search takes for audio: every command that
-reads a folder of recordings uses this one list. A file named explicitly is read whatever
-its suffix (libsndfile decides)."""
-
-_READ_FRAMES = 1 << 16  # native frames per read in `stream`
-
-# Integer encodings read as integers and scaled here: the same float32 samples as
-# libsndfile's own float conversion, bit for bit, several times faster (and integers hold
-# no NaN or inf, so they skip that check).
-_INTEGER_READS = {"PCM_16": ("int16", 2.0 ** -15), "PCM_24": ("int32", 2.0 ** -31),
-                  "PCM_32": ("int32", 2.0 ** -31)}
-
-
-def audio_files(folder: Path, *, recursive: bool = False) -> list[Path]:
-    """The audio files (:data:`AUDIO_SUFFIXES`) in ``folder``, sorted by path.
-
-    Parameters
-    ----------
-    folder : Path
-    recursive : bool
-        Search subfolders at any depth too.
-    """
-    found = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in found if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
-
-
-class AudioError(SongnetError):
-    """An audio file that cannot be used: unreadable, not audio, truncated, empty, NaN/inf."""
-
-
-@dataclasses.dataclass(frozen=True)
-class AudioInfo:
-    """What a file's header says, read without decoding the audio.
-
-    Attributes
-    ----------
-    path : str
-        The file.
-    sr : int
-        Native sample rate in Hz.
-    channels : int
-        Number of channels.
-    frames : int
-        Number of samples per channel.
-    format : str
-        Container, e.g. ``"WAV"``, ``"FLAC"``, ``"OGG"``, ``"MP3"``.
-    subtype : str
-        Encoding, e.g. ``"PCM_16"``, ``"PCM_24"``, ``"FLOAT"``, ``"VORBIS"``.
-    """
-
-    path: str
-    sr: int
-    channels: int
-    frames: int
-    format: str
-    subtype: str
-
-    @property
-    def duration(self) -> float:
-        """Duration in seconds."""
-        return self.frames / self.sr
+__all__ = ["Block", "load", "read_range", "resample", "stream"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -131,77 +56,6 @@ class Block:
         return self.start_s + self.samples.shape[0] / self.sr
 
 
-
-def theme_folders(folder: str | os.PathLike) -> list[tuple[str, list[Path]]]:
-    """``(theme name, recordings)`` for each subfolder of ``folder`` holding audio files
-    (at any depth: ``T01/bird3/*.wav`` belongs to T01): the layout of ``data/2020/``.
-
-    Subfolders whose names start with ``.`` or ``_`` are not themes (``_unsorted/``, the
-    songs ``songnet themes discover`` could not place).
-
-    Raises
-    ------
-    SongnetError
-        For a theme folder that is a symbolic link: it points inside ``folder`` (so its
-        recordings would count for two themes, or ``T01 -> .`` for every theme), above it
-        or outside it (recordings the folder does not hold).
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        return []
-    out = []
-    for sub in sorted(p for p in folder.iterdir()
-                      if p.is_dir() and not p.name.startswith((".", "_"))):
-        if sub.is_symlink():
-            target, root = sub.resolve(), folder.resolve()
-            where = ("inside" if target == root or root in target.parents
-                     else "above" if target in root.parents else "outside")
-            raise SongnetError(f"{sub}: a theme folder is a link to {target}, {where} the "
-                               f"recordings folder {folder}; make it a real folder holding "
-                               "that theme's recordings")
-        files = audio_files(sub, recursive=True)
-        if files:
-            out.append((sub.name, files))
-    return out
-
-def info(path: str | os.PathLike) -> AudioInfo:
-    """Read the header of an audio file.
-
-    Parameters
-    ----------
-    path : path-like
-        A WAV, FLAC, OGG or MP3 file.
-
-    Returns
-    -------
-    AudioInfo
-        Native rate, channels, frames (so ``duration``), format and subtype.
-
-    Raises
-    ------
-    AudioError
-        When the file is missing, is not audio, or is a truncated WAV.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: audio file not found; check the path")
-    try:
-        with _quiet_decoder():
-            meta = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioError(f"{path}: not a readable audio file ({_reason(exc)}); songnet reads "
-                         "WAV, FLAC, OGG and MP3: convert the file to one of these") from exc
-    if meta.format in ("WAV", "WAVEX"):
-        _check_wav_complete(path)
-    if meta.samplerate < MIN_SR:
-        raise AudioError(f"{path}: sample rate {meta.samplerate} Hz is below the minimum of "
-                         f"{MIN_SR} Hz (songs above sr/2 = {meta.samplerate / 2:g} Hz are lost); "
-                         "use a recording made at 22050 Hz or more")
-    return AudioInfo(path=str(path), sr=int(meta.samplerate), channels=int(meta.channels),
-                     frames=int(meta.frames), format=str(meta.format),
-                     subtype=str(meta.subtype))
-
-
 def load(path: str | os.PathLike, *, sr: int = 22050) -> Sound:
     """Read a whole audio file as mono audio at ``sr``.
 
@@ -223,23 +77,11 @@ def load(path: str | os.PathLike, *, sr: int = 22050) -> Sound:
     AudioError
         Missing, unreadable, truncated or empty file, or samples that are NaN or inf.
     """
-    _check_rate(sr)
+    check_rate(sr)
     meta = info(path)
     if meta.frames == 0:
         raise AudioError(f"{path}: holds no audio samples; record or export it again")
-    try:
-        with _quiet_decoder(meta.format not in ("WAV", "WAVEX", "FLAC")), \
-                sf.SoundFile(str(path)) as f:
-            data = _read_float32(f, -1)
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioError(f"{path}: could not be decoded ({_reason(exc)}); the file may be "
-                         "damaged: export it again") from exc
-    if data.shape[0] == 0:
-        raise AudioError(f"{path}: holds no audio samples; record or export it again")
-    y = _mono(data)
-    if meta.subtype not in _INTEGER_READS:  # integer samples are finite and within full scale
-        _check_finite(y, path, 0.0, meta.sr)
-    _check_length(meta, data.shape[0])
+    y = decode_whole(path, meta)
     y = resample(y, orig_sr=meta.sr, sr=sr)
     return Sound(y, sr, source=str(path))
 
@@ -351,7 +193,7 @@ def stream(path: str | os.PathLike, *, sr: int = 22050, block_s: float = 60.0,
     SongnetError
         For ``block_s <= 0`` or an overlap outside ``[0, block_s)``.
     """
-    _check_rate(sr)
+    check_rate(sr)
     block_n = round(block_s * sr)
     overlap_n = round(overlap_s * sr)
     if block_n <= 0:
@@ -361,179 +203,34 @@ def stream(path: str | os.PathLike, *, sr: int = 22050, block_s: float = 60.0,
     meta = info(path)
     if meta.frames == 0:
         raise AudioError(f"{path}: holds no audio samples; record or export it again")
-    step_n = block_n - overlap_n
-    resampler = None if meta.sr == sr else soxr.ResampleStream(meta.sr, sr, 1,
-                                                               dtype="float32", quality="HQ")
-    pending = np.zeros(0, dtype=np.float32)  # resampled samples not yet fully emitted
-    chunks: list[np.ndarray] = []  # pending, as pieces joined once a block is complete
-    have = 0  # samples in chunks
+    # the warning of a short file points at the caller: check, decode_chunks, _cut_blocks, here
+    with contextlib.closing(decode_chunks(path, meta, sr=sr, stacklevel=5)) as chunks:
+        yield from _cut_blocks(chunks, block_n=block_n, step_n=block_n - overlap_n, sr=sr)
+
+
+def _cut_blocks(chunks: Iterator[np.ndarray], *, block_n: int, step_n: int, sr: int
+                ) -> Iterator[Block]:
+    """Consecutive pieces of one signal cut into blocks of ``block_n`` samples starting
+    every ``step_n``; the last block holds what remains (a signal shorter than one block
+    is one block)."""
+    pending = np.zeros(0, dtype=np.float32)  # samples not yet fully emitted
+    pieces: list[np.ndarray] = []  # pending, as pieces joined once a block is complete
+    have = 0  # samples in pieces
     start_n = 0  # index (at sr) of pending[0]
     emitted_end = 0  # index (at sr) just after the last sample already emitted
-    read_n = 0
-    try:
-        quiet = meta.format not in ("WAV", "WAVEX", "FLAC")  # mpg123 talks on stderr
-        with _quiet_decoder(quiet):
-            f = sf.SoundFile(str(path))
-        with f:
-            check = f.subtype not in _INTEGER_READS
-            while True:
-                with _quiet_decoder(quiet):  # never around the yield below
-                    data = _read_float32(f, _READ_FRAMES)
-                last = data.shape[0] < _READ_FRAMES
-                y = _mono(data)
-                if check:
-                    _check_finite(y, path, read_n / meta.sr, meta.sr)
-                read_n += y.shape[0]
-                if resampler is not None:
-                    y = resampler.resample_chunk(y, last=last)
-                chunks.append(y)
-                have += y.shape[0]
-                if have >= block_n:
-                    pending = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
-                    while pending.shape[0] >= block_n:
-                        yield Block(np.ascontiguousarray(pending[:block_n]), start_n / sr, sr)
-                        emitted_end = start_n + block_n
-                        pending = pending[step_n:]
-                        start_n += step_n
-                    chunks, have = [pending], pending.shape[0]
-                if last:
-                    break
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioError(f"{path}: could not be decoded ({_reason(exc)}); the file may be "
-                         "damaged: export it again") from exc
-    if read_n == 0:
-        raise AudioError(f"{path}: holds no audio samples; record or export it again")
-    _check_length(meta, read_n)
-    pending = np.concatenate(chunks) if len(chunks) > 1 else (chunks[0] if chunks else pending)
+    for y in chunks:
+        pieces.append(y)
+        have += y.shape[0]
+        if have >= block_n:
+            pending = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+            while pending.shape[0] >= block_n:
+                yield Block(np.ascontiguousarray(pending[:block_n]), start_n / sr, sr)
+                emitted_end = start_n + block_n
+                pending = pending[step_n:]
+                start_n += step_n
+            pieces, have = [pending], pending.shape[0]
+    pending = np.concatenate(pieces) if len(pieces) > 1 else (pieces[0] if pieces else pending)
     if pending.size and (start_n + pending.shape[0] > emitted_end or emitted_end == 0):
         yield Block(np.ascontiguousarray(pending, dtype=np.float32), start_n / sr, sr)
 
 
-def _read_float32(f: sf.SoundFile, frames: int) -> np.ndarray:
-    """Up to ``frames`` frames (-1: the rest) as float32 ``(n, channels)`` in [-1, 1)."""
-    integer = _INTEGER_READS.get(f.subtype)
-    if integer is None:
-        return f.read(frames, dtype="float32", always_2d=True)
-    dtype, scale = integer
-    data = f.read(frames, dtype=dtype, always_2d=True).astype(np.float32)
-    data *= np.float32(scale)
-    return data
-
-
-def _mono(data: np.ndarray) -> np.ndarray:
-    """(frames, channels) -> (frames,) float32, the mean of the channels."""
-    if data.shape[1] == 1:
-        return np.ascontiguousarray(data[:, 0], dtype=np.float32)
-    return data.mean(axis=1, dtype=np.float32)
-
-
-def _check_finite(y: np.ndarray, path: str | os.PathLike, offset_s: float, sr: int) -> None:
-    """NaN, inf or |x| > MAX_ABS_SAMPLE: an AudioError with the time of the first one."""
-    if y.size == 0:
-        return
-    with np.errstate(invalid="ignore"):
-        bad = ~(np.abs(y) <= MAX_ABS_SAMPLE)  # NaN compares False
-    if bad.any():
-        i = int(np.argmax(bad))
-        at = offset_s + i / sr
-        what = ("NaN or inf" if not np.isfinite(y[i]) else
-                f"absurd values ({float(y[i]):.3g}, the limit is ±{MAX_ABS_SAMPLE:g}; full "
-                "scale is 1)")
-        raise AudioError(f"{path}: samples contain {what} (first at {at:.3f} s); the file "
-                         "is corrupt or was written with invalid values: export it again")
-
-
-def _check_length(meta: AudioInfo, decoded: int) -> None:
-    """Warn when a compressed file decodes to clearly fewer samples than it declares."""
-    if meta.format in ("WAV", "WAVEX", "FLAC"):
-        return  # truncation is an error there (header check, decoder error)
-    short = decoded < meta.frames - max(4096, 0.01 * meta.frames)
-    if short or (meta.format == "OGG" and not _ogg_complete(Path(meta.path))):
-        warnings.warn(SongnetWarning(
-            f"{meta.path}: decoded {decoded / meta.sr:.2f} s"
-            + (f" of the {meta.duration:.2f} s its header declares" if short else
-               ", but the stream has no proper end")
-            + "; the file looks truncated: using what is there"), stacklevel=3)
-
-
-def _ogg_complete(path: Path) -> bool:
-    """The last Ogg page is whole and marks the end of the stream (header flag 4)."""
-    with path.open("rb") as f:
-        f.seek(max(0, path.stat().st_size - (1 << 16)))
-        tail = f.read()
-    i = tail.rfind(b"OggS")
-    if i < 0 or len(tail) < i + 27:
-        return False
-    n_seg = tail[i + 26]
-    if len(tail) < i + 27 + n_seg:
-        return False
-    size = 27 + n_seg + sum(tail[i + 27:i + 27 + n_seg])
-    return bool(tail[i + 5] & 4) and len(tail) >= i + size
-
-
-_QUIET_LOCK = threading.Lock()
-_QUIET = {"depth": 0, "saved": -1}
-
-
-@contextlib.contextmanager
-def _quiet_decoder(enabled: bool = True) -> Iterator[None]:
-    """Silence what the C decoders (mpg123) print on file descriptor 2 while they run."""
-    fd = 2  # where C code writes, whatever sys.stderr is
-    if not enabled:
-        yield
-        return
-    with _QUIET_LOCK:
-        if _QUIET["depth"] == 0:
-            with contextlib.suppress(AttributeError, OSError, ValueError):
-                sys.stderr.flush()
-            _QUIET["saved"] = os.dup(fd)
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, fd)
-            os.close(null)
-        _QUIET["depth"] += 1
-    try:
-        yield
-    finally:
-        with _QUIET_LOCK:
-            _QUIET["depth"] -= 1
-            if _QUIET["depth"] == 0:
-                os.dup2(_QUIET["saved"], fd)
-                os.close(_QUIET["saved"])
-
-
-def _check_rate(sr: int) -> None:
-    if isinstance(sr, bool) or int(sr) != sr or sr <= 0:
-        raise SongnetError(f"sr={sr} must be a positive integer sample rate in Hz")
-
-
-def _check_wav_complete(path: Path) -> None:
-    """Refuse a WAV whose data chunk is shorter than its header declares."""
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[8:12] not in (b"WAVE",):
-            return  # libsndfile accepted it as another WAV flavour; trust it
-        offset = 12
-        while offset + 8 <= size:
-            f.seek(offset)
-            chunk = f.read(8)
-            if len(chunk) < 8:
-                break
-            cid, csize = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-            if cid == b"data":
-                available = size - offset - 8
-                if csize not in (0, 0xFFFFFFFF) and csize > available:
-                    raise AudioError(
-                        f"{path}: truncated WAV (header declares {csize} bytes of audio, the "
-                        f"file holds {available}); copy or export the file again")
-                return
-            offset += 8 + csize + (csize & 1)
-
-
-def _reason(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    if "File does not exist" in text or "Format not recognised" in text:
-        return "not a recognised audio format"
-    if ": " in text:
-        text = text.rsplit(": ", 1)[-1]
-    return text.rstrip(".") or type(exc).__name__

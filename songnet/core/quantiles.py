@@ -7,9 +7,11 @@ the array instead (linear interpolation, as NumPy's default method).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-__all__ = ["median", "percentile"]
+__all__ = ["median", "median_rows", "percentile", "small_median"]
 
 
 def median(x: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -38,3 +40,18 @@ def percentile(x: np.ndarray, q: float, axis: int = 0) -> np.ndarray:
     a, b = np.take(part, lo, axis=axis), np.take(part, hi, axis=axis)
     t = pos - lo
     return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
+
+
+def small_median(x: Sequence[float]) -> float:
+    """The median of a short list of floats (as ``np.median``: the mean of the middle two
+    for an even count), without NumPy's per-call overhead."""
+    v = sorted(x)
+    k = len(v) // 2
+    return v[k] if len(v) % 2 else (v[k - 1] + v[k]) / 2
+
+
+def median_rows(a: np.ndarray) -> np.ndarray:
+    """``np.median(a, axis=0)`` of a few rows, bit for bit, at a fraction of its cost."""
+    v = np.sort(a, axis=0)
+    k = v.shape[0] // 2
+    return v[k] if v.shape[0] % 2 else (v[k - 1] + v[k]) / 2

@@ -14,6 +14,7 @@ import numpy as np
 import soundfile as sf
 
 from songnet.core import audio
+from songnet.core.decode import info
 from songnet.discover.group import UNSORTED, Grouping
 from songnet.discover.songs import OVERLAP_S, SongFound
 from songnet.features import npcqt
@@ -52,7 +53,7 @@ def cut_clips(path: str, spans: Sequence[tuple[float, float]]
               ) -> Iterator[tuple[int, np.ndarray, int]]:
     """``(index, samples, sr)`` of each span ``(start_s, end_s)`` of a recording, at its own
     rate, in one streamed pass (spans at most :data:`OVERLAP_S` long)."""
-    sr = audio.info(path).sr
+    sr = info(path).sr
     order = sorted(range(len(spans)), key=lambda i: spans[i][0])
     k = 0
     for block in audio.stream(path, sr=sr, block_s=5 * OVERLAP_S, overlap_s=OVERLAP_S):

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from songnet.classify.activity import noise_floor
 from songnet.classify.backends import Backend
 from songnet.classify.candidates import candidate_images
-from songnet.classify.events import noise_floor
 from songnet.core import audio
 from songnet.core.errors import SongnetError
 from songnet.core.journal import number_field, text_field

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from songnet.core.audio import resample, theme_folders
+from songnet.core.audio import resample
+from songnet.core.audio_files import theme_folders
 from songnet.core.errors import SongnetError
 from songnet.core.labels import theme_classes
 from songnet.core.progress import ProgressCallback
@@ -252,7 +253,7 @@ def resynthesize_recordings(recordings: Sequence[tuple[str, Sound]], *, sr: int,
 
 def find_theme_recordings(folder: Path) -> list[tuple[str, Path]]:
     """Real recordings grouped by theme -> [(theme, path)], read as ``songnet themes``
-    reads them (:func:`songnet.core.audio.theme_folders`: ``folder/<theme>/`` at any depth,
+    reads them (:func:`songnet.core.audio_files.theme_folders`: ``folder/<theme>/`` at any depth,
     so ``T01/bird3/*.wav`` is T01's; ``_``- and ``.``-folders are not themes)."""
     if not folder.is_dir():
         raise SongnetError(f"recordings folder {folder} not found; pass a folder with one "

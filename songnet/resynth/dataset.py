@@ -1,6 +1,6 @@
 """The ``resynthesize`` stage's files: inputs found in a folder, and the output folder.
 
-Inputs are recordings (:data:`songnet.core.audio.AUDIO_SUFFIXES`) and sketches (``.csv``,
+Inputs are recordings (:data:`songnet.core.audio_files.AUDIO_SUFFIXES`) and sketches (``.csv``,
 format in ``data/1966/README.md``), with an optional ``labels.csv`` (columns ``file``,
 ``theme``) giving the theme of recordings. The output folder holds one 24-bit WAV per input
 (``<id>.wav``, 44.1 kHz), ``manifest.csv`` (:data:`MANIFEST_COLUMNS`) and ``notes.csv``
@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 import soundfile as sf
 
-from songnet.core.audio import AUDIO_SUFFIXES, load
+from songnet.core.audio import load
+from songnet.core.audio_files import AUDIO_SUFFIXES
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path, inside, safe_name
 from songnet.resynth.resynthesize import (

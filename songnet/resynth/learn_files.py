@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from songnet.core.audio import load, theme_folders
+from songnet.core.audio import load
+from songnet.core.audio_files import theme_folders
 from songnet.core.errors import SongnetError
 from songnet.core.progress import ProgressCallback
 from songnet.core.verified import Verdict

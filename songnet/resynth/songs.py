@@ -12,7 +12,8 @@ import dataclasses
 from songnet.core.sound import Sound
 from songnet.song.find import FoundSong, Skipped, TrackSettings, describe
 from songnet.song.find import find_songs as _find_songs
-from songnet.song.segment import Segment, SongRules
+from songnet.song.reading import SongRules
+from songnet.song.segment import Segment
 
 __all__ = ["FoundSong", "LearnParams", "Segment", "Skipped", "describe", "find_songs"]
 
@@ -45,7 +46,7 @@ class LearnParams:
         A trill's onset-to-onset interval (s): real chingolos 55–190 ms, widened.
     interval_tol, similar_ratio, similar_cents, intro_note_s, intro_pitch_hz, echo_db,
     echo_s, echo_cents
-        How a song is read from its notes: :class:`songnet.song.segment.SongRules`, where
+        How a song is read from its notes: :class:`songnet.song.reading.SongRules`, where
         each says what real data it comes from.
     edge_s : float
         A song whose sound comes this close to the analysed span's edge is cut (s).

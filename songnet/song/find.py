@@ -5,7 +5,7 @@ repeated at a steady rate. The recording is pitch-tracked in the song band
 (:func:`songnet.song.track.track_pitch`), the voiced runs become notes (cut at pitch jumps
 and level dips, :func:`songnet.song.segment.segment_groups`), notes closer than
 ``song_gap_s`` form a group, and a group is a song when it holds a trill
-(:func:`songnet.song.segment.read_song`: the longest run of similar syllables at a steady
+(:func:`songnet.song.reading.read_song`: the longest run of similar syllables at a steady
 rate). The song starts at its first introductory note and ends with its trill's last
 syllable; other sounds before and after it (another bird, a call) are not notes of it. A
 song that touches the edge of the analysed span is cut and is skipped, with the reason.
@@ -24,13 +24,8 @@ import numpy as np
 from songnet.core.audio import resample
 from songnet.core.errors import SongnetError
 from songnet.core.sound import Sound
-from songnet.song.segment import (
-    ReadSong,
-    Segment,
-    SongRules,
-    read_song,
-    segment_groups,
-)
+from songnet.song.reading import ReadSong, SongRules, read_song
+from songnet.song.segment import Segment, segment_groups
 from songnet.song.track import PitchTrack, clean_track, track_pitch
 
 __all__ = ["FoundSong", "Skipped", "TrackSettings", "describe", "find_songs"]

@@ -20,7 +20,8 @@ import numpy as np
 from songnet.core.errors import SongnetError
 from songnet.core.quantiles import percentile
 from songnet.song.distance import intro_distance, intro_vectors
-from songnet.song.segment import Segment, SongRules, best_read, segment_groups
+from songnet.song.reading import SongRules, best_read
+from songnet.song.segment import Segment, segment_groups
 from songnet.song.track import PitchTrack, clean_track, db_track
 
 __all__ = ["GATE", "NOTE_CHECK_KEY", "NoteCheck", "image_vectors", "measure_introduction",
@@ -41,7 +42,7 @@ SONG_GAP_S = SongRules().song_gap_s  # the silence that ends a song
 
 def measure_introduction(track: PitchTrack) -> list[Segment] | None:
     """The introductory notes of the song in ``track`` (the group whose trill, read as
-    ``songnet themes`` reads it (:func:`songnet.song.segment.read_song`), is the longest
+    ``songnet themes`` reads it (:func:`songnet.song.reading.read_song`), is the longest
     after at least one note), or None when there is none or it fails :data:`GATE`."""
     read = best_read(segment_groups(clean_track(track), song_gap_s=SONG_GAP_S),
                      with_intro=True)

@@ -189,7 +189,8 @@ def read_recordings(folder: str | os.PathLike, *, themes: Sequence[str]) -> Real
     theme the reviewer gave it: songs not verified, or marked wrong, are not (and are kept
     out of the backgrounds).
     """
-    from songnet.core.audio import load, theme_folders
+    from songnet.core.audio import load
+    from songnet.core.audio_files import theme_folders
     from songnet.song.find import find_songs
     from songnet.song.reverb import tail_t60
 

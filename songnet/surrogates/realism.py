@@ -20,7 +20,8 @@ import numpy as np
 from songnet.core.errors import SongnetError
 from songnet.core.sound import Sound
 from songnet.song.find import TrackSettings
-from songnet.song.segment import Segment, SongRules, best_read, segment_groups
+from songnet.song.reading import SongRules, best_read
+from songnet.song.segment import Segment, segment_groups
 from songnet.synth.calibration import harmonic_level_db
 
 __all__ = ["REAL_RANGES", "SongMeasures", "Syllable", "measure"]
@@ -75,7 +76,7 @@ class SongMeasures:
         Every note found, in time order.
     intro, trill : tuple of Syllable
         The song's introductory notes and its trill syllables (seen whole), as
-        :func:`songnet.song.segment.read_song` reads them; empty when the clip holds no
+        :func:`songnet.song.reading.read_song` reads them; empty when the clip holds no
         trill (a single note, say).
     h2_db : float
         2nd harmonic re the fundamental (dB).

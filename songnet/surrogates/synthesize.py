@@ -608,7 +608,8 @@ def load_negatives(folder: str | os.PathLike) -> list[np.ndarray]:
         For a missing folder, one without audio, or a file that cannot be read (naming
         it and what to do).
     """
-    from songnet.core.audio import audio_files, load
+    from songnet.core.audio import load
+    from songnet.core.audio_files import audio_files
 
     folder = Path(folder)
     if not folder.is_dir():
