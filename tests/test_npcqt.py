@@ -156,3 +156,13 @@ def test_threads_asking_for_the_plan_at_once_share_one():
         plans = list(pool.map(lambda _: npcqt.plan(params), range(8)))
     assert all(p is plans[0] for p in plans)
     assert npcqt._plan.cache_info().currsize >= 1
+
+
+def test_chirp_images_equal_the_torch_path():
+    t = np.arange(P.n_samples) / P.sr
+    y = (0.5 * np.sin(2 * np.pi * (1500.0 * t + 1000.0 * t ** 2))).astype(np.float32)
+    got = npcqt.power_to_images(npcqt.cqt_power(y, params=P), params=P)
+    want = images.images(y[None], params=P, device="cpu")[0]
+    assert got.shape == want.shape == (P.n_bins, P.n_frames)
+    assert np.corrcoef(got.ravel(), want.ravel())[0, 1] > 0.99999
+    assert np.abs(got - want).max() < 1e-3
