@@ -104,11 +104,13 @@ def _lookup(path: str) -> bool:
             obj = importlib.import_module(".".join(parts[:k]))
         except ImportError:
             continue
-        try:
-            for name in parts[k:]:
-                obj = getattr(obj, name)
-        except AttributeError:
-            return False
+        for name in parts[k:]:
+            fields = getattr(obj, "__dataclass_fields__", {}) or getattr(obj, "__annotations__", {})
+            if not hasattr(obj, name) and name in fields:  # a field without a default
+                return True
+            if not hasattr(obj, name):
+                return False
+            obj = getattr(obj, name)
         return True
     return False
 
