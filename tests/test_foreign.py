@@ -94,3 +94,13 @@ def test_a_catalog_theme_named_unknown_is_refused(tmp_path):
                                            encoding="utf-8")
     with pytest.raises(SongnetError, match="reserved"):
         load_catalog(tmp_path)
+
+
+def test_own_trill_share_gives_foreign_themes_another_dialects_trill():
+    """``synthesize.unknown_own_trill`` (0 by default: an unknown theme of this place has
+    the locality's trill): at 1 every grammar-drawn foreign theme has another trill, at 0
+    none has."""
+    for share, other in ((0.0, 0), (1.0, 12)):
+        got = foreign_themes(CATALOG, 12, rng=np.random.default_rng(3), near=0.0,
+                             own_trill=share)
+        assert sum(theme.trill != CATALOG[0].trill for theme, _ in got) == other
