@@ -64,8 +64,10 @@ from benchmarks import realbirds as rb
 from songnet.cli import main as songnet_main
 from songnet.surrogates import conditions as cond
 from songnet.surrogates import others
+from songnet.surrogates.birds import draw_bird, sing_bird
 from songnet.surrogates.foreign import foreign_themes
-from songnet.surrogates.synthesize import SR, SynthesizeParams, draw_bird, sing_bird
+from songnet.surrogates.synthesize import SR
+from songnet.surrogates.synthesize_params import SynthesizeParams
 from songnet.surrogates.themes import Theme, load_catalog
 
 

@@ -25,7 +25,7 @@ from songnet.cli import main as songnet
 from songnet.resynth.resynthesize import resynthesize_sketch
 from songnet.resynth.sketch import read_sketch
 from songnet.surrogates import conditions as cond
-from songnet.surrogates.synthesize import sing
+from songnet.surrogates.birds import sing
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
 

@@ -32,7 +32,8 @@ from songnet.model.checkpoint import load_checkpoint, predict_proba
 from songnet.resynth.learn import learn_song
 from songnet.resynth.songs import find_songs
 from songnet.surrogates import conditions as cond
-from songnet.surrogates.synthesize import SynthesizeParams, draw_bird, sing
+from songnet.surrogates.birds import draw_bird, sing
+from songnet.surrogates.synthesize_params import SynthesizeParams
 from songnet.surrogates.themes import Note, Theme, contour, load_catalog
 from songnet.synth import SR, gestures_from_contour, note_contour, render_batch
 

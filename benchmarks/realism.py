@@ -1,6 +1,6 @@
 """How real do the default themes sound? Their songs and the real syllables, measured alike.
 
-Sings one song per default theme (``songnet.surrogates.synthesize.sing``, seed ``[seed,
+Sings one song per default theme (``songnet.surrogates.birds.sing``, seed ``[seed,
 i]``) and reads the real syllables of ``../shared/data/real-syllables/`` (not the peer
 resyntheses) and the note clips of ``../shared/data/real-birds/``; measures both with
 ``songnet.surrogates.realism.measure`` (the pitch tracker and segmenter ``songnet themes``
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from songnet.surrogates.birds import sing
 from songnet.surrogates.realism import REAL_RANGES, SongMeasures, Syllable, measure
-from songnet.surrogates.synthesize import sing
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
 

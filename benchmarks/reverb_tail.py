@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import realbirds as rb
 from songnet.song.reverb import tail_t60
 from songnet.surrogates import conditions as cond
-from songnet.surrogates.synthesize import SynthesizeParams, sing
+from songnet.surrogates.birds import sing
+from songnet.surrogates.synthesize_params import SynthesizeParams
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
 

@@ -57,9 +57,9 @@ from songnet.resynth.resynthesize import resynthesize_sketch
 from songnet.resynth.sketch import read_sketch
 from songnet.surrogates import conditions as cond
 from songnet.surrogates import others
+from songnet.surrogates.birds import sing
 from songnet.surrogates.fieldsim import sound_extent
 from songnet.surrogates.foreign import foreign_themes
-from songnet.surrogates.synthesize import sing
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
 

@@ -17,7 +17,8 @@ import numba
 import numpy as np
 
 from songnet.song.track import steady_pitch
-from songnet.surrogates.synthesize import SynthesizeParams, draw_bird
+from songnet.surrogates.birds import draw_bird
+from songnet.surrogates.synthesize_params import SynthesizeParams
 from songnet.surrogates.themes import contour, load_catalog
 from songnet.synth import (
     SR,

@@ -21,7 +21,7 @@ from songnet.core.files import atomic_path
 from songnet.features.images import image_reference
 from songnet.features.params import FeatureParams
 from songnet.features.theme_plots import image_grid
-from songnet.surrogates.synthesize import sing
+from songnet.surrogates.birds import sing
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR, harmonic_level_db
 
@@ -83,7 +83,7 @@ def main() -> None:
         durations.append(theme.duration_s + 0.1)
     fig = image_grid(images, titles, params=params, durations_s=durations, ncols=4)
     fig.suptitle("Real Z. capensis syllables (first two rows) and the default themes "
-                 "(songnet.surrogates.synthesize.sing, seed 0); CQT as in songnet.features",
+                 "(songnet.surrogates.birds.sing, seed 0); CQT as in songnet.features",
                  fontsize=10)
     with atomic_path(args.out) as tmp:
         fig.savefig(tmp, dpi=80)

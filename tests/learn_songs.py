@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 
 from songnet.surrogates import conditions as cond
-from songnet.surrogates.synthesize import sing
+from songnet.surrogates.birds import sing
 from songnet.surrogates.themes import Theme
 from songnet.synth import SR
 

@@ -160,7 +160,7 @@ def test_a_model_song_beside_real_other_species_is_timed_by_its_notes(
     """A model-made song of a catalog theme with a real tapaculo 0.12 s before it and a
     real euphonia 0.12 s after, in faint noise: they join the song's run of loud frames,
     and the event still runs from the song's first note to its trill's end."""
-    from songnet.surrogates.synthesize import sing
+    from songnet.surrogates.birds import sing
     from songnet.surrogates.themes import load_catalog
     from songnet.synth import SR
     rng = np.random.default_rng(0)

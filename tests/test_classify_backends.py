@@ -97,7 +97,7 @@ def test_same_events_on_songs_of_every_catalog_theme(shipped_pair, tmp_path):
     the check runs in every checkout: both engines give the same events."""
     import soundfile as sf
 
-    from songnet.surrogates.synthesize import sing
+    from songnet.surrogates.birds import sing
     from songnet.surrogates.themes import load_catalog
     from songnet.synth import SR
 

@@ -17,14 +17,10 @@ import yaml
 from songnet.cli import main
 from songnet.core.params import load_params
 from songnet.features.params import FeatureParams
+from songnet.surrogates.birds import draw_bird, longest_rendition, song_gesture
 from songnet.surrogates.cliplength import clip_length, clip_need, fit_clip, longest_song
-from songnet.surrogates.synthesize import (
-    SynthesizeParams,
-    _song_gesture,
-    draw_bird,
-    longest_rendition,
-    synthesize,
-)
+from songnet.surrogates.synthesize import synthesize
+from songnet.surrogates.synthesize_params import SynthesizeParams
 from songnet.surrogates.themes import DEFAULT_CATALOG, load_catalog, theme_from_mapping
 from songnet.synth import SR
 
@@ -93,7 +89,7 @@ def test_longest_rendition_bounds_every_rendition():
         sd = params.rendition_sd * 2.0
         bound = longest_rendition(theme, bird, sd=sd)
         for _ in range(8):
-            gesture, _ = _song_gesture(theme, bird, rng=rng, sd=sd)
+            gesture, _ = song_gesture(theme, bird, rng=rng, sd=sd)
             ratios.append(gesture.n_samples / bound)
     assert max(ratios) <= 1.0 and max(ratios) > 0.85  # a bound, and not a loose one
 

@@ -200,7 +200,8 @@ def test_missing_dask_names_the_extra(monkeypatch):
 def test_synthesize_on_the_cluster_gives_the_same_bytes(client):
     import dataclasses
 
-    from songnet.surrogates.synthesize import SynthesizeParams, synthesize
+    from songnet.surrogates.synthesize import synthesize
+    from songnet.surrogates.synthesize_params import SynthesizeParams
     from songnet.surrogates.themes import load_catalog
     themes = load_catalog(None)[:2]
     tiny = SynthesizeParams(train_birds=1, train_songs_per_bird=2, val_birds=1,

@@ -31,7 +31,7 @@ from songnet.model.cam import grad_cam
 from songnet.model.checkpoint import load_checkpoint
 from songnet.model.train import train_model
 from songnet.model.train_params import TrainParams
-from songnet.surrogates.synthesize import sing
+from songnet.surrogates.birds import sing
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
 

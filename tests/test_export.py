@@ -49,7 +49,7 @@ def song_images(per_theme: int = 4, seed: int = 0) -> np.ndarray:
     in the window), as the test split holds them, and a quarter as many of noise alone."""
     from songnet.core.audio import resample
     from songnet.features.images import images
-    from songnet.surrogates.synthesize import sing
+    from songnet.surrogates.birds import sing
     from songnet.surrogates.themes import load_catalog
     from songnet.synth import SR
 

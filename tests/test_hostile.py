@@ -680,7 +680,8 @@ def test_onnx_models_are_verified(tmp_path, capfd, rec, edit, signed, needle):
 @pytest.fixture(scope="module")
 def song(tmp_path_factory) -> Path:
     """A recording of one T01 song between two seconds of noise."""
-    from songnet.surrogates.synthesize import SynthesizeParams, sing
+    from songnet.surrogates.birds import sing
+    from songnet.surrogates.synthesize_params import SynthesizeParams
     from songnet.surrogates.themes import load_catalog
     from songnet.synth import SR
 

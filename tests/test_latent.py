@@ -235,7 +235,7 @@ def test_default_data_planted_truth(repo_root):
     from songnet.model.checkpoint import load_checkpoint
     from songnet.resynth.resynthesize import resynthesize_sketch
     from songnet.resynth.sketch import read_sketch
-    from songnet.surrogates.synthesize import sing
+    from songnet.surrogates.birds import sing
     from songnet.surrogates.themes import load_catalog
 
     ckpt = load_checkpoint(_trained_model())

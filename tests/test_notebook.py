@@ -12,7 +12,7 @@ import soundfile as sf
 
 from songnet.core import audio
 from songnet.latent.project import LatentOutputs, save
-from songnet.surrogates.synthesize import sing
+from songnet.surrogates.birds import sing
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
 

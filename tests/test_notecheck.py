@@ -16,8 +16,8 @@ from songnet.features.params import FeatureParams
 from songnet.song.distance import intro_distance
 from songnet.song.notecheck import NoteCheck, measure_vectors
 from songnet.song.track import db_track, peaks_track, power_peaks
+from songnet.surrogates.birds import sing
 from songnet.surrogates.foreign import theme_distance
-from songnet.surrogates.synthesize import sing
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
 

@@ -89,7 +89,7 @@ def test_a_catalog_theme_sung_with_other_note_lengths_is_unknown(model, tmp_path
 
     import numpy as np
 
-    from songnet.surrogates.synthesize import sing
+    from songnet.surrogates.birds import sing
     from songnet.surrogates.themes import load_catalog
 
     assert model.note_check is not None and model.note_check.n_songs >= 100

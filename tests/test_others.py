@@ -12,7 +12,9 @@ import soundfile as sf
 from songnet.cli import main
 from songnet.core.errors import SongnetError
 from songnet.surrogates import others
-from songnet.surrogates.synthesize import SynthesizeParams, _fragment, load_negatives, synthesize
+from songnet.surrogates.plan import _fragment
+from songnet.surrogates.synthesize import load_negatives, synthesize
+from songnet.surrogates.synthesize_params import SynthesizeParams
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
 

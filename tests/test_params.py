@@ -116,7 +116,7 @@ def _stage_params_classes():
     from songnet.model.train_params import TrainParams
     from songnet.resynth.resynthesize import ResynthesizeParams
     from songnet.resynth.songs import LearnParams
-    from songnet.surrogates.synthesize import SynthesizeParams
+    from songnet.surrogates.synthesize_params import SynthesizeParams
     return {"themes": LearnParams, "synthesize": SynthesizeParams, "features": FeatureParams,
             "train": TrainParams, "evaluate": EvaluateParams, "resynthesize": ResynthesizeParams,
             "embed": EmbedParams, "project": ProjectParams, "classify": ClassifyParams,

@@ -8,8 +8,9 @@ import pytest
 
 from songnet.song.reverb import tail_t60
 from songnet.surrogates import conditions as cond
+from songnet.surrogates.birds import sing
 from songnet.surrogates.realdata import MIN_REVERB_SONGS, RealMaterial, RealSong
-from songnet.surrogates.synthesize import SynthesizeParams, sing
+from songnet.surrogates.synthesize_params import SynthesizeParams
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
 

@@ -17,7 +17,8 @@ import soundfile as sf
 from songnet.cli import main
 from songnet.review.items import read_items
 from songnet.surrogates import conditions as cond
-from songnet.surrogates.synthesize import SR, sing
+from songnet.surrogates.birds import sing
+from songnet.surrogates.synthesize import SR
 from songnet.surrogates.themes import load_catalog
 
 CHROMIUM = os.environ.get("SONGNET_CHROMIUM") or shutil.which("chromium") or shutil.which(

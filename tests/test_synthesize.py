@@ -14,7 +14,10 @@ import yaml
 
 from songnet.cli import main
 from songnet.song.track import steady_pitch
-from songnet.surrogates.synthesize import SynthesizeParams, _plan, n_clips, sing, synthesize
+from songnet.surrogates.birds import sing
+from songnet.surrogates.plan import plan_clips
+from songnet.surrogates.synthesize import n_clips, synthesize
+from songnet.surrogates.synthesize_params import SynthesizeParams
 from songnet.surrogates.themes import load_catalog
 from songnet.synth import SR
 
@@ -74,7 +77,7 @@ def test_same_seed_same_bytes_other_seed_differs(clips, themes):
 
 def test_wide_train_birds_vary_like_stress_birds_and_change_nothing_else(clips, themes):
     wide = dataclasses.replace(TINY, train_wide_share=0.5)  # 1 of the 2 train birds per theme
-    plan = _plan(themes, wide)
+    plan = plan_clips(themes, wide)
     spreads = {(sp.split, sp.bird_id): sp.spread for sp in plan if sp.theme is not None
                and not sp.fragment and sp.bird_id.startswith(tuple(t.name for t in themes))}
     for t in themes:

@@ -11,8 +11,8 @@ import yaml
 
 from songnet.cli import main
 from songnet.core.errors import SongnetError
+from songnet.surrogates.birds import sing
 from songnet.surrogates.realism import measure
-from songnet.surrogates.synthesize import sing
 from songnet.surrogates.themes import DEFAULT_CATALOG, contour, load_catalog, load_theme
 from songnet.synth import SR, gestures_from_contour, render_gesture
 

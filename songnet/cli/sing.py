@@ -16,7 +16,8 @@ from songnet.cli.common import (
 )
 from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path, check_output_file
-from songnet.surrogates.synthesize import SynthesizeParams, sing
+from songnet.surrogates.birds import sing
+from songnet.surrogates.synthesize_params import SynthesizeParams
 from songnet.surrogates.themes import load_catalog, load_theme
 from songnet.synth import SR
 

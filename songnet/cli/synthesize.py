@@ -16,13 +16,13 @@ from songnet.core.progress import bar
 from songnet.surrogates.cliplength import fit_clip
 from songnet.surrogates.realdata import RealMaterial, read_recordings
 from songnet.surrogates.synthesize import (
-    SynthesizeParams,
     load_negatives,
     n_clips,
     save_manifest,
     synthesize,
     write_clip,
 )
+from songnet.surrogates.synthesize_params import SynthesizeParams
 from songnet.surrogates.themes import load_catalog
 
 

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from songnet.features.frontends import frequency_rows
 from songnet.features.images import image_reference
 from songnet.features.params import FeatureParams
-from songnet.surrogates.synthesize import sing
+from songnet.surrogates.birds import sing
 from songnet.surrogates.themes import Theme
 from songnet.synth import SR
 

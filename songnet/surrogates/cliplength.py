@@ -20,12 +20,9 @@ import numpy as np
 import pandas as pd
 
 from songnet.core.errors import SongnetError
-from songnet.surrogates.synthesize import (
-    SynthesizeParams,
-    foreign_clip_s,
-    longest_rendition,
-    planned_singers,
-)
+from songnet.surrogates.birds import longest_rendition
+from songnet.surrogates.plan import foreign_clip_s, planned_singers
+from songnet.surrogates.synthesize_params import SynthesizeParams
 from songnet.surrogates.themes import Theme
 from songnet.synth import SR
 
@@ -70,7 +67,7 @@ def longest_song(themes: Sequence[Theme], params: SynthesizeParams) -> ClipNeed:
     """The longest song :func:`~songnet.surrogates.synthesize.synthesize` can render for
     ``themes`` with ``params``: over every planned bird of a catalog theme (and every
     ``no_song`` piece of one), the longest of its possible renditions
-    (:func:`~songnet.surrogates.synthesize.longest_rendition`).
+    (:func:`~songnet.surrogates.birds.longest_rendition`).
 
     Raises
     ------
@@ -89,7 +86,7 @@ def longest_song(themes: Sequence[Theme], params: SynthesizeParams) -> ClipNeed:
 
 def clip_need(themes: Sequence[Theme], params: SynthesizeParams) -> ClipNeed:
     """The longer of :func:`longest_song` and the foreign themes' room
-    (:func:`~songnet.surrogates.synthesize.foreign_clip_s`)."""
+    (:func:`~songnet.surrogates.plan.foreign_clip_s`)."""
     song = longest_song(themes, params)
     foreign = foreign_clip_s(themes, params)
     if foreign > song.duration_s:

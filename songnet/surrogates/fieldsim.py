@@ -1,7 +1,7 @@
 """Simulated field recordings: model songs of known themes at known times, in noise.
 
 A known answer for ``songnet classify``: the tests and ``benchmarks/classify.py`` mix
-songs sung by the syrinx model (:func:`songnet.surrogates.synthesize.sing`) into continuous
+songs sung by the syrinx model (:func:`songnet.surrogates.birds.sing`) into continuous
 background noise (a low rumble plus a broadband hiss, one filtered noise stream without
 seams) and keep the truth (onset, offset, theme) of every song. Written block by block,
 a recording of any length is made in bounded memory.
@@ -16,7 +16,7 @@ import numpy as np
 import scipy.signal
 
 from songnet.core.errors import SongnetError
-from songnet.surrogates.synthesize import sing
+from songnet.surrogates.birds import sing
 from songnet.surrogates.themes import Theme
 from songnet.synth import SR
 
