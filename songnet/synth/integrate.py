@@ -1,15 +1,19 @@
 """The compiled, batched integrator of the full syrinx model (the fast path).
 
 Same equations and substep scheme as :func:`songnet.synth.model.render_reference`, with
-two differences that cost no accuracy worth measuring:
+differences that cost no accuracy worth measuring:
 
-* the loops are compiled with numba, and a batch of songs runs in parallel threads;
+* the loops are compiled with numba; :data:`LANES` songs run in lockstep (SIMD across the
+  songs), and a batch's groups of songs run in parallel threads;
+* the source keeps classical RK4, written in substep units (``v = y·dt``, step 1), the same
+  arithmetic up to rounding;
 * the cavity, being linear with its input held over a substep, advances by its exact
-  one-substep transition matrix (zero-order hold, ``expm(M·dt)``) instead of RK4.
+  one-substep transition (zero-order hold, ``expm(M·dt)``) instead of RK4, composed over
+  each output sample's substeps into one step (:func:`cavity_block`) that reads the
+  trachea's pressure straight from the delay line.
 
-The source keeps classical RK4. ``benchmarks/synth.py`` measures the agreement with the
-NumPy reference (F0 and waveform correlation) and the speed.
-"""
+``benchmarks/synth.py`` measures the agreement with the NumPy reference (F0 and waveform
+correlation) and the speed."""
 
 from __future__ import annotations
 
@@ -17,7 +21,6 @@ from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
-import scipy.linalg
 
 from songnet.core.errors import SongnetError
 from songnet.synth.model import (
@@ -34,7 +37,7 @@ from songnet.synth.model import (
     check_inputs,
 )
 
-__all__ = ["cavity_transition", "render", "render_batch", "render_gesture"]
+__all__ = ["cavity_block", "cavity_transition", "render", "render_batch", "render_gesture"]
 
 
 def cavity_transition(tract: Tract, dt: float) -> tuple[np.ndarray, np.ndarray]:
@@ -50,133 +53,198 @@ def cavity_transition(tract: Tract, dt: float) -> tuple[np.ndarray, np.ndarray]:
     aug = np.zeros((5, 5))
     aug[:3, :3] = m * dt
     aug[:3, 3:] = n * dt
-    e = scipy.linalg.expm(aug)
+    e = _expm(aug)
     return np.ascontiguousarray(e[:3, :3]), np.ascontiguousarray(e[:3, 3:])
 
 
 _FAST = {"contract", "arcp", "nsz", "reassoc"}  # no nnan/ninf: the guard must see NaN
-LANES = 8
-"""Songs integrated in lockstep per thread (independent chains keep the CPU's pipelines full)."""
+LANES = 16
+"""Songs integrated in lockstep per thread (independent chains keep the SIMD pipelines full)."""
+BLOCK = 16
+"""Output samples the source runs ahead before the trachea and cavity catch up."""
+TAP_PAD = 8
+"""The cavity's weights are zero-padded to a multiple of this (whole SIMD vectors)."""
+
+
+def _expm(a: np.ndarray) -> np.ndarray:
+    """Matrix exponential of a small matrix: Taylor series after scaling, then squaring.
+
+    (scipy.linalg.expm gives the same to 1e-13 but wakes BLAS threads, which took
+    milliseconds a call on a busy host, as long as a short song's integration.)
+    """
+    norm = np.abs(a).sum(axis=1).max()
+    squarings = max(0, int(np.ceil(np.log2(norm))) + 1) if norm > 0 else 0
+    b = a / 2.0 ** squarings  # norm at most 1/2: 20 terms leave < 1e-25
+    term = np.eye(a.shape[0])
+    out = term.copy()
+    for k in range(1, 21):
+        term = term @ b / k
+        out += term
+    for _ in range(squarings):
+        out = out @ out
+    return out
+
+
+def cavity_block(tract: Tract, n_sub: int) -> tuple[np.ndarray, np.ndarray]:
+    """The cavity over one output sample's ``n_sub`` substeps, as one exact linear step.
+
+    Composes :func:`cavity_transition`'s substep update ``n_sub`` times (``P_t'`` is the
+    backward difference over one substep), so the state after the sample is
+    ``Φⁿ i + Σ_m w_m P_t(k₀ − 1 + m)`` over the transmitted pressure ``P_t`` at the
+    sample's substeps and the one before. Same map as stepping substep by substep, with
+    its terms regrouped.
+
+    Returns
+    -------
+    phin : np.ndarray [shape=(3, 3)]
+    weights : np.ndarray [shape=(3, n_taps)]
+        ``weights[:, m]`` multiplies ``P_t(k₀ − 1 + m)``; columns past ``n_sub + 1`` are
+        zero (padding to a multiple of :data:`TAP_PAD`).
+    """
+    dt = 1.0 / (SR * n_sub)
+    phi, gam = cavity_transition(tract, dt)
+    drive = np.zeros((3, n_sub + 1))  # state after m substeps, per unit input at each tap
+    for m in range(n_sub):
+        drive = phi @ drive
+        drive[:, m + 1] += gam[:, 0] + gam[:, 1] / dt
+        drive[:, m] -= gam[:, 1] / dt
+    n_taps = -(-(n_sub + 1) // TAP_PAD) * TAP_PAD
+    weights = np.zeros((3, n_taps))
+    weights[:, :n_sub + 1] = drive
+    return np.linalg.matrix_power(phi, n_sub), weights
 
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True, inline="always")
-def _accel(x, y, a, b, g, g2):
-    """y' of the labial normal form (the one vector field every RK4 stage evaluates)."""
-    return g2 * (-a - b * x + x * x - x * x * x) - g * x * y * (1.0 + x)
+def _accel(x, v, pa, pb, g2, g):
+    """dv/dk of the labial normal form in substep units (``v = y·dt``, ``g = γ·dt``,
+    ``pa = −α·g²``, ``pb = −β·g²``): the vector field every RK4 stage evaluates."""
+    return pa + x * (pb + x * (g2 - g2 * x)) - g * v * (x + x * x)
 
 
 @numba.njit(cache=True, fastmath=_FAST, nogil=True)
-def _integrate_lanes(alpha, beta, env, gamma, n_sub, delay, r, phi, gam, gain, out, status):
-    """Integrate W songs of equal length in lockstep into ``out`` (W, n).
+def _integrate_lanes(alpha, beta, env, gamma, n_sub, delay, r, phin, weights, gain, out,
+                     status, lo, hi):
+    """Integrate songs ``lo:hi`` of the batch (B, n) in lockstep into ``out[lo:hi]``.
 
-    ``gamma`` is (W, n): γ per song and output sample (held over the sample's substeps,
-    like α and β). ``status[j]`` becomes the sample index where song j left the sane range
-    (else stays -1); a song that blew up is zeroed from there on, the others carry on.
+    ``gamma`` is (B, n): γ per song and output sample (held over the sample's substeps,
+    like α and β). ``phin`` (B, 3, 3) and ``weights`` (B, 3, n_taps) are each song's
+    :func:`cavity_block`, the weights already scaled by the trachea's transmission 1 − r.
+    ``status[j]`` becomes the sample index where song j left the sane range (else stays
+    -1); a song that blew up is zeroed from there on, the others carry on.
+
+    Per block of :data:`BLOCK` samples: the source (RK4, SIMD across the songs) writes
+    ``0.5·A·y`` at every substep into each song's delay line ``line[j]``; the delay line
+    then adds its reflection in place (``p_in(k) = 0.5·A·y(k) − r·p_in(k − 2T)``, in pieces
+    no longer than 2T so that no piece reads what it writes); the cavity steps once per
+    sample on ``P_t(k) = (1 − r)·p_in(k − T)``, read straight from the line.
     """
-    n_lanes, n = alpha.shape
+    n_lanes = hi - lo
+    n = alpha.shape[1]
     dt = 1.0 / (SR * n_sub)
-    h2 = 0.5 * dt
-    h6 = dt / 6.0
-    inv_dt = 1.0 / dt
     x = np.zeros(n_lanes)
-    y = np.zeros(n_lanes)
-    c1 = np.zeros(n_lanes)
-    c2 = np.zeros(n_lanes)
-    c3 = np.zeros(n_lanes)
-    pt_prev = np.zeros(n_lanes)
-    size = 2 * delay
-    ring = np.zeros((n_lanes, 2 * delay.max()))  # p_in over the last 2·delay substeps
-    slot = np.zeros(n_lanes, dtype=np.int64)      # ring[slot]: p_in(k − 2·delay)
-    back = delay.copy()                           # ring[back]: p_in(k − delay)
-    live = np.ones(n_lanes)  # 0 for a lane that blew up: it stays at rest
-    a = np.empty(n_lanes)
-    b = np.empty(n_lanes)
+    v = np.zeros(n_lanes)  # labial velocity in substep units, y·dt
+    pa = np.empty(n_lanes)
+    pb = np.empty(n_lanes)
     g = np.empty(n_lanes)
     g2 = np.empty(n_lanes)
     half_amp = np.empty(n_lanes)
-    for i in range(n):
+    live = np.ones(n_lanes)  # 0 for a lane that blew up: it stays at rest
+    cav = np.zeros((n_lanes, 3))
+    n_taps = weights.shape[2]
+    span = BLOCK * n_sub
+    hist = 2 * delay[lo:hi].max() + n_taps  # what the next block reads from before its start
+    line = np.zeros((n_lanes, 2 * hist + 8 * span + n_taps))  # p_in per substep
+    pos = hist  # line[:, pos] is the block's first substep
+    sixth = 1.0 / 6.0
+    for i0 in range(0, n, BLOCK):
+        i1 = min(i0 + BLOCK, n)
+        kb = (i1 - i0) * n_sub
+        if pos + kb + n_taps > line.shape[1]:
+            line[:, :hist] = line[:, pos - hist:pos]
+            pos = hist
+        for i in range(i0, i1):
+            for j in range(n_lanes):
+                gg = gamma[lo + j, i] * dt * live[j]
+                g[j] = gg
+                g2[j] = gg * gg
+                pa[j] = -gg * gg * alpha[lo + j, i]
+                pb[j] = -gg * gg * beta[lo + j, i]
+                half_amp[j] = 0.5 * env[lo + j, i] / dt
+            k0 = pos + (i - i0) * n_sub
+            for m in range(n_sub):  # source: one RK4 step (h = 1 substep) per substep
+                k = k0 + m
+                for j in range(n_lanes):
+                    xx = x[j]
+                    vv = v[j]
+                    k1 = _accel(xx, vv, pa[j], pb[j], g2[j], g[j])
+                    v2 = vv + 0.5 * k1
+                    k2 = _accel(xx + 0.5 * vv, v2, pa[j], pb[j], g2[j], g[j])
+                    v3 = vv + 0.5 * k2
+                    k3 = _accel(xx + 0.5 * v2, v3, pa[j], pb[j], g2[j], g[j])
+                    k4 = _accel(xx + v3, vv + k3, pa[j], pb[j], g2[j], g[j])
+                    k23 = k2 + k3
+                    x[j] = xx + vv + (k1 + k23) * sixth
+                    vv = vv + (k1 + k4 + 2.0 * k23) * sixth
+                    v[j] = vv
+                    line[j, k] = half_amp[j] * vv
+            for j in range(n_lanes):
+                vlim = Y_LIMIT * dt * gamma[lo + j, i] / GAMMA
+                if status[lo + j] < 0 and not (abs(x[j]) <= X_LIMIT and abs(v[j]) <= vlim):
+                    status[lo + j] = i  # (the test also catches NaN)
+                    x[j] = 0.0
+                    v[j] = 0.0
+                    live[j] = 0.0
+        for j in range(n_lanes):  # trachea: the reflection, in place
+            d2 = 2 * delay[lo + j]
+            rj = r[lo + j]
+            row = line[j]
+            for s0 in range(0, kb, d2):
+                ln = min(d2, kb - s0)
+                # slices, not row[pos + s0 + k]: a possibly negative index costs a
+                # wrap-around test per element and stops SIMD
+                dst = row[pos + s0:pos + s0 + ln]
+                src = row[pos + s0 - d2:pos + s0 - d2 + ln]
+                for k in range(ln):
+                    dst[k] -= rj * src[k]
+        for j in range(n_lanes):  # cavity: one exact step per output sample
+            u1, u2, u3 = cav[j, 0], cav[j, 1], cav[j, 2]
+            row = line[j]
+            w0, w1, w2 = weights[lo + j, 0], weights[lo + j, 1], weights[lo + j, 2]
+            p = phin[lo + j]
+            base = pos - 1 - delay[lo + j]
+            for i in range(i0, i1):
+                k0 = base + (i - i0) * n_sub
+                seg = row[k0:k0 + n_taps]
+                n1 = 0.0
+                n2 = 0.0
+                n3 = 0.0
+                for m in range(n_taps):
+                    n1 += w0[m] * seg[m]
+                    n2 += w1[m] * seg[m]
+                    n3 += w2[m] * seg[m]
+                t1 = n1 + p[0, 0] * u1 + p[0, 1] * u2 + p[0, 2] * u3
+                t2 = n2 + p[1, 0] * u1 + p[1, 1] * u2 + p[1, 2] * u3
+                u3 = n3 + p[2, 0] * u1 + p[2, 1] * u2 + p[2, 2] * u3
+                u1 = t1
+                u2 = t2
+                out[lo + j, i] = gain[lo + j] * u3
+            cav[j, 0], cav[j, 1], cav[j, 2] = u1, u2, u3
+        pos += kb
         for j in range(n_lanes):
-            a[j] = alpha[j, i]
-            b[j] = beta[j, i]
-            g[j] = gamma[j, i] * live[j]
-            g2[j] = g[j] * g[j]
-            half_amp[j] = 0.5 * env[j, i]
-        for _ in range(n_sub):
-            for j in range(n_lanes):  # source: one RK4 step
-                xx = x[j]
-                yy = y[j]
-                aa = a[j]
-                bb = b[j]
-                gg = g[j]
-                gg2 = g2[j]
-                k1x = yy
-                k1y = _accel(xx, yy, aa, bb, gg, gg2)
-                xa = xx + h2 * k1x
-                ya = yy + h2 * k1y
-                k2x = ya
-                k2y = _accel(xa, ya, aa, bb, gg, gg2)
-                xa = xx + h2 * k2x
-                ya = yy + h2 * k2y
-                k3x = ya
-                k3y = _accel(xa, ya, aa, bb, gg, gg2)
-                xa = xx + dt * k3x
-                ya = yy + dt * k3y
-                k4x = ya
-                k4y = _accel(xa, ya, aa, bb, gg, gg2)
-                x[j] = xx + h6 * (k1x + 2.0 * k2x + 2.0 * k3x + k4x)
-                y[j] = yy + h6 * (k1y + 2.0 * k2y + 2.0 * k3y + k4y)
-            for j in range(n_lanes):  # trachea delay line, then the cavity's exact step
-                s = slot[j]
-                bk = back[j]
-                pt = (1.0 - r[j]) * ring[j, bk]
-                ring[j, s] = half_amp[j] * y[j] - r[j] * ring[j, s]
-                s += 1
-                bk += 1
-                slot[j] = 0 if s == size[j] else s
-                back[j] = 0 if bk == size[j] else bk
-                dpt = (pt - pt_prev[j]) * inv_dt
-                pt_prev[j] = pt
-                p = phi[j]
-                q = gam[j]
-                u1 = c1[j]
-                u2 = c2[j]
-                u3 = c3[j]
-                c1[j] = p[0, 0] * u1 + p[0, 1] * u2 + p[0, 2] * u3 + q[0, 0] * pt + q[0, 1] * dpt
-                c2[j] = p[1, 0] * u1 + p[1, 1] * u2 + p[1, 2] * u3 + q[1, 0] * pt + q[1, 1] * dpt
-                c3[j] = p[2, 0] * u1 + p[2, 1] * u2 + p[2, 2] * u3 + q[2, 0] * pt + q[2, 1] * dpt
-        for j in range(n_lanes):
-            if status[j] >= 0:
-                continue
-            ylim = Y_LIMIT * gamma[j, i] / GAMMA
-            if not (abs(x[j]) <= X_LIMIT and abs(y[j]) <= ylim):  # also catches NaN
-                status[j] = i
-                x[j] = 0.0
-                y[j] = 0.0
-                c1[j] = 0.0
-                c2[j] = 0.0
-                c3[j] = 0.0
-                pt_prev[j] = 0.0
-                ring[j, :] = 0.0
-                live[j] = 0.0
-            else:
-                out[j, i] = gain[j] * c3[j]
+            if i0 <= status[lo + j] < i1:
+                out[lo + j, status[lo + j]:i1] = 0.0
+                line[j, :] = 0.0
+                cav[j, :] = 0.0
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
-def _integrate_batch(alpha, beta, env, gamma, n_sub, delay, r, phi, gam, gain, out, status):
+def _integrate_batch(alpha, beta, env, gamma, n_sub, delay, r, phin, weights, gain, out,
+                     status):
     n_groups = (alpha.shape[0] + LANES - 1) // LANES
     for grp in numba.prange(n_groups):
         lo = grp * LANES
-        hi = min(lo + LANES, alpha.shape[0])
-        # contiguous copies: numba compiles slices as any-layout arrays, 2-3x slower to index
-        out_g = np.zeros((hi - lo, alpha.shape[1]))
-        status_g = np.full(hi - lo, -1, dtype=np.int64)
-        _integrate_lanes(alpha[lo:hi].copy(), beta[lo:hi].copy(), env[lo:hi].copy(),
-                         gamma[lo:hi].copy(), n_sub, delay[lo:hi].copy(), r[lo:hi].copy(),
-                         phi[lo:hi].copy(), gam[lo:hi].copy(), gain[lo:hi].copy(), out_g,
-                         status_g)
-        out[lo:hi] = out_g
-        status[lo:hi] = status_g
+        _integrate_lanes(alpha, beta, env, gamma, n_sub, delay, r, phin, weights, gain, out,
+                         status, lo, min(lo + LANES, alpha.shape[0]))
 
 
 def render_batch(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
@@ -236,33 +304,25 @@ def render_batch(alpha: np.ndarray, beta: np.ndarray, envelope: np.ndarray, *,
                                           float(bad_gamma[0]) if bad_gamma.size else GAMMA)
     alpha_b, beta_b, env_b = (np.ascontiguousarray(np.atleast_2d(a))
                               for a in (alpha_b, beta_b, env_b))
-    dt = 1.0 / (SR * n_sub)
     cache: dict[Tract, tuple[np.ndarray, np.ndarray]] = {}
-    phi = np.empty((n_songs, 3, 3))
-    gam = np.empty((n_songs, 3, 2))
-    for j, t in enumerate(tract_list):
+    for t in tract_list:
         if t not in cache:
-            cache[t] = cavity_transition(t, dt)
-        phi[j], gam[j] = cache[t]
+            phin_t, weights_t = cavity_block(t, n_sub)
+            cache[t] = phin_t, weights_t * (1.0 - t.reflection)  # P_t = (1 − r)·p_in(k − T)
+    phin = np.stack([cache[t][0] for t in tract_list])      # (B, 3, 3)
+    weights = np.stack([cache[t][1] for t in tract_list])   # (B, 3, n_taps)
     delay = np.array([t.delay_substeps(n_sub) for t in tract_list], dtype=np.int64)
     refl = np.array([t.reflection for t in tract_list])
     gain = np.array([OUTPUT_GAIN * t.rb for t in tract_list])
     out = np.zeros(alpha_b.shape)
     status = np.full(n_songs, -1, dtype=np.int64)
     if parallel:
-        _integrate_batch(alpha_b, beta_b, env_b, gamma_t, n_sub, delay, refl, phi, gam, gain,
-                         out, status)
+        _integrate_batch(alpha_b, beta_b, env_b, gamma_t, n_sub, delay, refl, phin, weights,
+                         gain, out, status)
     else:
         for lo in range(0, n_songs, LANES):
-            hi = min(lo + LANES, n_songs)
-            out_g = np.zeros((hi - lo, alpha_b.shape[1]))
-            status_g = np.full(hi - lo, -1, dtype=np.int64)
-            _integrate_lanes(alpha_b[lo:hi].copy(), beta_b[lo:hi].copy(), env_b[lo:hi].copy(),
-                             gamma_t[lo:hi].copy(), n_sub, delay[lo:hi].copy(),
-                             refl[lo:hi].copy(), phi[lo:hi].copy(), gam[lo:hi].copy(),
-                             gain[lo:hi].copy(), out_g, status_g)
-            out[lo:hi] = out_g
-            status[lo:hi] = status_g
+            _integrate_lanes(alpha_b, beta_b, env_b, gamma_t, n_sub, delay, refl, phin, weights,
+                             gain, out, status, lo, min(lo + LANES, n_songs))
     failed = np.flatnonzero(status >= 0)
     if failed.size:
         j = int(failed[0])
