@@ -314,7 +314,7 @@ def test_cosine_matcher_measures_directions_only():
 
 
 def test_validation_scores_every_metric_and_picks_the_best_worst_case():
-    from songnet.latent.validate import RULE_COLUMNS, score_rules
+    from songnet.latent.rules import RULE_COLUMNS, score_rules
 
     rows = []
     for metric, lost_ok, persist_ok in (("standardized", 1, 2), ("cosine", 2, 3)):

@@ -110,7 +110,7 @@ def _stage_params_classes():
     from songnet.features.params import FeatureParams
     from songnet.latent.embed import EmbedParams
     from songnet.latent.project import ProjectParams
-    from songnet.latent.validate import ValidateParams
+    from songnet.latent.validate_params import ValidateParams
     from songnet.model.compare import CompareParams
     from songnet.model.evaluate import EvaluateParams
     from songnet.model.train_params import TrainParams

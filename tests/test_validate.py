@@ -9,16 +9,16 @@ import pytest
 import torch
 
 from songnet.core.errors import SongnetError
-from songnet.latent.validate import (
+from songnet.latent.folds import theme_folds
+from songnet.latent.rules import (
     CHOOSE,
     REPORT,
-    ValidateParams,
     Validation,
     bootstrap_rate,
     outer_rates,
     score_rules,
-    theme_folds,
 )
+from songnet.latent.validate_params import ValidateParams
 from songnet.model.train import supcon_loss
 
 

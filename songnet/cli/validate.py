@@ -22,14 +22,9 @@ from songnet.core.params import load_params, params_from_mapping
 from songnet.core.progress import bar
 from songnet.features.featureset import load_meta, load_split
 from songnet.features.params import FeatureParams
-from songnet.latent.validate import (
-    ValidateParams,
-    drifted_songs,
-    foreign_origins,
-    held_out_folds,
-    save_validation,
-    theme_folds,
-)
+from songnet.latent.folds import drifted_songs, foreign_origins, held_out_folds, theme_folds
+from songnet.latent.validate import save_validation
+from songnet.latent.validate_params import ValidateParams
 from songnet.model.train_params import TrainParams
 from songnet.resynth.resynthesize import ResynthesizeParams
 from songnet.surrogates.themes import load_catalog
