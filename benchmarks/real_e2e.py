@@ -131,7 +131,7 @@ def pipeline(work: Path, data: Path, *, epochs: int | None, overrides: dict | No
         "--params", str(params))
     run("evaluate", "--model", str(model / "model.pt"), "--features", str(features), "-o",
         str(work / "eval"), "--params", str(params))
-    test = json.loads((work / "eval" / "metrics.json").read_text())["test"]
+    test = json.loads((work / "eval" / "evaluation.json").read_text())["test"]
     weak = ", ".join(f"{name} {c['recall']:.2f}" for name, c in test["per_class"].items()
                      if c["recall"] < 0.95)
     lo, hi = wilson(test["accuracy"], test["n"])

@@ -93,7 +93,8 @@ def real_song(bird: str, rng: np.random.Generator) -> np.ndarray:
 
 
 FOREIGN_SEED = 20261123
-"""Seed of this benchmark's foreign themes (``benchmarks/openset_rules.py`` uses others)."""
+"""Seed of this benchmark's foreign themes (the selection experiment
+``experiments/selection/openset_rules.py`` uses others)."""
 
 
 def song_pool(rng: np.random.Generator, *, foreign_seed: int = FOREIGN_SEED
@@ -239,6 +240,9 @@ def main() -> None:
     ap.add_argument("--model", default=None)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--figure", type=Path, default=None)
+    ap.add_argument("--summary", type=Path, default=None,
+                    help="also write the figures as JSON (what `songnet release "
+                         "--real-results` puts in the model card)")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     negatives = ([(p.stem.split("-")[1], sf.read(p, dtype="float32")[0])
@@ -313,8 +317,43 @@ def main() -> None:
         print(f"  {kind:24s} {fooled[kind]:3d} / {placed[kind]}")
     print(f"classify: {audio_s / max(t_cls, 1e-9):.0f}x real time on the song scenes")
     unknown_rate = float(np.mean(unlearned)) if unlearned else float("nan")
+    if args.summary is not None:
+        write_summary(args.summary, args, model=model, by_source=by_source, figures={
+            "songs": n_songs, "precision": round(precision, 3), "recall": round(recall, 3),
+            "boundary_ms": round(boundary_ms), "negative_only_min": round(neg_s / 60, 1),
+            "false_per_hour": round(false_h, 1), "unknown_rate": round(unknown_rate, 3)})
     print(f"precision={precision:.3f} recall={recall:.3f} boundary_ms={boundary_ms:.0f} "
           f"false_per_hour={false_h:.1f} unknown_rate={unknown_rate:.3f}")
+
+
+def write_summary(path: Path, args: argparse.Namespace, *, model, by_source: dict,
+                  figures: dict) -> None:
+    """The run's figures as the JSON ``songnet release --real-results`` reads."""
+    import datetime as dt
+    import json
+    import sys
+
+    for src, oks in sorted(by_source.items()):
+        figures[f"{src}_songs_right"] = f"{sum(oks)} of {len(oks)}"
+    argv = " ".join(a if not a.startswith("/") else Path(a).name for a in sys.argv[1:])
+    summary = {
+        "benchmark": "Real-style soundscapes", "command":
+        f".venv/bin/python benchmarks/soundscape.py {argv}".strip(),
+        "date": dt.date.today().isoformat(), "model": model.model_id,
+        "figures": figures,
+        "notes": [f"{args.scenes} scenes of {args.scene_s:g} s in field noise, seed "
+                  f"{args.seed}; songs at -5 to 25 dB SNR; an event matches a song at an "
+                  "intersection over union of 0.5 or more",
+                  "`real` songs: assembled from the real syllables of two Xeno-canto birds "
+                  "(the default catalog's T01 and T05 were modelled on their introductions); "
+                  "`*_songs_right`: songs named their theme (catalog themes) or `unknown` "
+                  "(themes the network never learned), of the matched ones",
+                  "false events per hour on scenes of real clips of other species and "
+                  "model-made other species, no chingolo",
+                  "no threshold is tuned on these scenes (classify's defaults, the model's "
+                  "open set)"]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

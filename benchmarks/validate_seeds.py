@@ -65,7 +65,7 @@ def main() -> int:
                                  "-q"])
             if code != 0:
                 raise SystemExit(f"songnet validate failed ({code}) with seed {seed}")
-            v = json.loads((out / "metrics.json").read_text())["validation"]
+            v = json.loads((out / "summary.json").read_text())["validation"]
             folds = "; ".join(rule_text(f["rule"]) for f in v["folds"])
             print(f"seed {seed}: lost_rate {v['lost_rate']:.2f} [{v['lost_ci'][0]:.2f}, "
                   f"{v['lost_ci'][1]:.2f}], persist_rate {v['persist_rate']:.2f} "

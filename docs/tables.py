@@ -32,7 +32,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 def _metrics() -> str:
-    m = json.loads((EXP / "metrics.json").read_text())
+    m = json.loads((EXP / "evaluation.json").read_text())
     lines = ["| split | n | accuracy | macro-F1 | ECE | `unknown` recall | `no_song` recall |",
              "|---|---|---|---|---|---|---|"]
     names = {"test": "test (birds never seen in training)",
@@ -129,7 +129,8 @@ def _comparison() -> str:
 # The docs' results page includes these, each from one output of the pipeline: the table,
 # the file it is made from, and the command that writes that file.
 GENERATED = {
-    "metrics": (_metrics, "experiments/metrics.json", "songnet evaluate (dvc repro evaluate)"),
+    "metrics": (_metrics, "experiments/evaluation.json",
+                "songnet evaluate (dvc repro evaluate)"),
     "folds": (_folds, "experiments/validation/folds.csv",
               "songnet validate (dvc repro validation/dvc.yaml)"),
     "leave_one_out": (lambda: _leave_one_out("validation"),

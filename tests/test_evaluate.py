@@ -102,11 +102,23 @@ def test_evaluate_command_writes_metrics_and_plots(trained):
     assert main(["evaluate", "--model", str(model), "--features", str(features),
                  "-o", str(out),
                  "--params", str(root / "params.yaml"), "-q"]) == 0
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads((out / "evaluation.json").read_text())
     assert metrics["test"]["accuracy"] >= 0.9  # chance is 1/3
     assert 0 <= metrics["test"]["ece"] <= 1 and 0 < metrics["test"]["macro_f1"] <= 1
     assert 0 <= metrics["stress"]["accuracy"] <= 1
     assert set(metrics["test"]["per_class"]) == set(CLASSES)
+    # metrics.json holds the headline alone: what `dvc metrics show` prints
+    headline = json.loads((out / "metrics.json").read_text())
+    assert set(headline) == {"test", "stress", "thr"}
+    for split in ("test", "stress"):
+        assert headline[split]["acc"] == round(metrics[split]["accuracy"], 4)
+        assert headline[split]["macro_f1"] == round(metrics[split]["macro_f1"], 4)
+    assert headline["test"]["ece"] == round(metrics["test"]["ece"], 4)
+    per_class = list(csv.DictReader((out / "per_class.csv").open()))
+    assert len(per_class) == 2 * len(CLASSES)
+    row = next(r for r in per_class if r["split"] == "test" and r["class"] == CLASSES[0])
+    assert float(row["recall"]) == pytest.approx(metrics["test"]["per_class"][CLASSES[0]]["recall"],
+                                                 abs=1e-4)
     rows = list(csv.DictReader((out / "confusion_test.csv").open()))
     assert len(rows) == 60 and set(rows[0]) == {"actual", "predicted"}
     hits = np.mean([r["actual"] == r["predicted"] for r in rows])
@@ -128,3 +140,16 @@ def test_evaluate_refuses_other_classes(trained, capsys):
                  "-o", str(root / "p"), "--params", str(root / "params.yaml"), "-q"]) == 2
     err = capsys.readouterr().err
     assert "retrain" in err and not (root / "p").exists()
+
+
+def test_thresholds_in_use_reads_what_the_model_records():
+    from songnet.model.evaluate import headline, thresholds_in_use
+
+    model = {"open_set": {"thresholds": [0.2, 0.4, 0.9]}, "unknown_min_p": 0.61234567,
+             "note_check": {"threshold": 3.9}}
+    assert thresholds_in_use(model) == {"open_set": 0.4, "unknown_p": 0.6123, "notes": 3.9}
+    assert thresholds_in_use({"open_set": None}) == {}
+    detail = {"test": {"n": 3, "accuracy": 2 / 3, "macro_f1": 0.5, "ece": 0.1,
+                       "per_class": {}}, "model": model}
+    assert headline(detail) == {"test": {"acc": 0.6667, "macro_f1": 0.5, "ece": 0.1},
+                                "thr": thresholds_in_use(model)}

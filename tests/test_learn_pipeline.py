@@ -76,7 +76,7 @@ def test_dvc_repro_learns_the_catalog_from_data_2020(tmp_path, repo_root):
     rows = list(csv.DictReader((repo / "data" / "surrogates" / "manifest.csv").open()))
     assert {r["theme"] for r in rows} == {"T01", "T04", "T08", "unknown", "no_song"}
     info = json.loads((repo / "experiments" / "metrics.json").read_text())
-    assert "accuracy" in info["test"]
+    assert "acc" in info["test"]
     themes = list(csv.DictReader((repo / "experiments" / "themes.csv").open()))
     assert [t["name"] for t in themes] == ["T01", "T04", "T08"]
     stages = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
@@ -122,5 +122,5 @@ def test_dvc_repro_with_real_birds_in_data_2020(tmp_path, repo_root, real_birds)
     longest = max(t.duration_s for t in learned.values())
     assert clip_s >= longest
     features = json.loads((repo / "experiments" / "metrics.json").read_text())
-    assert "accuracy" in features["test"]
+    assert "acc" in features["test"]
     assert (repo / "experiments" / "latent" / "persistence.csv").is_file()

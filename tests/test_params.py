@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -133,3 +134,42 @@ def test_every_params_yaml_section_equals_its_class_defaults():
         differing = [f.name for f in dataclasses.fields(cls)
                      if getattr(loaded, f.name) != getattr(cls(), f.name)]
         assert differing == [], f"{section}: params.yaml differs from the defaults on {differing}"
+
+
+def test_set_params_values_writes_values_keeps_comments_and_loads_back(tmp_path):
+    """What a selection experiment writes into params.yaml is what the stage then reads;
+    every other line (comments included) is unchanged."""
+    from songnet.core.params import set_params_values
+    from songnet.model.train_params import TrainParams
+
+    original = (Path(__file__).resolve().parents[1] / "params.yaml").read_text(encoding="utf-8")
+    chosen = {"open_set_metric": "standardized", "open_set_pooling": "per_theme",
+              "open_set_quantile": 0.95, "note_check_quantile": 1.0}
+    text = set_params_values(original, "train", chosen)
+    path = tmp_path / "params.yaml"
+    path.write_text(text, encoding="utf-8")
+    loaded = load_params(path, "train", TrainParams)
+    assert {k: getattr(loaded, k) for k in chosen} == chosen
+    changed = [(a, b) for a, b in zip(original.splitlines(), text.splitlines(), strict=True)
+               if a != b]
+    assert len(changed) == 4
+    for old, new in changed:
+        assert old.split("#", 1)[1] == new.split("#", 1)[1]          # the comment kept
+        assert old.index("#") == new.index("#") or len(new.split("#")[0]) > old.index("#")
+    current = {k: getattr(load_params(Path(__file__).resolve().parents[1] / "params.yaml",
+                                      "train", TrainParams), k) for k in chosen}
+    assert set_params_values(original, "train", current) == original
+
+
+@pytest.mark.parametrize(("section", "values", "message"), [
+    ("nosuch", {"epochs": 3}, "no section [nosuch]"),
+    ("train", {"no_such_key": 3}, "no line for ['no_such_key']"),
+    ("train", {"epochs": [1, 2]}, "not a finite scalar"),
+    ("train", {"lr": float("nan")}, "not a finite scalar"),
+])
+def test_set_params_values_refuses_what_it_cannot_write(section, values, message):
+    from songnet.core.params import set_params_values
+
+    text = (Path(__file__).resolve().parents[1] / "params.yaml").read_text(encoding="utf-8")
+    with pytest.raises(ParamsError, match=re.escape(message)):
+        set_params_values(text, section, values)

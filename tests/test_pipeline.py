@@ -51,7 +51,7 @@ def test_tiny_pipeline_end_to_end(tmp_path, repo_root):
         shutil.copy(repo_root / "data" / "1966" / name, sketches)
     params = str(tiny_params(repo_root, tmp_path))
     surrogates, features = tmp_path / "surrogates", tmp_path / "features"
-    model_dir, metrics = tmp_path / "model", tmp_path / "metrics.json"
+    model_dir, metrics = tmp_path / "model", tmp_path / "evaluation.json"
 
     songnet("synthesize", "--catalog", str(catalog), "--out", str(surrogates), "--params", params)
     rows = list(csv.DictReader((surrogates / "manifest.csv").open()))
@@ -94,7 +94,9 @@ def test_tiny_pipeline_end_to_end(tmp_path, repo_root):
     validation = tmp_path / "validation"
     songnet("validate", "--features", str(features), "--catalog", str(catalog), "-o",
             str(validation), "--params", params)
-    summary = json.loads((validation / "metrics.json").read_text())["validation"]
+    summary = json.loads((validation / "summary.json").read_text())["validation"]
+    assert json.loads((validation / "metrics.json").read_text()) == {
+        "lost_rate": summary["lost_rate"], "persist_rate": summary["persist_rate"]}
     assert [f["themes"] for f in summary["folds"]] == [[t] for t in THEMES]
     for key in ("lost", "persist"):
         low, high = summary[f"{key}_ci"]
@@ -104,7 +106,7 @@ def test_tiny_pipeline_end_to_end(tmp_path, repo_root):
     held = list(csv.DictReader((validation / "leave_one_out.csv").open()))
     assert sorted(r["theme"] for r in held) == sorted(THEMES)
     ruled = yaml.safe_load(Path(params).read_text())
-    ruled["project"]["threshold_from"] = str(validation / "metrics.json")
+    ruled["project"]["threshold_from"] = str(validation / "summary.json")
     (tmp_path / "ruled.yaml").write_text(yaml.safe_dump(ruled))
     songnet("project", "--embeddings", str(embeddings), "--out", str(tmp_path / "latent2"),
             "--params", str(tmp_path / "ruled.yaml"))
@@ -129,8 +131,10 @@ def test_tiny_pipeline_end_to_end(tmp_path, repo_root):
     p["train"]["channels"] = [8, 16, 32]
     Path(params).write_text(yaml.safe_dump(p))
     script = tmp_path / "soundscape.py"  # stands in for benchmarks/soundscape.py
-    script.write_text("import sys\nassert sys.argv[1] == '--model'\n"
-                      "print('scenes...')\nprint('precision=0.900 recall=0.800 boundary_ms=9')\n")
+    script.write_text("import json, sys\nassert sys.argv[1] == '--model'\n"
+                      "summary = sys.argv[sys.argv.index('--summary') + 1]\n"
+                      "figures = {'precision': 0.9, 'recall': 0.8, 'boundary_ms': 9}\n"
+                      "json.dump({'figures': figures}, open(summary, 'w'))\n")
     comparison = tmp_path / "comparison"
     songnet("compare", "--manifest", str(surrogates / "manifest.csv"), "-o", str(comparison),
             "--params", params, "--soundscape", str(script))

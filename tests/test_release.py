@@ -46,10 +46,10 @@ def test_card_lists_classes_features_data_metrics_and_training_date(tmp_path):
 def test_release_command_copies_model_and_writes_card(tmp_path, monkeypatch, capsys):
     model = model_file(tmp_path)
     features = write_features(tmp_path / "features", sizes={"train": 3})
-    metrics = tmp_path / "metrics.json"
+    metrics = tmp_path / "evaluation.json"
     metrics.write_text(json.dumps(METRICS))
     out = tmp_path / "pkg"
-    args = ["--model", str(model), "--metrics", str(metrics), "--features", str(features),
+    args = ["--model", str(model), "--evaluation", str(metrics), "--features", str(features),
             "-o", str(out)]
     assert main(["release", *args]) == 0
     assert (out / "default.pt").read_bytes() == model.read_bytes()
@@ -71,3 +71,61 @@ def test_card_without_a_recorded_training_date_says_so_and_never_uses_today(tmp_
     card = release.model_card(load_checkpoint(path), metrics=METRICS, counts={},
                               size_bytes=1)
     assert "does not record" in card and dt.date.today().isoformat() not in card
+
+
+def _summary(tmp_path, model: str):
+    path = tmp_path / "soundscape.json"
+    path.write_text(json.dumps({
+        "benchmark": "Real-style soundscapes", "command": "benchmarks/soundscape.py",
+        "date": "2026-12-07", "model": model, "notes": ["two real birds"],
+        "figures": {"precision": 0.91, "real_songs_right": "40 of 44"}}))
+    return path
+
+
+def test_card_shows_real_results_and_marks_those_of_another_model(tmp_path):
+    from songnet.model.identity import model_id
+
+    path = model_file(tmp_path)
+    features = write_features(tmp_path / "features", sizes={"train": 3})
+    evaluation = tmp_path / "evaluation.json"
+    evaluation.write_text(json.dumps(METRICS))
+    this = model_id("default.onnx", load_checkpoint(path).meta,
+                    hashlib.sha256(path.read_bytes()).hexdigest())
+    for model, out, other in ((this, tmp_path / "a", False), ("old.onnx", tmp_path / "b", True)):
+        assert main(["release", "--model", str(path), "--evaluation", str(evaluation),
+                     "--features", str(features), "--real-results",
+                     str(_summary(tmp_path, model)), "-o", str(out)]) == 0
+        card = (out / "MODEL_CARD.md").read_text()
+        assert "## Evaluation on real material" in card and this in card
+        assert "| real_songs_right | 40 of 44 |" in card and "- two real birds" in card
+        assert ("measured on **another model**" in card) is other
+
+
+def test_card_states_its_thresholds_and_how_they_were_chosen(tmp_path):
+    torch.manual_seed(0)
+    cfg = ModelConfig(n_bins=16, n_frames=64, n_classes=3, channels=(8, 16), embed_dim=12)
+    meta = {"trained": "2026-01-02", "unknown_min_p": 0.5,
+            "open_set": {"thresholds": [0.4, 0.4], "metric": "cosine", "pooling": "pooled",
+                         "threshold_quantile": 0.98},
+            "note_check": {"threshold": 3.9, "quantile": 0.99}}
+    path = save_checkpoint(tmp_path / "m.pt", ThemeCNN(cfg), classes=CLASSES,
+                           feature_params=FEATURE_PARAMS, train_params={}, meta=meta)
+    card = release.model_card(load_checkpoint(path), metrics=METRICS, counts={}, size_bytes=1)
+    assert "| 0.4 (cosine, pooled, quantile 0.98) | " in card
+    assert "| 3.9 (quantile 0.99) | " in card and "make select-openset" in card
+    assert "No benchmark on real material" in card
+    assert "regression check" in card and "## Intended use" in card
+
+
+def test_release_refuses_a_file_that_is_no_benchmark_summary(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"benchmark": "x"}))
+    evaluation = tmp_path / "evaluation.json"
+    evaluation.write_text(json.dumps(METRICS))
+    features = write_features(tmp_path / "features", sizes={"train": 3})
+    assert main(["release", "--model", str(model_file(tmp_path)), "--evaluation",
+                 str(evaluation), "--features", str(features), "--real-results", str(bad),
+                 "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.json: not a benchmark summary" in err and "--summary" in err
+    assert not (tmp_path / "out").exists()

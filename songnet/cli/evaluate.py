@@ -20,13 +20,21 @@ from songnet.core.files import check_output_dir, check_output_file
 from songnet.core.params import load_params
 from songnet.features.featureset import load_meta, load_split
 from songnet.model.checkpoint import load_checkpoint
-from songnet.model.evaluate import EvaluateParams, evaluate_splits, save_evaluation
+from songnet.model.evaluate import (
+    EVALUATION_JSON,
+    METRICS_JSON,
+    PER_CLASS_CSV,
+    EvaluateParams,
+    evaluate_splits,
+    save_evaluation,
+)
 
 
 @click.command("evaluate")
 @model_option("The checkpoint to score.", default="pipeline")
 @features_dir_option()
-@out_option("Folder for metrics.json, confusion_{split}.csv/.png and reliability.png.",
+@out_option("Folder for metrics.json (headline figures), evaluation.json (every figure), "
+            "per_class.csv, confusion_{split}.csv/.png and reliability.png.",
             default=Path("experiments"))
 @device_option(default=None)
 @removed_option("--metrics", "evaluate writes metrics.json into -o/--out DIR")
@@ -41,7 +49,8 @@ def command(model_path: Path, features_dir: Path, out: Path, device: str | None,
     """
     params = load_params(params_file, "evaluate", EvaluateParams)
     check_output_dir(out, replaced=False)
-    for name in ("metrics.json", "reliability.png", *(f"confusion_{s}.csv" for s in params.splits)):
+    for name in (METRICS_JSON, EVALUATION_JSON, PER_CLASS_CSV, "reliability.png",
+                 *(f"confusion_{s}.csv" for s in params.splits)):
         check_output_file(out / name, inputs=[model_path, params_file])
     if device is not None:
         params = dataclasses.replace(params, device=device)

@@ -34,7 +34,8 @@ from songnet.surrogates.themes import load_catalog
 @features_dir_option()
 @catalog_option
 @out_option("Output folder: folds.csv, leave_one_out.csv, drift.csv, rules.csv, "
-            "metrics.json, rule.json, validation.png.", default=Path("experiments/validation"))
+            "summary.json, metrics.json (headline), rule.json, validation.png.",
+            default=Path("experiments/validation"))
 @device_option(default=None)
 @common_options
 def command(features_dir: Path, catalog_dir: Path | None, out: Path, device: str | None,

@@ -31,7 +31,7 @@ from songnet.core.threads import usable_cpus
 
 __all__ = ["MAX_SEED", "MAX_YAML_BYTES", "SEED_KEYS", "check_workers", "load_params",
            "params_from_mapping", "params_to_dict", "read_params_file", "read_yaml",
-           "short_repr"]
+           "set_params_values", "short_repr"]
 
 SEED_KEYS = frozenset({"seed", "random_state"})
 MAX_SEED = 2**32 - 1
@@ -260,6 +260,58 @@ def params_to_dict(params: Any) -> dict[str, Any]:
             return {str(k): plain(x) for k, x in v.items()}
         return v
     return plain(params)
+
+
+def set_params_values(text: str, section: str, values: Mapping[str, Any]) -> str:
+    """``params.yaml``'s text with ``values`` written into ``section``, comments kept.
+
+    Each key must already sit on a line of its own in the section (``key: value  # …``,
+    indented); only its value is replaced, so the file's layout and comments stay as they
+    were. A selection experiment writes its choice this way rather than by hand.
+
+    Parameters
+    ----------
+    text : str
+        The file's text.
+    section : str
+        A top-level section (``train``).
+    values : mapping of str -> bool, int, float or str
+        Keys of that section and their new values (scalars).
+
+    Raises
+    ------
+    ParamsError
+        When the section or a key is not in the text, or a value is not a plain scalar.
+    """
+    import json
+
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == f"{section}:"), None)
+    if start is None:
+        raise ParamsError(f"params: no section [{section}] to write {sorted(values)} into")
+    end = next((i for i in range(start + 1, len(lines))
+                if lines[i].strip() and not lines[i].startswith((" ", "#"))), len(lines))
+    todo = dict(values)
+    for i in range(start + 1, end):
+        key, sep, rest = lines[i].strip().partition(":")
+        if not sep or key not in todo or not lines[i].startswith("  ") \
+                or lines[i].startswith("   "):
+            continue
+        value = todo.pop(key)
+        if not isinstance(value, (bool, int, float, str)) or (
+                isinstance(value, float) and not math.isfinite(value)):
+            raise ParamsError(f"params: [{section}] {key}: {short_repr(value)} is not a finite "
+                              "scalar")
+        shown = json.dumps(value) if isinstance(value, str) and not value.isidentifier() \
+            else (str(value).lower() if isinstance(value, bool) else f"{value}")
+        body, hash_, comment = rest.partition(" #")
+        old = f"  {key}:{body}"
+        new = f"  {key}: {shown}"
+        pad = max(len(old) + 1 - len(new), 1)  # the comment stays in its column
+        lines[i] = new + (" " * pad + "#" + comment if hash_ else "") + "\n"
+    if todo:
+        raise ParamsError(f"params: [{section}] has no line for {sorted(todo)} to write")
+    return "".join(lines)
 
 
 def _type_name(tp: Any) -> str:

@@ -65,7 +65,7 @@ class ProjectParams:
     threshold_metric : {"standardized", "cosine"}
         The space the distances are measured in (see :class:`ThemeMatcher`).
     threshold_from : str
-        A ``validate`` stage's ``rule.json`` (or its ``metrics.json``): its chosen rule
+        A ``validate`` stage's ``rule.json`` (or its ``summary.json``): its chosen rule
         (metric, decision, pooling, quantile) replaces the four ``threshold_*`` settings
         above, so the rule is the one the validation chose out of sample, never typed in.
         ``""``: use them as given.
@@ -346,7 +346,7 @@ def load(folder: str | os.PathLike) -> LatentOutputs:
 
 def validated_rule(params: ProjectParams) -> ProjectParams:
     """``params`` with the rule of ``params.threshold_from`` (a ``validate`` stage's
-    ``metrics.json``) in its ``threshold_*`` settings; ``params`` itself without one.
+    ``summary.json``) in its ``threshold_*`` settings; ``params`` itself without one.
 
     Raises
     ------

@@ -50,11 +50,13 @@ __all__ = ["save_validation"]
 
 def save_validation(result: Validation, folder: Path, *, params: ValidateParams) -> dict:
     """Write ``folds.csv``, ``leave_one_out.csv``, ``drift.csv``, ``rules.csv``,
-    ``metrics.json``, ``rule.json`` (the chosen rule alone, which the ``project`` stage
-    reads) and ``validation.png`` into ``folder`` (call inside
-    :func:`songnet.core.files.atomic_dir`).
+    ``summary.json`` (every figure: the pooled rates with their intervals, each fold's,
+    the rule chosen, in-sample rates, params), ``metrics.json`` (the headline: the pooled
+    lost and persist rates, what ``dvc metrics show`` prints), ``rule.json`` (the chosen
+    rule alone, which the ``project`` stage reads) and ``validation.png`` into ``folder``
+    (call inside :func:`songnet.core.files.atomic_dir`).
 
-    Returns the ``metrics.json`` content.
+    Returns the ``summary.json`` content.
     """
     per_fold, pooled, reported = outer_rates(result, n=params.bootstrap, seed=params.seed)
     per_fold.assign(lost_ci=[_ci(c) for c in per_fold.lost_ci],
@@ -92,7 +94,9 @@ def save_validation(result: Validation, folder: Path, *, params: ValidateParams)
         "in_sample": {"lost_rate": round(float(chosen.lost_rate), 4),
                       "persist_rate": round(float(chosen.persist_rate), 4)},
         "params": params_to_dict(params)}}
-    write_json(folder / "metrics.json", summary)
+    write_json(folder / "summary.json", summary)
+    write_json(folder / "metrics.json", {k: summary["validation"][k]
+                                         for k in ("lost_rate", "persist_rate")})
     write_json(folder / "rule.json", {"validation": {"rule": summary["validation"]["rule"]}})
     _figure(reported, rules=result.rules, chosen=result.chosen).savefig(
         folder / "validation.png", dpi=110, bbox_inches="tight")

@@ -4,8 +4,10 @@
 :func:`evaluate_splits` runs a checkpoint over several splits (``test``: birds never seen
 in training; ``stress``: low SNR, tempo and pitch extremes, clutter). The figures
 (confusion matrix, reliability diagram) are matplotlib figures; :func:`save_evaluation`
-writes the stage's files: ``metrics.json``, ``confusion_{split}.csv``/``.png`` and
-``reliability.png``.
+writes the stage's files: ``metrics.json`` (the headline figures :func:`headline` picks,
+what ``dvc metrics show`` prints), ``evaluation.json`` (every figure, per class, and what
+the model records of itself: its open set and note check), ``per_class.csv``,
+``confusion_{split}.csv``/``.png`` and ``reliability.png``.
 """
 
 from __future__ import annotations
@@ -23,11 +25,17 @@ from songnet.core.errors import SongnetError
 from songnet.core.files import atomic_path, write_json, write_text
 from songnet.model.checkpoint import Checkpoint, predict_proba
 
-__all__ = ["METRICS_JSON", "EvaluateParams", "confusion_matrix", "evaluate_splits",
-           "expected_calibration_error", "plot_confusion", "plot_reliability", "reliability",
-           "save_evaluation", "score"]
+__all__ = ["EVALUATION_JSON", "METRICS_JSON", "PER_CLASS_CSV", "EvaluateParams",
+           "confusion_matrix", "evaluate_splits", "expected_calibration_error", "headline",
+           "plot_confusion", "plot_reliability", "reliability", "save_evaluation", "score"]
 
 METRICS_JSON = "metrics.json"
+"""The headline figures (:func:`headline`): a few per split and the thresholds in use."""
+EVALUATION_JSON = "evaluation.json"
+"""Every figure of the evaluation (per split: n, accuracy, macro_f1, ece, per_class; plus
+``model``, what the checkpoint records of itself); the model card is written from it."""
+PER_CLASS_CSV = "per_class.csv"
+"""split, class, precision, recall, f1, support: one row per class of each split."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,6 +239,55 @@ def plot_reliability(rels: Mapping[str, dict], *, title: str = "reliability"):
 
 
 
+def thresholds_in_use(model: Mapping[str, Any]) -> dict[str, float]:
+    """The thresholds a model decides with, from what its checkpoint records.
+
+    ``open_set``: the open set's distance threshold (the median over themes when each
+    theme has its own); ``unknown_p``: the least p(unknown) for the network's own
+    ``unknown``; ``notes``: the note check's distance threshold. A model without one of
+    them leaves its key out.
+    """
+    out = {}
+    thresholds = (model.get("open_set") or {}).get("thresholds")
+    if thresholds:
+        out["open_set"] = round(float(np.median(thresholds)), 4)
+    if model.get("unknown_min_p") is not None:
+        out["unknown_p"] = round(float(model["unknown_min_p"]), 4)
+    note = model.get("note_check") or {}
+    if note.get("threshold") is not None:
+        out["notes"] = round(float(note["threshold"]), 4)
+    return out
+
+
+def headline(evaluation: Mapping[str, Any]) -> dict[str, Any]:
+    """``metrics.json``: per split its accuracy (``acc``) and macro-F1, the test split's
+    expected calibration error, and the thresholds in use (``thr``,
+    :func:`thresholds_in_use`), 4 decimals, under short names so that ``dvc metrics show``
+    prints a table of normal width and ``dvc metrics diff`` reads at a glance."""
+    out: dict[str, Any] = {
+        name: {"acc": round(float(m["accuracy"]), 4),
+               "macro_f1": round(float(m["macro_f1"]), 4)}
+        for name, m in evaluation.items() if name != "model"}
+    if "test" in out:
+        out["test"]["ece"] = round(float(evaluation["test"]["ece"]), 4)
+    out["thr"] = thresholds_in_use(evaluation.get("model", {}))
+    return out
+
+
+def per_class_csv(evaluation: Mapping[str, Any]) -> str:
+    """:data:`PER_CLASS_CSV`'s text: one row per class of each split."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["split", "class", "precision", "recall", "f1", "support"])
+    for name, m in evaluation.items():
+        if name == "model":
+            continue
+        for cls, row in m["per_class"].items():
+            writer.writerow([name, cls, *(f"{float(row[k]):.4f}" for k in
+                                          ("precision", "recall", "f1")), int(row["support"])])
+    return buf.getvalue()
+
+
 def save_evaluation(folder: Path, *, metrics: Mapping[str, dict], proba: Mapping[str, np.ndarray],
                     labels: Mapping[str, np.ndarray], classes: list[str],
                     model: Mapping[str, Any], ece_bins: int) -> Path:
@@ -239,14 +296,14 @@ def save_evaluation(folder: Path, *, metrics: Mapping[str, dict], proba: Mapping
     Parameters
     ----------
     folder : Path
-        Receives ``metrics.json`` (per split: n, accuracy, macro_f1, ece, per_class; plus
-        ``model``), ``confusion_{split}.csv`` (actual, predicted) and ``.png``, and
-        ``reliability.png``.
+        Receives ``metrics.json`` (:func:`headline`), ``evaluation.json`` (per split: n,
+        accuracy, macro_f1, ece, per_class; plus ``model``), ``per_class.csv``,
+        ``confusion_{split}.csv`` (actual, predicted) and ``.png``, and ``reliability.png``.
     metrics, proba, labels : mapping of split name -> ...
         From :func:`evaluate_splits` and the splits' true labels.
     classes : list of str
     model : mapping
-        What ``metrics.json`` records about the model (path, training metadata).
+        What ``evaluation.json`` records about the model (path, training metadata).
     ece_bins : int
         Confidence bins of the reliability diagram.
 
@@ -274,5 +331,7 @@ def save_evaluation(folder: Path, *, metrics: Mapping[str, dict], proba: Mapping
             for name, truth in labels.items()}
     with atomic_path(folder / "reliability.png") as tmp:
         plot_reliability(rels).savefig(tmp, dpi=120)
-    write_json(folder / METRICS_JSON, out)
+    write_json(folder / EVALUATION_JSON, out)
+    write_text(folder / PER_CLASS_CSV, per_class_csv(out))
+    write_json(folder / METRICS_JSON, headline(out))
     return folder / METRICS_JSON

@@ -1,5 +1,12 @@
 """Which open-set rule should ``classify`` use? Each rule scored on dev scenes of its own.
 
+A selection experiment, not a benchmark: its choice is a setting of ``params.yaml``
+(``train.open_set_metric``, ``open_set_pooling``, ``open_set_quantile``,
+``note_check_quantile``). ``make select-openset`` runs it with ``--write-params
+params.yaml``, which writes the chosen values there
+(:func:`songnet.core.params.set_params_values`, comments kept); without that option it
+only prints. Either way the scores of every rule are printed, so the choice can be read.
+
 The open set (:class:`songnet.model.openset.ThemeMatcher`, fitted by ``train`` on the
 validation birds' songs) calls an event ``unknown`` when its embedding lies farther from
 its nearest theme's centroid than a quantile of the validation songs' own-theme distances.
@@ -36,8 +43,9 @@ the catalog theme modelled on it and from its nearest catalog theme, in the fore
 note units (:func:`songnet.surrogates.foreign.theme_distance`, introductions only: two
 themes are different themes at 2 or more).
 
-Run: ``.venv/bin/python benchmarks/openset_rules.py [--model experiments/model/model.pt]
-[--features data/features] [--scenes 16]`` (about two minutes).
+Run: ``.venv/bin/python experiments/selection/openset_rules.py [--model
+experiments/model/model.pt] [--features data/features] [--scenes 16] [--write-params
+params.yaml]`` (about two minutes; ``make select-openset``).
 """
 
 from __future__ import annotations
@@ -46,17 +54,23 @@ import argparse
 import collections
 import dataclasses
 import itertools
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
-import soundscape as S  # benchmarks/soundscape.py: this script runs from benchmarks/
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import soundscape as S  # benchmarks/soundscape.py builds the scenes
+
 from songnet.classify.backends import open_model
-from songnet.classify.windows import ClassifyParams, classify_file
+from songnet.classify.params import ClassifyParams
+from songnet.classify.windows import classify_file
 from songnet.core.labels import UNKNOWN, theme_classes
+from songnet.core.params import set_params_values
 from songnet.core.quantiles import percentile
 from songnet.core.sound import Sound
 from songnet.model.checkpoint import embed_images, load_checkpoint
@@ -160,88 +174,153 @@ def real_intro_distances() -> list[str]:
     return lines
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", type=Path, default=Path("experiments/model/model.pt"))
-    ap.add_argument("--features", type=Path, default=Path("data/features"))
-    ap.add_argument("--scenes", type=int, default=16, help="scenes per dev set")
-    args = ap.parse_args()
-    ckpt = load_checkpoint(args.model)
+@dataclasses.dataclass
+class Scored:
+    """How one rule names the dev songs (each row of the printed tables)."""
+
+    unknown: float
+    catalog: float
+    right: int
+    unknown_real: int
+    wrong: int
+    test: float
+
+    def row(self) -> str:
+        real = f"{self.right}/{self.unknown_real}/{self.wrong}"
+        return (f"{self.unknown:11.3f} {self.catalog:11.3f} {real:>24s} "
+                f"{self.test:12.3f}")
+
+    @property
+    def eligible(self) -> bool:
+        """Keeps both catalog shares at :data:`TARGET` or more."""
+        return self.catalog >= TARGET and self.test >= TARGET
+
+
+def score(name: np.ndarray, test_name: np.ndarray, dev: dict[str, np.ndarray],
+          test_truth: np.ndarray) -> Scored:
+    """A rule's answers (``name`` on the dev songs, ``test_name`` on the test clips)."""
+    unl, cat, real, truth = dev["unlearned"], dev["catalog"], dev["real"], dev["theme"]
+    right = int((name[real] == truth[real]).sum())
+    unknown_real = int((name[real] == UNKNOWN).sum())
+    return Scored(unknown=float((name[unl] == UNKNOWN).mean()),
+                  catalog=float((name[cat] == truth[cat]).mean()), right=right,
+                  unknown_real=unknown_real, wrong=int(real.sum()) - right - unknown_real,
+                  test=float((test_name == test_truth).mean()))
+
+
+def choose(scored: list[tuple[Scored, Any]]) -> Any:
+    """The choice among eligible rules: most dev songs of unlearned themes ``unknown``, ties
+    to fewer wrong names on real songs, then to the larger key (the higher quantile);
+    ``None`` when no rule is eligible."""
+    ok = [((s.unknown, -s.wrong, key), key) for s, key in scored if s.eligible]
+    return max(ok)[1] if ok else None
+
+
+def choose_rule(ckpt, features: Path, dev: dict[str, np.ndarray],
+                ) -> tuple[tuple[str, str, float] | None, dict[str, np.ndarray]]:
+    """Score every (metric, pooling, quantile) of the grid; the chosen one and the splits'
+    embeddings it was fitted and tested on."""
     themes = theme_classes(ckpt.classes)
-    ev, yv = split_embeddings(ckpt, args.features, "val")
-    et, yt = split_embeddings(ckpt, args.features, "test")
-    val_theme, test_theme = np.isin(yv, themes), np.isin(yt, themes)
-    test_top = network_top(ckpt, et[test_theme])
-    rows = dev_events(args.model, scenes=args.scenes)
-    emb = np.stack([r["emb"] for r in rows])
-    source = np.array([r["source"] for r in rows])
-    truth = np.array([r["theme"] for r in rows])
-    top = np.array([r["top"] for r in rows])
-    unl, cat, real = np.isin(source, UNLEARNED), source == "catalog", source == "real"
-    print(f"dev: {len(DEV_SEEDS)} sets of {args.scenes} scenes of 180 s; matched songs: "
-          f"{unl.sum()} of unlearned themes, {cat.sum()} catalog, {real.sum()} real")
+    ev, yv = split_embeddings(ckpt, features, "val")
+    et, yt = split_embeddings(ckpt, features, "test")
+    fit = {"emb": ev[np.isin(yv, themes)], "labels": yv[np.isin(yv, themes)],
+           "test_emb": et[np.isin(yt, themes)], "test_truth": yt[np.isin(yt, themes)]}
+    fit["test_top"] = network_top(ckpt, fit["test_emb"])
     print(f"{'metric':12s} {'pooling':9s} {'quantile':>8s} {'dev_unknown':>11s} "
           f"{'dev_catalog':>11s} {'real right/unknown/wrong':>24s} {'test_catalog':>12s}")
     scored = []
     for metric, pooling, q in itertools.product(METRICS, ("pooled", "per_theme"), QUANTILES):
         matcher = ThemeMatcher(threshold_quantile=q, pooling=pooling,
-                               metric=metric).fit(ev[val_theme], yv[val_theme])
-        name = named(matcher, emb, top)
-        unknown, catalog = (name[unl] == UNKNOWN).mean(), (name[cat] == truth[cat]).mean()
-        right = int((name[real] == truth[real]).sum())
-        unknown_real = int((name[real] == UNKNOWN).sum())
-        wrong = int(real.sum()) - right - unknown_real
-        test = (named(matcher, et[test_theme], test_top) == yt[test_theme]).mean()
-        print(f"{metric:12s} {pooling:9s} {q:8.2f} {unknown:11.3f} {catalog:11.3f} "
-              f"{f'{right}/{unknown_real}/{wrong}':>24s} {test:12.3f}")
-        if catalog >= TARGET and test >= TARGET:
-            scored.append(((unknown, -wrong, q), (metric, pooling, q)))
-    for line in real_intro_distances():
-        print("real bird " + line)
-    misses = collections.Counter(map(str, top[unl & (top != UNKNOWN)]))
-    print(f"the network alone (no distance rule): {(top[unl] == UNKNOWN).mean():.3f} of "
-          f"unlearned songs unknown; named {dict(misses)}")
-    if not scored:
-        print("no rule keeps both catalog shares at 0.97")
-        return
-    metric, pooling, q = max(scored)[1]
-    print(f"chosen: open_set_metric={metric} open_set_pooling={pooling} "
-          f"open_set_quantile={q:g}")
+                               metric=metric).fit(fit["emb"], fit["labels"])
+        s = score(named(matcher, dev["emb"], dev["top"]),
+                  named(matcher, fit["test_emb"], fit["test_top"]), dev, fit["test_truth"])
+        print(f"{metric:12s} {pooling:9s} {q:8.2f} {s.row()}")
+        scored.append((s, (q, metric, pooling)))
+    key = choose(scored)
+    return (None if key is None else (key[1], key[2], key[0])), fit
+
+
+def choose_note_quantile(ckpt, features: Path, dev: dict[str, np.ndarray],
+                         fit: dict[str, np.ndarray], rule: tuple[str, str, float],
+                         ) -> float | None:
+    """After the chosen rule, the note check's quantile, scored and chosen the same way."""
     check = NoteCheck.from_meta(ckpt.meta)
     if check is None:
         print("the model has no note check")
-        return
+        return None
+    metric, pooling, q = rule
     matcher = ThemeMatcher(threshold_quantile=q, pooling=pooling,
-                           metric=metric).fit(ev[val_theme], yv[val_theme])
-    base = named(matcher, emb, top)
-    note_d = np.array([r["note_distance"] for r in rows], dtype=float)
-    test_base = named(matcher, et[test_theme], test_top)
-    test_d = note_distances(ckpt, args.features, check, "test", names=test_base)
-    fit_d = np.concatenate([note_distances(ckpt, args.features, check, split)
+                           metric=metric).fit(fit["emb"], fit["labels"])
+    base = named(matcher, dev["emb"], dev["top"])
+    test_base = named(matcher, fit["test_emb"], fit["test_top"])
+    test_d = note_distances(ckpt, features, check, "test", names=test_base)
+    fit_d = np.concatenate([note_distances(ckpt, features, check, split)
                             for split in ("train", "val")])
     fit_d = fit_d[np.isfinite(fit_d)]
     print(f"the note check after that rule: its threshold is a quantile of {fit_d.size} "
           "training and validation songs' distances to their own theme's notes")
     print(f"{'note quantile':>13s} {'threshold':>9s} {'dev_unknown':>11s} {'dev_catalog':>11s} "
           f"{'real right/unknown/wrong':>24s} {'test_catalog':>12s}")
-    picked = []
+    scored = []
     for nq in NOTE_QUANTILES:
         thr = check.scale * float(percentile(fit_d, 100.0 * nq))
-        name = np.where((base != UNKNOWN) & (note_d > thr), UNKNOWN, base)
+        name = np.where((base != UNKNOWN) & (dev["note_distance"] > thr), UNKNOWN, base)
         test_name = np.where((test_base != UNKNOWN) & (test_d > thr), UNKNOWN, test_base)
-        unknown, catalog = (name[unl] == UNKNOWN).mean(), (name[cat] == truth[cat]).mean()
-        right = int((name[real] == truth[real]).sum())
-        unknown_real = int((name[real] == UNKNOWN).sum())
-        wrong = int(real.sum()) - right - unknown_real
-        test = (test_name == yt[test_theme]).mean()
-        print(f"{nq:13.2f} {thr:9.2f} {unknown:11.3f} {catalog:11.3f} "
-              f"{f'{right}/{unknown_real}/{wrong}':>24s} {test:12.3f}")
-        if catalog >= TARGET and test >= TARGET:
-            picked.append(((unknown, -wrong, nq), nq))
-    if picked:
-        print(f"chosen: note_check_quantile={max(picked)[1]:g} (the model's: {check.quantile:g})")
+        s = score(name, test_name, dev, fit["test_truth"])
+        print(f"{nq:13.2f} {thr:9.2f} {s.row()}")
+        scored.append((s, nq))
+    return choose(scored)
+
+
+def dev_table(rows: list[dict]) -> dict[str, np.ndarray]:
+    """The dev songs' fields as arrays, with the masks the scores use."""
+    source = np.array([r["source"] for r in rows])
+    return {"emb": np.stack([r["emb"] for r in rows]),
+            "theme": np.array([r["theme"] for r in rows]),
+            "top": np.array([r["top"] for r in rows]),
+            "note_distance": np.array([r["note_distance"] for r in rows], dtype=float),
+            "unlearned": np.isin(source, UNLEARNED), "catalog": source == "catalog",
+            "real": source == "real"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, default=Path("experiments/model/model.pt"))
+    ap.add_argument("--features", type=Path, default=Path("data/features"))
+    ap.add_argument("--scenes", type=int, default=16, help="scenes per dev set")
+    ap.add_argument("--write-params", type=Path, default=None, metavar="PARAMS_YAML",
+                    help="write the chosen values into this params file's [train] section")
+    args = ap.parse_args()
+    ckpt = load_checkpoint(args.model)
+    dev = dev_table(dev_events(args.model, scenes=args.scenes))
+    print(f"dev: {len(DEV_SEEDS)} sets of {args.scenes} scenes of 180 s; matched songs: "
+          f"{dev['unlearned'].sum()} of unlearned themes, {dev['catalog'].sum()} catalog, "
+          f"{dev['real'].sum()} real")
+    rule, fit = choose_rule(ckpt, args.features, dev)
+    for line in real_intro_distances():
+        print("real bird " + line)
+    top, unl = dev["top"], dev["unlearned"]
+    misses = collections.Counter(map(str, top[unl & (top != UNKNOWN)]))
+    print(f"the network alone (no distance rule): {(top[unl] == UNKNOWN).mean():.3f} of "
+          f"unlearned songs unknown; named {dict(misses)}")
+    if rule is None:
+        raise SystemExit(f"no rule keeps both catalog shares at {TARGET}; params unchanged")
+    metric, pooling, q = rule
+    print(f"chosen: open_set_metric={metric} open_set_pooling={pooling} "
+          f"open_set_quantile={q:g}")
+    values: dict[str, Any] = {"open_set_metric": metric, "open_set_pooling": pooling,
+                              "open_set_quantile": q}
+    nq = choose_note_quantile(ckpt, args.features, dev, fit, rule)
+    if nq is None:
+        print(f"no note-check quantile keeps both catalog shares at {TARGET}")
     else:
-        print("no note-check quantile keeps both catalog shares at 0.97")
+        print(f"chosen: note_check_quantile={nq:g}")
+        values["note_check_quantile"] = nq
+    if args.write_params is not None:
+        path = args.write_params
+        path.write_text(set_params_values(path.read_text(encoding="utf-8"), "train", values),
+                        encoding="utf-8")
+        print(f"wrote {', '.join(f'{k}={v}' for k, v in values.items())} into {path} [train]")
 
 
 def note_distances(ckpt, features: Path, check: NoteCheck, split: str, *,
