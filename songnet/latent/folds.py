@@ -166,42 +166,60 @@ def held_out_folds(*, train: FeatureSplit, val: FeatureSplit, test: FeatureSplit
         ckpt = Checkpoint(model=result.model, config=result.model.config, classes=kept,
                           feature_params=dict(feature_params),
                           train_params=params_to_dict(tp), meta={})
-        ref = np.isin(test.labels, [classes.index(t) for t in themes if t not in held])
-        X_ref = embed_images_batched(ckpt, test.images[ref], batch_size=params.batch_size)
-        ref_themes = [classes[i] for i in test.labels[ref]]
-        X_k = {k: embed_images_batched(ckpt, test.images[test.labels == classes.index(k)],
-                                       batch_size=params.batch_size) for k in held}
-        top_k = {k: unknown_top(ckpt, x) for k, x in X_k.items()}
-        X_v = embed_sounds(ckpt, list(variants.sound), batch_size=params.batch_size,
-                           device=train_params.device)
-        top_v = unknown_top(ckpt, X_v)
-        for k in held:
-            test_lost[k] = {}
-        for metric, pooling, q in itertools.product(params.metrics, params.poolings,
-                                                    params.quantiles):
-            matcher = ThemeMatcher(threshold_quantile=q, pooling=pooling,
-                                   metric=metric).fit(X_ref, ref_themes)
-            far_k = {k: matcher.match(x).status.to_numpy() == "lost" for k, x in X_k.items()}
-            m = matcher.match(X_v)  # one fit and match serve every decision
-            far_v = m.status.to_numpy() == "lost"
-            for decision in DECISIONS:
-                either = decision == "either"
-                for k in held:
-                    test_lost[k][(metric, decision, pooling, q)] = float(
-                        (far_k[k] | (either & top_k[k])).mean())
-                lost_v = far_v | (either & top_v)
-                for i, row in enumerate(variants.itertuples()):
-                    rows.append({"fold": f, "theme": row.theme, "variant": row.variant,
-                                 "half": row.half, "description": row.description,
-                                 "expected": "lost" if row.theme in held else "persists",
-                                 "metric": metric, "decision": decision, "pooling": pooling,
-                                 "quantile": q,
-                                 "nearest": m.theme_2020.iloc[i],
-                                 "distance": float(m.distance.iloc[i]),
-                                 "threshold": float(m.threshold.iloc[i]),
-                                 "unknown_top": bool(top_v[i]),
-                                 "status": "lost" if lost_v[i] else "persists"})
+        rows += _score_fold(ckpt, f, held, test=test, classes=classes, variants=variants,
+                            params=params, device=train_params.device, test_lost=test_lost)
         if progress is not None:
             progress(1)
     songs = pd.DataFrame(rows)
     return Validation(songs=songs, folds=folds, test_lost=test_lost, rules=score_rules(songs))
+
+
+def _score_fold(ckpt: Checkpoint, fold: int, held: Sequence[str], *, test: FeatureSplit,
+                classes: list[str], variants: pd.DataFrame, params: ValidateParams,
+                device: str, test_lost: dict[str, dict]) -> list[dict[str, Any]]:
+    """Every rule of the grid on one fold's network (``ckpt``, trained without ``held``):
+    one row per (variant, rule); ``test_lost`` gets each held-out theme's lost share of its
+    2020 test songs under each rule."""
+    themes = theme_classes(classes)
+    ref = np.isin(test.labels, [classes.index(t) for t in themes if t not in held])
+    X_ref = embed_images_batched(ckpt, test.images[ref], batch_size=params.batch_size)
+    ref_themes = [classes[i] for i in test.labels[ref]]
+    X_k = {k: embed_images_batched(ckpt, test.images[test.labels == classes.index(k)],
+                                   batch_size=params.batch_size) for k in held}
+    top_k = {k: unknown_top(ckpt, x) for k, x in X_k.items()}
+    X_v = embed_sounds(ckpt, list(variants.sound), batch_size=params.batch_size,
+                       device=device)
+    top_v = unknown_top(ckpt, X_v)
+    for k in held:
+        test_lost[k] = {}
+    rows: list[dict[str, Any]] = []
+    for metric, pooling, q in itertools.product(params.metrics, params.poolings,
+                                                params.quantiles):
+        matcher = ThemeMatcher(threshold_quantile=q, pooling=pooling,
+                               metric=metric).fit(X_ref, ref_themes)
+        far_k = {k: matcher.match(x).status.to_numpy() == "lost" for k, x in X_k.items()}
+        m = matcher.match(X_v)  # one fit and match serve every decision
+        far_v = m.status.to_numpy() == "lost"
+        for decision in DECISIONS:
+            either = decision == "either"
+            for k in held:
+                test_lost[k][(metric, decision, pooling, q)] = float(
+                    (far_k[k] | (either & top_k[k])).mean())
+            rows += _variant_rows(m, variants, lost=far_v | (either & top_v), top=top_v,
+                                  fold=fold, held=held, rule=(metric, decision, pooling, q))
+    return rows
+
+
+def _variant_rows(m: pd.DataFrame, variants: pd.DataFrame, *, lost: np.ndarray,
+                  top: np.ndarray, fold: int, held: Sequence[str],
+                  rule: tuple[str, str, str, float]) -> list[dict[str, Any]]:
+    """One row per variant: its match ``m`` under ``rule`` and whether it is ``lost``."""
+    metric, decision, pooling, q = rule
+    return [{"fold": fold, "theme": row.theme, "variant": row.variant, "half": row.half,
+             "description": row.description,
+             "expected": "lost" if row.theme in held else "persists",
+             "metric": metric, "decision": decision, "pooling": pooling, "quantile": q,
+             "nearest": m.theme_2020.iloc[i], "distance": float(m.distance.iloc[i]),
+             "threshold": float(m.threshold.iloc[i]), "unknown_top": bool(top[i]),
+             "status": "lost" if lost[i] else "persists"}
+            for i, row in enumerate(variants.itertuples())]
