@@ -2,11 +2,11 @@
 
 The serial scan (:func:`songnet.classify.windows.score_blocks`) walks the blocks of
 :func:`songnet.core.audio.stream` in order. A *range* is a run of those same blocks: its
-scan starts where the serial scan would be after the block before it
-(:meth:`Scan.skip`, no transform), scores its own windows and owns its own frames, so
-that joining the ranges in order (:func:`~songnet.classify.scan.join_parts`) gives the
-window scores and activity of the serial run, and :func:`find_events` on them its events.
-Ranges run on different workers (:mod:`songnet.classify.cluster`).
+scan starts where the serial scan would be after the block before it (:meth:`Scan.skip`, no
+transform), scores its own windows and owns its own frames, so that joining the ranges in
+order (:func:`~songnet.classify.scan.join_parts`) gives the window scores and activity of
+the serial run, and :func:`songnet.classify.events.find_events` on them its events. Ranges
+run on different workers (:mod:`songnet.classify.cluster`).
 """
 
 from __future__ import annotations

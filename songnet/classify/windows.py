@@ -20,10 +20,11 @@ from typing import Any
 
 from songnet.classify.activity import Activity
 from songnet.classify.backends import Backend, as_backend
+from songnet.classify.blocks import Prepared
 from songnet.classify.events import Event, find_events
 from songnet.classify.params import ClassifyParams, block_overlap_s
 from songnet.classify.recordings import read_ahead
-from songnet.classify.scan import Prepared, Scan, flag_last, join_scores
+from songnet.classify.scan import Scan, flag_last, join_scores
 from songnet.classify.scores import Candidates, WindowScores
 from songnet.core import audio
 from songnet.core.progress import ProgressCallback
@@ -176,7 +177,7 @@ def _scanned(blocks: Iterable[audio.Block], *, backend: Backend, params: Classif
 
 def _prepared(scan: Scan, blocks: Iterable[audio.Block]
               ) -> Iterator[tuple[Prepared, bool]]:
-    """``(scan.prepare(block), is_last)`` for every block, in order.
+    """``(scan.preparer.prepare(block), is_last)`` for every block, in order.
 
     With a backend of ``block_threads > 1`` (the NumPy CQT) that many blocks are prepared at
     once, each on its own thread with a one-thread transform: the transform, the noise
@@ -187,7 +188,7 @@ def _prepared(scan: Scan, blocks: Iterable[audio.Block]
     flagged = flag_last(blocks)
     if n <= 1:
         for block, last in flagged:
-            yield scan.prepare(block, last=last), last
+            yield scan.preparer.prepare(block, last=last), last
         return
     pool = shared_pool("block", n)  # its work waits on the "cqt" pool, never on itself
     waiting: collections.deque = collections.deque()
@@ -195,7 +196,8 @@ def _prepared(scan: Scan, blocks: Iterable[audio.Block]
         for block, last in flagged:
             # the last block has the cores to itself once the others are done
             threads = None if last else 1
-            waiting.append((pool.submit(scan.prepare, block, last=last, threads=threads), last))
+            waiting.append((pool.submit(scan.preparer.prepare, block, last=last,
+                                        threads=threads), last))
             if len(waiting) >= n:
                 future, is_last = waiting.popleft()
                 yield future.result(), is_last
