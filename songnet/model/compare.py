@@ -9,7 +9,8 @@ row does not depend on which other pairs ran.
 
 The rows are what :func:`save_row`/:func:`load_rows` keep in ``OUT/runs/`` (one JSON per
 pair, written when the pair ends, so an interrupted comparison resumes where it stopped);
-:func:`comparison_figure` draws accuracy against MFLOPs.
+:func:`comparison_figure` draws accuracy against MFLOPs. The whole run is
+:mod:`songnet.model.compare_run`.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from songnet.model.checkpoint import Checkpoint, predict_proba
 from songnet.model.train import TrainResult, train_model
 from songnet.model.train_params import TrainParams
 
-__all__ = ["COLUMNS", "CompareParams", "compare_pair", "comparison_figure", "images_per_second",
-           "load_rows", "pair_key", "save_row"]
+__all__ = ["COLUMNS", "CompareParams", "compare_pair", "comparison_figure",
+           "images_per_second", "load_rows", "pair_key", "save_row"]
 
 COLUMNS = ("arch", "frontend", "params", "mflops", "images_per_s", "test_accuracy",
            "stress_accuracy", "soundscape_recall", "soundscape_precision", "train_s")
@@ -239,3 +240,5 @@ def comparison_figure(rows: Sequence[Mapping[str, Any]]) -> Any:
                   for f, c in colours.items() if any(r["frontend"] == f for r in rows)])
     fig.legend(handles=handles, fontsize=8, loc="outside right center")
     return fig
+
+
