@@ -5,7 +5,9 @@
 - :mod:`songnet.core.files`: atomic outputs.
 - :mod:`songnet.core.progress`: progress bars.
 - :mod:`songnet.core.sound`: ``Sound``, validated mono audio.
-- :mod:`songnet.core.audio`: reading any audio file, streaming long ones.
+- :mod:`songnet.core.audio`: reading any audio file, streaming long ones (decoding and its
+  checks: :mod:`songnet.core.decode`; which files are recordings:
+  :mod:`songnet.core.audio_files`).
 - :mod:`songnet.core.device`: ``--device`` values -> torch devices.
 - :mod:`songnet.core.threads`: usable cores, worker pools shared per process.
 """

@@ -10,4 +10,6 @@
   :mod:`songnet.model.train_state`, the fits after it :mod:`songnet.model.calibrate`).
 - :mod:`songnet.model.evaluate`: metrics, confusion matrices, calibration, their files.
 - :mod:`songnet.model.release`: the shipped model and its model card.
+- :mod:`songnet.model.compare`, :mod:`songnet.model.compare_run`: every (arch, frontend) pair
+  trained on the same surrogates (``songnet compare``).
 """

@@ -7,6 +7,7 @@ generator and ``classify``'s note check. NumPy only.
 
 - :mod:`songnet.song.track`: the pitch tracker (:class:`PitchTrack`);
 - :mod:`songnet.song.segment`: notes and trill syllables, songs cut from a track;
+- :mod:`songnet.song.reading`: a song read from its notes (the trill is what repeats);
 - :mod:`songnet.song.distance`: note vectors and the distance between introductions;
 - :mod:`songnet.song.notecheck`: the note check (:class:`NoteCheck`).
 """
