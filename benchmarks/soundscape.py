@@ -318,7 +318,8 @@ def main() -> None:
     print(f"classify: {audio_s / max(t_cls, 1e-9):.0f}x real time on the song scenes")
     unknown_rate = float(np.mean(unlearned)) if unlearned else float("nan")
     if args.summary is not None:
-        write_summary(args.summary, args, model=model, by_source=by_source, figures={
+        write_summary(args.summary, args, model=model, by_source=by_source, names=names,
+                      figures={
             "songs": n_songs, "precision": round(precision, 3), "recall": round(recall, 3),
             "boundary_ms": round(boundary_ms), "negative_only_min": round(neg_s / 60, 1),
             "false_per_hour": round(false_h, 1), "unknown_rate": round(unknown_rate, 3)})
@@ -327,7 +328,7 @@ def main() -> None:
 
 
 def write_summary(path: Path, args: argparse.Namespace, *, model, by_source: dict,
-                  figures: dict) -> None:
+                  names: dict, figures: dict) -> None:
     """The run's figures as the JSON ``songnet release --real-results`` reads."""
     import datetime as dt
     import json
@@ -335,6 +336,8 @@ def write_summary(path: Path, args: argparse.Namespace, *, model, by_source: dic
 
     for src, oks in sorted(by_source.items()):
         figures[f"{src}_songs_right"] = f"{sum(oks)} of {len(oks)}"
+        figures[f"{src}_named"] = ", ".join(f"{t} {c}" for t, c in
+                                            Counter(names[src]).most_common())
     argv = " ".join(a if not a.startswith("/") else Path(a).name for a in sys.argv[1:])
     summary = {
         "benchmark": "Real-style soundscapes", "command":

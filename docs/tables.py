@@ -98,8 +98,24 @@ def _events_short() -> str:
                        "unknown_by", "nearest", "distance", "threshold"])
 
 
+def _real() -> str:
+    """How the shipped model does on real material: the soundscape benchmark's summary
+    (``benchmarks/soundscape.py --summary docs/results/soundscape.json``, ``make figures``)."""
+    s = json.loads((ROOT / "docs" / "results" / "soundscape.json").read_text())
+    f = s["figures"]
+    right, matched = (int(x) for x in f["real_songs_right"].split(" of "))
+    named = dict(item.rsplit(" ", 1) for item in f.get("real_named", "").split(", ") if item)
+    unknown = int(named.get("unknown", 0))
+    return "\n".join([
+        "| real songs matched as songs | named their bird's theme | `unknown` | another theme "
+        "| false events an hour (other species, no chingolo) |", "|---|---|---|---|---|",
+        f"| {matched} | **{right}** | {unknown} | {matched - right - unknown} | "
+        f"{f['false_per_hour']} in {f['negative_only_min'] / 60:g} h |",
+        "", f"*`{s['command']}`, run {s['date']} on {s['model']}.*"])
+
+
 # The README's tables (between its markers); the docs' results page has more (GENERATED)
-TABLES = {"metrics": _metrics, "resynth_events": _events_short}
+TABLES = {"metrics": _metrics, "resynth_events": _events_short, "real": _real}
 
 
 def refresh(text: str) -> str:
@@ -142,6 +158,8 @@ GENERATED = {
                    "songnet compare (dvc repro compare)"),
     "resynth_events": (_events_short, "experiments/classify/resynth_events.csv",
                        "songnet classify (dvc repro classify)"),
+    "real": (_real, "docs/results/soundscape.json",
+             "benchmarks/soundscape.py --summary (make figures)"),
 }
 
 
