@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.songnet-installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: pipeline test test-fast lint benchmarks figures sketches select-openset install docs
+.PHONY: pipeline test test-fast lint benchmarks figures sketches select-openset adopt-rule install docs
 
 pipeline: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
@@ -44,6 +44,14 @@ figures: $(STAMP)
 # `dvc repro` and written into params.yaml's [train] section (then `dvc repro` again)
 select-openset: $(STAMP)
 	$(BIN)/python experiments/selection/openset_rules.py --write-params params.yaml
+
+# the persistence rule the k-fold validation chose (experiments/validation/rule.json, from
+# `dvc repro validation/dvc.yaml`) written into params.yaml's [project] threshold_* keys
+adopt-rule: $(STAMP)
+	$(BIN)/python -c "from pathlib import Path; from songnet.core.params import \
+	set_params_values as put; from songnet.latent.project import rule_settings; \
+	p = Path('params.yaml'); p.write_text(put(p.read_text(), 'project', \
+	rule_settings('experiments/validation/rule.json')))"
 
 # the illustrative 1966 sketches, a pipeline input (data/1966/)
 sketches: $(STAMP)

@@ -173,3 +173,17 @@ def test_set_params_values_refuses_what_it_cannot_write(section, values, message
     text = (Path(__file__).resolve().parents[1] / "params.yaml").read_text(encoding="utf-8")
     with pytest.raises(ParamsError, match=re.escape(message)):
         set_params_values(text, section, values)
+
+
+def test_params_show_the_persistence_rule_the_project_stage_runs_with():
+    """``project.threshold_from`` points at the validated rule; ``params.yaml``'s
+    ``threshold_*`` keys hold the same rule (``make adopt-rule``), so the file shows what
+    runs rather than a rule that is overridden."""
+    from songnet.latent.project import ProjectParams, rule_settings, validated_rule
+
+    root = Path(__file__).resolve().parents[1]
+    params = load_params(root / "params.yaml", "project", ProjectParams)
+    assert params.threshold_from
+    rule = rule_settings(root / params.threshold_from)
+    assert {k: getattr(params, k) for k in rule} == rule
+    assert validated_rule(params) == params

@@ -22,7 +22,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,7 @@ __all__ = [
     "ThemeMatcher",
     "load",
     "persistence_table",
+    "rule_settings",
     "save",
     "validated_rule",
 ]
@@ -77,10 +78,10 @@ class ProjectParams:
     n_neighbors: int = 15
     min_dist: float = 0.1
     random_state: int = 0
-    threshold_quantile: float = 0.9
+    threshold_quantile: float = 0.98
     threshold_scale: float = 1.0
     threshold_pooling: Literal["pooled", "per_theme"] = "pooled"
-    threshold_decision: Literal["either", "distance"] = "either"
+    threshold_decision: Literal["either", "distance"] = "distance"
     threshold_metric: Literal["standardized", "cosine"] = "cosine"
     threshold_from: str = "experiments/validation/rule.json"
     bootstrap: int = 200
@@ -344,9 +345,40 @@ def load(folder: str | os.PathLike) -> LatentOutputs:
     return LatentOutputs(maps=maps, persistence=persistence, info=info)
 
 
+def rule_settings(path: str | Path) -> dict[str, Any]:
+    """The ``threshold_*`` settings of the rule a ``validate`` run chose (its ``rule.json``
+    or ``summary.json``), as ``params.yaml``'s ``project`` section spells them.
+
+    ``make adopt-rule`` writes them into ``params.yaml``
+    (:func:`songnet.core.params.set_params_values`), so the file shows the rule the
+    ``project`` stage runs with (it reads it from ``threshold_from``); a test checks the
+    two agree.
+
+    Raises
+    ------
+    SongnetError
+        For a missing or unreadable file, or one without a complete chosen rule, naming it.
+    """
+    path = Path(path)
+    try:
+        rule = json.loads(path.read_text(encoding="utf-8"))["validation"]["rule"]
+        return {"threshold_metric": str(rule["metric"]),
+                "threshold_decision": str(rule["decision"]),
+                "threshold_pooling": str(rule["threshold_pooling"]),
+                "threshold_quantile": float(rule["threshold_quantile"])}
+    except FileNotFoundError:
+        raise SongnetError(f"project.threshold_from: {path} not found; run `songnet validate` "
+                           "(`dvc repro validation/dvc.yaml`) first, or set threshold_from: "
+                           "\"\" to use the threshold_* settings as given") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SongnetError(f"project.threshold_from: {path} holds no validated rule "
+                           f"({type(exc).__name__}: {exc}); run `songnet validate` again") from exc
+
+
 def validated_rule(params: ProjectParams) -> ProjectParams:
     """``params`` with the rule of ``params.threshold_from`` (a ``validate`` stage's
-    ``summary.json``) in its ``threshold_*`` settings; ``params`` itself without one.
+    ``rule.json`` or ``summary.json``, :func:`rule_settings`) in its ``threshold_*``
+    settings; ``params`` itself without one.
 
     Raises
     ------
@@ -356,19 +388,7 @@ def validated_rule(params: ProjectParams) -> ProjectParams:
     if not params.threshold_from:
         return params
     path = Path(params.threshold_from)
-    try:
-        rule = json.loads(path.read_text(encoding="utf-8"))["validation"]["rule"]
-        chosen = {"threshold_metric": str(rule["metric"]),
-                  "threshold_decision": str(rule["decision"]),
-                  "threshold_pooling": str(rule["threshold_pooling"]),
-                  "threshold_quantile": float(rule["threshold_quantile"])}
-    except FileNotFoundError:
-        raise SongnetError(f"project.threshold_from: {path} not found; run `songnet validate` "
-                           "(`dvc repro validation/dvc.yaml`) first, or set threshold_from: "
-                           "\"\" to use the threshold_* settings as given") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SongnetError(f"project.threshold_from: {path} holds no validated rule "
-                           f"({type(exc).__name__}: {exc}); run `songnet validate` again") from exc
+    chosen = rule_settings(path)
     try:
         return dataclasses.replace(params, **chosen)
     except ValueError as exc:
