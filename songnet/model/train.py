@@ -54,8 +54,9 @@ HISTORY_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "l
 @dataclasses.dataclass
 class TrainResult:
     """The best model (lowest validation loss), the per-epoch history, and the open-set
-    matcher fitted on the validation birds' theme songs (:meth:`ThemeMatcher.to_dict`; None
-    when the validation split has too few songs per theme)."""
+    matcher fitted on the validation birds' theme songs
+    (:meth:`songnet.model.openset.ThemeMatcher.to_dict`; None when the validation split has
+    too few songs per theme)."""
 
     model: Network
     history: list[dict[str, float]]

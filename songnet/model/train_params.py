@@ -25,9 +25,9 @@ class TrainParams:
     widths of its stages), ``embed_dim`` and ``dropout`` apply to every network.
 
     ``metric_weight`` > 0 adds a supervised contrastive loss on the embedding
-    (:func:`supcon_loss`, at ``metric_temperature``) to the cross-entropy, so the
-    embedding the open set and the persistence table measure distances in is trained for
-    that, not only as the classifier's input.
+    (:func:`songnet.model.train.supcon_loss`, at ``metric_temperature``) to the
+    cross-entropy, so the embedding the open set and the persistence table measure distances
+    in is trained for that, not only as the classifier's input.
     """
 
     seed: int = 0

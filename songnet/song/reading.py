@@ -64,8 +64,8 @@ class SongRules:
         introductory notes of real birds lie within 12 dB of the song's loudest).
     dip_db : float or None
         Also cut a note where its level dips this far below both its sides
-        (:func:`split_at_dips`); None: never (``themes learn``, whose real birds' notes
-        were read without it).
+        (:func:`songnet.song.segment.split_at_dips`); None: never (``themes learn``, whose
+        real birds' notes were read without it).
     """
 
     song_gap_s: float = 0.4

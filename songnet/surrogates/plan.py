@@ -98,8 +98,9 @@ def planned_singers(themes: Sequence[Theme], params: SynthesizeParams
                     ) -> list[tuple[Theme, Bird, float]]:
     """Every bird the dataset plans for a catalog theme, once: ``(theme, bird, sd)``, the
     theme as the bird sings it (a ``no_song`` fragment's piece of it, under the catalog
-    theme's name), the bird and its rendition s.d. (see :func:`longest_rendition`).
-    Foreign themes are left out: they are drawn short enough for the clip."""
+    theme's name), the bird and its rendition s.d. (see
+    :func:`songnet.surrogates.birds.longest_rendition`). Foreign themes are left out: they
+    are drawn short enough for the clip."""
     singers: dict[str, tuple[Theme, Bird, float]] = {}
     for sp in plan_clips(themes, params, foreign=False):
         if sp.theme is not None and sp.bird_id not in singers:
