@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import types
 
 import pytest
 from conftest import REPO
@@ -20,16 +21,22 @@ FILE_SUFFIXES = (".py", ".yaml", ".yml", ".onnx", ".pt", ".json", ".csv", ".png"
 
 def resolves(ref: str) -> bool:
     """Whether ``ref`` names a module, or an attribute reached from the longest module
-    prefix of it."""
+    prefix of it; a class or function must be named in the module that defines it (not
+    one that only imports it, which a split can leave behind), unless the module exports
+    it on purpose (its ``__all__``: a package's public names)."""
     parts = ref.split(".")
     for k in range(len(parts), 0, -1):
         try:
             obj = importlib.import_module(".".join(parts[:k]))
         except ModuleNotFoundError:
             continue
+        module, exported = obj.__name__, getattr(obj, "__all__", ())
         try:
-            for name in parts[k:]:
+            for i, name in enumerate(parts[k:]):
                 obj = getattr(obj, name)
+                if i == 0 and isinstance(obj, type | types.FunctionType) \
+                        and obj.__module__ != module and name not in exported:
+                    return False
         except AttributeError:
             return False
         return True
@@ -45,6 +52,7 @@ def test_the_resolver_tells_a_real_name_from_a_stale_one():
     assert resolves("songnet.classify.params.ClassifyParams")
     assert not resolves("songnet.train.TrainParams")  # a module that moved
     assert not resolves("songnet.classify.windows.NoSuchParams")
+    assert not resolves("songnet.classify.windows.ClassifyParams")  # imported there only
     assert references("see `songnet.core.notes` and songnet/core/x.py or songnet.yaml") == \
         {"songnet.core.notes"}
 
