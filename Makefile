@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.songnet-installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: pipeline test test-fast lint benchmarks figures sketches select-openset adopt-rule install docs
+.PHONY: pipeline test test-fast lint benchmarks figures sketches select-openset adopt-rule transcripts install docs
 
 pipeline: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
@@ -39,6 +39,13 @@ figures: $(STAMP)
 	$(BIN)/python benchmarks/themes_vs_real.py --out docs/themes_vs_real.png
 	$(BIN)/python benchmarks/learn_real.py --out docs/learn_report.png
 	$(BIN)/python benchmarks/soundscape.py --figure docs/soundscape.png --summary docs/results/soundscape.json
+
+# the speed benchmarks' runs that the guide pages include (docs/results/transcripts/);
+# run them on an idle host
+transcripts: $(STAMP)
+	$(BIN)/python benchmarks/synth.py --transcript docs/results/transcripts/synth.txt
+	$(BIN)/python benchmarks/features.py --transcript docs/results/transcripts/features.txt
+	$(BIN)/python benchmarks/classify.py --transcript docs/results/transcripts/classify.txt
 
 # the open-set rule and note-check quantile, chosen on dev scenes of their own seeds after a
 # `dvc repro` and written into params.yaml's [train] section (then `dvc repro` again)
