@@ -55,10 +55,12 @@ def main() -> None:
     noise = torch.rand(32, *shape) ** 4
     labels = torch.randint(0, 13, (args.batch,))
 
+    # the warp's affine part (the reference has no time wobble: time_warp 0 in both)
+    affine = dataclasses.replace(params, time_warp=0.0)
     torch.manual_seed(1)
-    a = warp_reference(images, params)
+    a = warp_reference(images, affine)
     torch.manual_seed(1)
-    b = augment(images, params=dataclasses.replace(params, gain=0.0, noise_prob=0.0,
+    b = augment(images, params=dataclasses.replace(affine, gain=0.0, noise_prob=0.0,
                                                    freq_mask=0, time_mask=0))
     warp_diff = float((a - b).abs().max())
 

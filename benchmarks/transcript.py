@@ -4,6 +4,13 @@
 ``PATH``, under a first line with the command as run and a last line with the date and
 the host's load, so a page shows the run itself rather than figures typed from it
 (``make transcripts`` writes ``docs/results/transcripts/``, which the guide pages include).
+Any other benchmark runs through this script as a wrapper, to the same effect::
+
+    .venv/bin/python benchmarks/transcript.py OUT.txt boundaries.py [ARGS...]
+
+(the benchmark in a child process from the repository root; its standard output is
+echoed and kept, its standard error passes through; ``OUT.txt`` is written only when it
+exits 0).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import contextlib
 import datetime as dt
 import io
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,9 +65,44 @@ def recorded(path: Path | None, *, script: str) -> Iterator[None]:
         yield
     finally:
         sys.stdout = stdout
-    buf.write(f"(run {dt.date.today().isoformat()}, load average "
-              f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)\n")
+    _write(path, buf.getvalue())
+
+
+def _write(path: Path, text: str) -> None:
+    """``text`` and a last line with the date and the host's load, to ``path`` at once."""
+    text += (f"(run {dt.date.today().isoformat()}, load average "
+             f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)\n")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(buf.getvalue(), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Run a benchmark and keep its transcript.")
+    parser.add_argument("out", type=Path, help="the transcript file to write")
+    parser.add_argument("script", help="a benchmark in benchmarks/ (e.g. boundaries.py)")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    args = parser.parse_args()
+    root = Path(__file__).resolve().parents[1]
+    script = root / "benchmarks" / args.script
+    if not script.is_file():
+        parser.error(f"no benchmark {script}")
+    command = f"$ .venv/bin/python benchmarks/{args.script} {' '.join(args.args)}".rstrip()
+    lines = [command + "\n"]
+    with subprocess.Popen([sys.executable, str(script), *args.args], cwd=root,
+                          stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            lines.append(line)
+    if proc.returncode != 0:
+        print(f"{args.script} exited {proc.returncode}; {args.out} not written",
+              file=sys.stderr)
+        return proc.returncode
+    _write(args.out, "".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
