@@ -129,3 +129,20 @@ def test_release_refuses_a_file_that_is_no_benchmark_summary(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "bad.json: not a benchmark summary" in err and "--summary" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_release_refuses_an_oversized_or_garbled_evaluation_in_one_line(tmp_path, capsys,
+                                                                       monkeypatch):
+    features = write_features(tmp_path / "features", sizes={"train": 3})
+    evaluation = tmp_path / "evaluation.json"
+    evaluation.write_text("{not json")
+    args = ["release", "--model", str(model_file(tmp_path)), "--evaluation", str(evaluation),
+            "--features", str(features), "-o", str(tmp_path / "out")]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "evaluation.json: cannot read an evaluation JSON" in err and len(err.splitlines()) == 1
+    evaluation.write_text(json.dumps(METRICS))
+    monkeypatch.setattr(release, "MAX_JSON_BYTES", 10)
+    assert main(args) == 2
+    assert "too large for an evaluation JSON" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

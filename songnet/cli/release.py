@@ -7,7 +7,6 @@ it beside as ``default.onnx`` (what ``songnet classify`` runs) and regenerates
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -24,7 +23,7 @@ from songnet.core.errors import SongnetError
 from songnet.core.files import check_output_dir, check_output_file
 from songnet.features.featureset import load_meta
 from songnet.model.checkpoint import default_model_path, load_checkpoint
-from songnet.model.release import read_real_results, release_model
+from songnet.model.release import read_json_file, read_real_results, release_model
 
 
 @click.command("release")
@@ -52,11 +51,8 @@ def command(model_path: Path, evaluation_path: Path, real_paths: tuple[Path, ...
     ckpt = load_checkpoint(model_path)
     if not evaluation_path.is_file():
         raise SongnetError(f"{evaluation_path} not found; run `songnet evaluate` first")
-    try:
-        metrics = json.loads(evaluation_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SongnetError(f"{evaluation_path}: not an evaluation JSON ({exc}); rerun "
-                           "`songnet evaluate`") from exc
+    metrics = read_json_file(evaluation_path, what="an evaluation JSON",
+                             fix="rerun `songnet evaluate`")
     if not isinstance(metrics, dict):
         raise SongnetError(f"{evaluation_path}: not an evaluation JSON (no mapping); rerun "
                            "`songnet evaluate`")

@@ -24,9 +24,12 @@ from songnet.model.checkpoint import Checkpoint
 from songnet.model.export import export_onnx, onnx_metadata
 from songnet.model.identity import model_id
 
-__all__ = ["MAX_MODEL_BYTES", "model_card", "read_real_results", "release_model"]
+__all__ = ["MAX_JSON_BYTES", "MAX_MODEL_BYTES", "model_card", "read_json_file",
+           "read_real_results", "release_model"]
 
 MAX_MODEL_BYTES = 5_000_000
+MAX_JSON_BYTES = 16 << 20
+"""Largest evaluation or benchmark-summary JSON read (real ones are a few hundred KB)."""
 
 
 def _fmt(value: Any) -> str:
@@ -190,6 +193,19 @@ def _thresholds_section(meta: Mapping[str, Any]) -> list[str]:
             "| threshold | value | chosen on |", "|---|---|---|", *rows, ""]
 
 
+def read_json_file(path: Path, *, what: str, fix: str) -> Any:
+    """A JSON file's content, refused with a one-line error naming ``path`` (what it should
+    be, and ``fix``) when it is missing, over :data:`MAX_JSON_BYTES` or not JSON."""
+    try:
+        size = Path(path).stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise SongnetError(f"{path}: {size / 2**20:.0f} MiB is too large for {what} "
+                               f"(at most {MAX_JSON_BYTES >> 20} MiB); {fix}")
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SongnetError(f"{path}: cannot read {what} ({exc}); {fix}") from exc
+
+
 def read_real_results(paths: Sequence[Path]) -> list[dict[str, Any]]:
     """Benchmark summaries on real material (JSON written by a benchmark's ``--summary``):
     each needs ``benchmark``, ``command``, ``date``, ``model`` and a ``figures`` mapping of
@@ -202,11 +218,8 @@ def read_real_results(paths: Sequence[Path]) -> list[dict[str, Any]]:
     """
     out = []
     for path in paths:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SongnetError(f"{path}: cannot read a benchmark summary ({exc}); rerun "
-                               "the benchmark with --summary") from exc
+        data = read_json_file(path, what="a benchmark summary",
+                              fix="rerun the benchmark with --summary")
         keys = ("benchmark", "command", "date", "model", "figures")
         missing = [k for k in keys if k not in data] if isinstance(data, dict) else list(keys)
         if missing or not isinstance(data["figures"], dict):
