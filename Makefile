@@ -41,6 +41,7 @@ figures: $(STAMP)
 	$(BIN)/python benchmarks/learn_real.py --out docs/learn_report.png
 	$(BIN)/python benchmarks/transcript.py $(T)/soundscape.txt soundscape.py \
 	  --figure docs/soundscape.png --summary docs/results/soundscape.json
+	$(BIN)/python benchmarks/transcript.py $(T)/discover.txt discover.py --sheet docs/discover.png
 
 # the benchmark runs that the guide pages include (docs/results/transcripts/), a few
 # minutes; run them on an idle host (speed figures)
