@@ -36,7 +36,7 @@ benchmarks: $(STAMP)
 
 # the README's figures that come from benchmarks (the pipeline's own come from `dvc repro`)
 figures: $(STAMP)
-	$(BIN)/python benchmarks/explain_demo.py -o docs/explain.png
+	$(BIN)/python benchmarks/transcript.py $(T)/explain_demo.txt explain_demo.py -o docs/explain.png
 	$(BIN)/python benchmarks/themes_vs_real.py --out docs/themes_vs_real.png
 	$(BIN)/python benchmarks/learn_real.py --out docs/learn_report.png
 	$(BIN)/python benchmarks/transcript.py $(T)/soundscape.txt soundscape.py \
