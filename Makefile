@@ -38,7 +38,7 @@ benchmarks: $(STAMP)
 figures: $(STAMP)
 	$(BIN)/python benchmarks/transcript.py $(T)/explain_demo.txt explain_demo.py -o docs/explain.png
 	$(BIN)/python benchmarks/themes_vs_real.py --out docs/themes_vs_real.png
-	$(BIN)/python benchmarks/learn_real.py --out docs/learn_report.png
+	$(BIN)/python benchmarks/transcript.py $(T)/learn_real.txt learn_real.py --out docs/learn_report.png
 	$(BIN)/python benchmarks/transcript.py $(T)/soundscape.txt soundscape.py \
 	  --figure docs/soundscape.png --summary docs/results/soundscape.json
 	$(BIN)/python benchmarks/transcript.py $(T)/discover.txt discover.py --sheet docs/discover.png
@@ -57,6 +57,9 @@ transcripts: $(STAMP)
 	$(BIN)/python benchmarks/transcript.py $(T)/review_load.txt review_load.py
 	$(BIN)/python benchmarks/transcript.py $(T)/train_step.txt train_step.py
 	$(BIN)/python benchmarks/transcript.py $(T)/resynth.txt resynth.py
+	$(BIN)/python benchmarks/transcript.py $(T)/learn_real_read.txt learn_real.py \
+	  --read-seeds 12 22
+	$(BIN)/python benchmarks/transcript.py $(T)/learn.txt learn.py
 
 # the open-set rule and note-check quantile, chosen on dev scenes of their own seeds after a
 # `dvc repro` and written into params.yaml's [train] section (then `dvc repro` again)
