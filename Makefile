@@ -47,9 +47,9 @@ figures: $(STAMP)
 # minutes; run them on an idle host (speed figures)
 T := docs/results/transcripts
 transcripts: $(STAMP)
-	$(BIN)/python benchmarks/synth.py --transcript $(T)/synth.txt
-	$(BIN)/python benchmarks/features.py --transcript $(T)/features.txt
-	$(BIN)/python benchmarks/classify.py --transcript $(T)/classify.txt
+	$(BIN)/python benchmarks/transcript.py $(T)/synth.txt synth.py
+	$(BIN)/python benchmarks/transcript.py $(T)/features.txt features.py
+	$(BIN)/python benchmarks/transcript.py $(T)/classify.txt classify.py
 	$(BIN)/python benchmarks/transcript.py $(T)/boundaries.txt boundaries.py
 	$(BIN)/python benchmarks/transcript.py $(T)/start_invariance.txt start_invariance.py
 	$(BIN)/python benchmarks/transcript.py $(T)/start_invariance_10.txt start_invariance.py \

@@ -53,7 +53,7 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import transcript
+from benchmarks import birdnet
 from songnet.model.checkpoint import default_model_path
 from songnet.surrogates.fieldsim import plan_songs, render_recording
 from songnet.surrogates.themes import load_catalog
@@ -186,16 +186,7 @@ def main() -> None:
                         help="runs of each long command; the median is reported")
     parser.add_argument("--no-birdnet", dest="birdnet", action="store_false",
                         help="skip the BirdNET reference")
-    transcript.add_option(parser)
     args = parser.parse_args()
-    with transcript.recorded(args.transcript, script="classify.py"):
-        run(args)
-
-
-def run(args: argparse.Namespace) -> None:
-    """The benchmark, on parsed arguments."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import birdnet
     args.birdnet = args.birdnet and birdnet.available()
     paths = {"onnx": (args.python, [])}
     if not args.no_torch:

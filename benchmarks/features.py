@@ -29,16 +29,11 @@ allows here, not 40x.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks import transcript
 from songnet.features import npcqt
 from songnet.features.images import batch_power, image_reference, images, power_to_images
 from songnet.features.params import FeatureParams
@@ -92,14 +87,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
-    transcript.add_option(parser)
     args = parser.parse_args()
-    with transcript.recorded(args.transcript, script="features.py"):
-        run(args)
-
-
-def run(args: argparse.Namespace) -> None:
-    """The benchmark, on parsed arguments."""
     params = FeatureParams()
     clips = song_like_clips(args.batch, params)
     print(f"{args.batch} clips of {params.window_s} s at {params.sr} Hz -> "

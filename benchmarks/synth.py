@@ -18,17 +18,12 @@ each kind in the catalog (γ(t) where its range needs it). Writes nothing.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numba
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks import transcript
 from songnet.core.sound import Sound
 from songnet.song.track import pitch_error_cents, track_pitch
 from songnet.surrogates.birds import draw_bird
@@ -121,14 +116,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5, help="timings per figure (median)")
     ap.add_argument("--ref-seconds", type=float, default=0.4,
                     help="length of each accuracy theme rendered by the NumPy reference (s)")
-    transcript.add_option(ap)
     args = ap.parse_args()
-    with transcript.recorded(args.transcript, script="synth.py"):
-        run(args)
-
-
-def run(args: argparse.Namespace) -> None:
-    """The benchmark, on parsed arguments."""
     numba.set_num_threads(1)
 
     gs, tracts = theme_gestures(args.songs)
