@@ -59,19 +59,20 @@ class LearnParams:
     hop_s: float = 0.002
     window_s: float = 0.008
     tonality_db: float = 15.0
-    song_gap_s: float = 0.4
-    note_gap_s: float = 0.25
-    min_trill: int = 3
-    trill_syllable_s: tuple[float, float] = (0.005, 0.23)
-    trill_interval_s: tuple[float, float] = (0.035, 0.27)
-    interval_tol: float = 0.3
-    similar_ratio: float = 1.8
-    similar_cents: float = 350.0
-    intro_note_s: tuple[float, float] = (0.025, 0.7)
-    intro_pitch_hz: tuple[float, float] = (2600.0, 8500.0)
-    echo_db: float = 20.0
-    echo_s: float = 0.06
-    echo_cents: float = 150.0
+    # the reading rules: SongRules's own defaults, so the two cannot drift apart
+    song_gap_s: float = SongRules.song_gap_s
+    note_gap_s: float = SongRules.note_gap_s
+    min_trill: int = SongRules.min_trill
+    trill_syllable_s: tuple[float, float] = SongRules.syllable_s
+    trill_interval_s: tuple[float, float] = SongRules.interval_s
+    interval_tol: float = SongRules.interval_tol
+    similar_ratio: float = SongRules.similar_ratio
+    similar_cents: float = SongRules.similar_cents
+    intro_note_s: tuple[float, float] = SongRules.intro_note_s
+    intro_pitch_hz: tuple[float, float] = SongRules.intro_pitch_hz
+    echo_db: float = SongRules.echo_db
+    echo_s: float = SongRules.echo_s
+    echo_cents: float = SongRules.echo_cents
     edge_s: float = 0.01
     n_refine: int = 3
 
