@@ -124,3 +124,20 @@ def test_other_frontends_give_images_of_the_same_shape_and_record_it(tmp_path, f
             assert abs(params.frequencies[row] - THEME_HZ[theme]) < 150
     fig = preview_figure(fs, per_class=2)
     assert ("Mel" if frontend == "mel" else "Linear") in fig.texts[0].get_text()
+
+
+def test_a_features_json_that_is_not_one_is_named_and_a_huge_one_is_not_read(tmp_path,
+                                                                            monkeypatch):
+    from songnet.core import files
+    from songnet.features.featureset import FEATURES_JSON, load_meta
+
+    path = tmp_path / FEATURES_JSON
+    path.write_text('{"classes": ["T01"]}')
+    with pytest.raises(SongnetError, match="not a features.json with 'classes' and 'params'"):
+        load_meta(tmp_path)
+    path.write_text('{"classes": ["T01"], "params": {}}')
+    assert load_meta(tmp_path)["classes"] == ["T01"]
+    monkeypatch.setattr(files, "MAX_JSON_BYTES", 16)
+    with pytest.raises(SongnetError, match=r"too large for a features.json .*rerun `songnet "
+                                           r"features`"):
+        load_meta(tmp_path)

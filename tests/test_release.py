@@ -9,6 +9,7 @@ import json
 import torch
 
 from songnet.cli import main
+from songnet.core import files
 from songnet.model import release
 from songnet.model.checkpoint import load_checkpoint, save_checkpoint
 from songnet.model.network import ModelConfig, ThemeCNN
@@ -142,7 +143,7 @@ def test_release_refuses_an_oversized_or_garbled_evaluation_in_one_line(tmp_path
     err = capsys.readouterr().err.strip()
     assert "evaluation.json: cannot read an evaluation JSON" in err and len(err.splitlines()) == 1
     evaluation.write_text(json.dumps(METRICS))
-    monkeypatch.setattr(release, "MAX_JSON_BYTES", 10)
+    monkeypatch.setattr(files, "MAX_JSON_BYTES", 10)
     assert main(args) == 2
     assert "too large for an evaluation JSON" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

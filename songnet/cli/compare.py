@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import math
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import click
 
 from songnet.cli.common import common_options, device_option, out_option
 from songnet.core.errors import SongnetError
-from songnet.core.files import check_output_dir
+from songnet.core.files import check_output_dir, read_json_file
 from songnet.core.params import load_params
 from songnet.core.progress import bar
 from songnet.features.params import FeatureParams
@@ -89,10 +88,11 @@ def _soundscape(script: Path, model: Path, *, params: CompareParams) -> dict[str
                "--summary", str(summary)]
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         try:
-            figures = json.loads(summary.read_text(encoding="utf-8"))["figures"]
+            figures = read_json_file(summary, what="the benchmark's summary",
+                                     fix="see the benchmark's error")["figures"]
             found = {"soundscape_precision": float(figures["precision"]),
                      "soundscape_recall": float(figures["recall"])}
-        except (OSError, ValueError, KeyError, TypeError):
+        except (SongnetError, ValueError, KeyError, TypeError):
             found = None
     if done.returncode != 0 or found is None:
         tail = " ".join((done.stderr or done.stdout).strip().splitlines()[-1:])

@@ -20,10 +20,10 @@ from songnet.cli.common import (
     verbose_option,
 )
 from songnet.core.errors import SongnetError
-from songnet.core.files import check_output_dir, check_output_file
+from songnet.core.files import check_output_dir, check_output_file, read_json_file
 from songnet.features.featureset import load_meta
 from songnet.model.checkpoint import default_model_path, load_checkpoint
-from songnet.model.release import read_json_file, read_real_results, release_model
+from songnet.model.release import read_real_results, release_model
 
 
 @click.command("release")

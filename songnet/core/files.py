@@ -34,9 +34,9 @@ from typing import Any
 
 from songnet.core.errors import SongnetError
 
-__all__ = ["FIGURE_SUFFIXES", "MAX_NAME_CHARS", "atomic_dir", "atomic_path",
+__all__ = ["FIGURE_SUFFIXES", "MAX_JSON_BYTES", "MAX_NAME_CHARS", "atomic_dir", "atomic_path",
            "check_output_dir", "check_output_file", "check_outputs", "ensure_parent", "inside",
-           "safe_name", "write_json", "write_text"]
+           "read_json_file", "safe_name", "write_json", "write_text"]
 
 MAX_NAME_CHARS = 120
 """Longest file name (before the suffix) that :func:`safe_name` gives."""
@@ -407,3 +407,22 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
 def write_json(path: str | os.PathLike, obj: Any, *, indent: int = 2) -> Path:
     """Write ``obj`` as JSON to ``path`` atomically; NaN is refused (it is not JSON)."""
     return write_text(path, json.dumps(obj, indent=indent, allow_nan=False) + "\n")
+
+
+MAX_JSON_BYTES = 16 << 20
+"""Largest JSON file songnet reads (its own are a few hundred KB at most): a bigger one is
+refused before it is read, so memory stays bounded whatever a file holds."""
+
+
+def read_json_file(path: str | os.PathLike, *, what: str, fix: str) -> Any:
+    """A JSON file's content, refused with a one-line ``SongnetError`` naming ``path`` (what
+    it should be, and ``fix``) when it is missing, over :data:`MAX_JSON_BYTES`, not UTF-8
+    or not JSON."""
+    try:
+        size = Path(path).stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise SongnetError(f"{path}: {size / 2**20:.0f} MiB is too large for {what} "
+                               f"(at most {MAX_JSON_BYTES >> 20} MiB); {fix}")
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SongnetError(f"{path}: cannot read {what} ({exc}); {fix}") from exc

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import pandas as pd
 
 from songnet.core.audio import load
 from songnet.core.errors import SongnetError
-from songnet.core.files import write_json
+from songnet.core.files import read_json_file, write_json
 from songnet.core.labels import REAL_CLIP_SUFFIX, SPLITS, class_names
 from songnet.core.params import params_to_dict
 from songnet.core.progress import ProgressCallback
@@ -258,11 +257,11 @@ def load_meta(folder: Path) -> dict[str, Any]:
     if not path.is_file():
         raise SongnetError(f"{path} not found; run `songnet features` first (or pass "
                            "--features FOLDER)")
+    meta = read_json_file(path, what="a features.json", fix="rerun `songnet features`")
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
         meta["classes"] = [str(c) for c in meta["classes"]]
         meta["params"] = dict(meta["params"])
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise SongnetError(f"{path}: not a features.json with 'classes' and 'params' "
                            f"({exc}); rerun `songnet features`") from exc
     return meta

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from songnet.core.errors import SongnetError
+from songnet.core.files import read_json_file
 from songnet.model.openset import METRICS, ThemeMatcher, check_matrix
 
 __all__ = [
@@ -341,7 +342,8 @@ def load(folder: str | os.PathLike) -> LatentOutputs:
     for col in ("distance", "threshold", "margin", "persist_share"):
         if col in persistence.columns:
             persistence[col] = pd.to_numeric(persistence[col])
-    info = json.loads(paths["latent.json"].read_text(encoding="utf-8"))
+    info = read_json_file(paths["latent.json"], what="a latent.json",
+                          fix="rerun `songnet project`")
     return LatentOutputs(maps=maps, persistence=persistence, info=info)
 
 
@@ -360,17 +362,19 @@ def rule_settings(path: str | Path) -> dict[str, Any]:
         For a missing or unreadable file, or one without a complete chosen rule, naming it.
     """
     path = Path(path)
+    if not path.exists():
+        raise SongnetError(f"project.threshold_from: {path} not found; run `songnet validate` "
+                           "(`dvc repro validation/dvc.yaml`) first, or set threshold_from: "
+                           "\"\" to use the threshold_* settings as given")
+    data = read_json_file(path, what="a validate run's rule (project.threshold_from)",
+                          fix="run `songnet validate` again")
     try:
-        rule = json.loads(path.read_text(encoding="utf-8"))["validation"]["rule"]
+        rule = data["validation"]["rule"]
         return {"threshold_metric": str(rule["metric"]),
                 "threshold_decision": str(rule["decision"]),
                 "threshold_pooling": str(rule["threshold_pooling"]),
                 "threshold_quantile": float(rule["threshold_quantile"])}
-    except FileNotFoundError:
-        raise SongnetError(f"project.threshold_from: {path} not found; run `songnet validate` "
-                           "(`dvc repro validation/dvc.yaml`) first, or set threshold_from: "
-                           "\"\" to use the threshold_* settings as given") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         raise SongnetError(f"project.threshold_from: {path} holds no validated rule "
                            f"({type(exc).__name__}: {exc}); run `songnet validate` again") from exc
 

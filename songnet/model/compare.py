@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from songnet.core.errors import SongnetError
-from songnet.core.files import write_text
+from songnet.core.files import read_json_file, write_text
 from songnet.core.params import params_to_dict
 from songnet.features.featureset import FeatureSplit
 from songnet.features.frontends import FRONTENDS
@@ -195,8 +195,8 @@ def load_rows(folder: Path, keys: Mapping[tuple[str, str], str]) -> dict[tuple[s
     for (arch, frontend), key in keys.items():
         path = folder / f"{arch}-{frontend}.json"
         try:
-            kept = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            kept = read_json_file(path, what="a kept comparison row", fix="it is rebuilt")
+        except SongnetError:  # missing, too large or not JSON: the row is trained again
             continue
         if isinstance(kept, dict) and kept.get("key") == key and isinstance(kept.get("row"),
                                                                               dict):

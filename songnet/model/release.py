@@ -13,23 +13,19 @@ on any day.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from songnet.core.errors import SongnetError
-from songnet.core.files import atomic_path, write_text
+from songnet.core.files import atomic_path, read_json_file, write_text
 from songnet.model.checkpoint import Checkpoint
 from songnet.model.export import export_onnx, onnx_metadata
 from songnet.model.identity import model_id
 
-__all__ = ["MAX_JSON_BYTES", "MAX_MODEL_BYTES", "model_card", "read_json_file",
-           "read_real_results", "release_model"]
+__all__ = ["MAX_MODEL_BYTES", "model_card", "read_real_results", "release_model"]
 
 MAX_MODEL_BYTES = 5_000_000
-MAX_JSON_BYTES = 16 << 20
-"""Largest evaluation or benchmark-summary JSON read (real ones are a few hundred KB)."""
 
 
 def _fmt(value: Any) -> str:
@@ -191,19 +187,6 @@ def _thresholds_section(meta: Mapping[str, Any]) -> list[str]:
         return ["## Thresholds", "", "This model records no fitted thresholds.", ""]
     return ["## Thresholds and how they were chosen", "",
             "| threshold | value | chosen on |", "|---|---|---|", *rows, ""]
-
-
-def read_json_file(path: Path, *, what: str, fix: str) -> Any:
-    """A JSON file's content, refused with a one-line error naming ``path`` (what it should
-    be, and ``fix``) when it is missing, over :data:`MAX_JSON_BYTES` or not JSON."""
-    try:
-        size = Path(path).stat().st_size
-        if size > MAX_JSON_BYTES:
-            raise SongnetError(f"{path}: {size / 2**20:.0f} MiB is too large for {what} "
-                               f"(at most {MAX_JSON_BYTES >> 20} MiB); {fix}")
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SongnetError(f"{path}: cannot read {what} ({exc}); {fix}") from exc
 
 
 def read_real_results(paths: Sequence[Path]) -> list[dict[str, Any]]:
