@@ -114,8 +114,28 @@ def _real() -> str:
         "", f"*`{s['command']}`, run {s['date']} on {s['model']}.*"])
 
 
+def _discover() -> str:
+    """Theme discovery against the truth: the scenes' lines of ``benchmarks/discover.py``'s
+    transcript (``make figures`` writes it)."""
+    path = ROOT / "docs" / "results" / "transcripts" / "discover.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    command = lines[0].removeprefix("$ ")
+    scenes = [(m.group(1), dict(re.findall(r"(\w+)=(\S+)", m.group(2))))
+              for m in (re.match(r"seed (\d+): (.*)", line) for line in lines) if m]
+    if not scenes:
+        raise ValueError(f"{path}: no scene lines")
+    out = ["| scene (seed) | ARI (target ≥ 0.9) | ARI of the songs sorted | themes found / "
+           "true | songs unsorted | real birds split |", "|---|---|---|---|---|---|"]
+    for seed, f in scenes:
+        out.append(f"| {seed} | **{f['ari']}** | {f['ari_sorted']} | {f['themes_found']} / "
+                   f"{f['themes_true']} | {float(f['unsorted']):.1%} | {f['real_split']} |")
+    run = lines[-1].strip("()").split(",")[0] if lines[-1].startswith("(run ") else ""
+    return "\n".join([*out, "", f"*`{command}`{', ' + run if run else ''}.*"])
+
+
 # The README's tables (between its markers); the docs' results page has more (GENERATED)
-TABLES = {"metrics": _metrics, "resynth_events": _events_short, "real": _real}
+TABLES = {"metrics": _metrics, "resynth_events": _events_short, "real": _real,
+          "discover": _discover}
 
 
 def refresh(text: str) -> str:

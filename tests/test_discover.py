@@ -40,11 +40,12 @@ def _rows(out: Path) -> list[dict]:
 
 
 def _song(source: str, notes_khz_ms: list[tuple[float, float]], *, start: float = 0.0,
-          interval: float = 0.07, p: float = 1.0) -> SongFound:
+          interval: float = 0.07, p: float = 1.0, trill_hz: tuple[float, float] = (6000, 3000)
+          ) -> SongFound:
     notes = np.log([[k * 1000, k * 1000, k * 1000, ms / 1000] for k, ms in notes_khz_ms])
     return SongFound(source=source, start_s=start, end_s=start + 2.0, p_song=p, notes=notes,
-                     trill_interval_s=interval, trill_start_hz=6000.0, trill_end_hz=3000.0,
-                     trill_count=12, description="")
+                     trill_interval_s=interval, trill_start_hz=float(trill_hz[0]),
+                     trill_end_hz=float(trill_hz[1]), trill_count=12, description="")
 
 
 # ---- distances and grouping ----------------------------------------------------------
@@ -93,6 +94,20 @@ def test_another_trill_is_another_theme():
     d = distance_matrix(a + b)
     assert d[0, 3] == pytest.approx(1.0)
     assert group_songs(a + b, threshold=0.9).labels == ["D01"] * 3 + ["D02"] * 3
+
+
+def test_a_bird_that_sings_its_whole_song_lower_keeps_its_theme():
+    intro = [(4.5, 200), (6.0, 140), (5.0, 180)]
+    theme = [_song("high", intro, start=i) for i in range(3)]
+    low = [_song("low", [(k * 0.91, ms) for k, ms in intro], start=i,
+                 trill_hz=(6000 * 0.85, 3000 * 0.86)) for i in range(3)]
+    other_trill = [_song("dialect", intro, start=i, trill_hz=(6000 * 1.2, 3000 * 1.2))
+                   for i in range(3)]
+    d = distance_matrix(theme + low + other_trill, tolerance=0.3)
+    assert d[0, 3] < 0.5  # 9 % lower throughout: the same theme
+    assert d[0, 6] == pytest.approx(1.0)  # the same introduction, a trill 20 % higher: not
+    assert group_songs(theme + low + other_trill, tolerance=None).labels == \
+        ["D01"] * 6 + ["D02"] * 3
 
 
 def test_many_songs_are_grouped_by_representatives_as_by_every_pair():
@@ -144,6 +159,19 @@ def test_a_misread_song_joins_the_group_of_its_recording():
     g = group_songs([*songs, misread, stranger, far], min_songs=3)
     assert g.labels == ["D01"] * 7 + ["_unsorted"] * 2
     assert g.to_centre[6] == pytest.approx(2.0, abs=0.3)
+
+
+def test_a_recording_read_unevenly_joins_the_group_most_of_its_songs_are_near():
+    theme = [(4.0, 150), (5.0, 90), (6.0, 120)]
+    songs = [_song(f"r{r}", theme, start=i) for r in range(2) for i in range(3)]
+    # a third bird of the theme, each song misread differently: no group of its own
+    uneven = [_song("r2", [(4.0, 150), (5.0, 90), (3.0, 40), (6.0, 120), (6.5, 30)]),
+              _song("r2", [(4.0, 150), (3.0, 40), (5.0, 90), (6.0, 120), (3.5, 30)], start=3),
+              _song("r2", [(7.0, 400), (3.0, 50)], start=6)]
+    g = group_songs([*songs, *uneven], min_songs=3)
+    assert g.labels == ["D01"] * 8 + ["_unsorted"]
+    # one such song alone in its recording is not vouched for
+    assert group_songs([*songs, uneven[0]], min_songs=3).labels[-1] == "_unsorted"
 
 
 def test_tolerance_is_measured_on_songs_that_share_a_recording():

@@ -133,7 +133,7 @@ def test_a_features_json_that_is_not_one_is_named_and_a_huge_one_is_not_read(tmp
 
     path = tmp_path / FEATURES_JSON
     path.write_text('{"classes": ["T01"]}')
-    with pytest.raises(SongnetError, match="not a features.json with 'classes' and 'params'"):
+    with pytest.raises(SongnetError, match=r"not a features\.json with 'classes' and 'params'"):
         load_meta(tmp_path)
     path.write_text('{"classes": ["T01"], "params": {}}')
     assert load_meta(tmp_path)["classes"] == ["T01"]

@@ -3,8 +3,9 @@
 Two songs differ by their introductions' edit distance in notes' worth
 (:func:`songnet.song.distance.intro_distances`: after the best common transposition and
 tempo, one per note added or dropped, up to two per note sung differently), plus one when
-their trills differ (:func:`songnet.discover.songs.trill_differs`). The trill's length
-never counts: a bird adds or drops repeats from song to song.
+their trills differ (:func:`songnet.discover.songs.trills_differ`: in rate, or in pitch
+once the birds' own pitch, the introductions' transposition, is taken out). The trill's
+length never counts: a bird adds or drops repeats from song to song.
 
 What a bird varies from song to song is measured on the recordings themselves: the songs
 of one recording are taken as one bird singing one theme, so how differently they sing
@@ -19,17 +20,20 @@ Songs are grouped by average linkage, merged while they differ on average by at 
 :data:`THRESHOLD`, one note's worth: a note added, dropped or sung as another note
 separates two themes; a note the reader missed in one song does not pull it from its
 theme's group. A song still left out joins the group that holds most of its recording's
-songs when it lies within :data:`ADOPT` of one of them: its recording vouches for it.
+songs when it lies within :data:`ADOPT` of one of them: its recording vouches for it. A
+recording none of whose songs found a group joins the group most of them (two or more, at
+least half) lie within :data:`ADOPT` of.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from songnet.discover.songs import TRILL_PITCH, TRILL_RATE, SongFound
+from songnet.discover.songs import SongFound, trills_differ
 from songnet.song.distance import intro_distances
 
 __all__ = ["FALLBACK", "THRESHOLD", "UNSORTED", "Grouping", "Tolerance", "average_linkage",
@@ -55,10 +59,7 @@ def distances_to(song: SongFound, others: Sequence[SongFound], *,
         return np.zeros(0)
     intro = intro_distances(song.notes, [s.notes for s in others], tolerance=tolerance,
                             merge=MERGE)
-    rate = np.abs(np.log([s.trill_interval_s / song.trill_interval_s for s in others]))
-    pitch = np.abs(np.log([[s.trill_start_hz / song.trill_start_hz,
-                            s.trill_end_hz / song.trill_end_hz] for s in others])).max(axis=1)
-    return intro + ((rate > TRILL_RATE) | (pitch > TRILL_PITCH))
+    return intro + trills_differ(song, others)
 
 
 def distance_matrix(songs: Sequence[SongFound], *, tolerance: float = 0.0) -> np.ndarray:
@@ -153,27 +154,35 @@ class Grouping:
 
 
 def _vouched(labels: list[str], songs: Sequence[SongFound], dist) -> list[str]:
-    """Unsorted songs whose recording vouches for them: a song left out of every group
-    joins the group that holds most of its recording's songs, when it lies within
-    :data:`ADOPT` of one of that group's songs (a song the reader misread by a note or two;
-    one bird sings one theme in one recording). ``dist(i, js)``: distances of song ``i``
+    """Unsorted songs whose recording vouches for them (one bird sings one theme in one
+    recording). A song left out of every group joins the group that holds most of its
+    recording's songs, when it lies within :data:`ADOPT` of one of that group's songs (a
+    song the reader misread by a note or two). A recording none of whose songs is in a
+    group (a bird the reader reads unevenly: reverberation, a faint recording) joins the
+    group that most of its songs lie within :data:`ADOPT` of, when two or more and at
+    least half of them do (a lone song vouches for nothing); its songs that lie that close
+    join. ``dist(i, js)``: distances of song ``i``
     to songs ``js``."""
     out = list(labels)
     by_source: dict[str, list[int]] = {}
     for i, s in enumerate(songs):
         by_source.setdefault(s.source, []).append(i)
-    for i, g in enumerate(labels):
-        if g != UNSORTED:
+    members = {g: [j for j, h in enumerate(labels) if h == g] for g in set(labels) - {UNSORTED}}
+    for mine in by_source.values():
+        counts = collections.Counter(labels[j] for j in mine if labels[j] != UNSORTED)
+        left = [i for i in mine if labels[i] == UNSORTED]
+        if not left or not members:
             continue
-        counts: dict[str, int] = {}
-        for j in by_source[songs[i].source]:
-            if labels[j] != UNSORTED:
-                counts[labels[j]] = counts.get(labels[j], 0) + 1
-        if not counts:
-            continue
-        best = max(sorted(counts), key=lambda k: counts[k])
-        members = [j for j, h in enumerate(labels) if h == best]
-        if dist(i, members).min() <= ADOPT:
+        if counts:  # the group holding most of the recording's songs (ties: by name)
+            best = max(sorted(counts), key=lambda k: counts[k])
+            near = {best: [i for i in left if dist(i, members[best]).min() <= ADOPT]}
+        else:  # no song of the recording in a group: most of its songs agree on one
+            near = {g: [i for i in left if dist(i, m).min() <= ADOPT]
+                    for g, m in sorted(members.items())}
+            best = max(near, key=lambda g: len(near[g]))
+            if len(near[best]) < 2 or 2 * len(near[best]) < len(mine):
+                continue
+        for i in near[best]:
             out[i] = best
     return out
 

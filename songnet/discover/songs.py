@@ -33,11 +33,11 @@ from songnet.core.errors import SongnetError
 from songnet.core.journal import number_field, text_field
 from songnet.core.sound import Sound
 from songnet.resynth.songs import LearnParams, describe
-from songnet.song.distance import intro_vectors
+from songnet.song.distance import TRANSPOSITION, intro_vectors
 from songnet.song.find import SR, FoundSong, find_songs
 
 __all__ = ["DIP_DB", "OVERLAP_S", "TRILL_PITCH", "TRILL_RATE", "DiscoverParams", "SongFound",
-           "recording_songs", "trill_differs"]
+           "recording_songs", "trill_differs", "trills_differ"]
 
 TRILL_RATE = math.log(1.4)
 """Trills whose rates differ by more than a factor 1.4 are another trill (as
@@ -178,11 +178,37 @@ class SongFound:
 
 
 def trill_differs(a: SongFound, b: SongFound) -> bool:
-    """Whether two songs end in different trills (:data:`TRILL_RATE`, :data:`TRILL_PITCH`)."""
-    rate = abs(math.log(a.trill_interval_s / b.trill_interval_s)) > TRILL_RATE
-    pitch = max(abs(math.log(a.trill_start_hz / b.trill_start_hz)),
-                abs(math.log(a.trill_end_hz / b.trill_end_hz))) > TRILL_PITCH
-    return rate or pitch
+    """Whether two songs end in different trills (:func:`trills_differ`)."""
+    return bool(trills_differ(a, [b])[0])
+
+
+def trills_differ(song: SongFound, others: Sequence[SongFound]) -> np.ndarray:
+    """Whether ``song`` and each of ``others`` end in different trills: rates more than
+    :data:`TRILL_RATE` apart, or syllables starting or ending more than
+    :data:`TRILL_PITCH` apart in pitch once the two birds' own pitch is taken out.
+
+    A bird sings its whole song at its own pitch: a bird 9 % lower than another of its
+    theme sings its trill 9 % lower too. The introductions' pitch difference (the median
+    of their notes' middle pitches, within the transposition the introduction distance
+    allows, :data:`songnet.song.distance.TRANSPOSITION`) is taken out of the trills'
+    before they are compared. A trill of one syllable (no rate) differs by pitch only.
+    """
+    if not others:
+        return np.zeros(0, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        rate = np.abs(np.log([o.trill_interval_s / song.trill_interval_s for o in others]))
+    lo, hi = np.log(TRANSPOSITION)
+    shift = np.clip(np.nan_to_num([_intro_pitch(o) - _intro_pitch(song) for o in others]),
+                    lo, hi)
+    pitch = np.abs(np.log([[o.trill_start_hz / song.trill_start_hz,
+                            o.trill_end_hz / song.trill_end_hz] for o in others])
+                   - shift[:, None]).max(axis=1)
+    return (rate > TRILL_RATE) | (pitch > TRILL_PITCH)
+
+
+def _intro_pitch(song: SongFound) -> float:
+    """ln of the median middle pitch of the song's introductory notes (NaN: none)."""
+    return float(np.median(song.notes[:, 1])) if len(song.notes) else math.nan
 
 
 def _song(found: FoundSong, offset_s: float, p_song: float) -> SongFound:

@@ -16,12 +16,16 @@ import numpy as np
 from songnet.core.quantiles import median
 from songnet.song.segment import Segment
 
-__all__ = ["edit_cost", "edit_costs", "intro_distance", "intro_distances", "intro_vectors",
-           "note_vector"]
+__all__ = ["TRANSPOSITION", "edit_cost", "edit_costs", "intro_distance", "intro_distances",
+           "intro_vectors", "note_vector"]
+
+TRANSPOSITION = (0.90, 1.10)
+"""The common transposition two introductions may differ by at no cost (a bird's own
+pitch): pitch factors from, to."""
 
 _PITCH_SCALE = float(np.log(1.10))  # 10 % of pitch = one unit
 _TIME_SCALE = float(np.log(1.5))    # a factor 1.5 in length = one unit
-_SHIFTS = np.log(np.linspace(0.90, 1.10, 9))
+_SHIFTS = np.log(np.linspace(*TRANSPOSITION, 9))
 _TEMPI = np.log(np.linspace(0.88, 1.12, 7))
 _OFFSETS = np.array([[s, s, s, t] for s, t in itertools.product(_SHIFTS, _TEMPI)])
 
