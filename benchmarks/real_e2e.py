@@ -67,6 +67,7 @@ from benchmarks import realbirds as rb
 from songnet.classify.backends import open_model
 from songnet.classify.windows import classify_file
 from songnet.cli import main as songnet_main
+from songnet.model.evaluate import wilson_interval
 from songnet.resynth.learn_files import learn_catalog, save_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,17 +135,10 @@ def pipeline(work: Path, data: Path, *, epochs: int | None, overrides: dict | No
     test = json.loads((work / "eval" / "evaluation.json").read_text())["test"]
     weak = ", ".join(f"{name} {c['recall']:.2f}" for name, c in test["per_class"].items()
                      if c["recall"] < 0.95)
-    lo, hi = wilson(test["accuracy"], test["n"])
+    lo, hi = wilson_interval(test["accuracy"], test["n"])
     print(f"  surrogate test: n={test['n']}, accuracy {test['accuracy']:.3f} (95 % interval "
           f"{lo:.3f}-{hi:.3f}); recall below 0.95: {weak or 'none'}", flush=True)
     return model / "model.pt", test["accuracy"]
-
-
-def wilson(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson's 95 % interval of a proportion ``share`` measured on ``n`` items."""
-    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
-    return float(centre - half), float(centre + half)
 
 
 def data_2020(folder: Path, recordings: Path, *, held_out: int, birds: list[str]) -> Path:

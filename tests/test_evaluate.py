@@ -20,6 +20,7 @@ from songnet.model.evaluate import (
     expected_calibration_error,
     reliability,
     score,
+    wilson_interval,
 )
 from songnet.model.train import train_model
 from songnet.model.train_params import TrainParams
@@ -153,3 +154,11 @@ def test_thresholds_in_use_reads_what_the_model_records():
                        "per_class": {}}, "model": model}
     assert headline(detail) == {"test": {"acc": 0.6667, "macro_f1": 0.5, "ece": 0.1},
                                 "thr": thresholds_in_use(model)}
+
+
+def test_wilson_interval_known_values_and_edges():
+    lo, hi = wilson_interval(0.5, 100)
+    assert (lo, hi) == pytest.approx((0.4038, 0.5962), abs=1e-4)
+    lo, hi = wilson_interval(1.0, 70)  # all right: the interval still reaches below 1
+    assert hi == pytest.approx(1.0) and lo == pytest.approx(0.9480, abs=1e-4)
+    assert wilson_interval(0.3, 0) == (0.0, 1.0)

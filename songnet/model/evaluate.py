@@ -27,7 +27,8 @@ from songnet.model.checkpoint import Checkpoint, predict_proba
 
 __all__ = ["EVALUATION_JSON", "METRICS_JSON", "PER_CLASS_CSV", "EvaluateParams",
            "confusion_matrix", "evaluate_splits", "expected_calibration_error", "headline",
-           "plot_confusion", "plot_reliability", "reliability", "save_evaluation", "score"]
+           "plot_confusion", "plot_reliability", "reliability", "save_evaluation", "score",
+           "wilson_interval"]
 
 METRICS_JSON = "metrics.json"
 """The headline figures (:func:`headline`): a few per split and the thresholds in use."""
@@ -65,6 +66,16 @@ class EvaluateParams:
         if self.batch_size < 1 or self.ece_bins < 1:
             raise ValueError(f"batch_size={self.batch_size} and ece_bins={self.ece_bins} "
                              "must be >= 1")
+
+
+def wilson_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson's score interval (95 % with the default ``z``) of a proportion ``share``
+    measured on ``n`` items; ``(0, 1)`` for ``n = 0``."""
+    if n <= 0:
+        return 0.0, 1.0
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
+    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
 
 
 def _check(y_true: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
