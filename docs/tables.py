@@ -133,9 +133,33 @@ def _discover() -> str:
     return "\n".join([*out, "", f"*`{command}`{', ' + run if run else ''}.*"])
 
 
+def _real_e2e() -> str:
+    """Trained for real birds, measured on their other songs, against the one-shot
+    BirdNET baseline: the summary lines of ``benchmarks/real_e2e.py``'s transcripts (the
+    birds as they sang, and the dialect scenes)."""
+    folder = ROOT / "docs" / "results" / "transcripts"
+    out = ["| scene | held-out real songs | songnet named right | one-shot BirdNET named "
+           "right | songnet false events (real other species) | songs of a bird outside "
+           "the catalog named a theme (songnet / BirdNET) | surrogate test accuracy "
+           "(lowest fold) |", "|---|---|---|---|---|---|---|"]
+    runs = []
+    for name, label in (("real_e2e.txt", "the real birds as they sang"),
+                        ("real_e2e_dialect.txt", "dialect: one shared trill, "
+                                                 "introductions differ")):
+        lines = (folder / name).read_text(encoding="utf-8").splitlines()
+        f = dict(re.findall(r"(\w+)=(\S+)", next(x for x in lines if x.startswith("songs="))))
+        out.append(f"| {label} | {f['songs']} | **{f['named_right']}** | "
+                   f"{f['baseline_named_right']} | {f['false_events']} | "
+                   f"{f['foreign_named']} / {f['baseline_foreign_named']} of "
+                   f"{f['foreign_songs']} | {f['surrogate_test_acc']} |")
+        run = lines[-1].strip("()").split(",")[0] if lines[-1].startswith("(run ") else ""
+        runs.append(f"`{lines[0].removeprefix('$ ')}`" + (f", {run}" if run else ""))
+    return "\n".join([*out, "", "*" + "; ".join(runs) + ".*"])
+
+
 # The README's tables (between its markers); the docs' results page has more (GENERATED)
 TABLES = {"metrics": _metrics, "resynth_events": _events_short, "real": _real,
-          "discover": _discover}
+          "discover": _discover, "real_e2e": _real_e2e}
 
 
 def refresh(text: str) -> str:
@@ -180,6 +204,10 @@ GENERATED = {
                        "songnet classify (dvc repro classify)"),
     "real": (_real, "docs/results/soundscape.json",
              "benchmarks/soundscape.py --summary (make figures)"),
+    "real_e2e": (_real_e2e, "docs/results/transcripts/real_e2e.txt",
+                 "benchmarks/transcript.py ... real_e2e.py [--scenes dialect]"),
+    "discover": (_discover, "docs/results/transcripts/discover.txt",
+                 "benchmarks/discover.py (make figures)"),
 }
 
 

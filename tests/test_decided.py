@@ -7,9 +7,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from scripted import FixedMatcher
-
 from conftest import REPO
+from scripted import FixedMatcher
 
 
 def _bench():
