@@ -42,6 +42,8 @@ figures: $(STAMP)
 	$(BIN)/python benchmarks/transcript.py $(T)/soundscape.txt soundscape.py \
 	  --figure docs/soundscape.png --summary docs/results/soundscape.json
 	$(BIN)/python benchmarks/transcript.py $(T)/discover.txt discover.py --sheet docs/discover.png
+	$(BIN)/python benchmarks/transcript.py $(T)/real_e2e.txt real_e2e.py
+	$(BIN)/python benchmarks/transcript.py $(T)/real_e2e_dialect.txt real_e2e.py --scenes dialect
 
 # the benchmark runs that the guide pages include (docs/results/transcripts/), a few
 # minutes; run them on an idle host (speed figures)
