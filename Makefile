@@ -63,6 +63,7 @@ transcripts: $(STAMP)
 	  --read-seeds 12 22
 	$(BIN)/python benchmarks/transcript.py $(T)/learn.txt learn.py
 	$(BIN)/python benchmarks/transcript.py $(T)/decided.txt decided.py
+	$(BIN)/python benchmarks/transcript.py $(T)/note_persistence.txt note_persistence.py
 
 # the open-set rule and note-check quantile, chosen on dev scenes of their own seeds after a
 # `dvc repro` and written into params.yaml's [train] section (then `dvc repro` again)
