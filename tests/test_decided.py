@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import benchmark
 from scripted import FixedMatcher
-
-
-def _bench():
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    from benchmarks import decided
-
-    return decided
-
 
 CLASSES = ("T01", "T02", "unknown", "no_song")
 
@@ -37,14 +27,14 @@ def _backend(distance: float) -> SimpleNamespace:
 ])
 def test_the_decision_is_classifys(probs, distance, answer):
     p = np.array([probs], dtype=np.float32)
-    got = _bench().decide(_backend(distance), p, np.zeros((1, 4), np.float32), window_s=3.0,
-                          detect_threshold=0.5)
+    got = benchmark("decided").decide(_backend(distance), p, np.zeros((1, 4), np.float32),
+                                      window_s=3.0, detect_threshold=0.5)
     assert got == [answer]
 
 
 def test_fates_share_out_the_theme_songs_only():
     truth = ["T01", "T01", "T02", "T02", "unknown", "no_song"]
     answer = ["T01", "unknown", "no_song", "T01", "T01", "T02"]
-    f = _bench().fates(truth, answer)
+    f = benchmark("decided").fates(truth, answer)
     assert f == pytest.approx({"right": 0.25, "unknown": 0.25, "no_song": 0.25,
                                "another": 0.25})

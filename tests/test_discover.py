@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import benchmark
 
 from songnet.cli import main
 from songnet.discover.group import (
@@ -22,16 +22,6 @@ from songnet.discover.group import (
 from songnet.discover.report import cut_clips
 from songnet.discover.songs import SongFound
 from songnet.song.distance import intro_distance, intro_distances
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _bench():
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    from benchmarks import discover
-
-    return discover
 
 
 def _rows(out: Path) -> list[dict]:
@@ -216,7 +206,7 @@ def three_themes(tmp_path_factory):
     species between songs (the benchmark's model-made birds)."""
     from songnet.surrogates.themes import load_catalog
 
-    bench = _bench()
+    bench = benchmark("discover")
     folder = tmp_path_factory.mktemp("discover") / "recordings"
     folder.mkdir()
     rng = np.random.default_rng(7)
@@ -234,7 +224,7 @@ def test_known_answer_three_themes_two_birds(three_themes, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["themes", "discover", str(folder), "-o", str(out), "-q"]) == 0
     rows = _rows(out)
-    score = _bench().score(truth, rows)
+    score = benchmark("discover").score(truth, rows)
     assert score["ari"] == 1.0
     assert score["themes_found"] == 3 and score["false_songs"] == 0
     summary = json.loads((out / "discover.json").read_text())

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
-from conftest import REPO
-
-
-def _bench():
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    from benchmarks import note_persistence
-
-    return note_persistence
-
+from conftest import benchmark
 
 ROWS = [  # own theme T01; its distances to T01 and T02
     {"theme": "T01", "half": "choose", "distances": {"T01": 0.5, "T02": 2.5}},
@@ -26,7 +15,7 @@ ROWS = [  # own theme T01; its distances to T01 and T02
 
 
 def test_rates_ask_each_variant_both_questions():
-    bench = _bench()
+    bench = benchmark("note_persistence")
     # at 1.0: variant 1 persists (0.5) and is lost without T01 (2.5 > 1); variant 2 is
     # neither (1.5 > 1 from its own theme, 1.2 > 1 from the other: lost)
     assert bench.rates(ROWS, 1.0, "choose") == pytest.approx((1.0, 0.5))
@@ -35,7 +24,7 @@ def test_rates_ask_each_variant_both_questions():
 
 
 def test_a_variant_nearer_another_theme_is_not_separable():
-    assert _bench().separable(ROWS) == pytest.approx(2 / 3)
+    assert benchmark("note_persistence").separable(ROWS) == pytest.approx(2 / 3)
 
 
 def test_drifted_variants_are_read_and_measured_against_every_template():
@@ -46,7 +35,7 @@ def test_drifted_variants_are_read_and_measured_against_every_template():
     check = NoteCheck.from_meta(load_checkpoint(default_model_path()).meta)
     themes = [t for t in load_catalog() if t.name in ("T02", "T05")]
     templates = {t.name: check.templates[t.name] for t in themes}
-    rows = _bench().variant_distances(themes, templates, n=2, seed=3)
+    rows = benchmark("note_persistence").variant_distances(themes, templates, n=2, seed=3)
     assert [r["theme"] for r in rows] == ["T02", "T02", "T05", "T05"]
     assert [r["half"] for r in rows] == ["choose", "report"] * 2
     for r in rows:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import benchmark
 
 from songnet.cli import main
 from songnet.review.items import read_items
@@ -253,11 +254,7 @@ def test_a_review_of_a_soundscape_in_the_browser(real_birds, tmp_path):
     noise), classified and reviewed; ``SONGNET_REVIEW_SCREENSHOT=docs/review.png`` keeps a
     screenshot (the README's)."""
     sync_api = _playwright()
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from benchmarks import soundscape
-
+    soundscape = benchmark("soundscape")
     rng = np.random.default_rng(11)
     negatives = [(p.stem.split("-")[1], sf.read(p, dtype="float32")[0])
                  for p in real_birds.NEGATIVES]
