@@ -18,6 +18,7 @@ Each song keeps what grouping needs: its introduction as note vectors
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -135,6 +136,12 @@ class SongFound:
     description: str
     found_by: str = "network"
 
+    @functools.cached_property
+    def intro_pitch(self) -> float:
+        """ln of the median middle pitch of the introductory notes (NaN: none); once per
+        song, as grouping compares every pair."""
+        return float(np.median(self.notes[:, 1])) if len(self.notes) else math.nan
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-able (the resume journal)."""
         d = dataclasses.asdict(self)
@@ -198,17 +205,12 @@ def trills_differ(song: SongFound, others: Sequence[SongFound]) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         rate = np.abs(np.log([o.trill_interval_s / song.trill_interval_s for o in others]))
     lo, hi = np.log(TRANSPOSITION)
-    shift = np.clip(np.nan_to_num([_intro_pitch(o) - _intro_pitch(song) for o in others]),
-                    lo, hi)
+    shift = np.clip(np.nan_to_num(np.array([o.intro_pitch for o in others])
+                                  - song.intro_pitch), lo, hi)
     pitch = np.abs(np.log([[o.trill_start_hz / song.trill_start_hz,
                             o.trill_end_hz / song.trill_end_hz] for o in others])
                    - shift[:, None]).max(axis=1)
     return (rate > TRILL_RATE) | (pitch > TRILL_PITCH)
-
-
-def _intro_pitch(song: SongFound) -> float:
-    """ln of the median middle pitch of the song's introductory notes (NaN: none)."""
-    return float(np.median(song.notes[:, 1])) if len(song.notes) else math.nan
 
 
 def _song(found: FoundSong, offset_s: float, p_song: float) -> SongFound:
