@@ -161,8 +161,7 @@ def _vouched(labels: list[str], songs: Sequence[SongFound], dist) -> list[str]:
     group (a bird the reader reads unevenly: reverberation, a faint recording) joins the
     group that most of its songs lie within :data:`ADOPT` of, when two or more and at
     least half of them do (a lone song vouches for nothing); its songs that lie that close
-    join. ``dist(i, js)``: distances of song ``i``
-    to songs ``js``."""
+    join. ``dist(i, js)``: distances of song ``i`` to songs ``js``."""
     out = list(labels)
     by_source: dict[str, list[int]] = {}
     for i, s in enumerate(songs):

@@ -240,5 +240,3 @@ def comparison_figure(rows: Sequence[Mapping[str, Any]]) -> Any:
                   for f, c in colours.items() if any(r["frontend"] == f for r in rows)])
     fig.legend(handles=handles, fontsize=8, loc="outside right center")
     return fig
-
-
