@@ -125,10 +125,12 @@ def _discover() -> str:
     if not scenes:
         raise ValueError(f"{path}: no scene lines")
     out = ["| scene (seed) | ARI (target ≥ 0.9) | ARI of the songs sorted | themes found / "
-           "true | songs unsorted | real birds split |", "|---|---|---|---|---|---|"]
+           "true | pairs flagged as sharing a recording | songs unsorted | real birds split |",
+           "|---|---|---|---|---|---|---|"]
     for seed, f in scenes:
         out.append(f"| {seed} | **{f['ari']}** | {f['ari_sorted']} | {f['themes_found']} / "
-                   f"{f['themes_true']} | {float(f['unsorted']):.1%} | {f['real_split']} |")
+                   f"{f['themes_true']} | {f['shared']} | {float(f['unsorted']):.1%} | "
+                   f"{f['real_split']} |")
     run = lines[-1].strip("()").split(",")[0] if lines[-1].startswith("(run ") else ""
     return "\n".join([*out, "", f"*`{command}`{', ' + run if run else ''}.*"])
 

@@ -164,6 +164,21 @@ def test_a_recording_read_unevenly_joins_the_group_most_of_its_songs_are_near():
     assert group_songs([*songs, uneven[0]], min_songs=3).labels[-1] == "_unsorted"
 
 
+def test_groups_holding_songs_of_one_recording_are_reported_with_their_distance():
+    """One bird of a theme read two ways (its last two notes run together) makes a group
+    of its own; a song of another bird read that way too puts one recording in both
+    groups, which the grouping reports; a theme sung in recordings of its own does not."""
+    theme = [(4.0, 150), (5.0, 90), (6.0, 120), (5.5, 100)]
+    merged = [(4.0, 150), (5.0, 90), (5.8, 260)]
+    songs = [_song(f"r{r}", theme, start=i) for r in range(2) for i in range(3)]
+    songs += [_song("r2", merged, start=i) for i in range(3)] + [_song("r0", merged, start=9)]
+    other = [_song(f"r{r}", [(7.0, 400), (3.0, 50)], start=i) for r in (3, 4) for i in range(2)]
+    g = group_songs([*songs, *other], min_songs=3)
+    assert g.labels == ["D01"] * 6 + ["D02"] * 4 + ["D03"] * 4
+    assert [(x.groups, x.recordings) for x in g.shared] == [(("D01", "D02"), ("r0",))]
+    assert 0.5 < g.shared[0].distance < 2.0
+
+
 def test_tolerance_is_measured_on_songs_that_share_a_recording():
     steady = [_song("r1", [(4.0, 150), (5.0, 90)], start=i) for i in range(3)]
     wobbly = [_song("r2", [(4.0 * f, 150), (5.0, 90 * f)], start=i)

@@ -93,7 +93,7 @@ def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float,
     journal = None
     if resume:
         key = {"learn": dataclasses.asdict(learn), "detect_threshold": detect_threshold,
-               "model": str(model_path or "default"), "version": 2}
+               "model": str(model_path or "default"), "version": 3}
         journal = Journal(journal_path(out), key=key, decode=_decode, files=files)
     found: dict[str, tuple[list, list]] = {}
     failed: dict[str, str] = {p: m for p, m in missing}
@@ -155,12 +155,19 @@ def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float,
         "threshold": params.threshold, "tolerance": round(tol.value, 4),
         "tolerance_source": tol.source, "within_recording_pairs": tol.pairs,
         "min_songs": params.min_songs, "detect_threshold": params.detect_threshold,
+        "shared_recordings": [x.as_dict() for x in grouping.shared],
     }
     with atomic_dir(out) as tmp:
         write_discovery(tmp, songs, grouping, files=files, margin_s=params.margin_s,
                         fp=backend.fp, summary=summary)
     if not quiet:
         _say(f"tolerance {tol.value:.2f} notes' worth per note: {tol.source}")
+        for x in grouping.shared:
+            n = len(x.recordings)
+            _say(f"{x.groups[0]} and {x.groups[1]} share {n} recording{'s' if n > 1 else ''} "
+                 f"({', '.join(Path(r).name for r in x.recordings[:3])}{', ...' if n > 3 else ''})"
+                 f" and lie {x.distance:.2f} notes apart: one theme read two ways, or two "
+                 "birds in one recording; the contact sheet tells which")
     if songs:
         click.echo(f"wrote {out}: {len(songs)} songs in {len(found)} recordings -> "
                    f"{len(grouping.groups)} proposed themes "

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -36,9 +37,9 @@ import numpy as np
 from songnet.discover.songs import SongFound, trills_differ
 from songnet.song.distance import intro_distances
 
-__all__ = ["FALLBACK", "THRESHOLD", "UNSORTED", "Grouping", "Tolerance", "average_linkage",
-           "confirm", "distance_matrix", "distances_to", "group_songs", "representatives",
-           "within_bird_tolerance"]
+__all__ = ["FALLBACK", "THRESHOLD", "UNSORTED", "Grouping", "Shared", "Tolerance",
+           "average_linkage", "confirm", "distance_matrix", "distances_to", "group_songs",
+           "representatives", "shared_recordings", "within_bird_tolerance"]
 
 UNSORTED = "_unsorted"
 THRESHOLD = 1.0   # notes' worth
@@ -125,6 +126,40 @@ def confirm(kept: Sequence[SongFound], doubted: Sequence[SongFound], *, toleranc
 
 
 @dataclasses.dataclass(frozen=True)
+class Shared:
+    """Two groups holding songs of the same recordings: one bird sings one theme, so
+    either the reader read that bird's songs two ways (the groups are one theme: their
+    distance is small) or the recording holds two birds (a neighbour counter-singing)."""
+
+    groups: tuple[str, str]
+    recordings: tuple[str, ...]
+    distance: float
+    """The groups' mean distance, song to song (notes' worth)."""
+
+    def as_dict(self) -> dict:
+        return {"groups": list(self.groups), "recordings": list(self.recordings),
+                "distance": round(self.distance, 3)}
+
+
+def shared_recordings(labels: Sequence[str], songs: Sequence[SongFound],
+                      dist: Callable[[list[int], list[int]], np.ndarray]) -> list[Shared]:
+    """The pairs of groups that hold songs of one recording (:class:`Shared`), nearest
+    first; ``dist(is, js)``: the distances between songs ``is`` and ``js``."""
+    members: dict[str, list[int]] = {}
+    for i, g in enumerate(labels):
+        if g != UNSORTED:
+            members.setdefault(g, []).append(i)
+    sources = {g: {songs[i].source for i in m} for g, m in members.items()}
+    out = []
+    for a, b in itertools.combinations(sorted(members), 2):
+        both = sources[a] & sources[b]
+        if both:
+            out.append(Shared((a, b), tuple(sorted(both)),
+                              float(dist(members[a], members[b]).mean())))
+    return sorted(out, key=lambda x: (x.distance, x.groups))
+
+
+@dataclasses.dataclass(frozen=True)
 class Grouping:
     """Songs grouped into proposed themes.
 
@@ -140,6 +175,8 @@ class Grouping:
     threshold : float
         Songs merge while they differ on average by at most this (notes' worth).
     tolerance : Tolerance
+    shared : list of Shared
+        Pairs of groups that hold songs of one recording, nearest first.
     """
 
     labels: list[str]
@@ -147,6 +184,7 @@ class Grouping:
     centres: dict[str, int]
     threshold: float
     tolerance: Tolerance
+    shared: list[Shared] = dataclasses.field(default_factory=list)
 
     @property
     def groups(self) -> list[str]:
@@ -301,4 +339,5 @@ def group_songs(songs: Sequence[SongFound], *, min_songs: int = 3,
         centre = int(members[np.argmin(mean)])
         centres[name] = centre
         to_centre[members] = d[lead[members], lead[centre]]
-    return Grouping(labels, to_centre, centres, threshold, tol)
+    shared = shared_recordings(labels, songs, lambda a, b: d[np.ix_(lead[a], lead[b])])
+    return Grouping(labels, to_centre, centres, threshold, tol, shared)

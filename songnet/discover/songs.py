@@ -37,8 +37,8 @@ from songnet.resynth.songs import LearnParams, describe
 from songnet.song.distance import TRANSPOSITION, intro_vectors
 from songnet.song.find import SR, FoundSong, find_songs
 
-__all__ = ["DIP_DB", "OVERLAP_S", "TRILL_PITCH", "TRILL_RATE", "DiscoverParams", "SongFound",
-           "recording_songs", "trill_differs", "trills_differ"]
+__all__ = ["DIP_DB", "OVERLAP_S", "TAIL_DB", "TRILL_PITCH", "TRILL_RATE", "DiscoverParams",
+           "SongFound", "recording_songs", "trill_differs", "trills_differ"]
 
 TRILL_RATE = math.log(1.4)
 """Trills whose rates differ by more than a factor 1.4 are another trill (as
@@ -92,6 +92,18 @@ class DiscoverParams:
             raise ValueError(f"block_s={self.block_s} must be at least {4 * OVERLAP_S:g} s "
                              f"and margin_s={self.margin_s} within [0.1, {OVERLAP_S / 4:g}] s")
 
+
+TAIL_DB = 12.0
+"""A sound this far below the sound before it, starting within 20 ms of its end, is that
+sound's tail (:class:`songnet.song.reading.SongRules`, ``tail_db``); starting within
+60 ms at its end pitch, its echo (``echo_db``, 20 dB for ``themes learn``). In a
+reverberant recording the faint end of each trill syllable, read as a syllable, halves
+the trill's beat and pushes its first syllables into the introduction, and a long note's
+echo reads as one more note (development scenes: tails and echoes 14-26 dB below their
+sound). Quiet real introductory notes lie within 12 dB of the song's loudest. Discover also
+starts a trill only where its sounds are like its syllables as a whole (``trim_start``):
+a theme whose last notes keep the trill's beat otherwise lent them to the trill in some
+songs and not in others."""
 
 OVERLAP_S = 12.0
 """Seconds shared by consecutive blocks: longer than any song (the catalog's longest theme
@@ -262,7 +274,8 @@ def recording_songs(path: str | os.PathLike, *, backend: Backend, learn: LearnPa
     """
     songs: list[SongFound] = []
     doubted: list[SongFound] = []
-    rules = dataclasses.replace(learn.rules, dip_db=DIP_DB)
+    rules = dataclasses.replace(learn.rules, dip_db=DIP_DB, tail_db=TAIL_DB,
+                                echo_db=TAIL_DB, trim_start=True)
     seen_to = 0.0  # audio before this was reported to progress
     for block in audio.stream(path, sr=SR, block_s=params.block_s, overlap_s=OVERLAP_S):
         sound = Sound(block.samples, SR, str(path))

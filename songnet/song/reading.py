@@ -62,6 +62,24 @@ class SongRules:
         of that note's end at its end pitch (within ``echo_cents``), is that note's echo,
         not a note (a reverberant tail 26 dB down follows XC462515's whistle; the quiet
         introductory notes of real birds lie within 12 dB of the song's loudest).
+    tail_db : float or None
+        None: never (``themes learn`` and classify's note check, whose rules were chosen
+        without it; classify sets echoes aside its own way,
+        :func:`songnet.classify.bounds.without_echoes`).
+    tail_s : float
+        A sound at least ``tail_db`` below the sound before it, starting within ``tail_s``
+        of that sound's end, is its tail, whatever its pitch: the faint end of a trill
+        syllable (reverberant, or a downsweep's last part) that the tracker cut off; so is
+        a sound that faint ending within ``tail_s`` of the next sound's start. Read as a
+        syllable, a tail sits half a beat off the trill and halves its beat, or breaks
+        the trill; read as a note, it pushes the trill's first syllables into the
+        introduction. Real chingolos
+        leave 20–150 ms between notes, and their quiet introductory notes lie within
+        12 dB of the song's loudest (DESIGN.md, "Real birds vary").
+    trim_start : bool
+        A trill's first sounds that are unlike its syllables as a whole (its median) are
+        not syllables of it, even where each is like the few before it: notes at the
+        trill's beat can otherwise start it. False: never (``themes learn``, classify).
     dip_db : float or None
         Also cut a note where its level dips this far below both its sides
         (:func:`songnet.song.segment.split_at_dips`); None: never (``themes learn``, whose
@@ -82,6 +100,9 @@ class SongRules:
     echo_db: float = 20.0
     echo_s: float = 0.06
     echo_cents: float = 150.0
+    tail_db: float | None = None
+    tail_s: float = 0.02
+    trim_start: bool = False
     dip_db: float | None = None
 
 
@@ -187,6 +208,22 @@ def _grow(group: Sequence[Segment], feats: np.ndarray, i: int, rules: SongRules
     return members, slots, last_slot + 1
 
 
+def _trim_start(feats: np.ndarray, members: list[int], slots: list[int], rules: SongRules
+                ) -> tuple[list[int], list[int], int]:
+    """The run without its first members that are unlike the run as a whole (its median
+    syllable, as on the beat): a trill grows from each sound, comparing the next with the
+    few before it, so it can start on introductory notes at the trill's beat whose pitch
+    lies near its first syllables' and drift into the trill (a theme whose last notes
+    keep the trill's rhythm: development scenes, a slow trill)."""
+    ref = np.median(feats[members], axis=0)
+    k = 0
+    while k < len(members) - 1 and not _similar(feats[members[k]], ref, rules, steady=True):
+        k += 1
+    if k == 0:
+        return members, slots, slots[-1] + 1
+    return members[k:], [q - slots[k] for q in slots[k:]], slots[-1] - slots[k] + 1
+
+
 def _join(parts: Sequence[Segment]) -> Segment:
     """Segments sung as one syllable (a syllable with two elements), as one segment."""
     if len(parts) == 1:
@@ -222,8 +259,10 @@ def _best_trill(group: Sequence[Segment], rules: SongRules
                 # grow within the stretch of usable units that starts here
                 stop = next((k for k in range(i, len(units)) if units[k] is None), len(units))
                 run = units[i:stop]
-                members, slots, count = _grow(run, feats[index[i]:index[i] + len(run)], 0,
-                                              rules)
+                run_feats = feats[index[i]:index[i] + len(run)]
+                members, slots, count = _grow(run, run_feats, 0, rules)
+                if rules.trim_start:
+                    members, slots, count = _trim_start(run_feats, members, slots, rules)
                 if len(members) < 2 or count < rules.min_trill:
                     continue
                 better = best is None or count > best[3] or (
@@ -261,6 +300,29 @@ def _extend_back(group: Sequence[Segment], first: int, syllables: list[Segment],
     return first, syllables, slots, count
 
 
+def _without_tails(group: Sequence[Segment], rules: SongRules
+                   ) -> tuple[list[Segment], list[Segment]]:
+    """``group`` without its sounds' tails and faint fore-runners (:class:`SongRules`:
+    ``tail_db``, ``tail_s``), and those set aside."""
+    if rules.tail_db is None:
+        return list(group), []
+    kept: list[Segment] = []
+    tails: list[Segment] = []
+    floor = 10 ** (-rules.tail_db / 20)
+
+    def faint_beside(seg: Segment, loud: Segment, gap_s: float) -> bool:
+        return gap_s < rules.tail_s and seg.peak < loud.peak * floor
+
+    for k, seg in enumerate(group):
+        after = group[k + 1] if k + 1 < len(group) else None
+        if (kept and faint_beside(seg, kept[-1], seg.onset_s - kept[-1].offset_s)) or (
+                after is not None and faint_beside(seg, after, after.onset_s - seg.offset_s)):
+            tails.append(seg)
+        else:
+            kept.append(seg)
+    return kept, tails
+
+
 def _echo(seg: Segment, before: Segment, rules: SongRules) -> bool:
     """Whether ``seg`` is the reverberant tail of the note ``before`` it."""
     quiet = seg.peak < before.peak * 10 ** (-rules.echo_db / 20)
@@ -276,6 +338,7 @@ def read_song(group: Sequence[Segment], *, rules: SongRules = SongRules()) -> Re
     Returns None when the group holds no trill; a ReadSong with no intro when the trill has
     no notes before it.
     """
+    group, tails = _without_tails(group, rules)
     if len(group) < rules.min_trill:
         return None
     found = _best_trill(group, rules)
@@ -310,8 +373,11 @@ def read_song(group: Sequence[Segment], *, rules: SongRules = SongRules()) -> Re
             break
         intro.append(seg)
         nxt = seg
+    first_s = (intro[-1] if intro else syllables[0]).onset_s
+    skipped = [f"the tail of the sound before it at {t.onset_s:.2f}–{t.offset_s:.2f} s"
+               for t in tails if t.onset_s >= first_s] + list(reversed(skipped))
     return ReadSong(intro=tuple(reversed(intro)), trill=tuple(syllables),
-                    slots=tuple(slots), count=count, skipped=tuple(reversed(skipped)))
+                    slots=tuple(slots), count=count, skipped=tuple(skipped))
 
 
 def best_read(groups: Sequence[Sequence[Segment]], *, rules: SongRules = SongRules(),
