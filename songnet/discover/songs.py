@@ -46,8 +46,9 @@ TRILL_RATE = math.log(1.4)
 TRILL_PITCH = math.log(1.15)
 """... or whose syllables start or end more than 15 % apart in pitch."""
 DIP_DB = 10.0
-"""Notes are also cut where their level dips this far (:func:`songnet.song.segment.
-split_at_dips`): reverberation fills the silences between notes of one pitch."""
+"""Notes are also cut where their level dips this far, or half as far where the pitch
+jumps across the dip (:func:`songnet.song.segment.split_at_dips`): reverberation fills
+the silences between notes."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,8 +12,16 @@ import numpy as np
 from songnet.core.quantiles import median, percentile
 from songnet.song.track import PitchTrack, cents
 
-__all__ = ["MIN_PERCENTILE_FRAMES", "Note", "Segment", "segment", "segment_groups",
-           "segment_notes", "split_at_dips"]
+__all__ = ["JUMP_CENTS", "JUMP_MIN_S", "MIN_PERCENTILE_FRAMES", "Note", "Segment", "segment",
+           "segment_groups", "segment_notes", "split_at_dips"]
+
+JUMP_CENTS = 100.0
+"""A level dip half as deep as :func:`split_at_dips`'s ``dip_db`` cuts a note where the
+pitch jumps this far across it: in one frame's step, and the pitch on each side lies this
+far off the line through the other side's."""
+
+JUMP_MIN_S = 0.05
+"""... when both parts are at least this long (s): introductory notes, not syllables."""
 
 MIN_PERCENTILE_FRAMES = 10
 """A note's level is the 90th percentile of its frames' levels, or, with fewer voiced
@@ -167,26 +175,68 @@ def segment_groups(track: PitchTrack, *, song_gap_s: float, dip_db: float | None
 def split_at_dips(track: PitchTrack, notes: Sequence[Note], *, dip_db: float,
                   min_s: float = 0.02) -> list[Note]:
     """``notes`` cut where a note's level dips at least ``dip_db`` below its louder parts
-    on both sides (each part at least ``min_s`` long), recursively.
+    on both sides (each part at least ``min_s`` long), or half as far where the pitch
+    also jumps by :data:`JUMP_CENTS` across the dip (each part at least
+    :data:`JUMP_MIN_S` long), recursively at the deepest dip.
 
     Two notes run together when the silence between them is filled: a reverberant tail
     keeps the gap tonal at the first note's end pitch, so no unvoiced frame and no pitch
-    jump separates notes of one pitch. The tail still lies well below both notes.
+    jump separates notes of one pitch. The tail still lies well below both notes. A note
+    of another pitch starting out of that tail jumps in pitch where the tail is quietest,
+    though the tail may lie only a few dB down (development scenes: 8 dB, 150 cents); a
+    note's own sweep, however fast, continues its line. A trill syllable too short to
+    hold two such parts is never cut by a jump: in noise its pitch track can jump and its
+    level dip (a real bird's 66-ms syllable: 290 cents and 15 dB within it).
     """
     hop = track.hop_s or 1.0
     k = max(2, round(min_s / hop))
+    long = round(JUMP_MIN_S / hop)
     db = 20 * np.log10(np.maximum(np.nan_to_num(track.amplitude), 1e-9))
     # 5-frame median: a single frame's dropout is not a dip
     pad = np.pad(db, 2, mode="edge")
     smooth = np.median(np.lib.stride_tricks.sliding_window_view(pad, 5), axis=1)
+    log_f0 = np.log(np.where(track.voiced, track.f0_hz, np.nan))
+
+    step = np.abs(np.diff(log_f0)) * 1200 / np.log(2)  # cents from each frame to the next
+
+    def jumps(m: int) -> bool:
+        """The pitch steps :data:`JUMP_CENTS` from one frame to the next within 2 frames
+        of ``m``, three times its median step of the 20 frames around (a sweep's steps
+        are even), and the pitch 10 frames either side of ``m`` lies that far off the
+        line through the other side's, both ways (medians: a sweep, however fast,
+        continues its line; a track's few wild frames move no median)."""
+        near, around = step[max(m - 2, 0):m + 2], step[max(m - 10, 0):m + 10]
+        if np.isnan(near).all() or np.isnan(around).all():
+            return False
+        big = np.nanmax(near)
+        if big < JUMP_CENTS or big < 3 * np.nanmedian(around):
+            return False
+        idx = np.arange(max(m - 10, 0), m), np.arange(m + 1, min(m + 11, log_f0.size))
+        sides = [(i[~np.isnan(log_f0[i])], log_f0[i][~np.isnan(log_f0[i])]) for i in idx]
+        if min(x.size for x, _ in sides) < 5:
+            return False
+        off = []
+        for (x, y), (u, v) in (sides, sides[::-1]):
+            slope, level = np.polyfit(x, y, 1)
+            off.append(abs(float(np.median(v - (slope * u + level)))))
+        return min(off) * 1200 / np.log(2) >= JUMP_CENTS
 
     def split(s: int, e: int) -> list[Note]:
         if e - s < 2 * k + 1:
             return [Note(s, e)]
-        m = s + k + int(np.argmin(smooth[s + k:e - k]))
-        if min(smooth[s:m].max(), smooth[m:e].max()) - smooth[m] < dip_db:
-            return [Note(s, e)]
-        return split(s, m) + split(m + 1, e)
+        level = smooth[s:e]
+        before = np.maximum.accumulate(level)  # loudest up to each frame
+        after = np.maximum.accumulate(level[::-1])[::-1]  # loudest from each frame on
+        depth = (np.minimum(before, after) - level)[k:e - s - k]
+        # the deepest dip, not the quietest frame: a note's quiet tail is no dip, as
+        # nothing louder follows it
+        for j in np.argsort(-depth, kind="stable"):
+            if depth[j] < dip_db / 2:
+                break
+            m = s + k + int(j)
+            if depth[j] >= dip_db or (min(m - s, e - m) >= long and jumps(m)):
+                return split(s, m) + split(m + 1, e)
+        return [Note(s, e)]
 
     return [part for n in notes for part in split(n.start, n.stop)]
 
