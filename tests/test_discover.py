@@ -253,6 +253,29 @@ def test_known_answer_three_themes_two_birds(three_themes, tmp_path, capsys):
     assert "18 songs in 6 recordings -> 3 proposed themes" in capsys.readouterr().err
 
 
+def test_groups_sharing_a_recording_are_printed_and_written(three_themes, tmp_path, capsys):
+    """Cut so fine that one bird's songs fall into several groups: every pair of groups
+    holding songs of one recording is in discover.json (the CSV agrees) and printed."""
+    folder, _ = three_themes
+    out = tmp_path / "out"
+    assert main(["themes", "discover", str(folder), "-o", str(out), "--threshold", "0.05",
+                 "--tolerance", "0", "--min-songs", "1"]) == 0
+    shared = json.loads((out / "discover.json").read_text())["shared_recordings"]
+    assert shared
+    sources = {}
+    for r in _rows(out):
+        sources.setdefault(r["group"], set()).add(r["source"])
+    for x in shared:
+        a, b = x["groups"]
+        assert set(x["recordings"]) == sources[a] & sources[b]
+        assert x["distance"] > 0
+    groups = sorted(sources)
+    assert len(shared) == sum(bool(sources[a] & sources[b])
+                              for i, a in enumerate(groups) for b in groups[i + 1:])
+    err = capsys.readouterr().err
+    assert err.count("one theme read two ways, or two birds in one recording") == len(shared)
+
+
 @pytest.mark.slow
 def test_the_folders_go_to_themes_learn_as_they_are(three_themes, tmp_path):
     folder, _ = three_themes
