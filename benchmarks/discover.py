@@ -41,12 +41,13 @@ What chose what: the grouping rule (average linkage at one note's worth, the tol
 the 90th percentile of within-recording distances, half a note for two notes read as one,
 a song's recording vouching for it within two notes, a recording read unevenly joining
 the group most of its songs lie within two notes of, trills compared once the birds' own
-pitch is taken out), the 10-dB dip cut and the reading's 12-dB tails and echoes and its
-trill start (:data:`songnet.discover.songs.TAIL_DB`) were chosen on development scenes
-(seeds 1-6 of this benchmark, and a first 6 themes x 2 birds x 4 songs scene of seed 1),
-never on the seeds reported (100-102); the detector's threshold is classify's 0.5. Model-made songs
-are the regression check; the real birds are few (three), so they show that real songs
-are read and kept together, not how often.
+pitch is taken out), the 10-dB dip cut (at the deepest dip; half as deep with a pitch
+jump, :func:`songnet.song.segment.split_at_dips`) and the reading's 12-dB tails and
+echoes and its trill start (:data:`songnet.discover.songs.TAIL_DB`) were chosen on
+development scenes (seeds 1-6 of this benchmark, and a first 6 themes x 2 birds x 4
+songs scene of seed 1), never on the seeds reported (100-102); the detector's threshold
+is classify's 0.5. Model-made songs are the regression check; the real birds are few
+(three), so they show that real songs are read and kept together, not how often.
 
     .venv/bin/python benchmarks/discover.py [--themes 10] [--birds 3] [--songs 5]
         [--seeds 100 101 102] [--keep DIR] [--sheet docs/discover.png]

@@ -44,7 +44,7 @@ import numpy as np
 
 from songnet.song.notecheck import GATE, SONG_GAP_S
 from songnet.song.reading import ReadSong, SongRules, best_read
-from songnet.song.segment import Segment, segment_groups
+from songnet.song.segment import Segment, segment_groups, set_aside_faint
 from songnet.song.track import PitchTrack, cents, clean_track, peaks_track, power_peaks
 
 if TYPE_CHECKING:
@@ -125,14 +125,8 @@ def without_echoes(group: Sequence[Segment], *, echo_db: float = ECHO_DB,
                    echo_s: float = SongRules().echo_s) -> list[Segment]:
     """``group`` without the reverberant tails of its sounds: a sound at least ``echo_db``
     quieter than the sound kept before it, starting within ``echo_s`` of that one's end
-    (half-level times)."""
-    kept: list[Segment] = []
-    for seg in group:
-        if kept and seg.onset_s - kept[-1].offset_s < echo_s \
-                and seg.peak < kept[-1].peak * 10 ** (-echo_db / 20):
-            continue
-        kept.append(seg)
-    return kept
+    (half-level times; :func:`songnet.song.segment.set_aside_faint`)."""
+    return set_aside_faint(group, db=echo_db, gap_s=echo_s)[0]
 
 
 def read_event(activity: Activity, start_s: float, end_s: float, *,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from songnet.core.quantiles import median, median_rows, small_median
-from songnet.song.segment import Segment
+from songnet.song.segment import Segment, set_aside_faint
 
 __all__ = ["ReadSong", "SongRules", "best_read", "read_song"]
 
@@ -73,9 +73,9 @@ class SongRules:
         a sound that faint ending within ``tail_s`` of the next sound's start. Read as a
         syllable, a tail sits half a beat off the trill and halves its beat, or breaks
         the trill; read as a note, it pushes the trill's first syllables into the
-        introduction. Real chingolos
-        leave 20–150 ms between notes, and their quiet introductory notes lie within
-        12 dB of the song's loudest (DESIGN.md, "Real birds vary").
+        introduction. Real chingolos leave 20–150 ms between notes, and their quiet
+        introductory notes lie within 12 dB of the song's loudest (DESIGN.md, "Real
+        birds vary").
     trim_start : bool
         A trill's first sounds that are unlike its syllables as a whole (its median) are
         not syllables of it, even where each is like the few before it: notes at the
@@ -306,21 +306,7 @@ def _without_tails(group: Sequence[Segment], rules: SongRules
     ``tail_db``, ``tail_s``), and those set aside."""
     if rules.tail_db is None:
         return list(group), []
-    kept: list[Segment] = []
-    tails: list[Segment] = []
-    floor = 10 ** (-rules.tail_db / 20)
-
-    def faint_beside(seg: Segment, loud: Segment, gap_s: float) -> bool:
-        return gap_s < rules.tail_s and seg.peak < loud.peak * floor
-
-    for k, seg in enumerate(group):
-        after = group[k + 1] if k + 1 < len(group) else None
-        if (kept and faint_beside(seg, kept[-1], seg.onset_s - kept[-1].offset_s)) or (
-                after is not None and faint_beside(seg, after, after.onset_s - seg.offset_s)):
-            tails.append(seg)
-        else:
-            kept.append(seg)
-    return kept, tails
+    return set_aside_faint(group, db=rules.tail_db, gap_s=rules.tail_s, before_next=True)
 
 
 def _echo(seg: Segment, before: Segment, rules: SongRules) -> bool:

@@ -13,7 +13,7 @@ from songnet.core.quantiles import median, percentile
 from songnet.song.track import PitchTrack, cents
 
 __all__ = ["JUMP_CENTS", "JUMP_MIN_S", "MIN_PERCENTILE_FRAMES", "Note", "Segment", "segment",
-           "segment_groups", "segment_notes", "split_at_dips"]
+           "segment_groups", "segment_notes", "set_aside_faint", "split_at_dips"]
 
 JUMP_CENTS = 100.0
 """A level dip half as deep as :func:`split_at_dips`'s ``dip_db`` cuts a note where the
@@ -170,6 +170,27 @@ def segment_groups(track: PitchTrack, *, song_gap_s: float, dip_db: float | None
         else:
             groups.append([seg])
     return groups
+
+
+def set_aside_faint(group: Sequence[Segment], *, db: float, gap_s: float,
+                    before_next: bool = False) -> tuple[list[Segment], list[Segment]]:
+    """``group`` split into the sounds kept and those set aside: a sound at least ``db``
+    quieter than the sound kept before it, starting within ``gap_s`` of that one's end (its
+    reverberant or faint tail); with ``before_next``, also a sound that quiet ending
+    within ``gap_s`` of the next sound's start (half-level times)."""
+    floor = 10 ** (-db / 20)
+    kept: list[Segment] = []
+    aside: list[Segment] = []
+    for k, seg in enumerate(group):
+        after = group[k + 1] if before_next and k + 1 < len(group) else None
+        if (kept and seg.onset_s - kept[-1].offset_s < gap_s
+                and seg.peak < kept[-1].peak * floor) or (
+                after is not None and after.onset_s - seg.offset_s < gap_s
+                and seg.peak < after.peak * floor):
+            aside.append(seg)
+        else:
+            kept.append(seg)
+    return kept, aside
 
 
 def split_at_dips(track: PitchTrack, notes: Sequence[Note], *, dip_db: float,
