@@ -14,6 +14,7 @@ from conftest import benchmark
 from songnet.cli import main
 from songnet.discover.group import (
     FALLBACK,
+    between_bird_tolerance,
     confirm,
     distance_matrix,
     group_songs,
@@ -189,6 +190,46 @@ def test_tolerance_is_measured_on_songs_that_share_a_recording():
     assert within_bird_tolerance(steady).value == 0.0
     lone = within_bird_tolerance([_song("r1", [(4.0, 150)]), _song("r2", [(4.0, 150)])])
     assert lone.value == FALLBACK and "fewer than" in lone.source
+
+
+def test_a_bird_whose_notes_differ_from_its_themes_other_birds_keeps_its_theme():
+    """Each bird sings each note a little off its theme, the same way in every song: one
+    bird's third note 10 % high is more than one bird varies from song to song, so the
+    within-recording tolerance alone gives it a group of its own; the tolerance measured
+    between the birds grouped together joins it to its theme, and another theme (a note
+    sung as another) stays apart."""
+    rng = np.random.default_rng(1)
+    theme = [(4.0, 150), (5.0, 90), (6.0, 120), (4.5, 100), (5.5, 80)]
+    other = [(4.0, 150), (5.0, 90), (3.2, 200), (4.5, 100), (5.5, 80)]
+    offsets = {"a0": [(1, 1)] * 5,
+               "a1": [(1.02, 1.05), (0.98, 1), (1.03, 0.95), (1, 1.05), (0.98, 1)],
+               "a2": [(1, 1), (1.02, 1.05), (1.1, 1.0), (1, 0.95), (1.02, 1)]}
+
+    def sing(source, notes, off, i):
+        return _song(source, [(k * f * rng.normal(1, 0.012), ms * g * rng.normal(1, 0.03))
+                              for (k, ms), (f, g) in zip(notes, off, strict=True)],
+                     start=10.0 * i)
+
+    songs = [sing(b, theme, off, i) for b, off in offsets.items() for i in range(4)]
+    songs += [sing(f"b{j}", other, offsets[f"a{j}"], i) for j in range(2) for i in range(4)]
+    once = group_songs(songs, between_birds=False)
+    assert len(set(once.labels[:12])) == 2  # bird a2 apart
+    g = group_songs(songs)
+    assert g.labels == ["D01"] * 12 + ["D02"] * 8
+    assert g.within == once.tolerance
+    assert g.tolerance.value > g.within.value
+    assert "75th percentile" in g.tolerance.source
+
+
+def test_the_between_bird_tolerance_is_the_within_one_when_no_group_holds_two_birds():
+    songs = [_song("r1", [(4.0 * f, 150), (5.0, 90 * f)], start=i)
+             for i, f in enumerate([1.0, 1.04, 0.97])]
+    songs += [_song("r2", [(7.0, 400), (3.0, 50)], start=i) for i in range(3)]
+    within = within_bird_tolerance(songs)
+    labels = group_songs(songs, between_birds=False).labels
+    assert between_bird_tolerance(songs, labels, within) is within
+    g = group_songs(songs)
+    assert g.tolerance == within and g.labels == labels
 
 
 def test_doubted_songs_return_only_when_their_notes_match_a_kept_song():

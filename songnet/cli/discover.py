@@ -42,7 +42,8 @@ __all__ = ["command"]
                    "worth (a note added, dropped or sung as another note is one).")
 @click.option("--tolerance", type=FiniteFloatRange(0.0, 2.0), default=None,
               help="The part of each note's difference that is a bird's own variation, "
-                   "free [default: measured on the songs that share a recording].")
+                   "free [default: measured: on the songs that share a recording, then "
+                   "between the birds grouped together].")
 @click.option("--detect-threshold", type=FiniteFloatRange(0.0, 1.0, min_open=True),
               default=0.5, show_default=True,
               help="A song needs the network's 1 - p(no_song) at least this.")
@@ -142,9 +143,12 @@ def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float,
             _say(f"{f}: no chingolo song found" + (
                 f" ({n} note pattern{'s' if n != 1 else ''} read as a song, but the detector "
                 "heard another sound)" if n else ""), quiet=quiet)
-    with bar(len(songs), desc="group", unit="song", quiet=quiet) as pbar:
+    between = tolerance is None  # a given tolerance is used as it is
+    with bar(len(songs) * (2 if between else 1), desc="group", unit="song",
+             quiet=quiet) as pbar:
         grouping = group_songs(songs, min_songs=params.min_songs, threshold=params.threshold,
-                               tolerance=tol, progress=pbar.update)
+                               tolerance=tol, between_birds=between, progress=pbar.update)
+    final = grouping.tolerance
     summary = {
         "recordings": len(found), "failed": len(failed),
         "seconds": round(sum(_duration(f) for f in found), 1), "songs": len(songs),
@@ -152,8 +156,9 @@ def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float,
         "refused": len(doubted) - len(confirmed), "themes": len(grouping.groups),
         "unsorted": grouping.labels.count("_unsorted"),
         "sizes": {g: grouping.labels.count(g) for g in grouping.groups},
-        "threshold": params.threshold, "tolerance": round(tol.value, 4),
-        "tolerance_source": tol.source, "within_recording_pairs": tol.pairs,
+        "threshold": params.threshold, "tolerance": round(final.value, 4),
+        "tolerance_source": final.source, "within_recording_tolerance": round(tol.value, 4),
+        "within_recording_pairs": tol.pairs,
         "min_songs": params.min_songs, "detect_threshold": params.detect_threshold,
         "shared_recordings": [x.as_dict() for x in grouping.shared],
     }
@@ -161,7 +166,7 @@ def command(paths: tuple[str, ...], out: Path, min_songs: int, threshold: float,
         write_discovery(tmp, songs, grouping, files=files, margin_s=params.margin_s,
                         fp=backend.fp, summary=summary)
     if not quiet:
-        _say(f"tolerance {tol.value:.2f} notes' worth per note: {tol.source}")
+        _say(f"tolerance {final.value:.2f} notes' worth per note: {final.source}")
         for x in grouping.shared:
             n = len(x.recordings)
             _say(f"{x.groups[0]} and {x.groups[1]} share {n} recording{'s' if n > 1 else ''} "

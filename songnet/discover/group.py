@@ -23,6 +23,19 @@ theme's group. A song still left out joins the group that holds most of its reco
 songs when it lies within :data:`ADOPT` of one of them: its recording vouches for it. A
 recording none of whose songs found a group joins the group most of them (two or more, at
 least half) lie within :data:`ADOPT` of.
+
+Birds of one theme differ more than one bird does from song to song: each sings each
+note a little higher or longer than the next bird (development scenes: one note 7-12 %
+off the theme's other birds, a whole bird's notes a few % off each in its own way), and
+with the within-bird tolerance alone such a bird made a group of its own. So the songs
+are grouped twice. The first grouping, with the within-bird tolerance, puts the birds
+that sing alike together; the distances per note between songs of two recordings of one
+such group are between-bird variation, and their 75th percentile is the tolerance of the
+second grouping (never below the first; the first stands when no group holds two birds).
+It is measured only on birds already grouped together, so it stays below the difference
+of two themes. Its quantile was chosen on the development scenes of
+``benchmarks/discover.py`` (seeds 6-11): the 90th percentile let one bird's misread
+songs form a group of their own, the 50th did not join one bird to its theme.
 """
 
 from __future__ import annotations
@@ -38,12 +51,14 @@ from songnet.discover.songs import SongFound, trills_differ
 from songnet.song.distance import intro_distances
 
 __all__ = ["FALLBACK", "THRESHOLD", "UNSORTED", "Grouping", "Shared", "Tolerance",
-           "average_linkage", "confirm", "distance_matrix", "distances_to", "group_songs",
-           "representatives", "shared_recordings", "within_bird_tolerance"]
+           "average_linkage", "between_bird_tolerance", "confirm", "distance_matrix",
+           "distances_to", "group_songs", "representatives", "shared_recordings",
+           "within_bird_tolerance"]
 
 UNSORTED = "_unsorted"
 THRESHOLD = 1.0   # notes' worth
 QUANTILE = 0.9
+BETWEEN_QUANTILE = 0.75  # between birds: the upper quartile (development scenes, see the text)
 FALLBACK = 0.3    # the tolerance with fewer than MIN_PAIRS pairs to measure it on
 MIN_PAIRS = 3
 MERGE = 0.5       # two neighbouring notes read as one: half a note
@@ -81,19 +96,31 @@ class Tolerance:
     source: str
 
 
+def _per_note(songs: Sequence[SongFound], key: Callable[[int], object | None], *,
+              same_source: bool) -> list[float]:
+    """Distance per note of every pair of songs with as many notes and the same
+    ``key(i)`` (None: left out), of one recording (``same_source``) or of two."""
+    per_note: list[float] = []
+    by_key: dict[object, list[int]] = {}
+    for i in range(len(songs)):
+        k = key(i)
+        if k is not None:
+            by_key.setdefault(k, []).append(i)
+    for members in by_key.values():
+        for n, i in enumerate(members[:-1]):
+            s = songs[i]
+            same = [songs[j] for j in members[n + 1:] if len(songs[j].notes) == len(s.notes)
+                    and (songs[j].source == s.source) == same_source]
+            if same and len(s.notes):
+                per_note += list(intro_distances(s.notes, [t.notes for t in same])
+                                 / len(s.notes))
+    return per_note
+
+
 def within_bird_tolerance(songs: Sequence[SongFound]) -> Tolerance:
     """The tolerance (the module text): the 90th percentile, over pairs of songs of one
     recording with the same number of notes, of their distance per note."""
-    per_note = []
-    by_source: dict[str, list[SongFound]] = {}
-    for s in songs:
-        by_source.setdefault(s.source, []).append(s)
-    for group in by_source.values():
-        for i, s in enumerate(group[:-1]):
-            same = [t for t in group[i + 1:] if len(t.notes) == len(s.notes)]
-            if same:
-                per_note += list(intro_distances(s.notes, [t.notes for t in same])
-                                 / len(s.notes))
+    per_note = _per_note(songs, lambda i: songs[i].source, same_source=True)
     if len(per_note) < MIN_PAIRS:
         return Tolerance(FALLBACK, len(per_note),
                          f"the default {FALLBACK:g}: fewer than {MIN_PAIRS} pairs of songs "
@@ -104,6 +131,28 @@ def within_bird_tolerance(songs: Sequence[SongFound]) -> Tolerance:
                      f"the 90th percentile of {len(per_note)} within-recording song pairs' "
                      f"distance per note" + (f" ({q:.2f}), at most {MAX_TOLERANCE:g}"
                                              if q > MAX_TOLERANCE else ""))
+
+
+def between_bird_tolerance(songs: Sequence[SongFound], labels: Sequence[str],
+                           within: Tolerance) -> Tolerance:
+    """The tolerance between birds of one theme (the module text): the 75th percentile,
+    over pairs of songs of two recordings that one group of ``labels`` holds (with as many
+    notes), of their distance per note; never below ``within``'s value nor above
+    :data:`MAX_TOLERANCE`. ``within`` itself when fewer than :data:`MIN_PAIRS` such pairs
+    exist (no group holds two birds)."""
+    per_note = _per_note(songs, lambda i: None if labels[i] == UNSORTED else labels[i],
+                         same_source=False)
+    if len(per_note) < MIN_PAIRS:
+        return within
+    q = float(np.quantile(per_note, BETWEEN_QUANTILE))
+    if q <= within.value:
+        return within
+    value = min(q, MAX_TOLERANCE)
+    return Tolerance(value, len(per_note),
+                     f"the 75th percentile of {len(per_note)} song pairs' distance per note "
+                     "between recordings grouped together with the within-recording "
+                     f"tolerance ({within.value:.2f}, {within.source})"
+                     + (f"; {q:.2f}, at most {MAX_TOLERANCE:g}" if q > MAX_TOLERANCE else ""))
 
 
 def confirm(kept: Sequence[SongFound], doubted: Sequence[SongFound], *, tolerance: float,
@@ -175,8 +224,12 @@ class Grouping:
     threshold : float
         Songs merge while they differ on average by at most this (notes' worth).
     tolerance : Tolerance
+        The tolerance the groups were made with: between birds (:func:`group_songs`).
     shared : list of Shared
         Pairs of groups that hold songs of one recording, nearest first.
+    within : Tolerance or None
+        The within-recording tolerance the first grouping was made with (None: the
+        grouping's own ``tolerance``).
     """
 
     labels: list[str]
@@ -185,6 +238,7 @@ class Grouping:
     threshold: float
     tolerance: Tolerance
     shared: list[Shared] = dataclasses.field(default_factory=list)
+    within: Tolerance | None = None
 
     @property
     def groups(self) -> list[str]:
@@ -290,22 +344,46 @@ def average_linkage(d: np.ndarray, weights: np.ndarray, threshold: float) -> np.
 
 def group_songs(songs: Sequence[SongFound], *, min_songs: int = 3,
                 threshold: float = THRESHOLD, tolerance: Tolerance | None = None,
-                exact_up_to: int = EXACT_UP_TO,
+                between_birds: bool = True, exact_up_to: int = EXACT_UP_TO,
                 progress: Callable[[int], object] | None = None) -> Grouping:
     """Average-linkage groups of ``songs`` cut at ``threshold`` notes' worth, with the
     given tolerance (None: measured on ``songs``); groups smaller than ``min_songs`` are
     unsorted.
 
+    ``between_birds``: the songs are grouped a first time with that tolerance, the
+    tolerance between birds of one theme is measured on those groups
+    (:func:`between_bird_tolerance`), and the songs are grouped again with it (the
+    returned grouping's ``within`` is the first tolerance); False: grouped once.
+
     Up to ``exact_up_to`` songs, every pair's distance is computed (time grows with the
     square of the songs). Beyond, songs within :data:`RADIUS` of an earlier song are
     represented by it (:func:`representatives`) and the representatives are grouped,
     each weighted by the songs it stands for: time grows with the songs times the
-    representatives. ``progress(n)`` advances by songs done.
+    representatives. ``progress(n)`` advances by songs done, once per grouping (twice the
+    songs in all with ``between_birds``).
     """
+    within = within_bird_tolerance(songs) if tolerance is None else tolerance
+    first = _group_once(songs, min_songs=min_songs, threshold=threshold, tol=within,
+                        exact_up_to=exact_up_to, progress=progress)
+    if not between_birds:
+        return first
+    tol = between_bird_tolerance(songs, first.labels, within)
+    if tol == within:
+        if progress is not None:
+            progress(len(songs))
+        return first
+    again = _group_once(songs, min_songs=min_songs, threshold=threshold, tol=tol,
+                        exact_up_to=exact_up_to, progress=progress)
+    return dataclasses.replace(again, within=within)
+
+
+def _group_once(songs: Sequence[SongFound], *, min_songs: int, threshold: float,
+                tol: Tolerance, exact_up_to: int,
+                progress: Callable[[int], object] | None) -> Grouping:
+    """:func:`group_songs` with one tolerance."""
     n = len(songs)
-    tol = within_bird_tolerance(songs) if tolerance is None else tolerance
     if n == 0:
-        return Grouping([], np.zeros(0), {}, threshold, tol)
+        return Grouping([], np.zeros(0), {}, threshold, tol, within=tol)
     if n <= exact_up_to:
         lead, reps = np.arange(n), list(range(n))
     else:
@@ -340,4 +418,4 @@ def group_songs(songs: Sequence[SongFound], *, min_songs: int = 3,
         centres[name] = centre
         to_centre[members] = d[lead[members], lead[centre]]
     shared = shared_recordings(labels, songs, lambda a, b: d[np.ix_(lead[a], lead[b])])
-    return Grouping(labels, to_centre, centres, threshold, tol, shared)
+    return Grouping(labels, to_centre, centres, threshold, tol, shared, within=tol)
