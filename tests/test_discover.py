@@ -232,6 +232,17 @@ def test_the_between_bird_tolerance_is_the_within_one_when_no_group_holds_two_bi
     assert g.tolerance == within and g.labels == labels
 
 
+def test_the_between_bird_tolerance_reads_a_bounded_sample_of_a_large_group():
+    from songnet.discover.group import BETWEEN_SAMPLE, Tolerance
+
+    rng = np.random.default_rng(2)
+    songs = [_song(f"r{i}", [(4.0 * rng.normal(1, 0.03), 150), (5.0, 90 * rng.normal(1, 0.1))])
+             for i in range(300)]  # 300 birds of one theme, one song each
+    tol = between_bird_tolerance(songs, ["D01"] * 300, Tolerance(0.0, 0, "none"))
+    assert tol.pairs == BETWEEN_SAMPLE * (BETWEEN_SAMPLE - 1) // 2
+    assert 0.0 < tol.value < 0.8
+
+
 def test_doubted_songs_return_only_when_their_notes_match_a_kept_song():
     kept = [_song("r1", [(4.0, 150), (5.0, 90)], start=i) for i in range(3)]
     same = _song("r2", [(4.1, 155), (5.1, 88)], p=0.2)

@@ -59,6 +59,7 @@ UNSORTED = "_unsorted"
 THRESHOLD = 1.0   # notes' worth
 QUANTILE = 0.9
 BETWEEN_QUANTILE = 0.75  # between birds: the upper quartile (development scenes, see the text)
+BETWEEN_SAMPLE = 60     # songs of a group measured for it, at most (1 770 pairs)
 FALLBACK = 0.3    # the tolerance with fewer than MIN_PAIRS pairs to measure it on
 MIN_PAIRS = 3
 MERGE = 0.5       # two neighbouring notes read as one: half a note
@@ -97,9 +98,11 @@ class Tolerance:
 
 
 def _per_note(songs: Sequence[SongFound], key: Callable[[int], object | None], *,
-              same_source: bool) -> list[float]:
+              same_source: bool, limit: int | None = None) -> list[float]:
     """Distance per note of every pair of songs with as many notes and the same
-    ``key(i)`` (None: left out), of one recording (``same_source``) or of two."""
+    ``key(i)`` (None: left out), of one recording (``same_source``) or of two; with
+    ``limit``, of at most that many songs per key, evenly spaced in order (the pairs grow
+    with the square of a key's songs)."""
     per_note: list[float] = []
     by_key: dict[object, list[int]] = {}
     for i in range(len(songs)):
@@ -107,6 +110,9 @@ def _per_note(songs: Sequence[SongFound], key: Callable[[int], object | None], *
         if k is not None:
             by_key.setdefault(k, []).append(i)
     for members in by_key.values():
+        if limit is not None and len(members) > limit:
+            members = [members[j] for j in np.linspace(0, len(members) - 1, limit).round()
+                       .astype(int)]
         for n, i in enumerate(members[:-1]):
             s = songs[i]
             same = [songs[j] for j in members[n + 1:] if len(songs[j].notes) == len(s.notes)
@@ -137,11 +143,12 @@ def between_bird_tolerance(songs: Sequence[SongFound], labels: Sequence[str],
                            within: Tolerance) -> Tolerance:
     """The tolerance between birds of one theme (the module text): the 75th percentile,
     over pairs of songs of two recordings that one group of ``labels`` holds (with as many
-    notes), of their distance per note; never below ``within``'s value nor above
+    notes; at most :data:`BETWEEN_SAMPLE` songs of a group, evenly spaced), of their
+    distance per note; never below ``within``'s value nor above
     :data:`MAX_TOLERANCE`. ``within`` itself when fewer than :data:`MIN_PAIRS` such pairs
     exist (no group holds two birds)."""
     per_note = _per_note(songs, lambda i: None if labels[i] == UNSORTED else labels[i],
-                         same_source=False)
+                         same_source=False, limit=BETWEEN_SAMPLE)
     if len(per_note) < MIN_PAIRS:
         return within
     q = float(np.quantile(per_note, BETWEEN_QUANTILE))
