@@ -32,6 +32,15 @@ from songnet.discover.group import group_songs
 from songnet.discover.songs import SongFound
 
 
+def _sung(notes: np.ndarray, rng: np.random.Generator, pitch_sd: float, length_sd: float
+          ) -> np.ndarray:
+    """``notes`` (rows of start, middle and end pitch, length) with each note's pitch and
+    length scaled by its own 1 + N(0, sd)."""
+    k = len(notes)
+    return notes * np.column_stack([np.repeat(rng.normal(1, pitch_sd, k)[:, None], 3, 1),
+                                    rng.normal(1, length_sd, k)])
+
+
 def scene(n_songs: int, *, themes: int, songs: int, rng: np.random.Generator
           ) -> list[SongFound]:
     """``n_songs`` songs: ``themes`` themes, as many birds as it takes, ``songs`` a bird."""
@@ -43,16 +52,12 @@ def scene(n_songs: int, *, themes: int, songs: int, rng: np.random.Generator
     out: list[SongFound] = []
     bird = 0
     while len(out) < n_songs:
-        theme = intros[bird % themes]
-        own = theme * np.column_stack([np.repeat(rng.normal(1, 0.015, len(theme))[:, None], 3,
-                                                 1), rng.normal(1, 0.06, len(theme))])
+        own = _sung(intros[bird % themes], rng, 0.015, 0.06)
         for i in range(min(songs, n_songs - len(out))):
-            sung = own * np.column_stack([np.repeat(rng.normal(1, 0.015, len(theme))[:, None],
-                                                    3, 1), rng.normal(1, 0.03, len(theme))])
             out.append(SongFound(source=f"rec-{bird}", start_s=10.0 * i, end_s=10.0 * i + 2,
-                                 p_song=1.0, notes=np.log(sung), trill_interval_s=0.07,
-                                 trill_start_hz=6000.0, trill_end_hz=3000.0, trill_count=12,
-                                 description=""))
+                                 p_song=1.0, notes=np.log(_sung(own, rng, 0.015, 0.03)),
+                                 trill_interval_s=0.07, trill_start_hz=6000.0,
+                                 trill_end_hz=3000.0, trill_count=12, description=""))
         bird += 1
     return out
 

@@ -328,7 +328,7 @@ def main() -> int:
     ap.add_argument("--references", type=int, default=1,
                     help="labelled songs per bird for the baseline")
     ap.add_argument("--keep", type=Path, default=None,
-                    help="copy the recordings and each fold's pipeline outputs here")
+                    help="copy the recordings and every fold's pipeline outputs here at the end")
     ap.add_argument("--set", dest="overrides", action="append", default=[],
                     metavar="SECTION.KEY=YAML",
                     help="override a pipeline param, e.g. train.open_set_real=false")
@@ -370,8 +370,8 @@ def main() -> int:
             for realism_line in f.realism:
                 print(f"  realism {realism_line}", flush=True)
             folds.append(f)
-            if args.keep is not None:
-                shutil.copytree(tmp, args.keep, symlinks=True, dirs_exist_ok=True)
+        if args.keep is not None:
+            shutil.copytree(tmp, args.keep, symlinks=True, dirs_exist_ok=True)
     answers = [a for f in folds for a in f.answers]
     strange = [a for f in folds for a in f.foreign]
     print("\nsongnet:")
