@@ -220,10 +220,11 @@ def baseline(embed, recordings: Path, k: int, sung: list[dict], birds: list[str]
 
 
 def realism(embed, work: Path, recordings: Path, k: int, sung: list[dict], birds: list[str],
-            *, per_theme: int = 12) -> list[str]:
+            *, per_bird: int = 2) -> list[str]:
     """For each theme, in BirdNET's embedding: the distance from its model-made training
-    songs (``per_theme`` of them, as synthesized) to each real bird's songs (the recordings
-    other than ``k``), against the real birds' own spread; a line per theme."""
+    songs (the first ``per_bird`` of each train bird, as synthesized: 16 songs of the 8
+    birds) to each real bird's songs (the recordings other than ``k``), against the real
+    birds' own spread; a line per theme."""
     import pandas as pd
 
     manifest = pd.read_csv(work / "surrogates" / "manifest.csv", keep_default_na=False)
@@ -232,7 +233,7 @@ def realism(embed, work: Path, recordings: Path, k: int, sung: list[dict], birds
     lines = []
     for theme in birds:
         rows = manifest[(manifest.theme == theme) & (manifest.split == "train")
-                        & (manifest.real_recording == "")].head(per_theme)
+                        & (manifest.real_recording == "")].groupby("bird_id").head(per_bird)
         clips = [sf.read(work / "surrogates" / p, dtype="float32")[0] for p in rows.path]
         model = embed(clips, sr=rb.SR)
         to = {b: float(bn.cosine_distances(model, e).mean()) for b, e in real.items()}

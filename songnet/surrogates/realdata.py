@@ -18,6 +18,7 @@ to the clips (:mod:`songnet.surrogates.synthesize`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ import numpy as np
 
 from songnet.core.errors import SongnetError
 from songnet.core.sound import Sound
+from songnet.surrogates.resing import SongVariation, theme_variation
 
 __all__ = ["MIN_BACKGROUND_S", "RealMaterial", "RealSong", "read_recordings",
            "recording_splits"]
@@ -67,6 +69,11 @@ class RealSong:
         The site's reverberation time read after the song (:func:`songnet.song.reverb.
         tail_t60`): 0.0 for a tail too short to fit, NaN where the song stands too little
         above its background to tell.
+    parts : tuple of (float, float)
+        Each introductory note, then each trill syllable, as read: onset and offset, s
+        from the start of ``samples`` (empty when not known).
+    n_intro : int
+        How many of ``parts`` are introductory notes.
     """
 
     theme: str
@@ -77,6 +84,8 @@ class RealSong:
     end_s: float
     snr_db: float
     t60_s: float = float("nan")
+    parts: tuple[tuple[float, float], ...] = ()
+    n_intro: int = 0
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -88,6 +97,12 @@ class RealMaterial:
     backgrounds: tuple[np.ndarray, ...]
     background_sources: tuple[str, ...]
     notes: tuple[str, ...]
+
+    @functools.cached_property
+    def variation(self) -> dict[str, SongVariation]:
+        """How each theme's real songs vary (gaps, trill counts): the range
+        :func:`songnet.surrogates.resing.resing` draws from."""
+        return theme_variation(self.songs)
 
     @property
     def snr_range_db(self) -> tuple[float, float] | None:
@@ -111,6 +126,13 @@ class RealMaterial:
 MIN_REVERB_SONGS = 3
 """Real songs whose tail must be measurable before their reverberation times replace the
 default range."""
+
+
+def _parts(song) -> tuple[tuple[float, float], ...]:
+    """A found song's notes then trill syllables: onset and offset, s from its samples'
+    start."""
+    t0 = song.sound_start_s
+    return tuple((seg.onset_s - t0, seg.offset_s - t0) for seg in (*song.intro, *song.trill))
 
 
 def recording_splits(recordings: Sequence[str]) -> dict[str, str]:
@@ -240,7 +262,8 @@ def read_recordings(folder: str | os.PathLike, *, themes: Sequence[str]) -> Real
                     songs.append(RealSong(theme, str(path), splits[str(path)],
                                           np.asarray(s.sound.samples, dtype=np.float32),
                                           s.start_s, s.end_s, _snr_db(y, s, noise),
-                                          tail_t60(y, SR, s.end_s).t60_s))
+                                          tail_t60(y, SR, s.end_s).t60_s,
+                                          _parts(s), len(s.intro)))
             for piece in stretches:
                 if held >= MAX_BACKGROUND_S or not np.any(piece):
                     continue

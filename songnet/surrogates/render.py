@@ -19,6 +19,7 @@ from songnet.surrogates import others
 from songnet.surrogates.birds import song_gesture
 from songnet.surrogates.plan import ClipSpec
 from songnet.surrogates.realdata import RealMaterial
+from songnet.surrogates.resing import resing
 from songnet.surrogates.synthesize_params import SynthesizeParams
 from songnet.synth import SR, Gesture, render_batch
 
@@ -220,13 +221,16 @@ def _real_snr(real: RealMaterial) -> tuple[float, float]:
 
 def _finish_real(sp: ClipSpec, rng: np.random.Generator, params: SynthesizeParams,
                  negatives: Sequence[np.ndarray], real: RealMaterial) -> Clip:
-    """A clip of a real song: in train, augmented (pitch and tempo moved together within
-    the theme's spread, placed at random, mixed into a site background or the synthetic
-    one at the real songs' SNRs, a random gain); in val and test, as recorded."""
+    """A clip of a real song: in train, augmented (sung again with its gaps and trill
+    count within the variation of its theme's real songs, pitch and tempo moved together
+    within the theme's spread, placed at random, mixed into a site background or the
+    synthetic one at the real songs' SNRs, a random gain); in val and test, as recorded."""
     n = round(params.clip_s * SR)
     song = sp.real.samples.astype(np.float64)
     factor = 1.0
     augment = sp.split == "train"
+    if augment and params.real_resing and sp.theme.name in real.variation:
+        song = resing(sp.real, real.variation[sp.theme.name], rng, max_samples=n)
     if augment:
         sd = sp.theme.spread.pitch if sp.theme.spread is not None else params.bird_pitch_sd
         factor = float(np.clip(1.0 + rng.normal(0.0, max(sd, 0.005)), 1 - 3 * sd, 1 + 3 * sd))

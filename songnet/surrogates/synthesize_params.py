@@ -47,6 +47,7 @@ class SynthesizeParams:
     negatives_prob: float = 0.5
     recordings: str = ""
     real_copies: int = 8
+    real_resing: bool = True
     real_background_prob: float = 0.5
     workers: int = 2
 
