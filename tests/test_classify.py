@@ -121,7 +121,7 @@ def test_only_song_candidates_reach_the_network_and_blocks_do_not_change_them(ck
         assert (g.start_s, g.end_s, g.theme) == (w.start_s, w.end_s, w.theme)
         assert g.start_s == pytest.approx(o.start_s, abs=0.02)
         assert g.end_s == pytest.approx(o.end_s, abs=0.02)
-        assert g.end_s - g.start_s <= ClassifyParams().max_song_s
+        assert g.end_s - g.start_s <= fp.n_samples / fp.sr  # max_song_s: the model's window
 
 
 def test_a_clip_shorter_than_a_window_gets_one_window(ckpt):

@@ -249,6 +249,32 @@ def test_song_candidates_bridge_short_gaps_and_split_what_is_too_long():
     assert song_candidates(np.zeros(10, dtype=bool), **kw) == []
 
 
+def test_a_model_of_long_songs_hears_them_whole():
+    import dataclasses
+
+    from songnet.classify.activity import song_candidates
+    from songnet.classify.params import ClassifyParams, song_limit
+    from songnet.features.params import FeatureParams
+
+    t = np.arange(round(10.0 / FRAME_S)) * FRAME_S
+    active = np.zeros(t.size, dtype=bool)
+    for a, b in [(1.0, 1.6), (1.75, 2.2), (2.3, 4.3)]:  # a 3.3-s song: notes, then a trill
+        active |= (t >= a) & (t < b)
+    shipped = FeatureParams()
+    long = dataclasses.replace(shipped, window_s=3.5)  # a catalog of slow birds' songs
+    default = ClassifyParams()
+    assert song_limit(default, shipped) == pytest.approx(3.0)
+    assert song_limit(default, long) == pytest.approx(3.5)
+    assert song_limit(dataclasses.replace(default, max_song_s=2.0), long) == 2.0
+
+    def spans(limit):
+        return [(round(a * FRAME_S, 2), round(b * FRAME_S, 2)) for a, b in song_candidates(
+            active, frame_s=FRAME_S, split_gap_s=0.25, min_event_s=0.3, max_song_s=limit)]
+
+    assert spans(song_limit(default, long)) == [(1.0, 4.3)]  # one candidate, the whole song
+    assert spans(3.0) == [(1.0, 1.6), (1.75, 4.3)]  # 3 s: cut at its widest gap
+
+
 def test_candidates_replace_loud_stretches_each_judged_on_its_own_image():
     from songnet.classify.scores import Candidates
 

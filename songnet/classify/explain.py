@@ -28,7 +28,7 @@ from songnet.classify.backends import TorchBackend
 from songnet.classify.bounds import read_event
 from songnet.classify.candidates import candidate_images
 from songnet.classify.events import Event
-from songnet.classify.params import ClassifyParams
+from songnet.classify.params import ClassifyParams, song_limit
 from songnet.classify.windows import scan_events
 from songnet.core import audio
 from songnet.core.errors import SongnetError
@@ -178,7 +178,8 @@ def explain_sound(y: np.ndarray, *, checkpoint: Any, params: ClassifyParams | No
     floor = noise_floor(backend.activity_power(power))  # (n_bins, 1), as classify's
     frame_s, classes = fp.frame_s, list(backend.classes)
     spans = song_candidates(activity.active, frame_s=frame_s, split_gap_s=params.split_gap_s,
-                            min_event_s=params.min_event_s, max_song_s=params.max_song_s)
+                            min_event_s=params.min_event_s,
+                            max_song_s=song_limit(params, fp))
     out = []
     for ev in events:
         # the image classify scored: its candidate's own frames, placed by the song

@@ -14,7 +14,7 @@ from songnet.features.frontends import stft_n_fft
 from songnet.features.params import FeatureParams
 
 __all__ = ["CANDIDATE_SLACK_S", "ClassifyParams", "block_overlap_s", "listening_bins",
-           "margin_frames"]
+           "margin_frames", "song_limit"]
 
 CANDIDATE_SLACK_S = 1.0
 """Extra block overlap (s), so that a song candidate ending where a block hands over to the
@@ -50,9 +50,12 @@ class ClassifyParams:
         Quiet gaps at least this long separate two sounds: two song candidates (seconds).
     min_event_s : float
         Loud stretches shorter than this (seconds) are not songs.
-    max_song_s : float
-        Longest song candidate (seconds, at most ``features.window_s``): a longer loud
+    max_song_s : float or None
+        Longest song candidate (seconds, at most the model's window): a longer loud
         stretch is cut at its widest silences (:func:`songnet.classify.activity.song_candidates`).
+        None (the default): the model's window, so a model trained on longer clips
+        (a catalog of long songs, :mod:`songnet.surrogates.cliplength`) hears its longest
+        songs whole; 3 s for the shipped model (:func:`song_limit`).
     activity_db : float
         A frame is loud when a CQT bin rises this many dB above its noise floor.
     skip_quiet : bool
@@ -75,7 +78,7 @@ class ClassifyParams:
     min_song_score: float = 0.0
     split_gap_s: float = 0.25
     min_event_s: float = 0.3
-    max_song_s: float = 3.0
+    max_song_s: float | None = None
     activity_db: float = 12.0
     skip_quiet: bool = True
     note_check: bool = True
@@ -103,9 +106,15 @@ class ClassifyParams:
         if self.split_gap_s > 0.8 * CANDIDATE_SLACK_S:
             raise ValueError(f"split_gap_s={self.split_gap_s} must be at most "
                              f"{0.8 * CANDIDATE_SLACK_S:g} s")
-        if not self.min_event_s < self.max_song_s:
+        if self.max_song_s is not None and not self.min_event_s < self.max_song_s:
             raise ValueError(f"max_song_s={self.max_song_s} must exceed min_event_s="
                              f"{self.min_event_s}")
+
+
+def song_limit(params: ClassifyParams, fp: FeatureParams) -> float:
+    """The longest song candidate, s: ``params.max_song_s``, or the model's window (the
+    features' clip length) when that is None."""
+    return fp.n_samples / fp.sr if params.max_song_s is None else params.max_song_s
 
 
 def listening_bins(fp: FeatureParams, params: ClassifyParams) -> np.ndarray:

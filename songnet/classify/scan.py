@@ -16,7 +16,7 @@ from songnet.classify.backends import Backend, as_backend
 from songnet.classify.blocks import BlockPreparer, Prepared
 from songnet.classify.candidates import candidate_images
 from songnet.classify.events import check_themes
-from songnet.classify.params import ClassifyParams, margin_frames
+from songnet.classify.params import ClassifyParams, margin_frames, song_limit
 from songnet.classify.scores import Candidates, WindowScores
 from songnet.core import audio
 from songnet.core.errors import SongnetError
@@ -97,7 +97,8 @@ class Scan:
         self.margin = margin_frames(fp)
         self.preparer = BlockPreparer(backend, params=params, source=source)
         check_themes(params.themes, backend.classes)
-        if params.max_song_s > self.window_s + 1e-9:
+        self.max_song_s = song_limit(params, fp)
+        if self.max_song_s > self.window_s + 1e-9:
             raise SongnetError(f"max_song_s={params.max_song_s} is longer than the model's "
                                f"window of {self.window_s:g} s; lower it")
         # a candidate is judged in the block where it ends this far before the inner edge
@@ -215,7 +216,7 @@ class Scan:
         spans = [(j0, j1) for j0, j1 in song_candidates(
                      act.active[:hi], frame_s=self.frame_s,
                      split_gap_s=p.split_gap_s, min_event_s=p.min_event_s,
-                     max_song_s=p.max_song_s)
+                     max_song_s=self.max_song_s)
                  if self.cand_done <= g0 + j1 - 1 < g0 + limit and (j0 >= lo or g0 == 0)]
         self.cand_done = g0 + limit
         if not spans:
