@@ -12,7 +12,7 @@ import soundfile as sf
 
 from songnet.core.sound import Sound
 from songnet.song.find import find_songs
-from songnet.surrogates.realdata import read_recordings
+from songnet.surrogates.realdata import RealMaterial, read_recordings
 from songnet.surrogates.resing import SR, SongVariation, resing, theme_variation
 
 
@@ -56,6 +56,12 @@ def test_variation_spans_the_theme_songs(songs):
         counts = [len(s.parts) - s.n_intro for s in songs if s.theme == theme]
         assert v.counts == (min(counts), max(counts))
         assert v.gap_ratio[0] <= 1.0 <= v.gap_ratio[1] and v.gap_ratio[1] > v.gap_ratio[0]
+    # what synthesize draws from: the train recordings' songs alone
+    held = tuple(dataclasses.replace(s, split="test") if Path(s.recording).stem == "rec-1"
+                 else s for s in songs)
+    train_only = RealMaterial(held, (), (), ()).variation
+    assert train_only == theme_variation([s for s in held if s.split == "train"])
+    assert train_only != var
     alone = theme_variation(songs[:1])[songs[0].theme]  # one song: its own values
     assert alone.counts == (len(songs[0].parts) - songs[0].n_intro,) * 2
     assert alone.gap_ratio == (1.0, 1.0)
@@ -103,7 +109,6 @@ def test_a_song_without_notes_or_too_long_a_trill_is_left_or_kept_in_bounds(song
 
 
 def test_synthesize_sings_the_train_copies_again_and_keeps_val_and_test(songs):
-    from songnet.surrogates.realdata import RealMaterial
     from songnet.surrogates.synthesize import synthesize
     from songnet.surrogates.synthesize_params import SynthesizeParams
     from songnet.surrogates.themes import load_catalog

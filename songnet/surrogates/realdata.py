@@ -100,9 +100,10 @@ class RealMaterial:
 
     @functools.cached_property
     def variation(self) -> dict[str, SongVariation]:
-        """How each theme's real songs vary (gaps, trill counts): the range
-        :func:`songnet.surrogates.resing.resing` draws from."""
-        return theme_variation(self.songs)
+        """How each theme's real train songs vary (gaps, trill counts): the range
+        :func:`songnet.surrogates.resing.resing` draws from (the songs of the val and test
+        recordings stay out of it, as they stay out of training)."""
+        return theme_variation([s for s in self.songs if s.split == "train"])
 
     @property
     def snr_range_db(self) -> tuple[float, float] | None:
