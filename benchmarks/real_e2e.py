@@ -44,6 +44,11 @@ drawn its own trill rate, from touching to slow, which no real bird does within 
     .venv/bin/python benchmarks/real_e2e.py [--files 3] [--songs 3] [--epochs 40]
         [--seed 2028] [--folds K] [--no-foreign] [--full-set] [--keep DIR]
         [--set train.open_set_real=false]
+
+``--reclassify DIR`` trains nothing: it classifies a run kept with ``--keep DIR`` again
+with today's classify code and the kept fold models (about a minute instead of 12), the
+quick check of a change to how songs are found and named; its figures are not the
+benchmark's (the models were trained by the code of that run).
 """
 
 from __future__ import annotations
@@ -309,6 +314,45 @@ def table(answers: list[tuple[str, str]], birds: list[str]) -> None:
         print(f"| {b} | " + " | ".join(str(row[c]) for c in cols) + " |")
 
 
+SUNG = "sung.json"
+"""In a kept run: the scene and every song sung (its bird, recording and times)."""
+
+
+def reclassify(keep: Path) -> int:
+    """Classify the held-out recordings and the negatives of a run kept with ``--keep``
+    again, with the kept fold models: a line per fold, the confusion table and the summary
+    line (without the surrogate test, which this does not rerun)."""
+    if not (keep / SUNG).is_file():
+        raise SystemExit(f"{keep}: no {SUNG}; keep a run with --keep {keep} first")
+    kept = json.loads((keep / SUNG).read_text())
+    birds, sung = kept["birds"], kept["sung"]
+    answers: list[tuple[str, str]] = []
+    false = 0
+    folds = sorted(int(p.name[4:]) for p in keep.glob("fold[0-9]*")
+                   if p.name[4:].isdigit() and (p / "model" / "model.pt").is_file())
+    if not folds:
+        raise SystemExit(f"{keep}: no fold holds a model (fold*/model/model.pt)")
+    for k in folds:
+        net = open_model(keep / f"fold{k}" / "model" / "model.pt")
+        mine = [(b, a) for b in birds for a in answers_of(net, keep / "recordings", b, k, sung)]
+        wrong = 0
+        for path in [*rb.NEGATIVES, keep / f"fold{k}" / "negatives-scene.wav"]:
+            wrong += len(classify_file(path, model=net)[0])
+        print(f"fold {k} (rec-{k} held out), re-classified: "
+              f"{sum(a == b for a, b in mine)}/{len(mine)} named right, {wrong} false events",
+              flush=True)
+        answers += mine
+        false += wrong
+    print("\nsongnet:")
+    table(answers, birds)
+    found = sum(a != "missed" for _, a in answers)
+    right = sum(t == a for t, a in answers)
+    unknown = sum(a == "unknown" for _, a in answers)
+    print(f"\nsongs={len(answers)} found={found} named_right={right} unknown={unknown} "
+          f"wrong={found - right - unknown} false_events={false}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenes", choices=("birds", "dialect"), default="birds",
@@ -330,12 +374,17 @@ def main() -> int:
                     help="labelled songs per bird for the baseline")
     ap.add_argument("--keep", type=Path, default=None,
                     help="copy the recordings and every fold's pipeline outputs here at the end")
+    ap.add_argument("--reclassify", type=Path, default=None, metavar="DIR",
+                    help="train nothing: classify a run kept with --keep DIR again, with "
+                         "today's classify code and its fold models")
     ap.add_argument("--set", dest="overrides", action="append", default=[],
                     metavar="SECTION.KEY=YAML",
                     help="override a pipeline param, e.g. train.open_set_real=false")
     args = ap.parse_args()
     if not rb.available():
         raise SystemExit(f"the real material is not in {rb.SHARED}: nothing to measure")
+    if args.reclassify is not None:
+        return reclassify(args.reclassify)
     if args.files < 2:
         raise SystemExit("--files must be at least 2 (one recording is held out per fold)")
     if args.baseline and not bn.available():
@@ -373,6 +422,7 @@ def main() -> int:
             folds.append(f)
         if args.keep is not None:
             shutil.copytree(tmp, args.keep, symlinks=True, dirs_exist_ok=True)
+            (args.keep / SUNG).write_text(json.dumps({"birds": birds, "sung": sung}))
     answers = [a for f in folds for a in f.answers]
     strange = [a for f in folds for a in f.foreign]
     print("\nsongnet:")

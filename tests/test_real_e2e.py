@@ -13,10 +13,12 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def test_a_pipeline_trained_on_real_birds_names_their_held_out_songs(repo_root, real_birds):
-    run = subprocess.run([sys.executable, str(repo_root / "benchmarks" / "real_e2e.py"),
+def test_a_pipeline_trained_on_real_birds_names_their_held_out_songs(repo_root, real_birds,
+                                                                   tmp_path):
+    bench = str(repo_root / "benchmarks" / "real_e2e.py")
+    run = subprocess.run([sys.executable, bench,
                           "--files", "2", "--songs", "2", "--folds", "1", "--epochs", "15",
-                          "--no-foreign"],
+                          "--no-foreign", "--keep", str(tmp_path / "kept")],
                          capture_output=True, text=True, timeout=1200, cwd=repo_root)
     assert run.returncode == 0, run.stderr[-3000:]
     last = run.stdout.strip().splitlines()[-1]
@@ -33,3 +35,15 @@ def test_a_pipeline_trained_on_real_birds_names_their_held_out_songs(repo_root, 
     assert "baseline (BirdNET V2.4 embedding" in run.stdout
     assert run.stdout.count("  realism ") == len(real_birds.BIRDS)
     assert "| true \\ answer |" in run.stdout
+    # the kept run, classified again by the same code with its own models: the same answers
+    again = subprocess.run([sys.executable, bench, "--reclassify", str(tmp_path / "kept")],
+                           capture_output=True, text=True, timeout=300, cwd=repo_root)
+    assert again.returncode == 0, again.stderr[-3000:]
+    redo = dict(re.findall(r"(\w+)=([\d.]+)", again.stdout.strip().splitlines()[-1]))
+    assert {k: float(v) for k, v in redo.items()} == {
+        k: got[k] for k in ("songs", "found", "named_right", "unknown", "wrong",
+                            "false_events")}
+    assert "fold 0 (rec-0 held out), re-classified:" in again.stdout
+    empty = subprocess.run([sys.executable, bench, "--reclassify", str(tmp_path)],
+                           capture_output=True, text=True, timeout=60, cwd=repo_root)
+    assert empty.returncode != 0 and "no sung.json" in empty.stderr
