@@ -46,7 +46,7 @@ drawn its own trill rate, from touching to slow, which no real bird does within 
         [--set train.open_set_real=false]
 
 ``--reclassify DIR`` trains nothing: it classifies a run kept with ``--keep DIR`` again
-with today's classify code and the kept fold models (about a minute instead of 12), the
+with today's classify code and the kept fold models (seconds instead of 12 minutes), the
 quick check of a change to how songs are found and named; its figures are not the
 benchmark's (the models were trained by the code of that run).
 """
@@ -181,6 +181,21 @@ def answers_of(net, recordings: Path, bird: str, k: int, sung: list[dict]) -> li
     return out
 
 
+def false_events(net, scene: Path) -> int:
+    """Events on the real negatives: each clip alone, then all of them in ``scene``."""
+    return sum(len(classify_file(path, model=net)[0]) for path in [*rb.NEGATIVES, scene])
+
+
+def summary(answers: list[tuple[str, str]], false: int) -> str:
+    """The summary line's counts: ``songs= found= named_right= unknown= wrong=
+    false_events=``."""
+    found = sum(a != "missed" for _, a in answers)
+    right = sum(t == a for t, a in answers)
+    unknown = sum(a == "unknown" for _, a in answers)
+    return (f"songs={len(answers)} found={found} named_right={right} unknown={unknown} "
+            f"wrong={found - right - unknown} false_events={false}")
+
+
 @dataclasses.dataclass
 class Fold:
     """What one fold measured."""
@@ -266,9 +281,7 @@ def fold(tmp: Path, recordings: Path, k: int, sung: list[dict], birds: list[str]
     model, accuracy = pipeline(work, data, epochs=epochs, overrides=overrides)
     net = open_model(model)
     answers = [(bird, a) for bird in birds for a in answers_of(net, recordings, bird, k, sung)]
-    false = 0
-    for path in [*rb.NEGATIVES, negatives_scene(work, np.random.default_rng(k))]:
-        false += len(classify_file(path, model=net)[0])
+    false = false_events(net, negatives_scene(work, np.random.default_rng(k)))
     absent = birds[k % len(birds)] if foreign else None
     strange: list[str] = []
     if absent is not None:  # a catalog without one bird: its songs are not any theme's
@@ -335,9 +348,7 @@ def reclassify(keep: Path) -> int:
     for k in folds:
         net = open_model(keep / f"fold{k}" / "model" / "model.pt")
         mine = [(b, a) for b in birds for a in answers_of(net, keep / "recordings", b, k, sung)]
-        wrong = 0
-        for path in [*rb.NEGATIVES, keep / f"fold{k}" / "negatives-scene.wav"]:
-            wrong += len(classify_file(path, model=net)[0])
+        wrong = false_events(net, keep / f"fold{k}" / "negatives-scene.wav")
         print(f"fold {k} (rec-{k} held out), re-classified: "
               f"{sum(a == b for a, b in mine)}/{len(mine)} named right, {wrong} false events",
               flush=True)
@@ -345,11 +356,7 @@ def reclassify(keep: Path) -> int:
         false += wrong
     print("\nsongnet:")
     table(answers, birds)
-    found = sum(a != "missed" for _, a in answers)
-    right = sum(t == a for t, a in answers)
-    unknown = sum(a == "unknown" for _, a in answers)
-    print(f"\nsongs={len(answers)} found={found} named_right={right} unknown={unknown} "
-          f"wrong={found - right - unknown} false_events={false}")
+    print(f"\n{summary(answers, false)}")
     return 0
 
 
@@ -427,18 +434,12 @@ def main() -> int:
     strange = [a for f in folds for a in f.foreign]
     print("\nsongnet:")
     table(answers, birds)
-    n = len(answers)
-    found = sum(a != "missed" for _, a in answers)
-    right = sum(t == a for t, a in answers)
-    unknown = sum(a == "unknown" for _, a in answers)
     if embed is not None:
         base = [a for f in folds for a in f.baseline]
         print(f"\nbaseline (BirdNET V2.4 embedding, {args.references} labelled song(s) per "
               "bird, nearest reference; given each song's own window):")
         table(base, birds)
-    print(f"\nsongs={n} found={found} named_right={right} unknown={unknown} "
-          f"wrong={found - right - unknown} "
-          f"false_events={sum(f.false_events for f in folds)} "
+    print(f"\n{summary(answers, sum(f.false_events for f in folds))} "
           f"surrogate_test_acc={min(f.accuracy for f in folds):.3f}"
           + (f" foreign_songs={len(strange)} foreign_named="
              f"{sum(a not in ('unknown', 'missed') for a in strange)}" if args.foreign else "")

@@ -124,6 +124,21 @@ def test_only_song_candidates_reach_the_network_and_blocks_do_not_change_them(ck
         assert g.end_s - g.start_s <= fp.n_samples / fp.sr  # max_song_s: the model's window
 
 
+def test_the_longest_song_candidate_must_outlast_the_shortest_event(ckpt):
+    fp = ckpt.features()
+    block = [Block(np.zeros(fp.n_samples, np.float32), 0.0, fp.sr)]
+    window = fp.n_samples / fp.sr
+    # max_song_s unset: the model's window is the limit, checked once the model is known
+    with pytest.raises(SongnetError, match=r"min_event_s=.*model's window"):
+        classify_blocks(block, model=ckpt, device="cpu",
+                        params=ClassifyParams(min_event_s=window + 0.5))
+    with pytest.raises(ValueError, match=r"max_song_s=2\.0 must exceed min_event_s=2\.5"):
+        ClassifyParams(min_event_s=2.5, max_song_s=2.0)
+    with pytest.raises(SongnetError, match="longer than the model's window"):
+        classify_blocks(block, model=ckpt, device="cpu",
+                        params=ClassifyParams(max_song_s=window + 1.0))
+
+
 def test_a_clip_shorter_than_a_window_gets_one_window(ckpt):
     fp = ckpt.features()
     y = tones_in_noise(1.0, fp.sr)

@@ -101,6 +101,10 @@ class Scan:
         if self.max_song_s > self.window_s + 1e-9:
             raise SongnetError(f"max_song_s={params.max_song_s} is longer than the model's "
                                f"window of {self.window_s:g} s; lower it")
+        if not params.min_event_s < self.max_song_s:  # a set max_song_s: checked in params
+            raise SongnetError(f"min_event_s={params.min_event_s} must be shorter than the "
+                               f"longest song candidate, the model's window of "
+                               f"{self.window_s:g} s; lower it")
         # a candidate is judged in the block where it ends this far before the inner edge
         self.gap_frames = int(np.ceil(params.split_gap_s / self.frame_s)) + 1
         self.win_starts: list[np.ndarray] = []

@@ -229,9 +229,9 @@ def _finish_real(sp: ClipSpec, rng: np.random.Generator, params: SynthesizeParam
     song = sp.real.samples.astype(np.float64)
     factor = 1.0
     augment = sp.split == "train"
-    if augment and params.real_resing and sp.theme.name in real.variation:
-        song = resing(sp.real, real.variation[sp.theme.name], rng, max_samples=n)
     if augment:
+        if params.real_resing and sp.theme.name in real.variation:
+            song = resing(sp.real, real.variation[sp.theme.name], rng, max_samples=n)
         sd = sp.theme.spread.pitch if sp.theme.spread is not None else params.bird_pitch_sd
         factor = float(np.clip(1.0 + rng.normal(0.0, max(sd, 0.005)), 1 - 3 * sd, 1 + 3 * sd))
         # played faster by `factor`: pitch x factor, tempo x factor

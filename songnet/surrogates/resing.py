@@ -27,9 +27,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["FADE_S", "MARGIN_S", "SongVariation", "resing", "theme_variation"]
+from songnet.synth import SR
 
-SR = 44100
+__all__ = ["FADE_S", "MARGIN_S", "SR", "SongVariation", "resing", "theme_variation"]
+
 MARGIN_S = 0.01
 """Samples kept around each note and syllable when it is cut out (s)."""
 FADE_S = 0.003
@@ -107,12 +108,11 @@ def resing(song, variation: SongVariation, rng: np.random.Generator, *,
         a = off[i] + min(m, gap // 2)
         b = on[i + 1] - min(m, gap - gap // 2)
         ranges.append((ranges[-1][1], a))  # the note with its margins
-        lo, hi = variation.gap_ratio
-        want = round(float(rng.uniform(lo, hi)) * gap) - (gap - (b - a))
+        want = round(float(rng.uniform(*variation.gap_ratio)) * gap) - (gap - (b - a))
         ranges += _resized((a, b), want)
     start = ranges[-1][1]
-    lo, hi = variation.counts
-    target = int(rng.integers(lo, max(hi, lo) + 1))
+    fewest, most = variation.counts
+    target = int(rng.integers(fewest, max(most, fewest) + 1))
     trill = _trill(on[n:], off[n:], start, y.size, m, target)
     out = _join(y, ranges + trill)
     if max_samples is not None and out.size > max_samples and target > count:
